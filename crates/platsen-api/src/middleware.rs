@@ -1,0 +1,183 @@
+//! Cross-cutting HTTP behaviour: conditional GETs with ETags, per-address
+//! rate limiting, security headers and the access log.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Instant;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+
+/// Adds a strong ETag to every successful GET (unless the handler set one),
+/// answers `If-None-Match` with 304, and sets Cache-Control: public reads may
+/// be cached briefly by anyone, authenticated ones only privately.
+pub struct ConditionalGet;
+
+impl<E: Endpoint> Middleware<E> for ConditionalGet {
+    type Output = ConditionalGetEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        ConditionalGetEndpoint(ep)
+    }
+}
+
+pub struct ConditionalGetEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for ConditionalGetEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+        let authed = req.headers().contains_key(header::AUTHORIZATION);
+        let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut resp = self.0.call(req).await?.into_response();
+        if !is_get || resp.status() != StatusCode::OK {
+            return Ok(resp);
+        }
+        let etag = match resp.headers().get(header::ETAG) {
+            Some(v) => v.clone(),
+            None => {
+                let body = resp.take_body().into_bytes().await?;
+                let digest = Sha256::digest(&body);
+                let tag = format!("\"{}\"", hex::encode(&digest[..12]));
+                resp.set_body(body);
+                let v = HeaderValue::from_str(&tag).expect("hex is a valid header value");
+                resp.headers_mut().insert(header::ETAG, v.clone());
+                v
+            }
+        };
+        if !resp.headers().contains_key(header::CACHE_CONTROL) {
+            let cc = if authed { "private, no-cache" } else { "public, max-age=30, stale-while-revalidate=30" };
+            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
+        }
+        resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
+        let tag = etag.to_str().unwrap_or_default();
+        if let Some(inm) = if_none_match
+            && (inm.trim() == "*" || inm.split(',').any(|t| t.trim().trim_start_matches("W/") == tag))
+        {
+            let mut not_modified = Response::builder().status(StatusCode::NOT_MODIFIED).finish();
+            for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+                if let Some(v) = resp.headers().get(&name) {
+                    not_modified.headers_mut().insert(name, v.clone());
+                }
+            }
+            return Ok(not_modified);
+        }
+        Ok(resp)
+    }
+}
+
+/// Limits requests per client address with a token bucket (GCRA).
+#[derive(Clone)]
+pub struct RateLimit {
+    limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    per_sec: u32,
+}
+
+impl RateLimit {
+    pub fn new(per_sec: u32) -> Self {
+        let limiter = NonZeroU32::new(per_sec).map(|rate| {
+            let burst = NonZeroU32::new(per_sec.saturating_mul(5)).expect("non-zero");
+            Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
+        });
+        RateLimit { limiter, per_sec }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RateLimit {
+    type Output = RateLimitEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        RateLimitEndpoint { inner: ep, limit: self.clone() }
+    }
+}
+
+pub struct RateLimitEndpoint<E> {
+    inner: E,
+    limit: RateLimit,
+}
+
+impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        if let (Some(limiter), Some(addr)) = (&self.limit.limiter, req.remote_addr().as_socket_addr()) {
+            if limiter.check_key(&addr.ip()).is_err() {
+                tracing::warn!(client = %addr.ip(), "rate limited");
+                let mut resp = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "För många förfrågningar",
+                    format!("Högst {} förfrågningar per sekund; vänta en stund och försök igen.", self.limit.per_sec),
+                )
+                .into_poem_response();
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return Ok(resp);
+            }
+            // Forget idle clients now and then so the table stays small.
+            if limiter.len() > 10_000 {
+                limiter.retain_recent();
+            }
+        }
+        Ok(self.inner.call(req).await?.into_response())
+    }
+}
+
+/// Headers every response carries.
+pub struct SecurityHeaders;
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        SecurityHeadersEndpoint(ep)
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let mut resp = self.0.call(req).await?.into_response();
+        let h = resp.headers_mut();
+        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+        Ok(resp)
+    }
+}
+
+/// One structured log line per request: method, path (never the query, which
+/// may hold personal data), status and duration.
+pub struct AccessLog;
+
+impl<E: Endpoint> Middleware<E> for AccessLog {
+    type Output = AccessLogEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        AccessLogEndpoint(ep)
+    }
+}
+
+pub struct AccessLogEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let start = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let resp = self.0.call(req).await?.into_response();
+        let status = resp.status().as_u16();
+        let micros = start.elapsed().as_micros() as u64;
+        if status >= 500 {
+            tracing::error!(%method, %path, status, micros, "request");
+        } else {
+            tracing::debug!(%method, %path, status, micros, "request");
+        }
+        Ok(resp)
+    }
+}

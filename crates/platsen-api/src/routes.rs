@@ -1,0 +1,446 @@
+//! The operations, one `#[OpenApi]` impl per resource.
+
+use platsen_jobs::model::{Actor, JobStatus};
+use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle, keys};
+use poem::Request;
+use poem::http::StatusCode;
+use poem_openapi::auth::Bearer;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, OpenApi, SecurityScheme, Tags};
+
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::problem::{ApiError, Problem};
+use crate::wire::*;
+
+#[derive(Tags)]
+enum Tag {
+    /// Job ads: public reads, and employers managing their own.
+    Jobs,
+    /// Employers and their public pages.
+    Employers,
+    /// Operator tasks: employers, keys and review.
+    Admin,
+}
+
+/// Who is calling, from the bearer token.
+#[derive(Debug, Clone, Copy)]
+pub enum Principal {
+    Admin,
+    Employer { employer_id: i64, key_id: i64 },
+}
+
+impl Principal {
+    fn actor(self) -> Actor {
+        match self {
+            Principal::Admin => Actor::Admin,
+            Principal::Employer { employer_id, key_id } => Actor::Employer { employer_id, key_id },
+        }
+    }
+
+    fn require_admin(self) -> Result<(), ApiError> {
+        match self {
+            Principal::Admin => Ok(()),
+            Principal::Employer { .. } => Err(ApiError::forbidden("Det här kräver administratörsbehörighet.")),
+        }
+    }
+}
+
+/// An employer API key (`plk_…`) or the operator's admin token.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_bearer")]
+pub struct Auth(Principal);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state = req.data::<AppState>().expect("AppState is attached to every request");
+    let token = bearer.token.trim();
+    if let Some(admin) = &state.admin_token
+        && keys::secrets_equal(token, admin)
+    {
+        return Ok(Principal::Admin);
+    }
+    match state.store.authenticate(token, state.clock.now()).await {
+        Ok(Some((employer_id, key_id))) => Ok(Principal::Employer { employer_id, key_id }),
+        Ok(None) => Err(poem_openapi::error::AuthorizationError.into()),
+        Err(e) => Err(poem::Error::from_response(poem::IntoResponse::into_response(ApiError::from(e)))),
+    }
+}
+
+/// A created resource and where it lives.
+#[derive(ApiResponse)]
+pub enum Created<T: ToJSON> {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<T>, #[oai(header = "Location")] String),
+}
+
+/// Done; nothing to return.
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// An ad with its version as ETag, for `If-Match`.
+#[derive(ApiResponse)]
+pub enum Versioned {
+    /// The ad.
+    #[oai(status = 200)]
+    Ok(Json<JobView>, #[oai(header = "ETag")] String),
+}
+
+fn versioned(ad: platsen_jobs::model::JobAd) -> Versioned {
+    let etag = format!("\"v{}\"", ad.version);
+    Versioned::Ok(Json(JobView::owner(ad)), etag)
+}
+
+fn page_args(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) {
+    (page.unwrap_or(1), per_page.unwrap_or(20))
+}
+
+fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
+    IdOrSlug::parse(raw).ok_or_else(|| ApiError::bad_request(field, "invalid_identifier", "Ange ett id (siffror) eller ett adressnamn (a–z, 0–9, -)."))
+}
+
+pub struct JobsApi {
+    state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Jobs")]
+impl JobsApi {
+    /// List open job ads
+    ///
+    /// Published ads whose expiry has not passed, filtered and paged, with the total count.
+    #[oai(path = "/jobs", method = "get", operation_id = "listJobs")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        role: Query<Option<RoleCode>>,
+        /// Municipality SCB code (four digits).
+        municipality: Query<Option<String>>,
+        /// County SCB code (two digits).
+        county: Query<Option<String>>,
+        employment_type: Query<Option<EmploymentTypeCode>>,
+        remote: Query<Option<RemoteCode>>,
+        /// Employer id or slug.
+        employer: Query<Option<String>>,
+        sort: Query<Option<JobSortCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<JobList>, ApiError> {
+        if let Some(m) = municipality.0.as_deref()
+            && platsen_taxonomy::municipality(m).is_none()
+        {
+            return Err(ApiError::bad_request("municipality", "unknown_municipality", "Okänd kommunkod (fyra siffror enligt SCB)."));
+        }
+        if let Some(c) = county.0.as_deref()
+            && platsen_taxonomy::county(c).is_none()
+        {
+            return Err(ApiError::bad_request("county", "unknown_county", "Okänd länskod (två siffror enligt SCB)."));
+        }
+        let employer = employer.0.as_deref().map(|e| parse_key("employer", e)).transpose()?;
+        let filter = JobFilter {
+            role: role.0.map(Into::into),
+            municipality_code: municipality.0,
+            county_code: county.0,
+            employment_type: employment_type.0.map(Into::into),
+            remote: remote.0.map(Into::into),
+            employer,
+            sort: match sort.0 {
+                Some(JobSortCode::Deadline) => JobSort::Deadline,
+                _ => JobSort::Newest,
+            },
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let result = self.state.store.public_jobs(&filter, page, per_page, self.state.clock.now()).await?;
+        Ok(Json(JobList::from_page(result, JobView::public)))
+    }
+
+    /// Get an open job ad
+    ///
+    /// By id or slug. Ads that are not published, or have expired, are not found.
+    #[oai(path = "/jobs/:id_or_slug", method = "get", operation_id = "getJob")]
+    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<JobView>, ApiError> {
+        let key = parse_key("id_or_slug", &id_or_slug.0)?;
+        let ad = self.state.store.public_job(&key, self.state.clock.now()).await?;
+        Ok(Json(JobView::public(ad)))
+    }
+
+    /// Create a job ad
+    ///
+    /// Created as a draft. An employer key posts for its own employer; the
+    /// admin token must name `employer_id`.
+    #[oai(path = "/jobs", method = "post", operation_id = "createJob")]
+    async fn create(&self, auth: Auth, body: JsonBody<CreateJob>) -> Result<Created<JobView>, ApiError> {
+        let employer_id = match (auth.0, body.0.employer_id) {
+            (Principal::Employer { employer_id, .. }, None) => employer_id,
+            (Principal::Employer { employer_id, .. }, Some(id)) if id == employer_id => employer_id,
+            (Principal::Employer { .. }, Some(_)) => {
+                return Err(ApiError::forbidden("En arbetsgivarnyckel kan bara skapa annonser för den egna arbetsgivaren."));
+            }
+            (Principal::Admin, Some(id)) => id,
+            (Principal::Admin, None) => {
+                return Err(platsen_jobs::Error::invalid("employer_id", "required", "Ange vilken arbetsgivare annonsen gäller.").into());
+            }
+        };
+        let ad = self.state.store.create_job(auth.0.actor(), employer_id, body.0.into(), self.state.clock.now()).await?;
+        let location = format!("/api/v1/account/jobs/{}", ad.id);
+        Ok(Created::Created(Json(JobView::owner(ad)), location))
+    }
+
+    /// Update a job ad
+    ///
+    /// A partial update (JSON Merge Patch). Send `If-Match: "v<version>"` to
+    /// refuse the change if someone else changed the ad since you read it.
+    #[oai(path = "/jobs/:id", method = "patch", operation_id = "updateJob")]
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: JsonBody<PatchJob>,
+    ) -> Result<Versioned, ApiError> {
+        let expected = match if_match.0.as_deref() {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .strip_prefix('v')
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or_else(|| ApiError::bad_request("If-Match", "invalid_etag", "Ange versionen som \"v<nummer>\"."))?,
+            ),
+        };
+        let ad = self.state.store.update_job(auth.0.actor(), id.0, body.0.into(), expected, self.state.clock.now()).await?;
+        Ok(versioned(ad))
+    }
+
+    /// Delete a draft
+    ///
+    /// Only drafts can be deleted; close or archive a published ad instead.
+    #[oai(path = "/jobs/:id", method = "delete", operation_id = "deleteJob")]
+    async fn delete(&self, auth: Auth, id: Path<i64>) -> Result<NoContent, ApiError> {
+        self.state.store.delete_draft(auth.0.actor(), id.0, self.state.clock.now()).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Publish a draft
+    ///
+    /// Goes live at once, or to `pending_review` if the employer's ads are reviewed.
+    #[oai(path = "/jobs/:id/publish", method = "post", operation_id = "publishJob")]
+    async fn publish(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Publish).await
+    }
+
+    /// Close an ad (filled or withdrawn)
+    #[oai(path = "/jobs/:id/close", method = "post", operation_id = "closeJob")]
+    async fn close(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Close).await
+    }
+
+    /// Archive an ad
+    ///
+    /// Hides it for good; an archived ad cannot be changed or reopened.
+    #[oai(path = "/jobs/:id/archive", method = "post", operation_id = "archiveJob")]
+    async fn archive(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Archive).await
+    }
+
+    /// Reopen a closed or expired ad
+    ///
+    /// Its deadline must not have passed; move it first with PATCH.
+    #[oai(path = "/jobs/:id/reopen", method = "post", operation_id = "reopenJob")]
+    async fn reopen(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Reopen).await
+    }
+
+    /// Approve an ad waiting for review (admin)
+    #[oai(path = "/jobs/:id/approve", method = "post", operation_id = "approveJob", tag = "Tag::Admin")]
+    async fn approve(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::Approve).await
+    }
+
+    /// Reject an ad waiting for review, with a reason (admin)
+    ///
+    /// The ad goes back to draft and its employer sees the reason.
+    #[oai(path = "/jobs/:id/reject", method = "post", operation_id = "rejectJob", tag = "Tag::Admin")]
+    async fn reject(&self, auth: Auth, id: Path<i64>, body: JsonBody<RejectJob>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::Reject { reason: body.0.reason }).await
+    }
+
+    /// The audit trail of an ad
+    ///
+    /// Who changed what, and when. The employer sees its own ads' trails, the admin every one.
+    #[oai(path = "/jobs/:id/events", method = "get", operation_id = "jobEvents")]
+    async fn events(&self, auth: Auth, id: Path<i64>) -> Result<Json<Vec<EventView>>, ApiError> {
+        let events = self.state.store.job_events(auth.0.actor(), id.0, self.state.clock.now()).await?;
+        Ok(Json(events.into_iter().map(Into::into).collect()))
+    }
+
+    /// Your own ads, in every status
+    #[oai(path = "/account/jobs", method = "get", operation_id = "accountJobs")]
+    async fn account_jobs(
+        &self,
+        auth: Auth,
+        status: Query<Option<JobStatusCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<JobList>, ApiError> {
+        let Principal::Employer { employer_id, .. } = auth.0 else {
+            return Err(ApiError::forbidden("Kontot gäller arbetsgivarnycklar; administratören ser annonser via arbetsgivaren."));
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let status: Option<JobStatus> = status.0.map(Into::into);
+        let result = self.state.store.employer_jobs(employer_id, status, page, per_page, self.state.clock.now()).await?;
+        Ok(Json(JobList::from_page(result, JobView::owner)))
+    }
+
+    /// One of your own ads, in any status
+    ///
+    /// Another employer's draft is not found (404); its published ad is forbidden here (403).
+    #[oai(path = "/account/jobs/:id", method = "get", operation_id = "accountJob")]
+    async fn account_job(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        let ad = self.state.store.job_for(auth.0.actor(), id.0, self.state.clock.now()).await?;
+        Ok(versioned(ad))
+    }
+}
+
+impl JobsApi {
+    async fn step(&self, auth: Auth, id: i64, step: Lifecycle) -> Result<Versioned, ApiError> {
+        let ad = self.state.store.transition(auth.0.actor(), id, step, self.state.clock.now()).await?;
+        Ok(versioned(ad))
+    }
+}
+
+pub struct EmployersApi {
+    state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Employers")]
+impl EmployersApi {
+    /// List employers
+    #[oai(path = "/employers", method = "get", operation_id = "listEmployers")]
+    async fn list(
+        &self,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<EmployerList>, ApiError> {
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let p = self.state.store.employers(page, per_page, self.state.clock.now()).await?;
+        Ok(Json(EmployerList { items: p.items.into_iter().map(Into::into).collect(), total: p.total, page, per_page }))
+    }
+
+    /// Get an employer with its open ads
+    #[oai(path = "/employers/:id_or_slug", method = "get", operation_id = "getEmployer")]
+    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<EmployerDetail>, ApiError> {
+        let key = parse_key("id_or_slug", &id_or_slug.0)?;
+        let now = self.state.clock.now();
+        let employer = self.state.store.employer(&key, now).await?;
+        let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..Default::default() };
+        let jobs = self.state.store.public_jobs(&filter, 1, 100, now).await?;
+        Ok(Json(EmployerDetail {
+            employer: employer.into(),
+            jobs: jobs.items.into_iter().map(JobView::public).collect(),
+        }))
+    }
+
+    /// Create an employer (admin)
+    #[oai(path = "/employers", method = "post", operation_id = "createEmployer", tag = "Tag::Admin")]
+    async fn create(&self, auth: Auth, body: JsonBody<CreateEmployer>) -> Result<Created<EmployerView>, ApiError> {
+        auth.0.require_admin()?;
+        let e = self.state.store.create_employer(body.0.into(), false, self.state.clock.now()).await?;
+        let location = format!("/api/v1/employers/{}", e.slug);
+        Ok(Created::Created(Json(e.into()), location))
+    }
+
+    /// Issue an API key for an employer (admin)
+    ///
+    /// The key is in this response and nowhere else; only its hash is stored.
+    #[oai(path = "/employers/:id/keys", method = "post", operation_id = "createKey", tag = "Tag::Admin")]
+    async fn create_key(&self, auth: Auth, id: Path<i64>, body: JsonBody<CreateKey>) -> Result<Created<NewKeyView>, ApiError> {
+        auth.0.require_admin()?;
+        let k = self.state.store.create_key(id.0, body.0.label.as_deref(), self.state.clock.now()).await?;
+        let location = format!("/api/v1/keys/{}", k.key.id);
+        Ok(Created::Created(Json(NewKeyView { info: k.key.into(), key: k.secret }), location))
+    }
+
+    /// An employer's API keys (admin)
+    #[oai(path = "/employers/:id/keys", method = "get", operation_id = "employerKeys", tag = "Tag::Admin")]
+    async fn keys(&self, auth: Auth, id: Path<i64>) -> Result<Json<Vec<KeyView>>, ApiError> {
+        auth.0.require_admin()?;
+        self.state.store.employer(&IdOrSlug::Id(id.0), self.state.clock.now()).await?;
+        let keys = self.state.store.keys(Some(id.0), None).await?;
+        Ok(Json(keys.into_iter().map(Into::into).collect()))
+    }
+
+    /// Your own employer (employer key)
+    #[oai(path = "/account", method = "get", operation_id = "account")]
+    async fn account(&self, auth: Auth) -> Result<Json<EmployerView>, ApiError> {
+        let Principal::Employer { employer_id, .. } = auth.0 else {
+            return Err(ApiError::forbidden("Kontot gäller arbetsgivarnycklar."));
+        };
+        let e = self.state.store.employer(&IdOrSlug::Id(employer_id), self.state.clock.now()).await?;
+        Ok(Json(e.into()))
+    }
+}
+
+pub struct AdminApi {
+    state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Admin")]
+impl AdminApi {
+    /// Find API keys by prefix (admin)
+    #[oai(path = "/keys", method = "get", operation_id = "findKeys")]
+    async fn find_keys(
+        &self,
+        auth: Auth,
+        /// The start of a key's prefix, e.g. `plk_3f9a`.
+        #[oai(validator(max_length = 64))]
+        prefix: Query<Option<String>>,
+    ) -> Result<Json<Vec<KeyView>>, ApiError> {
+        auth.0.require_admin()?;
+        let keys = self.state.store.keys(None, prefix.0.as_deref()).await?;
+        Ok(Json(keys.into_iter().map(Into::into).collect()))
+    }
+
+    /// Revoke an API key (admin)
+    #[oai(path = "/keys/:key_id", method = "delete", operation_id = "revokeKey")]
+    async fn revoke_key(&self, auth: Auth, key_id: Path<i64>) -> Result<NoContent, ApiError> {
+        auth.0.require_admin()?;
+        self.state.store.revoke_key(key_id.0, self.state.clock.now()).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Ads waiting for review, oldest first (admin)
+    #[oai(path = "/admin/review", method = "get", operation_id = "reviewQueue")]
+    async fn review_queue(&self, auth: Auth) -> Result<Json<Vec<JobView>>, ApiError> {
+        auth.0.require_admin()?;
+        let ads = self.state.store.pending_review(self.state.clock.now()).await?;
+        Ok(Json(ads.into_iter().map(JobView::owner).collect()))
+    }
+}
+
+pub type Apis = (JobsApi, EmployersApi, AdminApi);
+
+pub fn apis(state: AppState) -> Apis {
+    (JobsApi { state: state.clone() }, EmployersApi { state: state.clone() }, AdminApi { state })
+}
+
+/// `GET /readyz`: 200 when the database answers, 503 when it does not.
+pub async fn readiness(state: &AppState) -> poem::Response {
+    match state.store.ping().await {
+        Ok(()) => poem::IntoResponse::into_response(poem::web::Json(
+            serde_json::json!({ "status": "ok", "database": state.store.backend() }),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Inte redo", "Databasen svarar inte.").into_poem_response()
+        }
+    }
+}

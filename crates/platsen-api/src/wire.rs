@@ -1,0 +1,586 @@
+//! The JSON shapes of the API: what clients send and what they get back.
+//! Request types derive both `Object` (for the spec) and `Deserialize` (for
+//! [`crate::body::JsonBody`]); response types derive `Object`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use platsen_jobs::input::{ContactInput, EmployerInput, JobInput, JobPatch, Patch};
+use platsen_jobs::model::{self, ApiKey, AuditEvent, Employer, JobAd};
+use platsen_jobs::sanitize::DescriptionFormat;
+use platsen_taxonomy::Role;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Enum, Object};
+use serde::Deserialize;
+
+/// Maps an API enum onto the domain enum of the same variants, both ways.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident => $domain:ty { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[oai(rename = $code)] #[serde(rename = $code)] $variant),+
+        }
+
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self {
+                match v { $($name::$variant => <$domain>::$variant),+ }
+            }
+        }
+
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self {
+                match v { $(<$domain>::$variant => $name::$variant),+ }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// A procurement role, shared with Lönestatistik.
+    RoleCode => Role {
+        Upphandlare = "upphandlare",
+        Inkopare = "inkopare",
+        Upphandlingschef = "upphandlingschef",
+        Inkopschef = "inkopschef",
+        /// Avtalscontroller or avtalsförvaltare.
+        Avtalscontroller = "avtalscontroller",
+        Kategoriledare = "kategoriledare",
+        Upphandlingsjurist = "upphandlingsjurist",
+        Inkopsassistent = "inkopsassistent",
+        Annan = "annan",
+    }
+);
+
+wire_enum!(
+    /// Form of employment.
+    EmploymentTypeCode => model::EmploymentType {
+        Tillsvidare = "tillsvidare",
+        Visstid = "visstid",
+        Vikariat = "vikariat",
+        Konsultuppdrag = "konsultuppdrag",
+    }
+);
+
+wire_enum!(
+    /// Where the work is done.
+    RemoteCode => model::RemoteMode {
+        OnSite = "on_site",
+        Hybrid = "hybrid",
+        Remote = "remote",
+    }
+);
+
+wire_enum!(
+    /// What a salary amount is counted per.
+    SalaryPeriodCode => model::SalaryPeriod {
+        Month = "month",
+        Hour = "hour",
+    }
+);
+
+wire_enum!(
+    /// Where an ad is in its lifecycle.
+    JobStatusCode => model::JobStatus {
+        Draft = "draft",
+        PendingReview = "pending_review",
+        Published = "published",
+        Closed = "closed",
+        Expired = "expired",
+        Archived = "archived",
+    }
+);
+
+wire_enum!(
+    /// How `description` is written. Either way it is sanitized.
+    DescriptionFormatCode => DescriptionFormat {
+        Markdown = "markdown",
+        Html = "html",
+    }
+);
+
+/// Order of the job list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+pub enum JobSortCode {
+    /// Most recently published first.
+    #[oai(rename = "newest")]
+    Newest,
+    /// Closest application deadline first.
+    #[oai(rename = "deadline")]
+    Deadline,
+}
+
+// ----- requests ------------------------------------------------------------
+
+/// A contact person.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl From<ContactBody> for ContactInput {
+    fn from(c: ContactBody) -> Self {
+        ContactInput { name: Some(c.name), title: c.title, email: c.email, phone: c.phone }
+    }
+}
+
+/// A new job ad. It is created as a draft; publish it with `POST /jobs/{id}/publish`.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJob {
+    /// The headline, 5–150 characters, e.g. "Inköpschef till Nacka kommun".
+    pub title: String,
+    /// The ad text in Markdown (default) or HTML; sanitized, at most 50 000 characters.
+    pub description: String,
+    pub description_format: Option<DescriptionFormatCode>,
+    pub role: RoleCode,
+    /// The municipality's four-digit SCB code, e.g. `0182` for Nacka.
+    pub municipality_code: String,
+    pub employment_type: EmploymentTypeCode,
+    /// The last day to apply (a date in Swedish time).
+    pub application_deadline: NaiveDate,
+    /// Where to apply; `apply_url` or `apply_email` is required.
+    pub apply_url: Option<String>,
+    pub apply_email: Option<String>,
+    /// Default `on_site`.
+    pub remote: Option<RemoteCode>,
+    /// Default 100 (full time).
+    pub extent_percent: Option<i64>,
+    /// Whole SEK.
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    /// Default `month` when an amount is given.
+    pub salary_period: Option<SalaryPeriodCode>,
+    /// Default 1.
+    pub vacancies: Option<i64>,
+    /// When the ad stops being listed; default and earliest: the end of the deadline day.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the job starts, free text ("Enligt överenskommelse").
+    pub start_text: Option<String>,
+    pub contacts: Option<Vec<ContactBody>>,
+    /// The address name; generated from the title when left out.
+    pub slug: Option<String>,
+    /// Operators only.
+    pub featured: Option<bool>,
+    /// Operators only: the employer the ad is for (an employer key always posts for its own).
+    pub employer_id: Option<i64>,
+}
+
+impl From<CreateJob> for JobInput {
+    fn from(b: CreateJob) -> Self {
+        JobInput {
+            title: Some(b.title),
+            description: Some(b.description),
+            description_format: b.description_format.map(Into::into),
+            role: Some(b.role.into()),
+            municipality_code: Some(b.municipality_code),
+            remote: b.remote.map(Into::into),
+            employment_type: Some(b.employment_type.into()),
+            extent_percent: b.extent_percent,
+            salary_min: b.salary_min,
+            salary_max: b.salary_max,
+            salary_period: b.salary_period.map(Into::into),
+            vacancies: b.vacancies,
+            application_deadline: Some(b.application_deadline),
+            expires_at: b.expires_at,
+            start_text: b.start_text,
+            apply_url: b.apply_url,
+            apply_email: b.apply_email,
+            contacts: b.contacts.map(|c| c.into_iter().map(Into::into).collect()),
+            slug: b.slug,
+            featured: b.featured,
+        }
+    }
+}
+
+/// A partial update (JSON Merge Patch): leave a field out to keep it, send
+/// `null` to clear an optional one.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatchJob {
+    pub title: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub description_format: MaybeUndefined<DescriptionFormatCode>,
+    pub role: MaybeUndefined<RoleCode>,
+    pub municipality_code: MaybeUndefined<String>,
+    pub employment_type: MaybeUndefined<EmploymentTypeCode>,
+    pub application_deadline: MaybeUndefined<NaiveDate>,
+    pub apply_url: MaybeUndefined<String>,
+    pub apply_email: MaybeUndefined<String>,
+    pub remote: MaybeUndefined<RemoteCode>,
+    pub extent_percent: MaybeUndefined<i64>,
+    pub salary_min: MaybeUndefined<i64>,
+    pub salary_max: MaybeUndefined<i64>,
+    pub salary_period: MaybeUndefined<SalaryPeriodCode>,
+    pub vacancies: MaybeUndefined<i64>,
+    pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    pub start_text: MaybeUndefined<String>,
+    pub contacts: MaybeUndefined<Vec<ContactBody>>,
+    /// Operators only.
+    pub featured: MaybeUndefined<bool>,
+}
+
+fn patch<T, U: From<T>>(v: MaybeUndefined<T>) -> Patch<U> {
+    match v {
+        MaybeUndefined::Undefined => Patch::Absent,
+        MaybeUndefined::Null => Patch::Null,
+        MaybeUndefined::Value(v) => Patch::Set(v.into()),
+    }
+}
+
+impl From<PatchJob> for JobPatch {
+    fn from(b: PatchJob) -> Self {
+        JobPatch {
+            title: patch(b.title),
+            description: patch(b.description),
+            description_format: patch(b.description_format),
+            role: patch(b.role),
+            municipality_code: patch(b.municipality_code),
+            remote: patch(b.remote),
+            employment_type: patch(b.employment_type),
+            extent_percent: patch(b.extent_percent),
+            salary_min: patch(b.salary_min),
+            salary_max: patch(b.salary_max),
+            salary_period: patch(b.salary_period),
+            vacancies: patch(b.vacancies),
+            application_deadline: patch(b.application_deadline),
+            expires_at: patch(b.expires_at),
+            start_text: patch(b.start_text),
+            apply_url: patch(b.apply_url),
+            apply_email: patch(b.apply_email),
+            contacts: match b.contacts {
+                MaybeUndefined::Undefined => Patch::Absent,
+                MaybeUndefined::Null => Patch::Null,
+                MaybeUndefined::Value(v) => Patch::Set(v.into_iter().map(Into::into).collect()),
+            },
+            featured: patch(b.featured),
+        }
+    }
+}
+
+/// A new employer.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEmployer {
+    pub name: String,
+    /// Swedish organisation number, `NNNNNN-NNNN`; the check digit is verified.
+    pub organization_number: String,
+    pub website: Option<String>,
+    /// An https URL.
+    pub logo_url: Option<String>,
+    /// Markdown; sanitized.
+    pub description: Option<String>,
+    /// Generated from the name when left out.
+    pub slug: Option<String>,
+    /// Ads go to review before they are published. Default false.
+    pub requires_review: Option<bool>,
+}
+
+impl From<CreateEmployer> for EmployerInput {
+    fn from(b: CreateEmployer) -> Self {
+        EmployerInput {
+            name: Some(b.name),
+            organization_number: Some(b.organization_number),
+            website: b.website,
+            logo_url: b.logo_url,
+            description: b.description,
+            slug: b.slug,
+            requires_review: b.requires_review,
+        }
+    }
+}
+
+/// A new API key.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// What the key is for, e.g. "Rekryteringssystem".
+    pub label: Option<String>,
+}
+
+/// Why an ad is rejected; shown to the employer.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct RejectJob {
+    pub reason: String,
+}
+
+// ----- responses -----------------------------------------------------------
+
+/// A code with its Swedish display name.
+#[derive(Debug, Clone, Object)]
+pub struct Coded {
+    pub code: String,
+    pub name: String,
+}
+
+/// The employer behind an ad.
+#[derive(Debug, Clone, Object)]
+pub struct EmployerRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// Where the job is.
+#[derive(Debug, Clone, Object)]
+pub struct Location {
+    pub municipality_code: String,
+    pub municipality: String,
+    pub county_code: String,
+    pub county: String,
+}
+
+/// A salary range in SEK.
+#[derive(Debug, Clone, Object)]
+pub struct SalaryView {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub period: SalaryPeriodCode,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ContactView {
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A job ad.
+#[derive(Debug, Clone, Object)]
+pub struct JobView {
+    pub id: i64,
+    pub slug: String,
+    pub status: JobStatusCode,
+    pub title: String,
+    /// Sanitized HTML.
+    pub description: String,
+    pub role: Coded,
+    pub employer: EmployerRef,
+    pub location: Location,
+    pub remote: RemoteCode,
+    pub employment_type: EmploymentTypeCode,
+    pub extent_percent: i64,
+    pub salary: Option<SalaryView>,
+    pub vacancies: i64,
+    pub application_deadline: NaiveDate,
+    pub expires_at: DateTime<Utc>,
+    pub start_text: Option<String>,
+    pub apply_url: Option<String>,
+    pub apply_email: Option<String>,
+    pub contacts: Vec<ContactView>,
+    pub featured: bool,
+    pub published_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Set when an administrator sent the ad back; shown to its employer only.
+    pub rejection_reason: Option<String>,
+    /// A fictional ad from the demo board.
+    pub is_demo: bool,
+    /// Increases with every change; send it back in `If-Match` to avoid overwriting others' edits.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl JobView {
+    /// The ad as its owner sees it.
+    pub fn owner(ad: JobAd) -> Self {
+        JobView {
+            id: ad.id,
+            slug: ad.slug,
+            status: ad.status.into(),
+            title: ad.title,
+            description: ad.description,
+            role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
+            employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
+            location: Location {
+                municipality_code: ad.municipality.code.into(),
+                municipality: ad.municipality.name.into(),
+                county_code: ad.municipality.county.code.into(),
+                county: ad.municipality.county.name.into(),
+            },
+            remote: ad.remote.into(),
+            employment_type: ad.employment_type.into(),
+            extent_percent: ad.extent_percent,
+            salary: ad.salary.map(|s| SalaryView { min: s.min, max: s.max, period: s.period.into(), currency: "SEK".into() }),
+            vacancies: ad.vacancies,
+            application_deadline: ad.application_deadline,
+            expires_at: ad.expires_at,
+            start_text: ad.start_text,
+            apply_url: ad.apply_url,
+            apply_email: ad.apply_email,
+            contacts: ad
+                .contacts
+                .into_iter()
+                .map(|c| ContactView { name: c.name, title: c.title, email: c.email, phone: c.phone })
+                .collect(),
+            featured: ad.featured,
+            published_at: ad.published_at,
+            closed_at: ad.closed_at,
+            rejection_reason: ad.rejection_reason,
+            is_demo: ad.is_demo,
+            version: ad.version,
+            created_at: ad.created_at,
+            updated_at: ad.updated_at,
+        }
+    }
+
+    /// The ad as the public sees it (no moderation notes).
+    pub fn public(ad: JobAd) -> Self {
+        let mut v = Self::owner(ad);
+        v.rejection_reason = None;
+        v
+    }
+}
+
+/// One page of job ads.
+#[derive(Debug, Clone, Object)]
+pub struct JobList {
+    pub items: Vec<JobView>,
+    /// How many ads match in all.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub total_pages: i64,
+}
+
+impl JobList {
+    pub fn from_page(p: model::Page<JobAd>, view: fn(JobAd) -> JobView) -> Self {
+        let per_page = i64::from(p.per_page.max(1));
+        JobList {
+            total_pages: (p.total + per_page - 1) / per_page,
+            items: p.items.into_iter().map(view).collect(),
+            total: p.total,
+            page: p.page,
+            per_page: p.per_page,
+        }
+    }
+}
+
+/// An employer.
+#[derive(Debug, Clone, Object)]
+pub struct EmployerView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub organization_number: String,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    /// Sanitized HTML.
+    pub description: Option<String>,
+    /// How many of its ads are open now.
+    pub open_jobs: i64,
+    pub requires_review: bool,
+    pub is_demo: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Employer> for EmployerView {
+    fn from(e: Employer) -> Self {
+        EmployerView {
+            id: e.id,
+            slug: e.slug,
+            name: e.name,
+            organization_number: e.organization_number,
+            website: e.website,
+            logo_url: e.logo_url,
+            description: e.description,
+            open_jobs: e.open_jobs,
+            requires_review: e.requires_review,
+            is_demo: e.is_demo,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// An employer with its open ads.
+#[derive(Debug, Clone, Object)]
+pub struct EmployerDetail {
+    #[oai(flatten)]
+    pub employer: EmployerView,
+    pub jobs: Vec<JobView>,
+}
+
+/// One page of employers.
+#[derive(Debug, Clone, Object)]
+pub struct EmployerList {
+    pub items: Vec<EmployerView>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, Object)]
+pub struct KeyView {
+    pub id: i64,
+    pub employer_id: i64,
+    /// The public first part of the key.
+    pub prefix: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for KeyView {
+    fn from(k: ApiKey) -> Self {
+        KeyView {
+            id: k.id,
+            employer_id: k.employer_id,
+            prefix: k.prefix,
+            label: k.label,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new API key. `key` is shown this once; only its hash is stored.
+#[derive(Debug, Clone, Object)]
+pub struct NewKeyView {
+    #[oai(flatten)]
+    pub info: KeyView,
+    /// The secret key. Store it now: it cannot be shown again.
+    pub key: String,
+}
+
+/// One entry of an ad's audit trail.
+#[derive(Debug, Clone, Object)]
+pub struct EventView {
+    pub id: i64,
+    pub job_id: i64,
+    /// `admin`, `employer:<id>/key:<key id>`, `cli` or `system`.
+    pub actor: String,
+    /// `created`, `updated`, `publish`, `approve`, `reject`, `close`, `archive`, `reopen`, `expire` or `deleted`.
+    pub action: String,
+    /// What changed (fields with `from` and `to`), or a reason.
+    pub detail: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AuditEvent> for EventView {
+    fn from(e: AuditEvent) -> Self {
+        EventView { id: e.id, job_id: e.job_id, actor: e.actor, action: e.action, detail: e.detail, created_at: e.created_at }
+    }
+}
+
+/// Liveness and readiness.
+#[derive(Debug, Clone, Object)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}

@@ -1,0 +1,621 @@
+//! Input as it arrives (already shaped, not yet trusted) and its validation
+//! into values the store accepts. Every rule lives here, so the API, the web
+//! forms and the command line give the same answer for the same input.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use platsen_taxonomy::{Municipality, Role};
+
+use crate::error::{Error, Errors, FieldError, Result};
+use crate::model::{Contact, EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
+use crate::sanitize::{self, DescriptionFormat};
+use crate::validate::{self, OrganisationNumber, end_of_swedish_day};
+
+/// A field in a partial update: left alone, cleared, or set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Patch<T> {
+    #[default]
+    Absent,
+    Null,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    fn apply(self, current: &mut Option<T>) {
+        match self {
+            Patch::Absent => {}
+            Patch::Null => *current = None,
+            Patch::Set(v) => *current = Some(v),
+        }
+    }
+}
+
+/// A contact person as entered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactInput {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A job ad as entered, every field optional so that all problems can be
+/// reported at once.
+#[derive(Debug, Clone, Default)]
+pub struct JobInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub description_format: Option<DescriptionFormat>,
+    pub role: Option<Role>,
+    pub municipality_code: Option<String>,
+    pub remote: Option<RemoteMode>,
+    pub employment_type: Option<EmploymentType>,
+    pub extent_percent: Option<i64>,
+    pub salary_min: Option<i64>,
+    pub salary_max: Option<i64>,
+    pub salary_period: Option<SalaryPeriod>,
+    pub vacancies: Option<i64>,
+    pub application_deadline: Option<NaiveDate>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub start_text: Option<String>,
+    pub apply_url: Option<String>,
+    pub apply_email: Option<String>,
+    pub contacts: Option<Vec<ContactInput>>,
+    pub slug: Option<String>,
+    pub featured: Option<bool>,
+}
+
+/// A partial update of a job ad (JSON Merge Patch semantics: an absent field
+/// is left alone, `null` clears it).
+#[derive(Debug, Clone, Default)]
+pub struct JobPatch {
+    pub title: Patch<String>,
+    pub description: Patch<String>,
+    pub description_format: Patch<DescriptionFormat>,
+    pub role: Patch<Role>,
+    pub municipality_code: Patch<String>,
+    pub remote: Patch<RemoteMode>,
+    pub employment_type: Patch<EmploymentType>,
+    pub extent_percent: Patch<i64>,
+    pub salary_min: Patch<i64>,
+    pub salary_max: Patch<i64>,
+    pub salary_period: Patch<SalaryPeriod>,
+    pub vacancies: Patch<i64>,
+    pub application_deadline: Patch<NaiveDate>,
+    pub expires_at: Patch<DateTime<Utc>>,
+    pub start_text: Patch<String>,
+    pub apply_url: Patch<String>,
+    pub apply_email: Patch<String>,
+    pub contacts: Patch<Vec<ContactInput>>,
+    pub featured: Patch<bool>,
+}
+
+impl JobPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title == Patch::Absent
+            && self.description == Patch::Absent
+            && self.description_format == Patch::Absent
+            && self.role == Patch::Absent
+            && self.municipality_code == Patch::Absent
+            && self.remote == Patch::Absent
+            && self.employment_type == Patch::Absent
+            && self.extent_percent == Patch::Absent
+            && self.salary_min == Patch::Absent
+            && self.salary_max == Patch::Absent
+            && self.salary_period == Patch::Absent
+            && self.vacancies == Patch::Absent
+            && self.application_deadline == Patch::Absent
+            && self.expires_at == Patch::Absent
+            && self.start_text == Patch::Absent
+            && self.apply_url == Patch::Absent
+            && self.apply_email == Patch::Absent
+            && self.contacts == Patch::Absent
+            && self.featured == Patch::Absent
+    }
+
+    /// The ad as it would be after this patch, as input to validate again.
+    pub fn apply_to(self, ad: &JobAd) -> JobInput {
+        let mut input = JobInput {
+            title: Some(ad.title.clone()),
+            // The stored description is sanitized HTML; keep it as HTML.
+            description: Some(ad.description.clone()),
+            description_format: Some(DescriptionFormat::Html),
+            role: Some(ad.role),
+            municipality_code: Some(ad.municipality.code.to_owned()),
+            remote: Some(ad.remote),
+            employment_type: Some(ad.employment_type),
+            extent_percent: Some(ad.extent_percent),
+            salary_min: ad.salary.and_then(|s| s.min),
+            salary_max: ad.salary.and_then(|s| s.max),
+            salary_period: ad.salary.map(|s| s.period),
+            vacancies: Some(ad.vacancies),
+            application_deadline: Some(ad.application_deadline),
+            expires_at: Some(ad.expires_at),
+            start_text: ad.start_text.clone(),
+            apply_url: ad.apply_url.clone(),
+            apply_email: ad.apply_email.clone(),
+            contacts: Some(
+                ad.contacts
+                    .iter()
+                    .map(|c| ContactInput {
+                        name: Some(c.name.clone()),
+                        title: c.title.clone(),
+                        email: c.email.clone(),
+                        phone: c.phone.clone(),
+                    })
+                    .collect(),
+            ),
+            slug: Some(ad.slug.clone()),
+            featured: Some(ad.featured),
+        };
+        // A new description comes in the format the client names (Markdown by
+        // default), never in the stored HTML's.
+        if let Patch::Set(_) = self.description {
+            input.description_format = Some(DescriptionFormat::Markdown);
+        }
+        // A new deadline moves the default expiry along with it.
+        if matches!(self.application_deadline, Patch::Set(_)) && self.expires_at == Patch::Absent {
+            input.expires_at = None;
+        }
+        self.title.apply(&mut input.title);
+        self.description.apply(&mut input.description);
+        self.description_format.apply(&mut input.description_format);
+        self.role.apply(&mut input.role);
+        self.municipality_code.apply(&mut input.municipality_code);
+        self.remote.apply(&mut input.remote);
+        self.employment_type.apply(&mut input.employment_type);
+        self.extent_percent.apply(&mut input.extent_percent);
+        self.salary_min.apply(&mut input.salary_min);
+        self.salary_max.apply(&mut input.salary_max);
+        self.salary_period.apply(&mut input.salary_period);
+        self.vacancies.apply(&mut input.vacancies);
+        self.application_deadline.apply(&mut input.application_deadline);
+        self.expires_at.apply(&mut input.expires_at);
+        self.start_text.apply(&mut input.start_text);
+        self.apply_url.apply(&mut input.apply_url);
+        self.apply_email.apply(&mut input.apply_email);
+        self.contacts.apply(&mut input.contacts);
+        self.featured.apply(&mut input.featured);
+        input
+    }
+}
+
+/// A job ad that passed every rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidJob {
+    pub title: String,
+    pub description: String,
+    pub role: Role,
+    pub municipality: &'static Municipality,
+    pub remote: RemoteMode,
+    pub employment_type: EmploymentType,
+    pub extent_percent: i64,
+    pub salary: Option<Salary>,
+    pub vacancies: i64,
+    pub application_deadline: NaiveDate,
+    pub expires_at: DateTime<Utc>,
+    pub start_text: Option<String>,
+    pub apply_url: Option<String>,
+    pub apply_email: Option<String>,
+    pub contacts: Vec<Contact>,
+    pub slug: Option<String>,
+    pub featured: bool,
+}
+
+/// Limits that keep ads sane; changing them is a product decision.
+pub mod limits {
+    pub const TITLE: (usize, usize) = (5, 150);
+    pub const DESCRIPTION_MAX: usize = 50_000;
+    pub const DESCRIPTION_MIN_VISIBLE: usize = 20;
+    pub const MONTHLY_SALARY: (i64, i64) = (1_000, 1_000_000);
+    pub const HOURLY_SALARY: (i64, i64) = (50, 10_000);
+    pub const VACANCIES: (i64, i64) = (1, 1_000);
+    pub const CONTACTS_MAX: usize = 5;
+    /// How far ahead a deadline or an expiry may lie.
+    pub const MAX_DAYS_AHEAD: i64 = 366;
+}
+
+/// When a deadline is checked against today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineCheck {
+    /// On create, publish and reopen, and when the deadline is changed.
+    MustNotBePast,
+    /// On other edits of an ad whose deadline was already accepted.
+    Unchanged,
+}
+
+impl JobInput {
+    /// Checks every rule and reports every broken one.
+    pub fn validate(self, today: NaiveDate, deadline_check: DeadlineCheck) -> Result<ValidJob> {
+        let mut errs = Errors::default();
+
+        let title = match self.title.as_deref() {
+            Some(t) => errs.take(validate::line("title", t, limits::TITLE.0, limits::TITLE.1)),
+            None => missing(&mut errs, "title"),
+        };
+
+        let description = match self.description.as_deref() {
+            None => missing(&mut errs, "description"),
+            Some(raw) => match validate::multiline("description", raw, 1, limits::DESCRIPTION_MAX) {
+                Err(e) => {
+                    errs.take::<()>(Err(e));
+                    None
+                }
+                Ok(raw) => {
+                    let html = sanitize::description_html(&raw, self.description_format.unwrap_or_default());
+                    if sanitize::visible_text_len(&html) < limits::DESCRIPTION_MIN_VISIBLE {
+                        errs.push(
+                            "description",
+                            "too_short",
+                            format!("Beskrivningen behöver minst {} tecken text.", limits::DESCRIPTION_MIN_VISIBLE),
+                        );
+                        None
+                    } else {
+                        Some(html)
+                    }
+                }
+            },
+        };
+
+        let role = self.role.or_else(|| missing(&mut errs, "role"));
+
+        let municipality = match self.municipality_code.as_deref().map(str::trim) {
+            None | Some("") => missing(&mut errs, "municipality_code"),
+            Some(code) => platsen_taxonomy::municipality(code).or_else(|| {
+                errs.push(
+                    "municipality_code",
+                    "unknown_municipality",
+                    "Okänd kommunkod; ange kommunens fyrsiffriga kod enligt SCB (t.ex. 0182 för Nacka).",
+                );
+                None
+            }),
+        };
+
+        let employment_type = self.employment_type.or_else(|| missing(&mut errs, "employment_type"));
+
+        let extent_percent = self.extent_percent.unwrap_or(100);
+        if !(1..=100).contains(&extent_percent) {
+            errs.push("extent_percent", "out_of_range", "Omfattningen anges i procent, 1–100.");
+        }
+
+        let salary = salary(&mut errs, self.salary_min, self.salary_max, self.salary_period);
+
+        let vacancies = self.vacancies.unwrap_or(1);
+        if !(limits::VACANCIES.0..=limits::VACANCIES.1).contains(&vacancies) {
+            errs.push("vacancies", "out_of_range", format!("Antal tjänster: {}–{}.", limits::VACANCIES.0, limits::VACANCIES.1));
+        }
+
+        let last_allowed = today + Duration::days(limits::MAX_DAYS_AHEAD);
+        let application_deadline = match self.application_deadline {
+            None => missing(&mut errs, "application_deadline"),
+            Some(d) if deadline_check == DeadlineCheck::MustNotBePast && d < today => {
+                errs.push("application_deadline", "in_past", "Sista ansökningsdag har redan passerat.");
+                None
+            }
+            Some(d) if d > last_allowed => {
+                errs.push("application_deadline", "too_far_ahead", "Sista ansökningsdag får ligga högst ett år fram.");
+                None
+            }
+            Some(d) => Some(d),
+        };
+
+        let expires_at = application_deadline.and_then(|deadline| {
+            let earliest = end_of_swedish_day(deadline);
+            match self.expires_at {
+                None => Some(earliest),
+                Some(e) if e < earliest => {
+                    errs.push(
+                        "expires_at",
+                        "before_deadline",
+                        "Annonsen kan inte sluta visas före sista ansökningsdagens slut.",
+                    );
+                    None
+                }
+                Some(e) if e > end_of_swedish_day(deadline + Duration::days(limits::MAX_DAYS_AHEAD)) => {
+                    errs.push("expires_at", "too_far_ahead", "Annonsen kan visas högst ett år efter sista ansökningsdag.");
+                    None
+                }
+                Some(e) => Some(e),
+            }
+        });
+
+        let start_text = self.start_text.as_deref().and_then(|s| optional_line(&mut errs, "start_text", s, 200));
+
+        let apply_url = self.apply_url.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|u| errs.take(validate::web_url("apply_url", u)));
+        let apply_email = self.apply_email.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|e| errs.take(validate::email("apply_email", e)));
+        if self.apply_url.as_deref().is_none_or(|s| s.trim().is_empty())
+            && self.apply_email.as_deref().is_none_or(|s| s.trim().is_empty())
+        {
+            errs.push("apply_url", "required_one_of", "Ange en ansökningslänk (apply_url) eller en e-postadress (apply_email).");
+        }
+
+        let contacts = contacts(&mut errs, self.contacts.unwrap_or_default());
+
+        let slug = self.slug.as_deref().and_then(|s| errs.take(validate::slug("slug", s)));
+
+        errs.into_result(|| ValidJob {
+            title: title.expect("checked"),
+            description: description.expect("checked"),
+            role: role.expect("checked"),
+            municipality: municipality.expect("checked"),
+            remote: self.remote.unwrap_or(RemoteMode::OnSite),
+            employment_type: employment_type.expect("checked"),
+            extent_percent,
+            salary,
+            vacancies,
+            application_deadline: application_deadline.expect("checked"),
+            expires_at: expires_at.expect("checked"),
+            start_text,
+            apply_url,
+            apply_email,
+            contacts,
+            slug,
+            featured: self.featured.unwrap_or(false),
+        })
+    }
+}
+
+fn missing<T>(errs: &mut Errors, field: &'static str) -> Option<T> {
+    errs.push(field, "required", "Fältet är obligatoriskt.");
+    None
+}
+
+fn optional_line(errs: &mut Errors, field: &str, raw: &str, max: usize) -> Option<String> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    errs.take(validate::line(field, raw, 1, max))
+}
+
+fn salary(errs: &mut Errors, min: Option<i64>, max: Option<i64>, period: Option<SalaryPeriod>) -> Option<Salary> {
+    if min.is_none() && max.is_none() {
+        if period.is_some() {
+            errs.push("salary_period", "without_amount", "Ange salary_min eller salary_max tillsammans med salary_period.");
+        }
+        return None;
+    }
+    let period = period.unwrap_or(SalaryPeriod::Month);
+    let (lo, hi) = match period {
+        SalaryPeriod::Month => limits::MONTHLY_SALARY,
+        SalaryPeriod::Hour => limits::HOURLY_SALARY,
+    };
+    let mut ok = true;
+    for (field, value) in [("salary_min", min), ("salary_max", max)] {
+        match value {
+            Some(v) if v < 0 => {
+                errs.push(field, "negative", "Lönen kan inte vara negativ.");
+                ok = false;
+            }
+            Some(v) if !(lo..=hi).contains(&v) => {
+                errs.push(field, "out_of_range", format!("Lönen {} anges i kronor, {lo}–{hi}.", period.name_sv()));
+                ok = false;
+            }
+            _ => {}
+        }
+    }
+    if let (Some(a), Some(b)) = (min, max)
+        && a > b
+    {
+        errs.push("salary_min", "min_above_max", "Lägsta lön får inte vara högre än högsta lön.");
+        ok = false;
+    }
+    ok.then_some(Salary { min, max, period })
+}
+
+fn contacts(errs: &mut Errors, input: Vec<ContactInput>) -> Vec<Contact> {
+    if input.len() > limits::CONTACTS_MAX {
+        errs.push("contacts", "too_many", format!("Högst {} kontaktpersoner.", limits::CONTACTS_MAX));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(input.len());
+    for (i, c) in input.into_iter().enumerate() {
+        let f = |name: &str| format!("contacts[{i}].{name}");
+        let name = match c.name.as_deref() {
+            Some(n) => errs.take(validate::line(&f("name"), n, 2, 100)),
+            None => {
+                errs.push(f("name"), "required", "Fältet är obligatoriskt.");
+                None
+            }
+        };
+        let title = c.title.as_deref().and_then(|t| optional_line(errs, &f("title"), t, 100));
+        let email = c.email.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|e| errs.take(validate::email(&f("email"), e)));
+        let phone = c.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|p| {
+            let ok = (5..=30).contains(&p.len())
+                && p.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch))
+                && p.chars().filter(char::is_ascii_digit).count() >= 5;
+            if ok {
+                Some(p.to_owned())
+            } else {
+                errs.push(f("phone"), "invalid_phone", "Ange ett telefonnummer med siffror, t.ex. 08-718 80 00.");
+                None
+            }
+        });
+        if let Some(name) = name {
+            out.push(Contact { name, title, email, phone });
+        }
+    }
+    out
+}
+
+/// An employer as entered.
+#[derive(Debug, Clone, Default)]
+pub struct EmployerInput {
+    pub name: Option<String>,
+    pub organization_number: Option<String>,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    pub description: Option<String>,
+    pub slug: Option<String>,
+    pub requires_review: Option<bool>,
+}
+
+/// An employer that passed every rule.
+#[derive(Debug, Clone)]
+pub struct ValidEmployer {
+    pub name: String,
+    pub organization_number: OrganisationNumber,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    pub description: Option<String>,
+    pub slug: Option<String>,
+    pub requires_review: bool,
+}
+
+impl EmployerInput {
+    pub fn validate(self) -> Result<ValidEmployer> {
+        let mut errs = Errors::default();
+        let name = match self.name.as_deref() {
+            Some(n) => errs.take(validate::line("name", n, 2, 200)),
+            None => missing(&mut errs, "name"),
+        };
+        let organization_number = match self.organization_number.as_deref() {
+            Some(n) => errs.take(OrganisationNumber::parse("organization_number", n)),
+            None => missing(&mut errs, "organization_number"),
+        };
+        let website = self.website.as_deref().filter(|s| !s.trim().is_empty()).and_then(|u| errs.take(validate::web_url("website", u)));
+        let logo_url = self.logo_url.as_deref().filter(|s| !s.trim().is_empty()).and_then(|u| {
+            let url = errs.take(validate::web_url("logo_url", u))?;
+            if url.starts_with("https://") {
+                Some(url)
+            } else {
+                errs.push("logo_url", "insecure_url", "Logotypen måste ligga på en https-adress.");
+                None
+            }
+        });
+        let description = self.description.as_deref().filter(|s| !s.trim().is_empty()).and_then(|d| {
+            let d = errs.take(validate::multiline("description", d, 1, 10_000))?;
+            Some(sanitize::description_html(&d, DescriptionFormat::Markdown))
+        });
+        let slug = self.slug.as_deref().and_then(|s| errs.take(validate::slug("slug", s)));
+        errs.into_result(|| ValidEmployer {
+            name: name.expect("checked"),
+            organization_number: organization_number.expect("checked"),
+            website,
+            logo_url,
+            description,
+            slug,
+            requires_review: self.requires_review.unwrap_or(false),
+        })
+    }
+}
+
+/// Builds the error for a single field, for callers outside this module.
+pub fn field_error(field: &str, code: &'static str, message: &str) -> Error {
+    Error::Invalid(vec![FieldError::new(field, code, message)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+    }
+
+    pub(crate) fn good() -> JobInput {
+        JobInput {
+            title: Some("Inköpschef till Nacka kommun".into()),
+            description: Some("Vi söker en **erfaren** inköpschef som vill leda vårt inköpsarbete.".into()),
+            role: Some(Role::Inkopschef),
+            municipality_code: Some("0182".into()),
+            employment_type: Some(EmploymentType::Tillsvidare),
+            application_deadline: Some(NaiveDate::from_ymd_opt(2026, 12, 15).unwrap()),
+            apply_url: Some("https://www.nacka.se/jobb/123".into()),
+            salary_min: Some(55_000),
+            salary_max: Some(65_000),
+            ..Default::default()
+        }
+    }
+
+    fn codes(input: JobInput) -> Vec<(String, &'static str)> {
+        match input.validate(today(), DeadlineCheck::MustNotBePast) {
+            Err(Error::Invalid(errs)) => errs.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_ad_passes_with_defaults() {
+        let job = good().validate(today(), DeadlineCheck::MustNotBePast).unwrap();
+        assert_eq!(job.municipality.name, "Nacka");
+        assert_eq!(job.extent_percent, 100);
+        assert_eq!(job.vacancies, 1);
+        assert_eq!(job.remote, RemoteMode::OnSite);
+        assert_eq!(job.expires_at, end_of_swedish_day(job.application_deadline));
+        assert!(job.description.contains("<strong>erfaren</strong>"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let got = codes(JobInput::default());
+        for field in ["title", "description", "role", "municipality_code", "employment_type", "application_deadline", "apply_url"] {
+            assert!(got.iter().any(|(f, _)| f == field), "{field} missing from {got:?}");
+        }
+    }
+
+    #[test]
+    fn salary_rules() {
+        let mut j = good();
+        j.salary_min = Some(-1);
+        assert_eq!(codes(j), vec![("salary_min".into(), "negative")]);
+        let mut j = good();
+        j.salary_min = Some(70_000);
+        assert_eq!(codes(j), vec![("salary_min".into(), "min_above_max")]);
+        let mut j = good();
+        j.salary_min = None;
+        j.salary_max = None;
+        j.salary_period = Some(SalaryPeriod::Hour);
+        assert_eq!(codes(j), vec![("salary_period".into(), "without_amount")]);
+    }
+
+    #[test]
+    fn deadline_and_expiry_rules() {
+        let mut j = good();
+        j.application_deadline = Some(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert_eq!(codes(j), vec![("application_deadline".into(), "in_past")]);
+        let mut j = good();
+        j.expires_at = Some(end_of_swedish_day(NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()));
+        assert_eq!(codes(j), vec![("expires_at".into(), "before_deadline")]);
+        let mut j = good();
+        j.application_deadline = Some(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert!(j.validate(today(), DeadlineCheck::Unchanged).is_ok());
+    }
+
+    #[test]
+    fn unknown_municipality_and_bad_contacts() {
+        let mut j = good();
+        j.municipality_code = Some("9999".into());
+        j.contacts = Some(vec![ContactInput { name: Some("A".into()), phone: Some("abc".into()), ..Default::default() }]);
+        assert_eq!(
+            codes(j),
+            vec![
+                ("municipality_code".into(), "unknown_municipality"),
+                ("contacts[0].name".into(), "too_short"),
+                ("contacts[0].phone".into(), "invalid_phone"),
+            ]
+        );
+    }
+
+    #[test]
+    fn employer_rules() {
+        let ok = EmployerInput {
+            name: Some("Nacka kommun".into()),
+            organization_number: Some("2120000167".into()),
+            logo_url: Some("https://www.nacka.se/logo.svg".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(ok.organization_number.as_str(), "212000-0167");
+        let err = EmployerInput {
+            name: Some("N".into()),
+            organization_number: Some("212000-0168".into()),
+            logo_url: Some("http://x.se/l.png".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        let Error::Invalid(errs) = err else { panic!() };
+        let fields: Vec<_> = errs.iter().map(|e| e.code).collect();
+        assert_eq!(fields, vec!["too_short", "invalid_checksum", "insecure_url"]);
+    }
+}

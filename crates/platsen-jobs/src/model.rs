@@ -1,0 +1,227 @@
+//! The jobs domain as stored and returned: employers, job ads, their
+//! lifecycle and audit events.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use platsen_taxonomy::{Municipality, Role};
+use serde::{Deserialize, Serialize};
+
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal => $sv:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code used in the API and the database.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The Swedish display name.
+            pub fn name_sv(self) -> &'static str {
+                match self { $($name::$variant => $sv),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// Form of employment (anställningsform).
+    EmploymentType {
+        Tillsvidare = "tillsvidare" => "Tillsvidareanställning",
+        Visstid = "visstid" => "Visstidsanställning",
+        Vikariat = "vikariat" => "Vikariat",
+        Konsultuppdrag = "konsultuppdrag" => "Konsultuppdrag",
+    }
+);
+
+code_enum!(
+    /// Where the work is done.
+    RemoteMode {
+        OnSite = "on_site" => "På plats",
+        Hybrid = "hybrid" => "Hybrid",
+        Remote = "remote" => "Distans",
+    }
+);
+
+code_enum!(
+    /// What a salary amount is counted per.
+    SalaryPeriod {
+        Month = "month" => "per månad",
+        Hour = "hour" => "per timme",
+    }
+);
+
+code_enum!(
+    /// Where an ad is in its lifecycle.
+    ///
+    /// `draft → published → closed | expired | archived`; with review:
+    /// `draft → pending_review → published` (or back to draft, rejected with a
+    /// reason). A published ad whose expiry has passed *is* expired, whether or
+    /// not the sweeper has written that down yet.
+    JobStatus {
+        Draft = "draft" => "Utkast",
+        PendingReview = "pending_review" => "Väntar på granskning",
+        Published = "published" => "Publicerad",
+        /// Filled or withdrawn by the employer.
+        Closed = "closed" => "Tillsatt/stängd",
+        Expired = "expired" => "Utgången",
+        Archived = "archived" => "Arkiverad",
+    }
+);
+
+/// Who did something: recorded on every change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Admin,
+    /// An employer's API key (or, later, a signed-in employer user).
+    Employer { employer_id: i64, key_id: i64 },
+    /// The command line on the server.
+    Cli,
+    /// Platsen itself (the expiry sweeper, demo seeding).
+    System,
+}
+
+impl Actor {
+    pub fn label(self) -> String {
+        match self {
+            Actor::Admin => "admin".into(),
+            Actor::Employer { employer_id, key_id } => format!("employer:{employer_id}/key:{key_id}"),
+            Actor::Cli => "cli".into(),
+            Actor::System => "system".into(),
+        }
+    }
+
+    /// Admin-like actors act for every employer.
+    pub fn is_operator(self) -> bool {
+        matches!(self, Actor::Admin | Actor::Cli | Actor::System)
+    }
+}
+
+/// An employer as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Employer {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub organization_number: String,
+    pub website: Option<String>,
+    pub logo_url: Option<String>,
+    /// Sanitized HTML.
+    pub description: Option<String>,
+    pub requires_review: bool,
+    pub is_demo: bool,
+    pub open_jobs: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A contact person named in an ad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An optional salary range in whole SEK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Salary {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub period: SalaryPeriod,
+}
+
+/// A job ad as stored, with its employer's name and place names resolved.
+#[derive(Debug, Clone)]
+pub struct JobAd {
+    pub id: i64,
+    pub slug: String,
+    pub employer_id: i64,
+    pub employer_slug: String,
+    pub employer_name: String,
+    /// The status as of the moment the ad was read (a published ad past its
+    /// expiry reads as expired).
+    pub status: JobStatus,
+    pub title: String,
+    /// Sanitized HTML.
+    pub description: String,
+    pub role: Role,
+    pub municipality: &'static Municipality,
+    pub remote: RemoteMode,
+    pub employment_type: EmploymentType,
+    pub extent_percent: i64,
+    pub salary: Option<Salary>,
+    pub vacancies: i64,
+    pub application_deadline: NaiveDate,
+    pub start_text: Option<String>,
+    pub apply_url: Option<String>,
+    pub apply_email: Option<String>,
+    pub contacts: Vec<Contact>,
+    pub featured: bool,
+    pub published_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
+    pub is_demo: bool,
+    /// Incremented on every change; the basis of ETags and optimistic locking.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl JobAd {
+    /// Whether anyone may see the ad: published and not past its expiry.
+    pub fn is_public(&self) -> bool {
+        self.status == JobStatus::Published
+    }
+}
+
+/// One entry of an ad's audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub job_id: i64,
+    pub actor: String,
+    pub action: String,
+    /// What changed: field names with old and new values, or a reason.
+    pub detail: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An employer API key as listed (never with its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub employer_id: i64,
+    /// The public first part of the key, e.g. `plk_3f9a1c2b`.
+    pub prefix: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key as created: the only time its secret is available.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// One page of results with the total count.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}

@@ -1,0 +1,123 @@
+//! Turns an employer's description (Markdown or HTML) into HTML that is safe
+//! to show on our pages and in other people's career pages.
+//!
+//! Sanitizing is ammonia's job (an allow-list HTML5 sanitizer); this module
+//! only chooses the allow-list. No script, style, event handler, `javascript:`
+//! URL, image or iframe survives.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// The formats a description may be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DescriptionFormat {
+    #[default]
+    Markdown,
+    Html,
+}
+
+static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let tags: HashSet<&str> = [
+        "p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h2", "h3", "h4", "a", "blockquote", "hr",
+        "table", "thead", "tbody", "tr", "th", "td",
+    ]
+    .into_iter()
+    .collect();
+    let schemes: HashSet<&str> = ["http", "https", "mailto", "tel"].into_iter().collect();
+    let mut b = ammonia::Builder::default();
+    b.tags(tags)
+        .generic_attributes(HashSet::new())
+        .tag_attributes(
+            [("a", ["href"].into_iter().collect::<HashSet<_>>())].into_iter().collect(),
+        )
+        .url_schemes(schemes)
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("nofollow noopener noreferrer ugc"))
+        .strip_comments(true);
+    b
+});
+
+/// Renders (if Markdown) and sanitizes a description.
+pub fn description_html(source: &str, format: DescriptionFormat) -> String {
+    let html = match format {
+        DescriptionFormat::Html => source.to_owned(),
+        DescriptionFormat::Markdown => {
+            let parser = pulldown_cmark::Parser::new_ext(source, pulldown_cmark::Options::ENABLE_TABLES);
+            let mut out = String::with_capacity(source.len() * 5 / 4);
+            pulldown_cmark::html::push_html(&mut out, parser);
+            out
+        }
+    };
+    CLEANER.clean(&html).to_string().trim().to_owned()
+}
+
+/// The visible text of sanitized HTML, for checks such as "is it empty?".
+pub fn visible_text_len(html: &str) -> usize {
+    let mut in_tag = false;
+    html.chars()
+        .filter(|c| match c {
+            '<' => {
+                in_tag = true;
+                false
+            }
+            '>' => {
+                in_tag = false;
+                false
+            }
+            c => !in_tag && !c.is_whitespace(),
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_becomes_html() {
+        let html = description_html("## Om jobbet\n\nDu blir **inköpschef**.\n\n- avtal\n- analys", DescriptionFormat::Markdown);
+        assert!(html.contains("<h2>Om jobbet</h2>"), "{html}");
+        assert!(html.contains("<strong>inköpschef</strong>"), "{html}");
+        assert!(html.contains("<li>avtal</li>"), "{html}");
+    }
+
+    #[test]
+    fn nothing_executable_survives() {
+        let attacks = [
+            "<script>alert(1)</script>Hej",
+            "<img src=x onerror=alert(1)>Hej",
+            "<a href=\"javascript:alert(1)\">Hej</a>",
+            "<a href=\"JaVaScRiPt:alert(1)\">Hej</a>",
+            "<p onclick=\"alert(1)\" style=\"color:red\">Hej</p>",
+            "<iframe src=\"https://evil.example\"></iframe>Hej",
+            "<svg><script>alert(1)</script></svg>Hej",
+            "[Hej](javascript:alert(1))",
+            "<style>body{display:none}</style>Hej",
+            "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">Hej</a>",
+        ];
+        for format in [DescriptionFormat::Html, DescriptionFormat::Markdown] {
+            for attack in attacks {
+                let html = description_html(attack, format).to_lowercase();
+                // Text that merely mentions `javascript:` is harmless; markup is not.
+                for needle in ["<script", "onerror=", "onclick=", "href=\"javascript", "<iframe", "<style", "style=", "href=\"data:", "<img", "<svg"] {
+                    assert!(!html.contains(needle), "{format:?} {attack:?} left {needle:?} in {html:?}");
+                }
+                assert!(html.contains("hej"), "{attack:?} lost its text: {html:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn links_are_kept_and_marked() {
+        let html = description_html("Läs mer på [nacka.se](https://www.nacka.se).", DescriptionFormat::Markdown);
+        assert!(html.contains("href=\"https://www.nacka.se\""), "{html}");
+        assert!(html.contains("rel=\"nofollow noopener noreferrer ugc\""), "{html}");
+    }
+
+    #[test]
+    fn counts_visible_text() {
+        assert_eq!(visible_text_len("<p> </p><script></script>"), 0);
+        assert_eq!(visible_text_len("<p>Hej då</p>"), 5);
+    }
+}

@@ -1,0 +1,1205 @@
+//! Storage of employers, keys and job ads on SQLite or PostgreSQL.
+//!
+//! Both databases run the same SQL text (`$1` placeholders work in both;
+//! `cast(... as text)` instead of `::text`), so each query is written once and
+//! the [`read!`] and [`write_tx!`] macros expand it for each driver. Where the
+//! dialects differ there are two migrations, nothing else.
+//!
+//! SQLite: WAL, a busy timeout, a read pool and a one-connection write pool,
+//! and every write transaction starts with `BEGIN IMMEDIATE`, so a write can
+//! never fail half-way with a busy snapshot. PostgreSQL: one pool; concurrent
+//! edits of one ad are serialised by optimistic locking on `version`.
+//!
+//! Every timestamp comes from the caller's clock (`now`), never from the
+//! database, so tests can move time and both databases agree.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use platsen_taxonomy::Role;
+use serde_json::{Value, json};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlSafeStr};
+
+use crate::error::{Error, Result};
+use crate::input::{DeadlineCheck, EmployerInput, JobInput, JobPatch, ValidEmployer, ValidJob};
+use crate::keys;
+use crate::model::{
+    Actor, ApiKey, AuditEvent, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page, RemoteMode,
+    Salary, SalaryPeriod,
+};
+use crate::validate::{self, today_in_sweden};
+
+#[derive(Clone)]
+enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// Runs a read on whichever pool serves reads.
+macro_rules! read {
+    ($self:ident, |$pool:ident| $body:expr) => {
+        match &$self.db {
+            Db::Sqlite { read: $pool, .. } => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` in a write transaction and commits it; an early return or `?`
+/// rolls it back, so nothing is ever half-stored.
+macro_rules! write_tx {
+    ($self:ident, |$tx:ident| $body:expr) => {
+        match &$self.db {
+            Db::Sqlite { write, .. } => {
+                let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// Appends an event to an ad's audit trail inside the caller's transaction.
+macro_rules! record {
+    ($tx:expr, $job_id:expr, $employer_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
+        sqlx::query(
+            "insert into job_ad_events (job_id, employer_id, actor, action, detail, created_at)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($job_id)
+        .bind($employer_id)
+        .bind($actor.label())
+        .bind($action)
+        .bind($detail.to_string())
+        .bind($now)
+        .execute($tx)
+        .await
+    };
+}
+
+/// The columns of a job ad with its employer, for every query that reads ads.
+macro_rules! job_select {
+    () => {
+        "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, j.slug, j.status, j.title,
+                j.description, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
+                j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
+                j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.closed_at,
+                j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at
+           from job_ads j
+           join employers e on e.id = j.employer_id "
+    };
+}
+
+macro_rules! employer_select {
+    () => {
+        "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description,
+                e.requires_review, e.is_demo, e.created_at, e.updated_at,
+                (select count(*) from job_ads j
+                  where j.employer_id = e.id and j.status = 'published' and j.expires_at > $1) as open_jobs
+           from employers e "
+    };
+}
+
+/// Filters of the public job list. `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub role: Option<Role>,
+    pub municipality_code: Option<String>,
+    pub county_code: Option<String>,
+    pub employment_type: Option<EmploymentType>,
+    pub remote: Option<RemoteMode>,
+    pub employer: Option<IdOrSlug>,
+    pub sort: JobSort,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JobSort {
+    #[default]
+    Newest,
+    Deadline,
+}
+
+/// A path segment that names a thing by its numeric id or by its slug.
+/// Slugs always contain a letter, so the two never collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdOrSlug {
+    Id(i64),
+    Slug(String),
+}
+
+impl IdOrSlug {
+    pub fn parse(raw: &str) -> Option<Self> {
+        if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            return raw.parse().ok().map(IdOrSlug::Id);
+        }
+        validate::slug("id", raw).ok().map(IdOrSlug::Slug)
+    }
+
+    fn split(&self) -> (Option<i64>, Option<&str>) {
+        match self {
+            IdOrSlug::Id(id) => (Some(*id), None),
+            IdOrSlug::Slug(s) => (None, Some(s.as_str())),
+        }
+    }
+}
+
+/// A step in an ad's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lifecycle {
+    Publish,
+    Close,
+    Archive,
+    Reopen,
+    Approve,
+    Reject { reason: String },
+}
+
+impl Lifecycle {
+    fn action(&self) -> &'static str {
+        match self {
+            Lifecycle::Publish => "publish",
+            Lifecycle::Close => "close",
+            Lifecycle::Archive => "archive",
+            Lifecycle::Reopen => "reopen",
+            Lifecycle::Approve => "approve",
+            Lifecycle::Reject { .. } => "reject",
+        }
+    }
+}
+
+/// Every timestamp is stored with whole seconds.
+fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(0)
+}
+
+fn parse_url(url: &str) -> Result<(bool, String)> {
+    if let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) {
+        return Ok((true, format!("postgres://{rest}")));
+    }
+    if url.starts_with("sqlite:") {
+        return Ok((false, url.to_owned()));
+    }
+    if url.contains("://") {
+        return Err(Error::invalid(
+            "PLATSEN_DATABASE_URL",
+            "unsupported_database",
+            "Use sqlite:PATH, a file path, or postgres://…",
+        ));
+    }
+    Ok((false, format!("sqlite:{url}")))
+}
+
+fn embedded_migrations(postgres: bool) -> Migrator {
+    let files: &[(i64, &str, &'static str)] = if postgres {
+        &[(1, "jobs", include_str!("../../../migrations/postgres/0001_jobs.sql"))]
+    } else {
+        &[(1, "jobs", include_str!("../../../migrations/sqlite/0001_jobs.sql"))]
+    };
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Connects to `url`: `postgres://…`, `sqlite:PATH` or a plain file path.
+    /// A SQLite file is created if missing. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Store> {
+        let (postgres, url) = parse_url(url)?;
+        if postgres {
+            let opts = PgConnectOptions::from_str(&url)?.application_name("platsen");
+            Self::connect_postgres(opts).await
+        } else {
+            let opts = SqliteConnectOptions::from_str(&url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-16000");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts.clone())
+                .await?;
+            let readers = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(2, 16) as u32;
+            let read = SqlitePoolOptions::new()
+                .max_connections(readers)
+                .min_connections(1)
+                .connect_with(opts.read_only(true))
+                .await?;
+            Ok(Store { db: Db::Sqlite { read, write } })
+        }
+    }
+
+    /// Connects to PostgreSQL with options the caller built (tests use this
+    /// to give each test its own schema).
+    pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Store> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Store { db: Db::Postgres(pool) })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the migrations this binary ships, for its database.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite { write, .. } => embedded_migrations(false).run(write).await?,
+            Db::Postgres(pool) => embedded_migrations(true).run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        read!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    // ----- employers -------------------------------------------------------
+
+    /// Creates an employer. The organisation number and slug must be free.
+    pub async fn create_employer(&self, input: EmployerInput, is_demo: bool, now: DateTime<Utc>) -> Result<Employer> {
+        let e: ValidEmployer = input.validate()?;
+        let now = ts(now);
+        let id: i64 = write_tx!(self, |tx| {
+            let taken: Option<i64> = sqlx::query_scalar("select id from employers where organization_number = $1")
+                .bind(e.organization_number.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(Error::Conflict {
+                    code: "organization_number_taken",
+                    field: Some("organization_number"),
+                    message: "Det finns redan en arbetsgivare med det organisationsnumret.".into(),
+                });
+            }
+            let slug = match &e.slug {
+                Some(s) => {
+                    let taken: Option<i64> = sqlx::query_scalar("select id from employers where slug = $1")
+                        .bind(s.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if taken.is_some() {
+                        return Err(Error::Conflict {
+                            code: "slug_taken",
+                            field: Some("slug"),
+                            message: "Adressnamnet används redan.".into(),
+                        });
+                    }
+                    s.clone()
+                }
+                None => {
+                    let base = validate::slugify(&e.name, "arbetsgivare");
+                    let existing: Vec<String> =
+                        sqlx::query_scalar("select slug from employers where slug = $1 or slug like $2")
+                            .bind(base.as_str())
+                            .bind(format!("{base}-%"))
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    free_slug(&base, &existing)
+                }
+            };
+            sqlx::query_scalar(
+                "insert into employers (slug, name, organization_number, website, logo_url, description,
+                                        requires_review, is_demo, created_at, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) returning id",
+            )
+            .bind(slug)
+            .bind(e.name.as_str())
+            .bind(e.organization_number.as_str())
+            .bind(e.website.as_deref())
+            .bind(e.logo_url.as_deref())
+            .bind(e.description.as_deref())
+            .bind(e.requires_review)
+            .bind(is_demo)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+        });
+        tracing::info!(employer_id = id, "employer created");
+        self.employer(&IdOrSlug::Id(id), now).await
+    }
+
+    /// One employer, with its count of open ads.
+    pub async fn employer(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<Employer> {
+        let (id, slug) = key.split();
+        let row = read!(self, |pool| {
+            sqlx::query(concat!(employer_select!(), "where ($2 is null or e.id = $2) and ($3 is null or e.slug = $3)"))
+                .bind(ts(now))
+                .bind(id)
+                .bind(slug)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| employer_from_row(&r))
+                .transpose()
+        })?;
+        row.ok_or(Error::NotFound)
+    }
+
+    /// Employers by name, with their counts of open ads.
+    pub async fn employers(&self, page: u32, per_page: u32, now: DateTime<Utc>) -> Result<Page<Employer>> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+        let (items, total) = read!(self, |pool| {
+            let items = sqlx::query(concat!(employer_select!(), "order by e.name, e.id limit $2 offset $3"))
+                .bind(ts(now))
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(employer_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let total: i64 = sqlx::query_scalar("select count(*) from employers").fetch_one(pool).await?;
+            (items, total)
+        });
+        Ok(Page { items, total, page, per_page })
+    }
+
+    // ----- API keys --------------------------------------------------------
+
+    /// Issues a key for an employer. The secret is in the result and nowhere else.
+    pub async fn create_key(&self, employer_id: i64, label: Option<&str>, now: DateTime<Utc>) -> Result<NewApiKey> {
+        let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+            Some(l) => validate::line("label", l, 1, 100).map_err(|e| Error::Invalid(vec![e]))?,
+            None => "API-nyckel".to_owned(),
+        };
+        let generated = keys::generate();
+        let now = ts(now);
+        let id: i64 = write_tx!(self, |tx| {
+            let exists: Option<i64> = sqlx::query_scalar("select id from employers where id = $1")
+                .bind(employer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(Error::NotFound);
+            }
+            sqlx::query_scalar(
+                "insert into api_keys (employer_id, prefix, secret_hash, label, created_at)
+                 values ($1, $2, $3, $4, $5) returning id",
+            )
+            .bind(employer_id)
+            .bind(generated.prefix.as_str())
+            .bind(generated.hash.as_str())
+            .bind(label.as_str())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+        });
+        tracing::info!(employer_id, key_id = id, prefix = %generated.prefix, "api key issued");
+        Ok(NewApiKey {
+            key: ApiKey {
+                id,
+                employer_id,
+                prefix: generated.prefix,
+                label,
+                created_at: now,
+                last_used_at: None,
+                revoked_at: None,
+            },
+            secret: generated.secret,
+        })
+    }
+
+    /// Keys, optionally of one employer and/or starting with a prefix.
+    pub async fn keys(&self, employer_id: Option<i64>, prefix: Option<&str>) -> Result<Vec<ApiKey>> {
+        // A prefix is matched literally: LIKE wildcards in it are not wildcards.
+        let pattern = prefix.map(|p| format!("{}%", p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        read!(self, |pool| {
+            sqlx::query(
+                "select id, employer_id, prefix, label, created_at, last_used_at, revoked_at
+                   from api_keys
+                  where ($1 is null or employer_id = $1)
+                    and ($2 is null or prefix like $2 escape '\\')
+                  order by id",
+            )
+            .bind(employer_id)
+            .bind(pattern)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ApiKey {
+                    id: r.try_get("id")?,
+                    employer_id: r.try_get("employer_id")?,
+                    prefix: r.try_get("prefix")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Revokes a key; revoking a revoked key changes nothing.
+    pub async fn revoke_key(&self, key_id: i64, now: DateTime<Utc>) -> Result<()> {
+        let found = write_tx!(self, |tx| {
+            sqlx::query("update api_keys set revoked_at = coalesce(revoked_at, $2) where id = $1")
+                .bind(key_id)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if found == 0 {
+            return Err(Error::NotFound);
+        }
+        tracing::info!(key_id, "api key revoked");
+        Ok(())
+    }
+
+    /// The employer and key behind a presented key, if it is valid and not revoked.
+    pub async fn authenticate(&self, presented: &str, now: DateTime<Utc>) -> Result<Option<(i64, i64)>> {
+        let Some(prefix) = keys::prefix_of(presented) else { return Ok(None) };
+        type KeyRow = (i64, i64, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let row: Option<KeyRow> = read!(self, |pool| {
+            sqlx::query_as("select id, employer_id, secret_hash, revoked_at, last_used_at from api_keys where prefix = $1")
+                .bind(prefix)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((key_id, employer_id, hash, revoked, last)) = row else { return Ok(None) };
+        if revoked.is_some() || !keys::matches(presented, &hash) {
+            return Ok(None);
+        }
+        // Record use at most every five minutes: a write per request would
+        // serialise all API traffic on SQLite's single writer.
+        if last.is_none_or(|t| now - t > chrono::Duration::minutes(5)) {
+            write_tx!(self, |tx| {
+                sqlx::query("update api_keys set last_used_at = $2 where id = $1")
+                    .bind(key_id)
+                    .bind(ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+            });
+        }
+        Ok(Some((employer_id, key_id)))
+    }
+
+    // ----- reading ads -----------------------------------------------------
+
+    /// A published, unexpired ad by id or slug, for anyone.
+    pub async fn public_job(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<JobAd> {
+        let (id, slug) = key.split();
+        let row = read!(self, |pool| {
+            sqlx::query(concat!(
+                job_select!(),
+                "where ($1 is null or j.id = $1) and ($2 is null or j.slug = $2)
+                   and j.status = 'published' and j.expires_at > $3"
+            ))
+            .bind(id)
+            .bind(slug)
+            .bind(ts(now))
+            .fetch_optional(pool)
+            .await?
+            .map(|r| job_from_row(&r, now))
+            .transpose()?
+        });
+        row.ok_or(Error::NotFound)
+    }
+
+    /// Published, unexpired ads, filtered and paged, with the total count.
+    pub async fn public_jobs(&self, f: &JobFilter, page: u32, per_page: u32, now: DateTime<Utc>) -> Result<Page<JobAd>> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+        let (emp_id, emp_slug) = f.employer.as_ref().map_or((None, None), IdOrSlug::split);
+        macro_rules! filtered {
+            ($head:expr, $tail:expr) => {
+                concat!(
+                    $head,
+                    "where j.status = 'published' and j.expires_at > $1
+                       and ($2 is null or j.role = $2)
+                       and ($3 is null or j.municipality_code = $3)
+                       and ($4 is null or j.county_code = $4)
+                       and ($5 is null or j.employment_type = $5)
+                       and ($6 is null or j.remote = $6)
+                       and ($7 is null or j.employer_id = $7)
+                       and ($8 is null or e.slug = $8) ",
+                    $tail
+                )
+            };
+        }
+        let list_sql = match f.sort {
+            JobSort::Newest => filtered!(job_select!(), "order by j.published_at desc, j.id desc limit $9 offset $10"),
+            JobSort::Deadline => filtered!(job_select!(), "order by j.application_deadline, j.id limit $9 offset $10"),
+        };
+        let count_sql = filtered!("select count(*) from job_ads j join employers e on e.id = j.employer_id ", "");
+        let (rows, total) = read!(self, |pool| {
+            let rows = sqlx::query(list_sql)
+                .bind(ts(now))
+                .bind(f.role.map(Role::code))
+                .bind(f.municipality_code.as_deref())
+                .bind(f.county_code.as_deref())
+                .bind(f.employment_type.map(EmploymentType::code))
+                .bind(f.remote.map(RemoteMode::code))
+                .bind(emp_id)
+                .bind(emp_slug)
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| job_from_row(r, now))
+                .collect::<Result<Vec<_>>>()?;
+            let total: i64 = sqlx::query_scalar(count_sql)
+                .bind(ts(now))
+                .bind(f.role.map(Role::code))
+                .bind(f.municipality_code.as_deref())
+                .bind(f.county_code.as_deref())
+                .bind(f.employment_type.map(EmploymentType::code))
+                .bind(f.remote.map(RemoteMode::code))
+                .bind(emp_id)
+                .bind(emp_slug)
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        Ok(Page { items: rows, total, page, per_page })
+    }
+
+    /// An ad as its owner (or an operator) sees it, in any status.
+    ///
+    /// Another employer gets `NotFound` for an ad the public cannot see and
+    /// `Forbidden` for one it can.
+    pub async fn job_for(&self, actor: Actor, id: i64, now: DateTime<Utc>) -> Result<JobAd> {
+        let row = read!(self, |pool| {
+            sqlx::query(concat!(job_select!(), "where j.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| job_from_row(&r, now))
+                .transpose()?
+        });
+        let ad = row.ok_or(Error::NotFound)?;
+        authorize(actor, &ad)?;
+        Ok(ad)
+    }
+
+    /// An employer's own ads in every status, newest first.
+    pub async fn employer_jobs(
+        &self,
+        employer_id: i64,
+        status: Option<JobStatus>,
+        page: u32,
+        per_page: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Page<JobAd>> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+        // The effective status: a published ad past its expiry is expired.
+        macro_rules! own {
+            ($head:expr, $tail:expr) => {
+                concat!(
+                    $head,
+                    "where j.employer_id = $1
+                       and ($2 is null or (case when j.status = 'published' and j.expires_at <= $3
+                                                then 'expired' else j.status end) = $2) ",
+                    $tail
+                )
+            };
+        }
+        let (rows, total) = read!(self, |pool| {
+            let rows = sqlx::query(own!(job_select!(), "order by j.updated_at desc, j.id desc limit $4 offset $5"))
+                .bind(employer_id)
+                .bind(status.map(JobStatus::code))
+                .bind(ts(now))
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| job_from_row(r, now))
+                .collect::<Result<Vec<_>>>()?;
+            let total: i64 = sqlx::query_scalar(own!("select count(*) from job_ads j ", ""))
+                .bind(employer_id)
+                .bind(status.map(JobStatus::code))
+                .bind(ts(now))
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        Ok(Page { items: rows, total, page, per_page })
+    }
+
+    /// Ads waiting for review, oldest first (the moderation queue).
+    pub async fn pending_review(&self, now: DateTime<Utc>) -> Result<Vec<JobAd>> {
+        read!(self, |pool| {
+            sqlx::query(concat!(job_select!(), "where j.status = 'pending_review' order by j.updated_at, j.id limit 500"))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| job_from_row(r, now))
+                .collect()
+        })
+    }
+
+    /// The audit trail of an ad, oldest first.
+    pub async fn job_events(&self, actor: Actor, id: i64, now: DateTime<Utc>) -> Result<Vec<AuditEvent>> {
+        // Deleted drafts keep their trail; only operators can read those.
+        match self.job_for(actor, id, now).await {
+            Ok(_) => {}
+            Err(Error::NotFound) if actor.is_operator() => {}
+            Err(e) => return Err(e),
+        }
+        type EventRow = (i64, i64, String, String, String, DateTime<Utc>);
+        let rows: Vec<EventRow> = read!(self, |pool| {
+            sqlx::query_as("select id, job_id, actor, action, detail, created_at from job_ad_events where job_id = $1 order by id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+        });
+        if rows.is_empty() {
+            return Err(Error::NotFound);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(id, job_id, actor, action, detail, created_at)| AuditEvent {
+                id,
+                job_id,
+                actor,
+                action,
+                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+                created_at,
+            })
+            .collect())
+    }
+
+    // ----- changing ads ----------------------------------------------------
+
+    /// Creates a draft ad for `employer_id`.
+    pub async fn create_job(&self, actor: Actor, employer_id: i64, input: JobInput, now: DateTime<Utc>) -> Result<JobAd> {
+        if let Actor::Employer { employer_id: own, .. } = actor
+            && own != employer_id
+        {
+            return Err(Error::Forbidden("an employer key creates ads only for its own employer"));
+        }
+        if input.featured == Some(true) && !actor.is_operator() {
+            return Err(forbidden_featured());
+        }
+        let job = input.validate(today_in_sweden(now), DeadlineCheck::MustNotBePast)?;
+        let now = ts(now);
+        let id: i64 = write_tx!(self, |tx| {
+            let employer: Option<bool> = sqlx::query_scalar("select is_demo from employers where id = $1")
+                .bind(employer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(is_demo) = employer else { return Err(Error::NotFound) };
+            let slug = match &job.slug {
+                Some(s) => {
+                    let taken: Option<i64> = sqlx::query_scalar("select id from job_ads where slug = $1")
+                        .bind(s.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if taken.is_some() {
+                        return Err(Error::Conflict {
+                            code: "slug_taken",
+                            field: Some("slug"),
+                            message: "Adressnamnet används redan av en annan annons.".into(),
+                        });
+                    }
+                    s.clone()
+                }
+                None => {
+                    let base = validate::slugify(&job.title, "annons");
+                    let existing: Vec<String> = sqlx::query_scalar("select slug from job_ads where slug = $1 or slug like $2")
+                        .bind(base.as_str())
+                        .bind(format!("{base}-%"))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    free_slug(&base, &existing)
+                }
+            };
+            let contacts = serde_json::to_string(&job.contacts).expect("contacts serialize");
+            let id: i64 = sqlx::query_scalar(
+                "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
+                     county_code, remote, employment_type, extent_percent, salary_min, salary_max, salary_period,
+                     vacancies, application_deadline, start_text, apply_url, apply_email, contacts, featured,
+                     expires_at, is_demo, version, created_at, updated_at)
+                 values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                         $19, $20, $21, $22, 1, $23, $23)
+                 returning id",
+            )
+            .bind(employer_id)
+            .bind(slug)
+            .bind(job.title.as_str())
+            .bind(job.description.as_str())
+            .bind(job.role.code())
+            .bind(job.municipality.code)
+            .bind(job.municipality.county.code)
+            .bind(job.remote.code())
+            .bind(job.employment_type.code())
+            .bind(job.extent_percent)
+            .bind(job.salary.and_then(|s| s.min))
+            .bind(job.salary.and_then(|s| s.max))
+            .bind(job.salary.map(|s| s.period.code()))
+            .bind(job.vacancies)
+            .bind(job.application_deadline)
+            .bind(job.start_text.as_deref())
+            .bind(job.apply_url.as_deref())
+            .bind(job.apply_email.as_deref())
+            .bind(contacts)
+            .bind(job.featured)
+            .bind(ts(job.expires_at))
+            .bind(is_demo)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            record!(&mut *tx, id, employer_id, actor, "created", json!({ "title": job.title }), now)?;
+            id
+        });
+        tracing::info!(job_id = id, employer_id, actor = %actor.label(), "job ad created");
+        self.job_for(actor, id, now).await
+    }
+
+    /// Applies a partial update. With `expected_version`, refuses to apply it
+    /// on top of a change the client has not seen.
+    pub async fn update_job(
+        &self,
+        actor: Actor,
+        id: i64,
+        patch: JobPatch,
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<JobAd> {
+        let now = ts(now);
+        let current = self.job_for(actor, id, now).await?;
+        if current.status == JobStatus::Archived {
+            return Err(Error::conflict("invalid_transition", "En arkiverad annons kan inte ändras."));
+        }
+        if let Some(v) = expected_version
+            && v != current.version
+        {
+            return Err(Error::conflict("version_mismatch", "Annonsen har ändrats sedan du läste den."));
+        }
+        if matches!(patch.featured, crate::input::Patch::Set(_)) && !actor.is_operator() {
+            return Err(forbidden_featured());
+        }
+        let deadline_changed = matches!(&patch.application_deadline, crate::input::Patch::Set(d) if *d != current.application_deadline);
+        let check = if deadline_changed { DeadlineCheck::MustNotBePast } else { DeadlineCheck::Unchanged };
+        let next = patch.apply_to(&current).validate(today_in_sweden(now), check)?;
+        let changes = diff(&current, &next);
+        if changes.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Ok(current);
+        }
+        let contacts = serde_json::to_string(&next.contacts).expect("contacts serialize");
+        write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "update job_ads set title = $3, description = $4, role = $5, municipality_code = $6, county_code = $7,
+                        remote = $8, employment_type = $9, extent_percent = $10, salary_min = $11, salary_max = $12,
+                        salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
+                        apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
+                        -- a published ad already past its (old) expiry is expired: an
+                        -- edit does not bring it back, reopening does
+                        status = case when status = 'published' and expires_at <= $22 then 'expired' else status end,
+                        version = version + 1, updated_at = $22
+                  where id = $1 and version = $2",
+            )
+            .bind(id)
+            .bind(current.version)
+            .bind(next.title.as_str())
+            .bind(next.description.as_str())
+            .bind(next.role.code())
+            .bind(next.municipality.code)
+            .bind(next.municipality.county.code)
+            .bind(next.remote.code())
+            .bind(next.employment_type.code())
+            .bind(next.extent_percent)
+            .bind(next.salary.and_then(|s| s.min))
+            .bind(next.salary.and_then(|s| s.max))
+            .bind(next.salary.map(|s| s.period.code()))
+            .bind(next.vacancies)
+            .bind(next.application_deadline)
+            .bind(next.start_text.as_deref())
+            .bind(next.apply_url.as_deref())
+            .bind(next.apply_email.as_deref())
+            .bind(contacts)
+            .bind(next.featured)
+            .bind(ts(next.expires_at))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+            }
+            record!(&mut *tx, id, current.employer_id, actor, "updated", changes, now)?;
+        });
+        tracing::info!(job_id = id, actor = %actor.label(), "job ad updated");
+        self.job_for(actor, id, now).await
+    }
+
+    /// Moves an ad through its lifecycle.
+    pub async fn transition(&self, actor: Actor, id: i64, step: Lifecycle, now: DateTime<Utc>) -> Result<JobAd> {
+        let now = ts(now);
+        let ad = self.job_for(actor, id, now).await?;
+        if matches!(step, Lifecycle::Approve | Lifecycle::Reject { .. }) && !actor.is_operator() {
+            return Err(Error::Forbidden("only an administrator reviews ads"));
+        }
+        use JobStatus as S;
+        let going_live = matches!(
+            (&step, ad.status),
+            (Lifecycle::Publish, S::Draft) | (Lifecycle::Reopen, S::Closed | S::Expired) | (Lifecycle::Approve, S::PendingReview)
+        );
+        let target = match (&step, ad.status) {
+            (Lifecycle::Publish, S::Draft) | (Lifecycle::Reopen, S::Closed | S::Expired) => {
+                let requires_review: bool = read!(self, |pool| {
+                    sqlx::query_scalar("select requires_review from employers where id = $1")
+                        .bind(ad.employer_id)
+                        .fetch_one(pool)
+                        .await?
+                });
+                if requires_review && !actor.is_operator() { S::PendingReview } else { S::Published }
+            }
+            (Lifecycle::Approve, S::PendingReview) => S::Published,
+            (Lifecycle::Reject { .. }, S::PendingReview) => S::Draft,
+            (Lifecycle::Close, S::Published | S::Expired | S::PendingReview) => S::Closed,
+            (Lifecycle::Archive, from) if from != S::Archived => S::Archived,
+            (step, from) => {
+                return Err(Error::conflict(
+                    "invalid_transition",
+                    format!("Det går inte att {} en annons med status {}.", verb_sv(step), from.name_sv().to_lowercase()),
+                ));
+            }
+        };
+        if going_live {
+            // An ad goes live only if it would pass as new today: its deadline
+            // must not have passed.
+            JobPatch::default().apply_to(&ad).validate(today_in_sweden(now), DeadlineCheck::MustNotBePast)?;
+        }
+        let reason = match &step {
+            Lifecycle::Reject { reason } => {
+                Some(validate::multiline("reason", reason, 3, 2000).map_err(|e| Error::Invalid(vec![e]))?)
+            }
+            _ => None,
+        };
+        let detail = match &reason {
+            Some(r) => json!({ "from": ad.status.code(), "to": target.code(), "reason": r }),
+            None => json!({ "from": ad.status.code(), "to": target.code() }),
+        };
+        write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "update job_ads
+                    set status = $3,
+                        published_at = case when $3 = 'published' then $4 else published_at end,
+                        closed_at = case when $3 = 'closed' then $4 when $3 = 'published' then null else closed_at end,
+                        rejection_reason = case when $3 = 'draft' then $5 when $3 in ('published', 'pending_review') then null
+                                                else rejection_reason end,
+                        version = version + 1, updated_at = $4
+                  where id = $1 and version = $2",
+            )
+            .bind(id)
+            .bind(ad.version)
+            .bind(target.code())
+            .bind(now)
+            .bind(reason.as_deref())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+            }
+            record!(&mut *tx, id, ad.employer_id, actor, step.action(), detail, now)?;
+        });
+        tracing::info!(job_id = id, action = step.action(), to = target.code(), actor = %actor.label(), "job ad lifecycle");
+        self.job_for(actor, id, now).await
+    }
+
+    /// Deletes a draft. Published ads are closed or archived, never deleted,
+    /// so that links and the audit trail stay meaningful.
+    pub async fn delete_draft(&self, actor: Actor, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let now = ts(now);
+        let ad = self.job_for(actor, id, now).await?;
+        if ad.status != JobStatus::Draft {
+            return Err(Error::conflict(
+                "invalid_transition",
+                "Bara utkast kan raderas; stäng eller arkivera en annons som har publicerats.",
+            ));
+        }
+        write_tx!(self, |tx| {
+            let done = sqlx::query("delete from job_ads where id = $1 and version = $2 and status = 'draft'")
+                .bind(id)
+                .bind(ad.version)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+            }
+            record!(&mut *tx, id, ad.employer_id, actor, "deleted", json!({ "title": ad.title }), now)?;
+        });
+        tracing::info!(job_id = id, actor = %actor.label(), "draft deleted");
+        Ok(())
+    }
+
+    /// Writes down that published ads past their expiry have expired. Listing
+    /// already hides them without this; the sweep makes the status and the
+    /// audit trail say so. Returns the ids it expired.
+    pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<Vec<i64>> {
+        let now = ts(now);
+        let ids: Vec<i64> = write_tx!(self, |tx| {
+            let due: Vec<(i64, i64)> = sqlx::query_as(
+                "select id, employer_id from job_ads where status = 'published' and expires_at <= $1 order by id limit 1000",
+            )
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, employer_id) in &due {
+                sqlx::query("update job_ads set status = 'expired', version = version + 1, updated_at = $2 where id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                record!(&mut *tx, *id, *employer_id, Actor::System, "expire", json!({ "from": "published", "to": "expired" }), now)?;
+            }
+            due.into_iter().map(|(id, _)| id).collect()
+        });
+        if !ids.is_empty() {
+            tracing::info!(count = ids.len(), "expired job ads");
+        }
+        Ok(ids)
+    }
+
+    /// Whether there are no employers at all (a fresh database).
+    pub async fn is_empty(&self) -> Result<bool> {
+        let n: i64 = read!(self, |pool| sqlx::query_scalar("select count(*) from employers").fetch_one(pool).await?);
+        Ok(n == 0)
+    }
+
+    /// Marks an employer's ads published as of `at`, skipping review; used by
+    /// demo seeding and the command line, never by the API.
+    pub async fn publish_as_operator(&self, id: i64, at: DateTime<Utc>) -> Result<JobAd> {
+        self.transition(Actor::System, id, Lifecycle::Publish, at).await
+    }
+}
+
+fn forbidden_featured() -> Error {
+    Error::invalid("featured", "forbidden_field", "Bara en administratör kan markera en annons som utvald.")
+}
+
+fn verb_sv(step: &Lifecycle) -> &'static str {
+    match step {
+        Lifecycle::Publish => "publicera",
+        Lifecycle::Close => "stänga",
+        Lifecycle::Archive => "arkivera",
+        Lifecycle::Reopen => "återöppna",
+        Lifecycle::Approve => "godkänna",
+        Lifecycle::Reject { .. } => "avslå",
+    }
+}
+
+/// Another employer may not see an ad the public cannot see (404), nor change
+/// one it can (403).
+fn authorize(actor: Actor, ad: &JobAd) -> Result<()> {
+    match actor {
+        Actor::Employer { employer_id, .. } if employer_id != ad.employer_id => {
+            if ad.is_public() {
+                Err(Error::Forbidden("the ad belongs to another employer"))
+            } else {
+                Err(Error::NotFound)
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is free among `existing`.
+fn free_slug(base: &str, existing: &[String]) -> String {
+    if !existing.iter().any(|s| s == base) {
+        return base.to_owned();
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !existing.iter().any(|s| s == candidate))
+        .expect("an unbounded range has a free number")
+}
+
+/// The fields that differ between an ad and its next version, old and new.
+fn diff(old: &JobAd, new: &ValidJob) -> Value {
+    let mut changes = serde_json::Map::new();
+    let cmp = |changes: &mut serde_json::Map<String, Value>, field: &str, a: Value, b: Value| {
+        if a != b {
+            changes.insert(field.to_owned(), json!({ "from": a, "to": b }));
+        }
+    };
+    cmp(&mut changes, "title", json!(old.title), json!(new.title));
+    // Descriptions are long; record that they changed, not both texts.
+    if old.description != new.description {
+        changes.insert("description".into(), json!({ "changed": true }));
+    }
+    cmp(&mut changes, "role", json!(old.role.code()), json!(new.role.code()));
+    cmp(&mut changes, "municipality_code", json!(old.municipality.code), json!(new.municipality.code));
+    cmp(&mut changes, "remote", json!(old.remote.code()), json!(new.remote.code()));
+    cmp(&mut changes, "employment_type", json!(old.employment_type.code()), json!(new.employment_type.code()));
+    cmp(&mut changes, "extent_percent", json!(old.extent_percent), json!(new.extent_percent));
+    cmp(&mut changes, "salary", json!(old.salary), json!(new.salary));
+    cmp(&mut changes, "vacancies", json!(old.vacancies), json!(new.vacancies));
+    cmp(&mut changes, "application_deadline", json!(old.application_deadline), json!(new.application_deadline));
+    cmp(&mut changes, "expires_at", json!(old.expires_at), json!(new.expires_at));
+    cmp(&mut changes, "start_text", json!(old.start_text), json!(new.start_text));
+    cmp(&mut changes, "apply_url", json!(old.apply_url), json!(new.apply_url));
+    cmp(&mut changes, "apply_email", json!(old.apply_email), json!(new.apply_email));
+    cmp(&mut changes, "contacts", json!(old.contacts), json!(new.contacts));
+    cmp(&mut changes, "featured", json!(old.featured), json!(new.featured));
+    Value::Object(changes)
+}
+
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::Database(sqlx::Error::Decode(format!("unexpected stored {what}: {value:?}").into()))
+}
+
+fn employer_from_row<R: Row>(r: &R) -> Result<Employer>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Employer {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        organization_number: r.try_get("organization_number")?,
+        website: r.try_get("website")?,
+        logo_url: r.try_get("logo_url")?,
+        description: r.try_get("description")?,
+        requires_review: r.try_get("requires_review")?,
+        is_demo: r.try_get("is_demo")?,
+        open_jobs: r.try_get("open_jobs")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn job_from_row<R: Row>(r: &R, now: DateTime<Utc>) -> Result<JobAd>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> NaiveDate: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = r.try_get("status")?;
+    let mut status = JobStatus::from_code(&status).ok_or_else(|| corrupt("status", &status))?;
+    let expires_at: DateTime<Utc> = r.try_get("expires_at")?;
+    if status == JobStatus::Published && expires_at <= now {
+        status = JobStatus::Expired;
+    }
+    let role: String = r.try_get("role")?;
+    let municipality: String = r.try_get("municipality_code")?;
+    let remote: String = r.try_get("remote")?;
+    let employment_type: String = r.try_get("employment_type")?;
+    let salary_period: Option<String> = r.try_get("salary_period")?;
+    let salary_min: Option<i64> = r.try_get("salary_min")?;
+    let salary_max: Option<i64> = r.try_get("salary_max")?;
+    let salary = match salary_period.as_deref() {
+        Some(p) => Some(Salary {
+            min: salary_min,
+            max: salary_max,
+            period: SalaryPeriod::from_code(p).ok_or_else(|| corrupt("salary period", p))?,
+        }),
+        None => None,
+    };
+    let contacts: String = r.try_get("contacts")?;
+    let contacts: Vec<Contact> = serde_json::from_str(&contacts).map_err(|_| corrupt("contacts", &contacts))?;
+    Ok(JobAd {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        employer_id: r.try_get("employer_id")?,
+        employer_slug: r.try_get("employer_slug")?,
+        employer_name: r.try_get("employer_name")?,
+        status,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        role: Role::from_code(&role).ok_or_else(|| corrupt("role", &role))?,
+        municipality: platsen_taxonomy::municipality(&municipality).ok_or_else(|| corrupt("municipality", &municipality))?,
+        remote: RemoteMode::from_code(&remote).ok_or_else(|| corrupt("remote", &remote))?,
+        employment_type: EmploymentType::from_code(&employment_type)
+            .ok_or_else(|| corrupt("employment type", &employment_type))?,
+        extent_percent: r.try_get("extent_percent")?,
+        salary,
+        vacancies: r.try_get("vacancies")?,
+        application_deadline: r.try_get("application_deadline")?,
+        start_text: r.try_get("start_text")?,
+        apply_url: r.try_get("apply_url")?,
+        apply_email: r.try_get("apply_email")?,
+        contacts,
+        featured: r.try_get("featured")?,
+        published_at: r.try_get("published_at")?,
+        expires_at,
+        closed_at: r.try_get("closed_at")?,
+        rejection_reason: r.try_get("rejection_reason")?,
+        is_demo: r.try_get("is_demo")?,
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_or_slug() {
+        assert_eq!(IdOrSlug::parse("42"), Some(IdOrSlug::Id(42)));
+        assert_eq!(IdOrSlug::parse("nacka-kommun"), Some(IdOrSlug::Slug("nacka-kommun".into())));
+        for bad in ["", "99999999999999999999", "-1", "Nacka", "a b", "x' or '1'='1"] {
+            assert_eq!(IdOrSlug::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn free_slugs() {
+        assert_eq!(free_slug("a-b", &[]), "a-b");
+        assert_eq!(free_slug("a-b", &["a-b".into(), "a-b-2".into()]), "a-b-3");
+        assert_eq!(free_slug("a-b", &["a-b-2".into()]), "a-b");
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(parse_url("platsen.db").unwrap(), (false, "sqlite:platsen.db".into()));
+        assert_eq!(parse_url("sqlite::memory:").unwrap(), (false, "sqlite::memory:".into()));
+        assert_eq!(parse_url("postgresql://u@h/db").unwrap(), (true, "postgres://u@h/db".into()));
+        assert!(parse_url("mysql://u@h/db").is_err());
+    }
+}

@@ -1,0 +1,403 @@
+//! The `platsen` program: command line, configuration and wiring. The
+//! library half exists so the integration tests can start the real server
+//! in-process and run the real commands.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use platsen_api::{AppState, Clock, HttpOptions};
+use platsen_jobs::input::EmployerInput;
+use platsen_jobs::{IdOrSlug, Store};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::watch;
+
+/// Platsen: lediga jobb och lönestatistik för offentlig upphandling.
+#[derive(Debug, Parser)]
+#[command(name = "platsen", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// `postgres://…`, `sqlite:PATH` or a file path.
+    #[arg(long, env = "PLATSEN_DATABASE_URL", default_value = "sqlite:platsen.db", global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default, with --demo, when no command is given).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator tasks: employers and API keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the OpenAPI spec as JSON.
+    Openapi,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PLATSEN_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Operator token for the admin API; without it, admin routes answer 401.
+    #[arg(long, env = "PLATSEN_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Seed the demo board when the database is empty.
+    #[arg(long, env = "PLATSEN_DEMO", default_value_t = false)]
+    pub demo: bool,
+    /// Requests per second per client address; 0 turns the limit off.
+    #[arg(long, env = "PLATSEN_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// The public base URL (for links in the spec).
+    #[arg(long, env = "PLATSEN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs { bind: "127.0.0.1:8080".into(), admin_token: None, demo: true, rate_limit: 50, public_url: None }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an employer.
+    CreateEmployer {
+        #[arg(long)]
+        name: String,
+        /// NNNNNN-NNNN
+        #[arg(long)]
+        org_number: String,
+        #[arg(long)]
+        website: Option<String>,
+        #[arg(long)]
+        slug: Option<String>,
+        /// Send the employer's ads to review before publishing.
+        #[arg(long)]
+        requires_review: bool,
+    },
+    /// Issue an API key for an employer (printed once).
+    CreateKey {
+        /// Employer id or slug.
+        #[arg(long)]
+        employer: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List API keys (never their secrets).
+    ListKeys {
+        #[arg(long)]
+        employer: Option<String>,
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Revoke an API key by id or by its full prefix.
+    RevokeKey { key: String },
+    /// Print a new random admin token to put in PLATSEN_ADMIN_TOKEN.
+    GenerateToken,
+}
+
+/// Sets up structured logging from `PLATSEN_LOG`: an `EnvFilter` directive
+/// list, plus `json` or `text` for the format (`PLATSEN_LOG=json,info`).
+pub fn init_logging() {
+    let raw = std::env::var("PLATSEN_LOG").unwrap_or_else(|_| "info".into());
+    let mut json = false;
+    let filter: Vec<&str> = raw
+        .split(',')
+        .filter(|part| match part.trim() {
+            "json" => {
+                json = true;
+                false
+            }
+            "text" => false,
+            _ => true,
+        })
+        .collect();
+    let filter = if filter.is_empty() { "info".to_owned() } else { filter.join(",") };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await.with_context(|| format!("connecting to the database ({})", redact(url)))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// The database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&cli.db, ServeArgs::default(), Clock::default(), shutdown_signal()).await,
+        Some(Command::Serve(args)) => serve(&cli.db, args, Clock::default(), shutdown_signal()).await,
+        Some(Command::Migrate) => {
+            let store = open_store(&cli.db.database_url).await?;
+            println!("Databasen är migrerad ({}).", store.backend());
+            store.close().await;
+            Ok(())
+        }
+        Some(Command::Openapi) => {
+            let store = Store::connect("sqlite::memory:").await?;
+            let state = AppState { store, admin_token: None, clock: Clock::default() };
+            println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
+            Ok(())
+        }
+        Some(Command::Admin(cmd)) => {
+            let store = open_store(&cli.db.database_url).await?;
+            let out = admin(&store, cmd).await;
+            store.close().await;
+            println!("{}", out?);
+            Ok(())
+        }
+    }
+}
+
+/// Carries out an admin command and returns what to print.
+pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
+    let now = chrono::Utc::now();
+    let employer_id = |raw: &str| {
+        let key = IdOrSlug::parse(raw).ok_or_else(|| anyhow::anyhow!("not an employer id or slug: {raw:?}"));
+        async move { Ok::<_, anyhow::Error>(store.employer(&key?, now).await.map_err(describe)?.id) }
+    };
+    Ok(match cmd {
+        AdminCommand::CreateEmployer { name, org_number, website, slug, requires_review } => {
+            let e = store
+                .create_employer(
+                    EmployerInput {
+                        name: Some(name),
+                        organization_number: Some(org_number),
+                        website,
+                        slug,
+                        requires_review: Some(requires_review),
+                        ..Default::default()
+                    },
+                    false,
+                    now,
+                )
+                .await
+                .map_err(describe)?;
+            format!("Arbetsgivare {} skapad: id {}, slug {}", e.name, e.id, e.slug)
+        }
+        AdminCommand::CreateKey { employer, label } => {
+            let id = employer_id(&employer).await?;
+            let k = store.create_key(id, label.as_deref(), now).await.map_err(describe)?;
+            format!("Nyckel {} (id {}) skapad. Spara den nu, den visas inte igen:\n{}", k.key.prefix, k.key.id, k.secret)
+        }
+        AdminCommand::ListKeys { employer, prefix } => {
+            let id = match employer {
+                Some(e) => Some(employer_id(&e).await?),
+                None => None,
+            };
+            let keys = store.keys(id, prefix.as_deref()).await.map_err(describe)?;
+            let mut out = String::from("id\temployer\tprefix\tlabel\tcreated\trevoked");
+            for k in keys {
+                out.push_str(&format!(
+                    "\n{}\t{}\t{}\t{}\t{}\t{}",
+                    k.id,
+                    k.employer_id,
+                    k.prefix,
+                    k.label,
+                    k.created_at.format("%Y-%m-%d"),
+                    k.revoked_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+                ));
+            }
+            out
+        }
+        AdminCommand::RevokeKey { key } => {
+            let id = match key.parse::<i64>() {
+                Ok(id) => id,
+                Err(_) => {
+                    let found = store.keys(None, Some(&key)).await.map_err(describe)?;
+                    match found.as_slice() {
+                        [one] if one.prefix == key => one.id,
+                        _ => bail!("no key with the prefix {key:?}"),
+                    }
+                }
+            };
+            store.revoke_key(id, now).await.map_err(describe)?;
+            format!("Nyckel {id} återkallad.")
+        }
+        AdminCommand::GenerateToken => platsen_jobs::keys::generate().secret.replacen("plk_", "pla_", 1),
+    })
+}
+
+fn describe(e: platsen_jobs::Error) -> anyhow::Error {
+    match e {
+        platsen_jobs::Error::Invalid(fields) => {
+            anyhow::anyhow!(fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("\n"))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// A server started by [`start`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await?
+    }
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub admin_token: Option<String>,
+    pub demo: bool,
+    pub rate_limit: u32,
+    pub public_url: Option<String>,
+}
+
+impl From<ServeArgs> for ServerConfig {
+    fn from(a: ServeArgs) -> Self {
+        ServerConfig { bind: a.bind, admin_token: a.admin_token, demo: a.demo, rate_limit: a.rate_limit, public_url: a.public_url }
+    }
+}
+
+/// Starts the server on an open store and returns once it listens.
+pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::Result<Running> {
+    if let Some(t) = &config.admin_token
+        && t.len() < 24
+    {
+        bail!("PLATSEN_ADMIN_TOKEN must be at least 24 characters (try `platsen admin generate-token`)");
+    }
+    if config.demo {
+        platsen_jobs::demo::seed_if_empty(&store, clock.now()).await.context("seeding the demo board")?;
+    }
+    let state = AppState { store: store.clone(), admin_token: config.admin_token.map(Arc::from), clock };
+    if state.admin_token.is_none() {
+        tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");
+    }
+    let acceptor = TcpListener::bind(config.bind.clone())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {}", config.bind))?;
+    let addr = *acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr())
+        .context("the listener has no socket address")?;
+    let public_url = config.public_url.unwrap_or_else(|| format!("http://{addr}"));
+    let app = platsen_api::app(state.clone(), &HttpOptions { rate_limit_per_sec: config.rate_limit, public_url });
+    let (stop, mut stopped) = watch::channel(false);
+
+    // The sweeper writes down expiries (listing hides them regardless).
+    let sweeper = {
+        let (state, mut stopped) = (state.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(e) = state.store.expire_due(state.clock.now()).await {
+                            tracing::warn!(error = %e, "expiry sweep failed");
+                        }
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+        })
+    };
+
+    tracing::info!(%addr, database = store.backend(), "platsen listening");
+    let task = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    let _ = stopped.changed().await;
+                },
+                Some(Duration::from_secs(30)),
+            )
+            .await
+            .context("serving HTTP")?;
+        let _ = sweeper.await;
+        store.close().await;
+        tracing::info!("platsen stopped");
+        Ok(())
+    });
+    Ok(Running { addr, state, stop, task })
+}
+
+/// `platsen serve`: runs until `shutdown` resolves.
+pub async fn serve(
+    db: &DbArgs,
+    args: ServeArgs,
+    clock: Clock,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let store = open_store(&db.database_url).await?;
+    let running = start(store, args.into(), clock).await?;
+    eprintln!("Platsen körs på http://{}/ (API-dokumentation: http://{}/api/docs)", running.addr, running.addr);
+    shutdown.await;
+    running.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/platsen"), "postgres://app:***@db:5432/platsen");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redact("sqlite:platsen.db"), "sqlite:platsen.db");
+    }
+
+    #[test]
+    fn cli_parses() {
+        Cli::try_parse_from(["platsen"]).unwrap();
+        Cli::try_parse_from(["platsen", "serve", "--bind", "0.0.0.0:80"]).unwrap();
+        Cli::try_parse_from(["platsen", "admin", "create-key", "--employer", "nacka-kommun"]).unwrap();
+        assert!(Cli::try_parse_from(["platsen", "admin", "create-key"]).is_err());
+    }
+}
