@@ -1,1 +1,322 @@
+//! Test harness: starts the real server (the same `platsen::start` the binary
+//! uses) on a free port with a fresh database, SQLite or PostgreSQL, and
+//! gives tests intention-revealing helpers.
+//!
+//! PostgreSQL is found through `PLATSEN_TEST_DATABASE_URL` (the workspace's
+//! `.cargo/config.toml` points it at the local server). If it cannot be
+//! reached the PostgreSQL tests say so loudly and skip, unless
+//! `PLATSEN_REQUIRE_SERVICES=1`, when they fail.
 
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use platsen::{Running, ServerConfig};
+use platsen_api::Clock;
+use platsen_jobs::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A running server with its own empty database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub store: Store,
+    running: Option<Running>,
+    _dir: Option<tempfile_dir::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+/// A minimal temporary directory, removed on drop.
+mod tempfile_dir {
+    pub struct TempDir(pub std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> Self {
+            let n: u64 = rand::random();
+            let p = std::env::temp_dir().join(format!("platsen-test-{n:016x}"));
+            std::fs::create_dir_all(&p).expect("create temp dir");
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn require_services() -> bool {
+    std::env::var("PLATSEN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+impl TestApp {
+    /// A server on a fresh SQLite file.
+    pub async fn sqlite() -> TestApp {
+        let dir = tempfile_dir::TempDir::new();
+        let url = format!("sqlite:{}", dir.0.join("platsen.db").display());
+        let store = platsen::open_store(&url).await.expect("open sqlite");
+        Self::start(store, Some(dir), None).await
+    }
+
+    /// A server on PostgreSQL in a schema of its own, or `None` (after a loud
+    /// message) when no server is reachable and services are not required.
+    pub async fn postgres() -> Option<TestApp> {
+        let Ok(url) = std::env::var("PLATSEN_TEST_DATABASE_URL") else {
+            if require_services() {
+                panic!("PLATSEN_REQUIRE_SERVICES=1 but PLATSEN_TEST_DATABASE_URL is not set");
+            }
+            eprintln!("\n*** SKIPPED: PostgreSQL test (PLATSEN_TEST_DATABASE_URL is not set) ***\n");
+            return None;
+        };
+        let schema = format!("platsen_t_{:016x}", rand::random::<u64>());
+        let admin = match sqlx::PgPool::connect(&url).await {
+            Ok(p) => p,
+            Err(e) => {
+                if require_services() {
+                    panic!("PLATSEN_REQUIRE_SERVICES=1 but PostgreSQL at {url} is unreachable: {e}");
+                }
+                eprintln!("\n*** SKIPPED: PostgreSQL test ({url} unreachable: {e}) ***\n");
+                return None;
+            }
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}")))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        admin.close().await;
+        let opts = PgConnectOptions::from_str(&url).expect("pg url").options([("search_path", schema.as_str())]);
+        let store = Store::connect_postgres(opts).await.expect("connect pg");
+        store.migrate().await.expect("migrate pg");
+        Some(Self::start(store, None, Some((url, schema))).await)
+    }
+
+    async fn start(store: Store, dir: Option<tempfile_dir::TempDir>, pg_schema: Option<(String, String)>) -> TestApp {
+        let clock = Clock::default();
+        let config = ServerConfig {
+            bind: "127.0.0.1:0".into(),
+            admin_token: Some(ADMIN_TOKEN.into()),
+            demo: false,
+            rate_limit: 0,
+            public_url: None,
+        };
+        let running = platsen::start(store.clone(), config, clock.clone()).await.expect("server starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            clock,
+            store,
+            running: Some(running),
+            _dir: dir,
+            pg_schema,
+        }
+    }
+
+    /// Stops the server and drops a PostgreSQL schema.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("clean shutdown");
+        }
+        if let Some((url, schema)) = self.pg_schema.take()
+            && let Ok(admin) = sqlx::PgPool::connect(&url).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await;
+            admin.close().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; `auth` is a bearer token; `body` is sent as JSON.
+    pub async fn call(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = auth {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Reply::from(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None, None).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, Some(ADMIN_TOKEN), body).await
+    }
+
+    /// Creates an employer through the admin API and returns its id.
+    pub async fn create_employer(&self, name: &str) -> i64 {
+        let r = self
+            .admin(
+                Method::POST,
+                "/api/v1/employers",
+                Some(json!({ "name": name, "organization_number": org_number() })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Issues an API key for an employer and returns the secret.
+    pub async fn create_key(&self, employer_id: i64) -> String {
+        let r = self.admin(Method::POST, &format!("/api/v1/employers/{employer_id}/keys"), Some(json!({}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// A new employer with a key.
+    pub async fn employer_with_key(&self, name: &str) -> (i64, String) {
+        let id = self.create_employer(name).await;
+        (id, self.create_key(id).await)
+    }
+
+    /// Posts a draft ad and returns its id.
+    pub async fn post_job(&self, key: &str, body: Value) -> i64 {
+        let r = self.call(Method::POST, "/api/v1/jobs", Some(key), Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// Posts and publishes an ad and returns its id.
+    pub async fn publish_job(&self, key: &str, body: Value) -> i64 {
+        let id = self.post_job(key, body).await;
+        let r = self.call(Method::POST, &format!("/api/v1/jobs/{id}/publish"), Some(key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        id
+    }
+
+    /// How many ads an employer has in any status.
+    pub async fn own_job_count(&self, key: &str) -> i64 {
+        let r = self.call(Method::GET, "/api/v1/account/jobs", Some(key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["total"].as_i64().unwrap()
+    }
+
+    /// The date `days` from today in Sweden, as the API writes it.
+    pub fn date_in(&self, days: i64) -> String {
+        let today = platsen_jobs::validate::today_in_sweden(self.clock.now());
+        (today + chrono::Duration::days(days)).to_string()
+    }
+
+    /// A valid ad body; override fields with `with`.
+    pub fn job(&self, title: &str) -> Value {
+        json!({
+            "title": title,
+            "description": "Vi söker en erfaren upphandlare som vill utveckla vårt inköpsarbete.",
+            "role": "upphandlare",
+            "municipality_code": "0182",
+            "employment_type": "tillsvidare",
+            "application_deadline": self.date_in(20),
+            "apply_url": "https://example.org/ansok",
+            "salary_min": 45000,
+            "salary_max": 55000
+        })
+    }
+}
+
+/// Merges `extra` into a JSON object.
+pub fn with(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(r: reqwest::Response) -> Reply {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json reply with this status and problem type.
+    pub fn assert_problem_kind(&self, status: u16, kind: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(self.body["type"].as_str(), Some(format!("urn:platsen:problem:{kind}").as_str()), "{}", self.text);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.text);
+    }
+
+    /// Asserts a problem+json reply with this status that names `field`.
+    pub fn assert_problem(&self, status: u16, field: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)), "{}", self.text);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:platsen:problem:")), "{}", self.text);
+        let fields: Vec<&str> =
+            self.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.contains(&field), "expected {field} among {fields:?}: {}", self.text);
+    }
+}
+
+/// A fresh organisation number with a valid check digit.
+pub fn org_number() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) + rand::random::<u32>() % 1_000_000 * 100;
+    let base = format!("55{:07}", n % 10_000_000);
+    let digits: Vec<u32> = base.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    format!("{}-{}{check}", &base[..6], &base[6..])
+}
+
+/// Runs each named test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = platsen_tests::TestApp::sqlite().await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = platsen_tests::TestApp::postgres().await else { return };
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}

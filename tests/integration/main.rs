@@ -1,1 +1,8 @@
+//! One integration-test binary, a module per feature. Each contract test runs
+//! on SQLite and on PostgreSQL (see `platsen_tests::contract!`).
 
+mod authz;
+mod cli;
+mod garbage;
+mod lifecycle;
+mod public;

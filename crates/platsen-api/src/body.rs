@@ -45,13 +45,16 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let too_large = |field: Option<String>| {
             let detail = format!("Innehållet får vara högst {} kB.", MAX_JSON_BODY / 1024);
-            let mut p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "För stor begäran", detail.clone());
+            let mut p =
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "För stor begäran", detail.clone());
             p = p.with_field(field.as_deref().unwrap_or("body"), "too_large", detail);
             poem::Error::from_response(p.into_poem_response())
         };
         // Read at most the limit, and one byte more to tell that it was exceeded;
         // a declared Content-Length is not trusted either way.
-        let mut bytes = Vec::with_capacity(request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(MAX_JSON_BODY + 1));
+        let mut bytes = Vec::with_capacity(
+            request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(MAX_JSON_BODY + 1),
+        );
         body.take()?
             .into_async_read()
             .take(MAX_JSON_BODY as u64 + 1)
@@ -127,10 +130,8 @@ pub fn parse<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let Some(object) = value.as_object() else {
         return Err(bad("body", "invalid_type", "Begäran ska vara ett JSON-objekt.".into()));
     };
-    let missing: Vec<&str> = required_fields::<T>()
-        .into_iter()
-        .filter(|f| object.get(*f).is_none_or(serde_json::Value::is_null))
-        .collect();
+    let missing: Vec<&str> =
+        required_fields::<T>().into_iter().filter(|f| object.get(*f).is_none_or(serde_json::Value::is_null)).collect();
     if !missing.is_empty() {
         let mut p = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -148,7 +149,14 @@ pub fn parse<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner().to_string();
         let (field, code, message) = if let Some(rest) = inner.strip_prefix("unknown field `") {
             let name = rest.split('`').next().unwrap_or_default();
-            let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+            // The path already ends at the unknown field in serde_path_to_error.
+            let field = if path == "." || path.is_empty() {
+                name.to_owned()
+            } else if path == name || path.ends_with(&format!(".{name}")) {
+                path.clone()
+            } else {
+                format!("{path}.{name}")
+            };
             (field, "unknown_field", "Okänt fält; kontrollera stavningen mot API-dokumentationen.".to_owned())
         } else if inner.starts_with("unknown variant") {
             (path, "invalid_value", format!("Ogiltigt värde ({inner})."))
@@ -198,10 +206,7 @@ mod tests {
     fn names_the_field() {
         assert_eq!(field_of(parse(br#"{"title":"x","count":"two"}"#)), (400, vec!["count:invalid_type".into()]));
         assert_eq!(field_of(parse(br#"{"title":"x","count":1,"cnt":1}"#)), (400, vec!["cnt:unknown_field".into()]));
-        assert_eq!(
-            field_of(parse(br#"{"note":"x"}"#)),
-            (422, vec!["title:required".into(), "count:required".into()])
-        );
+        assert_eq!(field_of(parse(br#"{"note":"x"}"#)), (422, vec!["title:required".into(), "count:required".into()]));
         assert_eq!(field_of(parse(br#"{"title":"x","#)), (400, vec!["body:invalid_json".into()]));
         assert_eq!(field_of(parse(b"[1,2]")), (400, vec!["body:invalid_type".into()]));
         assert_eq!(field_of(parse(b"  ")), (400, vec!["body:empty_body".into()]));

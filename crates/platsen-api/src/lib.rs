@@ -93,7 +93,10 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     let ready_state = state.clone();
     Route::new()
         .nest("/api", api)
-        .at("/api/openapi.json", get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone()))))
+        .at(
+            "/api/openapi.json",
+            get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone()))),
+        )
         .nest("/api/docs", docs)
         .at("/healthz", get(make_sync(|_| poem::web::Json(serde_json::json!({ "status": "ok" })))))
         .at(

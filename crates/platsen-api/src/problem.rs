@@ -192,9 +192,12 @@ impl From<platsen_jobs::Error> for ApiError {
                 tracing::info!(reason = why, "forbidden");
                 ApiError::forbidden("Du har inte behörighet att göra detta med den här resursen.")
             }
-            E::Conflict { code: "version_mismatch", message, .. } => ApiError::PreconditionFailed(Json(
-                Problem::new(StatusCode::PRECONDITION_FAILED, "version-mismatch", "Resursen har ändrats", message),
-            )),
+            E::Conflict { code: "version_mismatch", message, .. } => ApiError::PreconditionFailed(Json(Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version-mismatch",
+                "Resursen har ändrats",
+                message,
+            ))),
             E::Conflict { code, field, message } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, &code.replace('_', "-"), "Konflikt", message.clone());
                 if let Some(field) = field {
@@ -225,7 +228,9 @@ impl From<platsen_jobs::Error> for ApiError {
 
 /// Turns any error poem or poem-openapi raised into problem+json.
 pub fn problem_from_poem_error(err: poem::Error) -> Response {
-    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    };
 
     // Our own errors (ApiError, and the body extractor's) already carry their response.
     if err.is_from_response() {
@@ -234,6 +239,13 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
 
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
         return ApiError::bad_request(e.name, "invalid_parameter", format!("Ogiltigt värde: {}", e.reason))
+            .into_response();
+    }
+    if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        // poem-openapi names path parameters by position (`param0`); every
+        // path parameter that can fail to parse is an integer called `id`.
+        let name = if e.name.starts_with("param") { "id" } else { e.name };
+        return ApiError::bad_request(name, "invalid_parameter", format!("Ogiltigt värde: {}", e.reason))
             .into_response();
     }
     if err.is::<AuthorizationError>() {
@@ -255,8 +267,12 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
     let status = err.status();
     let (kind, title, detail) = match status {
         StatusCode::NOT_FOUND => ("not-found", "Hittades inte", "Den adressen finns inte."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Metoden stöds inte", "Adressen finns men tar inte emot den metoden."),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "För stor begäran", "Begärans innehåll är större än tillåtet."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method-not-allowed", "Metoden stöds inte", "Adressen finns men tar inte emot den metoden.")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload-too-large", "För stor begäran", "Begärans innehåll är större än tillåtet.")
+        }
         StatusCode::LENGTH_REQUIRED => ("length-required", "Längd saknas", "Ange Content-Length."),
         s if s.is_client_error() => ("bad-request", "Felaktig begäran", "Begäran kunde inte tolkas."),
         _ => {
@@ -264,6 +280,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
             ("internal", "Internt fel", "Något gick fel hos oss. Försök igen om en stund.")
         }
     };
-    let status = if status.is_client_error() || status.is_server_error() { status } else { StatusCode::INTERNAL_SERVER_ERROR };
+    let status =
+        if status.is_client_error() || status.is_server_error() { status } else { StatusCode::INTERNAL_SERVER_ERROR };
     Problem::new(status, kind, title, detail).into_poem_response()
 }

@@ -102,7 +102,9 @@ fn page_args(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) {
 }
 
 fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
-    IdOrSlug::parse(raw).ok_or_else(|| ApiError::bad_request(field, "invalid_identifier", "Ange ett id (siffror) eller ett adressnamn (a–z, 0–9, -)."))
+    IdOrSlug::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(field, "invalid_identifier", "Ange ett id (siffror) eller ett adressnamn (a–z, 0–9, -).")
+    })
 }
 
 pub struct JobsApi {
@@ -134,7 +136,11 @@ impl JobsApi {
         if let Some(m) = municipality.0.as_deref()
             && platsen_taxonomy::municipality(m).is_none()
         {
-            return Err(ApiError::bad_request("municipality", "unknown_municipality", "Okänd kommunkod (fyra siffror enligt SCB)."));
+            return Err(ApiError::bad_request(
+                "municipality",
+                "unknown_municipality",
+                "Okänd kommunkod (fyra siffror enligt SCB).",
+            ));
         }
         if let Some(c) = county.0.as_deref()
             && platsen_taxonomy::county(c).is_none()
@@ -179,14 +185,22 @@ impl JobsApi {
             (Principal::Employer { employer_id, .. }, None) => employer_id,
             (Principal::Employer { employer_id, .. }, Some(id)) if id == employer_id => employer_id,
             (Principal::Employer { .. }, Some(_)) => {
-                return Err(ApiError::forbidden("En arbetsgivarnyckel kan bara skapa annonser för den egna arbetsgivaren."));
+                return Err(ApiError::forbidden(
+                    "En arbetsgivarnyckel kan bara skapa annonser för den egna arbetsgivaren.",
+                ));
             }
             (Principal::Admin, Some(id)) => id,
             (Principal::Admin, None) => {
-                return Err(platsen_jobs::Error::invalid("employer_id", "required", "Ange vilken arbetsgivare annonsen gäller.").into());
+                return Err(platsen_jobs::Error::invalid(
+                    "employer_id",
+                    "required",
+                    "Ange vilken arbetsgivare annonsen gäller.",
+                )
+                .into());
             }
         };
-        let ad = self.state.store.create_job(auth.0.actor(), employer_id, body.0.into(), self.state.clock.now()).await?;
+        let ad =
+            self.state.store.create_job(auth.0.actor(), employer_id, body.0.into(), self.state.clock.now()).await?;
         let location = format!("/api/v1/account/jobs/{}", ad.id);
         Ok(Created::Created(Json(JobView::owner(ad)), location))
     }
@@ -211,10 +225,13 @@ impl JobsApi {
                     .trim_matches('"')
                     .strip_prefix('v')
                     .and_then(|v| v.parse::<i64>().ok())
-                    .ok_or_else(|| ApiError::bad_request("If-Match", "invalid_etag", "Ange versionen som \"v<nummer>\"."))?,
+                    .ok_or_else(|| {
+                        ApiError::bad_request("If-Match", "invalid_etag", "Ange versionen som \"v<nummer>\".")
+                    })?,
             ),
         };
-        let ad = self.state.store.update_job(auth.0.actor(), id.0, body.0.into(), expected, self.state.clock.now()).await?;
+        let ad =
+            self.state.store.update_job(auth.0.actor(), id.0, body.0.into(), expected, self.state.clock.now()).await?;
         Ok(versioned(ad))
     }
 
@@ -292,11 +309,14 @@ impl JobsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
     ) -> Result<Json<JobList>, ApiError> {
         let Principal::Employer { employer_id, .. } = auth.0 else {
-            return Err(ApiError::forbidden("Kontot gäller arbetsgivarnycklar; administratören ser annonser via arbetsgivaren."));
+            return Err(ApiError::forbidden(
+                "Kontot gäller arbetsgivarnycklar; administratören ser annonser via arbetsgivaren.",
+            ));
         };
         let (page, per_page) = page_args(page.0, per_page.0);
         let status: Option<JobStatus> = status.0.map(Into::into);
-        let result = self.state.store.employer_jobs(employer_id, status, page, per_page, self.state.clock.now()).await?;
+        let result =
+            self.state.store.employer_jobs(employer_id, status, page, per_page, self.state.clock.now()).await?;
         Ok(Json(JobList::from_page(result, JobView::owner)))
     }
 
@@ -362,7 +382,12 @@ impl EmployersApi {
     ///
     /// The key is in this response and nowhere else; only its hash is stored.
     #[oai(path = "/employers/:id/keys", method = "post", operation_id = "createKey", tag = "Tag::Admin")]
-    async fn create_key(&self, auth: Auth, id: Path<i64>, body: JsonBody<CreateKey>) -> Result<Created<NewKeyView>, ApiError> {
+    async fn create_key(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<CreateKey>,
+    ) -> Result<Created<NewKeyView>, ApiError> {
         auth.0.require_admin()?;
         let k = self.state.store.create_key(id.0, body.0.label.as_deref(), self.state.clock.now()).await?;
         let location = format!("/api/v1/keys/{}", k.key.id);
@@ -410,10 +435,10 @@ impl AdminApi {
     }
 
     /// Revoke an API key (admin)
-    #[oai(path = "/keys/:key_id", method = "delete", operation_id = "revokeKey")]
-    async fn revoke_key(&self, auth: Auth, key_id: Path<i64>) -> Result<NoContent, ApiError> {
+    #[oai(path = "/keys/:id", method = "delete", operation_id = "revokeKey")]
+    async fn revoke_key(&self, auth: Auth, id: Path<i64>) -> Result<NoContent, ApiError> {
         auth.0.require_admin()?;
-        self.state.store.revoke_key(key_id.0, self.state.clock.now()).await?;
+        self.state.store.revoke_key(id.0, self.state.clock.now()).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -440,7 +465,8 @@ pub async fn readiness(state: &AppState) -> poem::Response {
         )),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Inte redo", "Databasen svarar inte.").into_poem_response()
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Inte redo", "Databasen svarar inte.")
+                .into_poem_response()
         }
     }
 }

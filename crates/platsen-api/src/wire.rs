@@ -412,7 +412,12 @@ impl JobView {
             remote: ad.remote.into(),
             employment_type: ad.employment_type.into(),
             extent_percent: ad.extent_percent,
-            salary: ad.salary.map(|s| SalaryView { min: s.min, max: s.max, period: s.period.into(), currency: "SEK".into() }),
+            salary: ad.salary.map(|s| SalaryView {
+                min: s.min,
+                max: s.max,
+                period: s.period.into(),
+                currency: "SEK".into(),
+            }),
             vacancies: ad.vacancies,
             application_deadline: ad.application_deadline,
             expires_at: ad.expires_at,
@@ -572,7 +577,14 @@ pub struct EventView {
 
 impl From<AuditEvent> for EventView {
     fn from(e: AuditEvent) -> Self {
-        EventView { id: e.id, job_id: e.job_id, actor: e.actor, action: e.action, detail: e.detail, created_at: e.created_at }
+        EventView {
+            id: e.id,
+            job_id: e.job_id,
+            actor: e.actor,
+            action: e.action,
+            detail: e.detail,
+            created_at: e.created_at,
+        }
     }
 }
 

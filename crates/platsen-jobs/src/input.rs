@@ -281,7 +281,11 @@ impl JobInput {
 
         let vacancies = self.vacancies.unwrap_or(1);
         if !(limits::VACANCIES.0..=limits::VACANCIES.1).contains(&vacancies) {
-            errs.push("vacancies", "out_of_range", format!("Antal tjänster: {}–{}.", limits::VACANCIES.0, limits::VACANCIES.1));
+            errs.push(
+                "vacancies",
+                "out_of_range",
+                format!("Antal tjänster: {}–{}.", limits::VACANCIES.0, limits::VACANCIES.1),
+            );
         }
 
         let last_allowed = today + Duration::days(limits::MAX_DAYS_AHEAD);
@@ -311,7 +315,11 @@ impl JobInput {
                     None
                 }
                 Some(e) if e > end_of_swedish_day(deadline + Duration::days(limits::MAX_DAYS_AHEAD)) => {
-                    errs.push("expires_at", "too_far_ahead", "Annonsen kan visas högst ett år efter sista ansökningsdag.");
+                    errs.push(
+                        "expires_at",
+                        "too_far_ahead",
+                        "Annonsen kan visas högst ett år efter sista ansökningsdag.",
+                    );
                     None
                 }
                 Some(e) => Some(e),
@@ -320,12 +328,26 @@ impl JobInput {
 
         let start_text = self.start_text.as_deref().and_then(|s| optional_line(&mut errs, "start_text", s, 200));
 
-        let apply_url = self.apply_url.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|u| errs.take(validate::web_url("apply_url", u)));
-        let apply_email = self.apply_email.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|e| errs.take(validate::email("apply_email", e)));
+        let apply_url = self
+            .apply_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .and_then(|u| errs.take(validate::web_url("apply_url", u)));
+        let apply_email = self
+            .apply_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .and_then(|e| errs.take(validate::email("apply_email", e)));
         if self.apply_url.as_deref().is_none_or(|s| s.trim().is_empty())
             && self.apply_email.as_deref().is_none_or(|s| s.trim().is_empty())
         {
-            errs.push("apply_url", "required_one_of", "Ange en ansökningslänk (apply_url) eller en e-postadress (apply_email).");
+            errs.push(
+                "apply_url",
+                "required_one_of",
+                "Ange en ansökningslänk (apply_url) eller en e-postadress (apply_email).",
+            );
         }
 
         let contacts = contacts(&mut errs, self.contacts.unwrap_or_default());
@@ -369,7 +391,11 @@ fn optional_line(errs: &mut Errors, field: &str, raw: &str, max: usize) -> Optio
 fn salary(errs: &mut Errors, min: Option<i64>, max: Option<i64>, period: Option<SalaryPeriod>) -> Option<Salary> {
     if min.is_none() && max.is_none() {
         if period.is_some() {
-            errs.push("salary_period", "without_amount", "Ange salary_min eller salary_max tillsammans med salary_period.");
+            errs.push(
+                "salary_period",
+                "without_amount",
+                "Ange salary_min eller salary_max tillsammans med salary_period.",
+            );
         }
         return None;
     }
@@ -417,7 +443,12 @@ fn contacts(errs: &mut Errors, input: Vec<ContactInput>) -> Vec<Contact> {
             }
         };
         let title = c.title.as_deref().and_then(|t| optional_line(errs, &f("title"), t, 100));
-        let email = c.email.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|e| errs.take(validate::email(&f("email"), e)));
+        let email = c
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .and_then(|e| errs.take(validate::email(&f("email"), e)));
         let phone = c.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|p| {
             let ok = (5..=30).contains(&p.len())
                 && p.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch))
@@ -471,7 +502,11 @@ impl EmployerInput {
             Some(n) => errs.take(OrganisationNumber::parse("organization_number", n)),
             None => missing(&mut errs, "organization_number"),
         };
-        let website = self.website.as_deref().filter(|s| !s.trim().is_empty()).and_then(|u| errs.take(validate::web_url("website", u)));
+        let website = self
+            .website
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|u| errs.take(validate::web_url("website", u)));
         let logo_url = self.logo_url.as_deref().filter(|s| !s.trim().is_empty()).and_then(|u| {
             let url = errs.take(validate::web_url("logo_url", u))?;
             if url.starts_with("https://") {
@@ -547,7 +582,15 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let got = codes(JobInput::default());
-        for field in ["title", "description", "role", "municipality_code", "employment_type", "application_deadline", "apply_url"] {
+        for field in [
+            "title",
+            "description",
+            "role",
+            "municipality_code",
+            "employment_type",
+            "application_deadline",
+            "apply_url",
+        ] {
             assert!(got.iter().any(|(f, _)| f == field), "{field} missing from {got:?}");
         }
     }
@@ -584,7 +627,8 @@ mod tests {
     fn unknown_municipality_and_bad_contacts() {
         let mut j = good();
         j.municipality_code = Some("9999".into());
-        j.contacts = Some(vec![ContactInput { name: Some("A".into()), phone: Some("abc".into()), ..Default::default() }]);
+        j.contacts =
+            Some(vec![ContactInput { name: Some("A".into()), phone: Some("abc".into()), ..Default::default() }]);
         assert_eq!(
             codes(j),
             vec![

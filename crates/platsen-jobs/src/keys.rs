@@ -75,7 +75,9 @@ mod tests {
 
     #[test]
     fn malformed_keys_have_no_prefix() {
-        for bad in ["", "plk_", "plk_1234_abcd", "Bearer x", "plk_zzzzzzzz_00", &format!("plk_0000000g_{}", "0".repeat(64))] {
+        for bad in
+            ["", "plk_", "plk_1234_abcd", "Bearer x", "plk_zzzzzzzz_00", &format!("plk_0000000g_{}", "0".repeat(64))]
+        {
             assert_eq!(prefix_of(bad), None, "{bad}");
         }
     }

@@ -82,7 +82,10 @@ code_enum!(
 pub enum Actor {
     Admin,
     /// An employer's API key (or, later, a signed-in employer user).
-    Employer { employer_id: i64, key_id: i64 },
+    Employer {
+        employer_id: i64,
+        key_id: i64,
+    },
     /// The command line on the server.
     Cli,
     /// Platsen itself (the expiry sweeper, demo seeding).

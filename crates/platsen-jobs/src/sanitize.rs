@@ -19,8 +19,28 @@ pub enum DescriptionFormat {
 
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let tags: HashSet<&str> = [
-        "p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h2", "h3", "h4", "a", "blockquote", "hr",
-        "table", "thead", "tbody", "tr", "th", "td",
+        "p",
+        "br",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "u",
+        "ul",
+        "ol",
+        "li",
+        "h2",
+        "h3",
+        "h4",
+        "a",
+        "blockquote",
+        "hr",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
     ]
     .into_iter()
     .collect();
@@ -28,9 +48,7 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     b.tags(tags)
         .generic_attributes(HashSet::new())
-        .tag_attributes(
-            [("a", ["href"].into_iter().collect::<HashSet<_>>())].into_iter().collect(),
-        )
+        .tag_attributes([("a", ["href"].into_iter().collect::<HashSet<_>>())].into_iter().collect())
         .url_schemes(schemes)
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("nofollow noopener noreferrer ugc"))
@@ -76,7 +94,10 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html() {
-        let html = description_html("## Om jobbet\n\nDu blir **inköpschef**.\n\n- avtal\n- analys", DescriptionFormat::Markdown);
+        let html = description_html(
+            "## Om jobbet\n\nDu blir **inköpschef**.\n\n- avtal\n- analys",
+            DescriptionFormat::Markdown,
+        );
         assert!(html.contains("<h2>Om jobbet</h2>"), "{html}");
         assert!(html.contains("<strong>inköpschef</strong>"), "{html}");
         assert!(html.contains("<li>avtal</li>"), "{html}");
@@ -100,7 +121,18 @@ mod tests {
             for attack in attacks {
                 let html = description_html(attack, format).to_lowercase();
                 // Text that merely mentions `javascript:` is harmless; markup is not.
-                for needle in ["<script", "onerror=", "onclick=", "href=\"javascript", "<iframe", "<style", "style=", "href=\"data:", "<img", "<svg"] {
+                for needle in [
+                    "<script",
+                    "onerror=",
+                    "onclick=",
+                    "href=\"javascript",
+                    "<iframe",
+                    "<style",
+                    "style=",
+                    "href=\"data:",
+                    "<img",
+                    "<svg",
+                ] {
                     assert!(!html.contains(needle), "{format:?} {attack:?} left {needle:?} in {html:?}");
                 }
                 assert!(html.contains("hej"), "{attack:?} lost its text: {html:?}");

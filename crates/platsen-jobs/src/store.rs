@@ -495,10 +495,12 @@ impl Store {
         let Some(prefix) = keys::prefix_of(presented) else { return Ok(None) };
         type KeyRow = (i64, i64, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
         let row: Option<KeyRow> = read!(self, |pool| {
-            sqlx::query_as("select id, employer_id, secret_hash, revoked_at, last_used_at from api_keys where prefix = $1")
-                .bind(prefix)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as(
+                "select id, employer_id, secret_hash, revoked_at, last_used_at from api_keys where prefix = $1",
+            )
+            .bind(prefix)
+            .fetch_optional(pool)
+            .await?
         });
         let Some((key_id, employer_id, hash, revoked, last)) = row else { return Ok(None) };
         if revoked.is_some() || !keys::matches(presented, &hash) {
@@ -541,7 +543,13 @@ impl Store {
     }
 
     /// Published, unexpired ads, filtered and paged, with the total count.
-    pub async fn public_jobs(&self, f: &JobFilter, page: u32, per_page: u32, now: DateTime<Utc>) -> Result<Page<JobAd>> {
+    pub async fn public_jobs(
+        &self,
+        f: &JobFilter,
+        page: u32,
+        per_page: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Page<JobAd>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         let (emp_id, emp_slug) = f.employer.as_ref().map_or((None, None), IdOrSlug::split);
         macro_rules! filtered {
@@ -664,12 +672,15 @@ impl Store {
     /// Ads waiting for review, oldest first (the moderation queue).
     pub async fn pending_review(&self, now: DateTime<Utc>) -> Result<Vec<JobAd>> {
         read!(self, |pool| {
-            sqlx::query(concat!(job_select!(), "where j.status = 'pending_review' order by j.updated_at, j.id limit 500"))
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| job_from_row(r, now))
-                .collect()
+            sqlx::query(concat!(
+                job_select!(),
+                "where j.status = 'pending_review' order by j.updated_at, j.id limit 500"
+            ))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| job_from_row(r, now))
+            .collect()
         })
     }
 
@@ -683,10 +694,12 @@ impl Store {
         }
         type EventRow = (i64, i64, String, String, String, DateTime<Utc>);
         let rows: Vec<EventRow> = read!(self, |pool| {
-            sqlx::query_as("select id, job_id, actor, action, detail, created_at from job_ad_events where job_id = $1 order by id")
-                .bind(id)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(
+                "select id, job_id, actor, action, detail, created_at from job_ad_events where job_id = $1 order by id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
         });
         if rows.is_empty() {
             return Err(Error::NotFound);
@@ -707,7 +720,13 @@ impl Store {
     // ----- changing ads ----------------------------------------------------
 
     /// Creates a draft ad for `employer_id`.
-    pub async fn create_job(&self, actor: Actor, employer_id: i64, input: JobInput, now: DateTime<Utc>) -> Result<JobAd> {
+    pub async fn create_job(
+        &self,
+        actor: Actor,
+        employer_id: i64,
+        input: JobInput,
+        now: DateTime<Utc>,
+    ) -> Result<JobAd> {
         if let Actor::Employer { employer_id: own, .. } = actor
             && own != employer_id
         {
@@ -741,11 +760,12 @@ impl Store {
                 }
                 None => {
                     let base = validate::slugify(&job.title, "annons");
-                    let existing: Vec<String> = sqlx::query_scalar("select slug from job_ads where slug = $1 or slug like $2")
-                        .bind(base.as_str())
-                        .bind(format!("{base}-%"))
-                        .fetch_all(&mut *tx)
-                        .await?;
+                    let existing: Vec<String> =
+                        sqlx::query_scalar("select slug from job_ads where slug = $1 or slug like $2")
+                            .bind(base.as_str())
+                            .bind(format!("{base}-%"))
+                            .fetch_all(&mut *tx)
+                            .await?;
                     free_slug(&base, &existing)
                 }
             };
@@ -814,7 +834,8 @@ impl Store {
         if matches!(patch.featured, crate::input::Patch::Set(_)) && !actor.is_operator() {
             return Err(forbidden_featured());
         }
-        let deadline_changed = matches!(&patch.application_deadline, crate::input::Patch::Set(d) if *d != current.application_deadline);
+        let deadline_changed =
+            matches!(&patch.application_deadline, crate::input::Patch::Set(d) if *d != current.application_deadline);
         let check = if deadline_changed { DeadlineCheck::MustNotBePast } else { DeadlineCheck::Unchanged };
         let next = patch.apply_to(&current).validate(today_in_sweden(now), check)?;
         let changes = diff(&current, &next);
@@ -859,7 +880,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+                return Err(Error::conflict(
+                    "version_mismatch",
+                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
+                ));
             }
             record!(&mut *tx, id, current.employer_id, actor, "updated", changes, now)?;
         });
@@ -877,7 +901,9 @@ impl Store {
         use JobStatus as S;
         let going_live = matches!(
             (&step, ad.status),
-            (Lifecycle::Publish, S::Draft) | (Lifecycle::Reopen, S::Closed | S::Expired) | (Lifecycle::Approve, S::PendingReview)
+            (Lifecycle::Publish, S::Draft)
+                | (Lifecycle::Reopen, S::Closed | S::Expired)
+                | (Lifecycle::Approve, S::PendingReview)
         );
         let target = match (&step, ad.status) {
             (Lifecycle::Publish, S::Draft) | (Lifecycle::Reopen, S::Closed | S::Expired) => {
@@ -896,7 +922,11 @@ impl Store {
             (step, from) => {
                 return Err(Error::conflict(
                     "invalid_transition",
-                    format!("Det går inte att {} en annons med status {}.", verb_sv(step), from.name_sv().to_lowercase()),
+                    format!(
+                        "Det går inte att {} en annons med status {}.",
+                        verb_sv(step),
+                        from.name_sv().to_lowercase()
+                    ),
                 ));
             }
         };
@@ -934,7 +964,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+                return Err(Error::conflict(
+                    "version_mismatch",
+                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
+                ));
             }
             record!(&mut *tx, id, ad.employer_id, actor, step.action(), detail, now)?;
         });
@@ -960,7 +993,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen."));
+                return Err(Error::conflict(
+                    "version_mismatch",
+                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
+                ));
             }
             record!(&mut *tx, id, ad.employer_id, actor, "deleted", json!({ "title": ad.title }), now)?;
         });
@@ -981,12 +1017,22 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             for (id, employer_id) in &due {
-                sqlx::query("update job_ads set status = 'expired', version = version + 1, updated_at = $2 where id = $1")
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                record!(&mut *tx, *id, *employer_id, Actor::System, "expire", json!({ "from": "published", "to": "expired" }), now)?;
+                sqlx::query(
+                    "update job_ads set status = 'expired', version = version + 1, updated_at = $2 where id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                record!(
+                    &mut *tx,
+                    *id,
+                    *employer_id,
+                    Actor::System,
+                    "expire",
+                    json!({ "from": "published", "to": "expired" }),
+                    now
+                )?;
             }
             due.into_iter().map(|(id, _)| id).collect()
         });
@@ -1080,7 +1126,6 @@ fn diff(old: &JobAd, new: &ValidJob) -> Value {
     Value::Object(changes)
 }
 
-
 fn corrupt(what: &str, value: &str) -> Error {
     Error::Database(sqlx::Error::Decode(format!("unexpected stored {what}: {value:?}").into()))
 }
@@ -1151,7 +1196,8 @@ where
         title: r.try_get("title")?,
         description: r.try_get("description")?,
         role: Role::from_code(&role).ok_or_else(|| corrupt("role", &role))?,
-        municipality: platsen_taxonomy::municipality(&municipality).ok_or_else(|| corrupt("municipality", &municipality))?,
+        municipality: platsen_taxonomy::municipality(&municipality)
+            .ok_or_else(|| corrupt("municipality", &municipality))?,
         remote: RemoteMode::from_code(&remote).ok_or_else(|| corrupt("remote", &remote))?,
         employment_type: EmploymentType::from_code(&employment_type)
             .ok_or_else(|| corrupt("employment type", &employment_type))?,

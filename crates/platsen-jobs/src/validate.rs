@@ -76,13 +76,8 @@ pub struct OrganisationNumber(String);
 
 impl OrganisationNumber {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let invalid = || {
-            FieldError::new(
-                field,
-                "invalid_format",
-                "Organisationsnumret ska ha formen NNNNNN-NNNN (tio siffror).",
-            )
-        };
+        let invalid =
+            || FieldError::new(field, "invalid_format", "Organisationsnumret ska ha formen NNNNNN-NNNN (tio siffror).");
         let raw = raw.trim();
         if raw.len() > 20 {
             return Err(invalid());
@@ -103,7 +98,11 @@ impl OrganisationNumber {
             _ => return Err(invalid()),
         };
         if !luhn_valid(&digits) {
-            return Err(FieldError::new(field, "invalid_checksum", "Organisationsnumrets kontrollsiffra stämmer inte."));
+            return Err(FieldError::new(
+                field,
+                "invalid_checksum",
+                "Organisationsnumrets kontrollsiffra stämmer inte.",
+            ));
         }
         Ok(Self(format!("{}-{}", &digits[..6], &digits[6..])))
     }
@@ -134,7 +133,9 @@ fn luhn_valid(digits: &str) -> bool {
 /// An absolute `http` or `https` URL with a host, at most 2 000 characters.
 pub fn web_url(field: &str, raw: &str) -> Result<String, FieldError> {
     let raw = raw.trim();
-    let bad = || FieldError::new(field, "invalid_url", "Ange en fullständig webbadress som börjar med https:// eller http://.");
+    let bad = || {
+        FieldError::new(field, "invalid_url", "Ange en fullständig webbadress som börjar med https:// eller http://.")
+    };
     if raw.len() > 2000 {
         return Err(FieldError::new(field, "too_long", "Högst 2000 tecken."));
     }
@@ -143,7 +144,11 @@ pub fn web_url(field: &str, raw: &str) -> Result<String, FieldError> {
         return Err(bad());
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(FieldError::new(field, "invalid_url", "Webbadressen får inte innehålla användarnamn eller lösenord."));
+        return Err(FieldError::new(
+            field,
+            "invalid_url",
+            "Webbadressen får inte innehålla användarnamn eller lösenord.",
+        ));
     }
     Ok(url.to_string())
 }
@@ -169,11 +174,7 @@ pub fn slug(field: &str, raw: &str) -> Result<String, FieldError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(FieldError::new(
-            field,
-            "invalid_slug",
-            "Använd 3–100 små bokstäver a–z, siffror och enstaka bindestreck.",
-        ))
+        Err(FieldError::new(field, "invalid_slug", "Använd 3–100 små bokstäver a–z, siffror och enstaka bindestreck."))
     }
 }
 
@@ -238,7 +239,8 @@ mod tests {
     #[test]
     fn urls_and_emails() {
         assert!(web_url("u", "https://nacka.se/jobb?id=1").is_ok());
-        for bad in ["javascript:alert(1)", "nacka.se", "ftp://x.se", "https://", "https://u:p@x.se", "data:text/html,x"] {
+        for bad in ["javascript:alert(1)", "nacka.se", "ftp://x.se", "https://", "https://u:p@x.se", "data:text/html,x"]
+        {
             assert_eq!(web_url("u", bad).unwrap_err().code, "invalid_url", "{bad}");
         }
         assert!(email("e", "rekrytering@nacka.se").is_ok());

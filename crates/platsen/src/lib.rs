@@ -124,7 +124,8 @@ pub fn init_logging() {
         })
         .collect();
     let filter = if filter.is_empty() { "info".to_owned() } else { filter.join(",") };
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
@@ -206,7 +207,10 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
         AdminCommand::CreateKey { employer, label } => {
             let id = employer_id(&employer).await?;
             let k = store.create_key(id, label.as_deref(), now).await.map_err(describe)?;
-            format!("Nyckel {} (id {}) skapad. Spara den nu, den visas inte igen:\n{}", k.key.prefix, k.key.id, k.secret)
+            format!(
+                "Nyckel {} (id {}) skapad. Spara den nu, den visas inte igen:\n{}",
+                k.key.prefix, k.key.id, k.secret
+            )
         }
         AdminCommand::ListKeys { employer, prefix } => {
             let id = match employer {
@@ -260,7 +264,8 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -299,7 +304,13 @@ pub struct ServerConfig {
 
 impl From<ServeArgs> for ServerConfig {
     fn from(a: ServeArgs) -> Self {
-        ServerConfig { bind: a.bind, admin_token: a.admin_token, demo: a.demo, rate_limit: a.rate_limit, public_url: a.public_url }
+        ServerConfig {
+            bind: a.bind,
+            admin_token: a.admin_token,
+            demo: a.demo,
+            rate_limit: a.rate_limit,
+            public_url: a.public_url,
+        }
     }
 }
 

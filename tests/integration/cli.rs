@@ -1,0 +1,101 @@
+//! The command line's admin commands and the demo board, run as the binary
+//! runs them (through `platsen::admin` and `platsen::start`).
+
+use platsen::AdminCommand;
+use platsen_tests::TestApp;
+use reqwest::{Method, StatusCode};
+
+platsen_tests::contract!(admin_commands_manage_employers_and_keys, migrations_are_idempotent);
+
+async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
+    let out = platsen::admin(
+        &app.store,
+        AdminCommand::CreateEmployer {
+            name: "Kommandoradens kommun".into(),
+            org_number: platsen_tests::org_number(),
+            website: Some("https://example.org".into()),
+            slug: None,
+            requires_review: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("kommandoradens-kommun"), "{out}");
+    let bad = platsen::admin(
+        &app.store,
+        AdminCommand::CreateEmployer {
+            name: "X AB".into(),
+            org_number: "123".into(),
+            website: None,
+            slug: None,
+            requires_review: false,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().contains("organization_number"), "{bad}");
+
+    let out = platsen::admin(
+        &app.store,
+        AdminCommand::CreateKey { employer: "kommandoradens-kommun".into(), label: Some("ATS".into()) },
+    )
+    .await
+    .unwrap();
+    let key = out.lines().last().unwrap().trim().to_owned();
+    assert!(key.starts_with("plk_"), "{out}");
+    assert_eq!(app.own_job_count(&key).await, 0, "the printed key works");
+
+    let list =
+        platsen::admin(&app.store, AdminCommand::ListKeys { employer: None, prefix: Some(key[..12].to_owned()) })
+            .await
+            .unwrap();
+    assert!(list.contains(&key[..12]) && !list.contains(&key), "{list}");
+    platsen::admin(&app.store, AdminCommand::RevokeKey { key: key[..12].to_owned() }).await.unwrap();
+    let r = app.call(Method::GET, "/api/v1/account/jobs", Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let token = platsen::admin(&app.store, AdminCommand::GenerateToken).await.unwrap();
+    assert!(token.len() >= 24 && !token.starts_with("plk_"));
+}
+
+async fn migrations_are_idempotent(app: &TestApp) {
+    app.store.migrate().await.unwrap();
+    app.store.migrate().await.unwrap();
+    app.store.ping().await.unwrap();
+}
+
+/// `cargo run` on an empty database shows a realistic demo board; a second
+/// start does not seed again.
+#[tokio::test]
+async fn demo_board_is_seeded_once_on_an_empty_database() {
+    let dir = std::env::temp_dir().join(format!("platsen-demo-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("demo.db").display());
+    let config = platsen::ServerConfig {
+        bind: "127.0.0.1:0".into(),
+        admin_token: None,
+        demo: true,
+        rate_limit: 0,
+        public_url: None,
+    };
+    for round in 0..2 {
+        let store = platsen::open_store(&url).await.unwrap();
+        let running = platsen::start(store, config.clone(), platsen_api::Clock::default()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        let jobs: serde_json::Value =
+            reqwest::get(format!("{base}/api/v1/jobs?per_page=100")).await.unwrap().json().await.unwrap();
+        let employers: serde_json::Value =
+            reqwest::get(format!("{base}/api/v1/employers?per_page=100")).await.unwrap().json().await.unwrap();
+        let items = jobs["items"].as_array().unwrap();
+        assert!(items.len() >= 40, "round {round}: {} ads", items.len());
+        assert_eq!(jobs["total"].as_i64().unwrap() as usize, items.len(), "round {round}: seeded once");
+        assert!(employers["total"].as_i64().unwrap() >= 15);
+        assert!(
+            items.iter().all(|j| j["is_demo"] == true && j["employer"]["name"].as_str().unwrap().contains("(demo)"))
+        );
+        let counties: std::collections::HashSet<&str> =
+            items.iter().map(|j| j["location"]["county_code"].as_str().unwrap()).collect();
+        assert!(counties.len() >= 5, "{counties:?}");
+        running.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

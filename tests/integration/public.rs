@@ -1,0 +1,170 @@
+//! The public read side: filters, counts, sorting, caching headers, the
+//! spec, health checks.
+
+use platsen_tests::{TestApp, with};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+platsen_tests::contract!(filters_sorting_and_counts, public_reads_have_etags_and_cache_control, health_and_readiness,);
+
+async fn filters_sorting_and_counts(app: &TestApp) {
+    let (_, nacka) = app.employer_with_key("Nacka kommun").await;
+    let (_, lulea) = app.employer_with_key("Luleå kommun").await;
+    let a = app
+        .publish_job(&nacka, with(app.job("Upphandlare A"), json!({ "application_deadline": app.date_in(30) })))
+        .await;
+    let b = app
+        .publish_job(
+            &nacka,
+            with(
+                app.job("Inköpschef B"),
+                json!({ "role": "inkopschef", "remote": "hybrid", "application_deadline": app.date_in(5) }),
+            ),
+        )
+        .await;
+    let c = app
+        .publish_job(
+            &lulea,
+            with(
+                app.job("Upphandlare C"),
+                json!({ "municipality_code": "2580", "employment_type": "visstid", "application_deadline": app.date_in(10) }),
+            ),
+        )
+        .await;
+    app.post_job(&lulea, app.job("Utkast D")).await;
+
+    let ids = |r: &platsen_tests::Reply| -> Vec<i64> {
+        r.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+    };
+    let all = app.get("/api/v1/jobs").await;
+    assert_eq!(all.body["total"], 3);
+    assert_eq!(ids(&all), vec![c, b, a], "newest first");
+    assert_eq!(ids(&app.get("/api/v1/jobs?sort=deadline").await), vec![b, c, a]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?role=upphandlare").await), vec![c, a]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?county=25").await), vec![c]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?municipality=0182").await), vec![b, a]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?employment_type=visstid").await), vec![c]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?remote=hybrid").await), vec![b]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?employer=lulea-kommun").await), vec![c]);
+    assert_eq!(ids(&app.get("/api/v1/jobs?role=upphandlare&county=01").await), vec![a]);
+    let page2 = app.get("/api/v1/jobs?per_page=2&page=2").await;
+    assert_eq!((page2.body["total"].as_i64(), page2.body["total_pages"].as_i64()), (Some(3), Some(2)));
+    assert_eq!(ids(&page2), vec![a]);
+
+    let employers = app.get("/api/v1/employers").await;
+    assert_eq!(employers.body["total"], 2);
+    let lulea_page = app.get("/api/v1/employers/lulea-kommun").await;
+    assert_eq!(lulea_page.body["open_jobs"], 1);
+    assert_eq!(lulea_page.body["jobs"][0]["id"], c);
+    assert_eq!(app.get("/api/v1/employers/finns-inte").await.status, StatusCode::NOT_FOUND);
+}
+
+async fn public_reads_have_etags_and_cache_control(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Cachebolaget").await;
+    let id = app.publish_job(&key, app.job("Upphandlare med cache")).await;
+    let path = format!("/api/v1/jobs/{id}");
+    let first = app.get(&path).await;
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    assert!(first.header("cache-control").unwrap().starts_with("public"));
+    let again = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    // A change gives a new ETag.
+    app.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(&key), Some(json!({ "vacancies": 2 }))).await;
+    let changed = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    // Authenticated reads are private.
+    let own = app.call(Method::GET, "/api/v1/account/jobs", Some(&key), None).await;
+    assert_eq!(own.header("cache-control"), Some("private, no-cache"));
+}
+
+async fn health_and_readiness(app: &TestApp) {
+    assert_eq!(app.get("/healthz").await.body["status"], "ok");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body["database"], app.store.backend());
+    let missing = app.get("/no/such/page").await;
+    missing.assert_problem_kind(404, "not-found");
+    let wrong_method = app.call(Method::PUT, "/api/v1/jobs", None, None).await;
+    assert!(wrong_method.status.is_client_error());
+    assert_eq!(wrong_method.header("content-type"), Some("application/problem+json"));
+}
+
+/// The spec documents every operation and, for each, its error responses.
+#[tokio::test]
+async fn openapi_spec_documents_every_endpoint_and_error() {
+    let app = TestApp::sqlite().await;
+    let spec = app.get("/api/openapi.json").await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert!(spec.body["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = spec.body["paths"].as_object().unwrap();
+    let expected = [
+        ("/v1/jobs", "get"),
+        ("/v1/jobs", "post"),
+        ("/v1/jobs/{id_or_slug}", "get"),
+        ("/v1/jobs/{id}", "patch"),
+        ("/v1/jobs/{id}", "delete"),
+        ("/v1/jobs/{id}/publish", "post"),
+        ("/v1/jobs/{id}/close", "post"),
+        ("/v1/jobs/{id}/archive", "post"),
+        ("/v1/jobs/{id}/reopen", "post"),
+        ("/v1/jobs/{id}/approve", "post"),
+        ("/v1/jobs/{id}/reject", "post"),
+        ("/v1/jobs/{id}/events", "get"),
+        ("/v1/account/jobs", "get"),
+        ("/v1/account/jobs/{id}", "get"),
+        ("/v1/employers", "get"),
+        ("/v1/employers", "post"),
+        ("/v1/employers/{id_or_slug}", "get"),
+        ("/v1/employers/{id}/keys", "post"),
+        ("/v1/keys/{id}", "delete"),
+    ];
+    for (path, method) in expected {
+        let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing from {:?}", paths.keys()))[method];
+        assert!(op.is_object(), "{method} {path} missing");
+        let responses = op["responses"].as_object().unwrap();
+        for status in ["400", "404", "422", "500"] {
+            let content = &responses[status]["content"];
+            assert!(content["application/problem+json"].is_object(), "{method} {path} lacks a documented {status}");
+        }
+    }
+    assert!(spec.body["components"]["securitySchemes"]["Auth"]["scheme"] == "bearer");
+    let docs = app.get("/api/docs").await;
+    assert_eq!(docs.status, StatusCode::OK);
+    assert!(docs.text.contains("swagger"), "interactive docs are served");
+    app.stop().await;
+}
+
+/// Shutting down lets requests in flight finish: none is cut off half-way.
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let app = TestApp::sqlite().await;
+    let (_, key) = app.employer_with_key("Avstängningsbolaget").await;
+    for i in 0..5 {
+        app.publish_job(&key, app.job(&format!("Upphandlare nummer {i}"))).await;
+    }
+    let client = app.client.clone();
+    let url = app.url("/api/v1/jobs?per_page=100");
+    let load = tokio::spawn(async move {
+        let mut outcomes = Vec::new();
+        for _ in 0..200 {
+            match client.get(&url).send().await {
+                Ok(r) => {
+                    let status = r.status();
+                    let body = r.text().await;
+                    outcomes.push(Some((status, body.map(|b| serde_json::from_str::<serde_json::Value>(&b).is_ok()))));
+                }
+                Err(_) => outcomes.push(None),
+            }
+        }
+        outcomes
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    app.stop().await;
+    let outcomes = load.await.unwrap();
+    let answered = outcomes.iter().flatten().count();
+    assert!(answered > 0, "some requests were served before the shutdown");
+    for (status, parsed) in outcomes.iter().flatten() {
+        assert_eq!(*status, StatusCode::OK);
+        assert!(matches!(parsed, Ok(true)), "a response was cut off");
+    }
+}
