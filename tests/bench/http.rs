@@ -1,1 +1,218 @@
-fn main() {}
+//! `just bench`: throughput and latency of the public job reads with 10,000
+//! ads, on SQLite and PostgreSQL, next to a bare poem handler that returns
+//! the same bytes (the HTTP ceiling on this machine), printed as ratios of
+//! that ceiling. Also the server's resident memory with 10,000 ads.
+//!
+//! Everything runs in one process on one runtime, load generator included,
+//! so each figure pays the same overheads and the ratios compare like with
+//! like. Not a test: it asserts nothing and is never run by `cargo test`.
+
+use std::time::{Duration, Instant};
+
+use platsen_api::Clock;
+use platsen_jobs::Store;
+use platsen_jobs::input::JobInput;
+use platsen_jobs::model::{Actor, EmploymentType};
+use platsen_taxonomy::Role;
+use poem::endpoint::make_sync;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{EndpointExt, Route, get};
+
+const ADS: usize = 10_000;
+const CONNECTIONS: usize = 32;
+const SECONDS: u64 = 5;
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Drives `url` with `CONNECTIONS` keep-alive connections for `SECONDS`.
+async fn load(url: &str) -> Figures {
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let url = url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let mut lat = Vec::with_capacity(100_000);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let r = client.get(&url).send().await.expect("request");
+                assert!(r.status().is_success(), "{url}: {}", r.status());
+                r.bytes().await.expect("body");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99) }
+}
+
+async fn seed(store: &Store) -> i64 {
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now();
+    let mut employers = Vec::new();
+    for i in 0..50 {
+        let e = store
+            .create_employer(
+                platsen_jobs::input::EmployerInput {
+                    name: Some(format!("Benchkommun {i}")),
+                    organization_number: Some(org(i)),
+                    ..Default::default()
+                },
+                true,
+                now,
+            )
+            .await
+            .unwrap();
+        employers.push(e.id);
+    }
+    let municipalities = platsen_taxonomy::municipalities();
+    let mut last = 0;
+    for n in 0..ADS {
+        let input = JobInput {
+            title: Some(format!("Upphandlare nummer {n}")),
+            description: Some("Vi söker en erfaren upphandlare till vår upphandlingsenhet. ".repeat(8)),
+            role: Some(Role::ALL[n % Role::ALL.len()]),
+            municipality_code: Some(municipalities[n % municipalities.len()].code.into()),
+            employment_type: Some(EmploymentType::Tillsvidare),
+            application_deadline: Some(platsen_jobs::validate::today_in_sweden(now) + chrono::Duration::days(30)),
+            apply_url: Some("https://example.org/ansok".into()),
+            salary_min: Some(40_000),
+            salary_max: Some(55_000),
+            ..Default::default()
+        };
+        let ad = store.create_job(Actor::System, employers[n % employers.len()], input, now).await.unwrap();
+        store.publish_as_operator(ad.id, now).await.unwrap();
+        last = ad.id;
+        if n % 1000 == 999 {
+            eprintln!("  seeded {} / {ADS} ads", n + 1);
+        }
+    }
+    last
+}
+
+fn org(i: u32) -> String {
+    let base = format!("55{:07}", 9_000_000 + i);
+    let sum: u32 = base
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(k, b)| {
+            let d = u32::from(b - b'0');
+            if k % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{}-{}{}", &base[..6], &base[6..], (10 - sum % 10) % 10)
+}
+
+/// Serves `body` from a bare poem handler: the ceiling.
+async fn bare(body: Vec<u8>) -> String {
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+    let app = Route::new().at(
+        "/*path",
+        get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(body.clone()))),
+    );
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.map_to_response()));
+    format!("http://{addr}/x")
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, f64)>) {
+    eprintln!("{name}: seeding {ADS} ads");
+    let id = seed(&store).await;
+    let config = platsen::ServerConfig {
+        bind: "127.0.0.1:0".into(),
+        admin_token: None,
+        demo: false,
+        rate_limit: 0,
+        public_url: None,
+    };
+    let running = platsen::start(store, config, Clock::default()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    for (label, path) in [("GET /api/v1/jobs?per_page=20", "/api/v1/jobs?per_page=20".to_owned()), ("GET /api/v1/jobs/{id}", format!("/api/v1/jobs/{id}"))] {
+        let url = format!("{base}{path}");
+        let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap().to_vec();
+        let ceiling_url = bare(body).await;
+        let _ = load(&ceiling_url).await; // warm-up
+        let ceiling = load(&ceiling_url).await;
+        let _ = load(&url).await;
+        let real = load(&url).await;
+        let ratio = real.rps / ceiling.rps;
+        rows.push((format!("bare handler, same bytes as {label}"), ceiling, 1.0));
+        rows.push((format!("{name}: {label}"), real, ratio));
+    }
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let dir = std::env::temp_dir().join(format!("platsen-bench-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite_url = format!("sqlite:{}", dir.join("bench.db").display());
+    let mut rows = Vec::new();
+
+    run_backend("sqlite", Store::connect(&sqlite_url).await.unwrap(), &mut rows).await;
+
+    let pg_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match sqlx::PgPool::connect(&pg_url).await {
+        Ok(admin) => {
+            let schema = format!("platsen_bench_{:x}", rand::random::<u32>());
+            sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
+            let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg_url)
+                .unwrap()
+                .options([("search_path", schema.as_str())]);
+            run_backend("postgres", Store::connect_postgres(opts).await.unwrap(), &mut rows).await;
+            sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await.unwrap();
+        }
+        Err(e) => eprintln!("*** postgres skipped: {e}"),
+    }
+
+    println!("\n{CONNECTIONS} connections, {SECONDS} s each, {ADS} published ads, one process on this machine\n");
+    println!("{:<62} {:>10} {:>10} {:>10} {:>9}", "target", "req/s", "p50", "p99", "ratio");
+    for (name, f, ratio) in &rows {
+        println!("{name:<62} {:>10.0} {:>10.2?} {:>10.2?} {:>9.2}", f.rps, f.p50, f.p99, ratio);
+    }
+
+    // Memory: the release binary on the seeded SQLite file, after some reads.
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/platsen");
+    if bin.exists() {
+        let mut child = std::process::Command::new(&bin)
+            .args(["serve", "--bind", "127.0.0.1:18089", "--rate-limit", "0"])
+            .env("PLATSEN_DATABASE_URL", &sqlite_url)
+            .env("PLATSEN_LOG", "warn")
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        for page in 1..=50 {
+            let _ = reqwest::get(format!("http://127.0.0.1:18089/api/v1/jobs?per_page=100&page={page}")).await;
+        }
+        match rss_kib(child.id()) {
+            Some(kib) => println!("\nresident memory of `platsen serve` (release) with {ADS} ads on SQLite: {:.1} MiB", kib as f64 / 1024.0),
+            None => println!("\nresident memory: /proc not readable"),
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    } else {
+        println!("\nresident memory: build target/release/platsen first (`just bench` does)");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

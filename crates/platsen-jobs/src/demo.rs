@@ -136,8 +136,10 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
 ];
 
-/// Ad templates: role, title stem, employment type, remote mode, salary range.
-const ADS: &[(Role, &str, EmploymentType, RemoteMode, Option<(i64, i64)>)] = &[
+/// An ad template: role, title stem, employment type, remote mode, salary range.
+type Template = (Role, &'static str, EmploymentType, RemoteMode, Option<(i64, i64)>);
+
+const ADS: &[Template] = &[
     (Role::Upphandlare, "Upphandlare", EmploymentType::Tillsvidare, RemoteMode::Hybrid, Some((42_000, 52_000))),
     (Role::Inkopschef, "Inköpschef", EmploymentType::Tillsvidare, RemoteMode::OnSite, Some((68_000, 80_000))),
     (

@@ -127,7 +127,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An absolute `http` or `https` URL with a host, at most 2 000 characters.

@@ -1,0 +1,39 @@
+# Platsen's entry points. `just` lists them.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run Platsen: SQLite, demo board, http://127.0.0.1:8080/.
+run:
+    cargo run --release
+
+# Run every test (SQLite and PostgreSQL; PostgreSQL tests skip loudly without a server).
+test:
+    cargo test --workspace
+
+# Lints exactly as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Benchmark public reads against a bare handler (release build, 10,000 ads).
+bench:
+    cargo build --release -p platsen
+    cargo bench -p platsen-tests --bench http
+
+# Apply migrations to PLATSEN_DATABASE_URL.
+migrate:
+    cargo run --release -- migrate
+
+# Print the OpenAPI spec.
+openapi:
+    cargo run --release -- openapi
+
+# Run what CI runs.
+ci:
+    bash .ci/run
