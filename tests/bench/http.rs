@@ -148,7 +148,10 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
-    for (label, path) in [("GET /api/v1/jobs?per_page=20", "/api/v1/jobs?per_page=20".to_owned()), ("GET /api/v1/jobs/{id}", format!("/api/v1/jobs/{id}"))] {
+    for (label, path) in [
+        ("GET /api/v1/jobs?per_page=20", "/api/v1/jobs?per_page=20".to_owned()),
+        ("GET /api/v1/jobs/{id}", format!("/api/v1/jobs/{id}")),
+    ] {
         let url = format!("{base}{path}");
         let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap().to_vec();
         let ceiling_url = bare(body).await;
@@ -172,7 +175,8 @@ async fn main() {
 
     run_backend("sqlite", Store::connect(&sqlite_url).await.unwrap(), &mut rows).await;
 
-    let pg_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let pg_url =
+        std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     match sqlx::PgPool::connect(&pg_url).await {
         Ok(admin) => {
             let schema = format!("platsen_bench_{:x}", rand::random::<u32>());
@@ -206,7 +210,10 @@ async fn main() {
             let _ = reqwest::get(format!("http://127.0.0.1:18089/api/v1/jobs?per_page=100&page={page}")).await;
         }
         match rss_kib(child.id()) {
-            Some(kib) => println!("\nresident memory of `platsen serve` (release) with {ADS} ads on SQLite: {:.1} MiB", kib as f64 / 1024.0),
+            Some(kib) => println!(
+                "\nresident memory of `platsen serve` (release) with {ADS} ads on SQLite: {:.1} MiB",
+                kib as f64 / 1024.0
+            ),
             None => println!("\nresident memory: /proc not readable"),
         }
         let _ = child.kill();
