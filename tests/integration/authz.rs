@@ -120,8 +120,12 @@ async fn keys_are_listed_by_prefix_and_never_shown_again(app: &TestApp) {
     assert!(key.starts_with(listed[0]["prefix"].as_str().unwrap()));
     assert!(!r.text.contains(&key), "a listing must never contain the secret");
     assert!(listed[0].get("key").is_none());
-    // A LIKE wildcard in the prefix is literal.
-    let r = app.admin(Method::GET, "/api/v1/keys?prefix=%25", None).await;
-    assert_eq!(r.body.as_array().unwrap().len(), 0, "{}", r.text);
+    // A LIKE wildcard is not a prefix; `_` is matched literally; case does not matter.
+    app.admin(Method::GET, "/api/v1/keys?prefix=%25", None).await.assert_problem(400, "prefix");
+    let upper = key[..8].to_ascii_uppercase();
+    let r = app.admin(Method::GET, &format!("/api/v1/keys?prefix={upper}"), None).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.text);
+    let r = app.admin(Method::GET, "/api/v1/keys?prefix=plk__", None).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 0, "an underscore is not a wildcard: {}", r.text);
     assert_eq!(app.admin(Method::GET, "/api/v1/employers/999999/keys", None).await.status, StatusCode::NOT_FOUND);
 }

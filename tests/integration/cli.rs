@@ -5,7 +5,11 @@ use platsen::AdminCommand;
 use platsen_tests::TestApp;
 use reqwest::{Method, StatusCode};
 
-platsen_tests::contract!(admin_commands_manage_employers_and_keys, migrations_are_idempotent);
+platsen_tests::contract!(
+    admin_commands_manage_employers_and_keys,
+    migrations_are_idempotent,
+    demo_board_seeds_on_both_databases
+);
 
 async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
     let out = platsen::admin(
@@ -55,6 +59,24 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let token = platsen::admin(&app.store, AdminCommand::GenerateToken).await.unwrap();
     assert!(token.len() >= 24 && !token.starts_with("plk_"));
+}
+
+/// The seeding `cargo run` does, on either database: at least 40 ads from
+/// at least 15 employers in several counties, all marked as demo.
+async fn demo_board_seeds_on_both_databases(app: &TestApp) {
+    let seeded = platsen_jobs::demo::seed_if_empty(&app.store, app.clock.now()).await.unwrap();
+    assert!(seeded >= 40, "{seeded}");
+    assert_eq!(
+        platsen_jobs::demo::seed_if_empty(&app.store, app.clock.now()).await.unwrap(),
+        0,
+        "seeds only an empty database"
+    );
+    let jobs = app.get("/api/v1/jobs?per_page=100").await;
+    assert_eq!(jobs.body["total"].as_u64(), Some(seeded as u64));
+    assert!(app.get("/api/v1/employers").await.body["total"].as_i64().unwrap() >= 15);
+    // One demo employer reviews its ads; its seeded ads were published by the system.
+    let items = jobs.body["items"].as_array().unwrap();
+    assert!(items.iter().all(|j| j["status"] == "published" && j["is_demo"] == true));
 }
 
 async fn migrations_are_idempotent(app: &TestApp) {

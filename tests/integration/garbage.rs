@@ -33,6 +33,8 @@ async fn bad_job_bodies_are_rejected_and_nothing_is_stored(app: &TestApp) {
         (with(good.clone(), json!({ "apply_url": "javascript:alert(1)" })), 422, "apply_url"),
         (with(good.clone(), json!({ "apply_url": null, "apply_email": null })), 422, "apply_url"),
         (with(good.clone(), json!({ "apply_email": "inte en adress" })), 422, "apply_email"),
+        (with(good.clone(), json!({ "apply_email": "\u{0000} <a@nacka.se>" })), 422, "apply_email"),
+        (with(good.clone(), json!({ "apply_email": "<script>x</script> <a@nacka.se>" })), 422, "apply_email"),
         (with(good.clone(), json!({ "title": "Upphandlare\u{0000}med nollbyte" })), 422, "title"),
         (with(good.clone(), json!({ "title": "Upphandlare \u{202E}nwod edispu" })), 422, "title"),
         (with(good.clone(), json!({ "description": "<script>alert(1)</script>" })), 422, "description"),

@@ -168,3 +168,33 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         assert!(matches!(parsed, Ok(true)), "a response was cut off");
     }
 }
+
+/// Request rate is bounded per client address: past the burst, 429 with
+/// Retry-After, as problem+json.
+#[tokio::test]
+async fn requests_over_the_rate_limit_get_429() {
+    let dir = std::env::temp_dir().join(format!("platsen-rate-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = platsen::open_store(&format!("sqlite:{}", dir.join("r.db").display())).await.unwrap();
+    let config = platsen::ServerConfig {
+        bind: "127.0.0.1:0".into(),
+        admin_token: None,
+        demo: false,
+        rate_limit: 2,
+        public_url: None,
+    };
+    let running = platsen::start(store, config, platsen_api::Clock::default()).await.unwrap();
+    let url = format!("http://{}/api/v1/jobs", running.addr);
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(platsen_tests::Reply::from(client.get(&url).send().await.unwrap()).await);
+    }
+    let ok = statuses.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert!((10..20).contains(&ok), "the burst (5 × 2) passes, then the limit bites: {ok} passed");
+    let limited = statuses.iter().find(|r| r.status == StatusCode::TOO_MANY_REQUESTS).expect("a 429");
+    limited.assert_problem_kind(429, "rate-limited");
+    assert_eq!(limited.header("retry-after"), Some("1"));
+    running.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

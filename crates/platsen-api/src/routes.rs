@@ -93,7 +93,8 @@ pub enum Versioned {
 }
 
 fn versioned(ad: platsen_jobs::model::JobAd) -> Versioned {
-    let etag = format!("\"v{}\"", ad.version);
+    // The status is part of the tag: an ad can expire without a new version.
+    let etag = format!("\"v{}-{}\"", ad.version, ad.status.code());
     Versioned::Ok(Json(JobView::owner(ad)), etag)
 }
 
@@ -224,6 +225,7 @@ impl JobsApi {
                     .trim_start_matches("W/")
                     .trim_matches('"')
                     .strip_prefix('v')
+                    .map(|v| v.split('-').next().unwrap_or_default())
                     .and_then(|v| v.parse::<i64>().ok())
                     .ok_or_else(|| {
                         ApiError::bad_request("If-Match", "invalid_etag", "Ange versionen som \"v<nummer>\".")
@@ -430,7 +432,17 @@ impl AdminApi {
         prefix: Query<Option<String>>,
     ) -> Result<Json<Vec<KeyView>>, ApiError> {
         auth.0.require_admin()?;
-        let keys = self.state.store.keys(None, prefix.0.as_deref()).await?;
+        let prefix = prefix.0.map(|p| p.to_ascii_lowercase());
+        if let Some(p) = &prefix
+            && !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(ApiError::bad_request(
+                "prefix",
+                "invalid_prefix",
+                "Ett nyckelprefix består av a–z, 0–9 och _.",
+            ));
+        }
+        let keys = self.state.store.keys(None, prefix.as_deref()).await?;
         Ok(Json(keys.into_iter().map(Into::into).collect()))
     }
 

@@ -193,6 +193,7 @@ impl From<CreateJob> for JobInput {
             contacts: b.contacts.map(|c| c.into_iter().map(Into::into).collect()),
             slug: b.slug,
             featured: b.featured,
+            description_is_stored: false,
         }
     }
 }

@@ -62,6 +62,10 @@ pub struct JobInput {
     pub contacts: Option<Vec<ContactInput>>,
     pub slug: Option<String>,
     pub featured: Option<bool>,
+    /// Set when `description` is the ad's stored, already sanitized HTML
+    /// (an update that leaves the description alone): it is kept as it is
+    /// instead of being checked again as raw input.
+    pub description_is_stored: bool,
 }
 
 /// A partial update of a job ad (JSON Merge Patch semantics: an absent field
@@ -146,14 +150,19 @@ impl JobPatch {
             ),
             slug: Some(ad.slug.clone()),
             featured: Some(ad.featured),
+            description_is_stored: true,
         };
         // A new description comes in the format the client names (Markdown by
         // default), never in the stored HTML's.
-        if let Patch::Set(_) = self.description {
+        if self.description != Patch::Absent {
             input.description_format = Some(DescriptionFormat::Markdown);
+            input.description_is_stored = false;
         }
-        // A new deadline moves the default expiry along with it.
-        if matches!(self.application_deadline, Patch::Set(_)) && self.expires_at == Patch::Absent {
+        // A new deadline moves the default expiry along with it (re-sending
+        // the same deadline changes nothing).
+        if matches!(&self.application_deadline, Patch::Set(d) if *d != ad.application_deadline)
+            && self.expires_at == Patch::Absent
+        {
             input.expires_at = None;
         }
         self.title.apply(&mut input.title);
@@ -234,6 +243,7 @@ impl JobInput {
         };
 
         let description = match self.description.as_deref() {
+            Some(stored) if self.description_is_stored => Some(stored.to_owned()),
             None => missing(&mut errs, "description"),
             Some(raw) => match validate::multiline("description", raw, 1, limits::DESCRIPTION_MAX) {
                 Err(e) => {

@@ -67,7 +67,10 @@ pub fn description_html(source: &str, format: DescriptionFormat) -> String {
             out
         }
     };
-    CLEANER.clean(&html).to_string().trim().to_owned()
+    // Character references such as `&#1;` or `&#x202E;` decode to control or
+    // bidi characters that the input check never saw; drop them here.
+    let clean = CLEANER.clean(&html).to_string();
+    clean.chars().filter(|&c| !crate::validate::bad_char(c, true)).collect::<String>().trim().to_owned()
 }
 
 /// The visible text of sanitized HTML, for checks such as "is it empty?".
@@ -138,6 +141,13 @@ mod tests {
                 assert!(html.contains("hej"), "{attack:?} lost its text: {html:?}");
             }
         }
+    }
+
+    #[test]
+    fn character_references_cannot_smuggle_controls() {
+        let html = description_html("Hej&#1; d&#x202E;å &#0;", DescriptionFormat::Html);
+        assert!(!html.chars().any(|c| c.is_control() || c == '\u{202E}'), "{html:?}");
+        assert!(html.contains("Hej"));
     }
 
     #[test]

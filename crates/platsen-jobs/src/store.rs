@@ -25,7 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Row, SqlSafeStr};
 
 use crate::error::{Error, Result};
-use crate::input::{DeadlineCheck, EmployerInput, JobInput, JobPatch, ValidEmployer, ValidJob};
+use crate::input::{DeadlineCheck, EmployerInput, JobInput, JobPatch, Patch, ValidEmployer, ValidJob};
 use crate::keys;
 use crate::model::{
     Actor, ApiKey, AuditEvent, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page, RemoteMode,
@@ -355,7 +355,8 @@ impl Store {
             .bind(is_demo)
             .bind(now)
             .fetch_one(&mut *tx)
-            .await?
+            .await
+            .map_err(unique_conflict("slug"))?
         });
         tracing::info!(employer_id = id, "employer created");
         self.employer(&IdOrSlug::Id(id), now).await
@@ -381,7 +382,7 @@ impl Store {
     pub async fn employers(&self, page: u32, per_page: u32, now: DateTime<Utc>) -> Result<Page<Employer>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         let (items, total) = read!(self, |pool| {
-            let items = sqlx::query(concat!(employer_select!(), "order by e.name, e.id limit $2 offset $3"))
+            let items = sqlx::query(concat!(employer_select!(), "order by e.slug, e.id limit $2 offset $3"))
                 .bind(ts(now))
                 .bind(i64::from(per_page))
                 .bind(offset)
@@ -803,7 +804,8 @@ impl Store {
             .bind(is_demo)
             .bind(now)
             .fetch_one(&mut *tx)
-            .await?;
+            .await
+            .map_err(unique_conflict("slug"))?;
             record!(&mut *tx, id, employer_id, actor, "created", json!({ "title": job.title }), now)?;
             id
         });
@@ -831,32 +833,65 @@ impl Store {
         {
             return Err(Error::conflict("version_mismatch", "Annonsen har ändrats sedan du läste den."));
         }
-        if matches!(patch.featured, crate::input::Patch::Set(_)) && !actor.is_operator() {
+        // Only operators feature ads; an employer may send the current value
+        // back unchanged (clients that PATCH whole objects do).
+        if !actor.is_operator() && patch.featured != Patch::Absent && patch.featured != Patch::Set(current.featured) {
             return Err(forbidden_featured());
         }
         let deadline_changed =
-            matches!(&patch.application_deadline, crate::input::Patch::Set(d) if *d != current.application_deadline);
+            matches!(&patch.application_deadline, Patch::Set(d) if *d != current.application_deadline);
         let check = if deadline_changed { DeadlineCheck::MustNotBePast } else { DeadlineCheck::Unchanged };
-        let next = patch.apply_to(&current).validate(today_in_sweden(now), check)?;
-        let changes = diff(&current, &next);
+        let mut next = patch.apply_to(&current).validate(today_in_sweden(now), check)?;
+        next.expires_at = ts(next.expires_at);
+        let mut changes = diff(&current, &next);
         if changes.as_object().is_some_and(serde_json::Map::is_empty) {
             return Ok(current);
         }
+        // An employer whose ads are reviewed cannot change a live ad past the
+        // reviewer: the changed ad goes back to the queue.
+        let back_to_review = current.status == JobStatus::Published
+            && !actor.is_operator()
+            && read!(self, |pool| {
+                sqlx::query_scalar::<_, bool>("select requires_review from employers where id = $1")
+                    .bind(current.employer_id)
+                    .fetch_one(pool)
+                    .await?
+            });
+        if back_to_review {
+            changes["status"] = json!({ "from": "published", "to": "pending_review" });
+        }
         let contacts = serde_json::to_string(&next.contacts).expect("contacts serialize");
         write_tx!(self, |tx| {
+            // A published ad already past its expiry is expired: write that
+            // down first, as the sweeper would (an edit does not bring the ad
+            // back; reopening does).
+            let mut version = current.version;
+            let expired = sqlx::query(
+                "update job_ads set status = 'expired', version = version + 1, updated_at = $3
+                  where id = $1 and version = $2 and status = 'published' and expires_at <= $3",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if expired == 1 {
+                let detail = json!({ "from": "published", "to": "expired" });
+                record!(&mut *tx, id, current.employer_id, Actor::System, "expire", detail, now)?;
+                version += 1;
+            }
             let done = sqlx::query(
                 "update job_ads set title = $3, description = $4, role = $5, municipality_code = $6, county_code = $7,
                         remote = $8, employment_type = $9, extent_percent = $10, salary_min = $11, salary_max = $12,
                         salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
                         apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
-                        -- a published ad already past its (old) expiry is expired: an
-                        -- edit does not bring it back, reopening does
-                        status = case when status = 'published' and expires_at <= $22 then 'expired' else status end,
+                        status = case when $23 and status = 'published' then 'pending_review' else status end,
                         version = version + 1, updated_at = $22
                   where id = $1 and version = $2",
             )
             .bind(id)
-            .bind(current.version)
+            .bind(version)
             .bind(next.title.as_str())
             .bind(next.description.as_str())
             .bind(next.role.code())
@@ -875,8 +910,9 @@ impl Store {
             .bind(next.apply_email.as_deref())
             .bind(contacts)
             .bind(next.featured)
-            .bind(ts(next.expires_at))
+            .bind(next.expires_at)
             .bind(now)
+            .bind(back_to_review)
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -1016,25 +1052,25 @@ impl Store {
             .bind(now)
             .fetch_all(&mut *tx)
             .await?;
-            for (id, employer_id) in &due {
-                sqlx::query(
-                    "update job_ads set status = 'expired', version = version + 1, updated_at = $2 where id = $1",
+            let mut expired = Vec::with_capacity(due.len());
+            for (id, employer_id) in due {
+                // Guarded again: on PostgreSQL another transaction may have
+                // closed or reopened the ad since the select.
+                let done = sqlx::query(
+                    "update job_ads set status = 'expired', version = version + 1, updated_at = $2
+                      where id = $1 and status = 'published' and expires_at <= $2",
                 )
                 .bind(id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                record!(
-                    &mut *tx,
-                    *id,
-                    *employer_id,
-                    Actor::System,
-                    "expire",
-                    json!({ "from": "published", "to": "expired" }),
-                    now
-                )?;
+                if done.rows_affected() == 1 {
+                    let detail = json!({ "from": "published", "to": "expired" });
+                    record!(&mut *tx, id, employer_id, Actor::System, "expire", detail, now)?;
+                    expired.push(id);
+                }
             }
-            due.into_iter().map(|(id, _)| id).collect()
+            expired
         });
         if !ids.is_empty() {
             tracing::info!(count = ids.len(), "expired job ads");
@@ -1052,6 +1088,23 @@ impl Store {
     /// demo seeding and the command line, never by the API.
     pub async fn publish_as_operator(&self, id: i64, at: DateTime<Utc>) -> Result<JobAd> {
         self.transition(Actor::System, id, Lifecycle::Publish, at).await
+    }
+}
+
+/// Turns a unique-constraint violation (two requests racing for the same
+/// slug or organisation number on PostgreSQL) into a conflict naming a field.
+fn unique_conflict(default_field: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            let text = format!("{} {}", d.message(), d.constraint().unwrap_or_default());
+            let field = if text.contains("organization_number") { "organization_number" } else { default_field };
+            Error::Conflict {
+                code: if field == "slug" { "slug_taken" } else { "organization_number_taken" },
+                field: Some(field),
+                message: "Värdet används redan; försök igen eller välj ett annat.".into(),
+            }
+        }
+        _ => Error::Database(e),
     }
 }
 

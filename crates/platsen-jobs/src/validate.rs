@@ -27,7 +27,7 @@ pub fn end_of_swedish_day(date: NaiveDate) -> DateTime<Utc> {
 /// Rejects characters that have no business in a single line of public text:
 /// control characters (NUL included, which PostgreSQL cannot store) and the
 /// bidirectional overrides used to disguise text.
-fn bad_char(c: char, allow_newlines: bool) -> bool {
+pub(crate) fn bad_char(c: char, allow_newlines: bool) -> bool {
     if allow_newlines && matches!(c, '\n' | '\r' | '\t') {
         return false;
     }
@@ -155,8 +155,15 @@ pub fn web_url(field: &str, raw: &str) -> Result<String, FieldError> {
 
 /// An e-mail address as used for applications.
 pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
+    use email_address::{EmailAddress, Options};
     let raw = raw.trim();
-    if raw.len() > 254 || !email_address::EmailAddress::is_valid(raw) || !raw.contains('.') {
+    // A bare address only: no "Name <address>" form, no domain literals, and
+    // a top-level domain, since these are addresses people will write to.
+    let options = Options::default().without_display_text().without_domain_literal().with_required_tld();
+    let ok = raw.len() <= 254
+        && !raw.chars().any(|c| bad_char(c, false) || c.is_whitespace())
+        && EmailAddress::parse_with_options(raw, options).is_ok();
+    if !ok {
         return Err(FieldError::new(field, "invalid_email", "Ange en giltig e-postadress."));
     }
     Ok(raw.to_owned())
@@ -244,7 +251,16 @@ mod tests {
             assert_eq!(web_url("u", bad).unwrap_err().code, "invalid_url", "{bad}");
         }
         assert!(email("e", "rekrytering@nacka.se").is_ok());
-        for bad in ["nope", "a@b", "<script>@x.se", ""] {
+        for bad in [
+            "nope",
+            "a@b",
+            "<script>@x.se",
+            "",
+            "\u{0} <a@nacka.se>",
+            "Anna <anna@nacka.se>",
+            "a b@x.se",
+            "a@[127.0.0.1]",
+        ] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
     }

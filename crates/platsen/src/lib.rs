@@ -27,7 +27,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// `postgres://…`, `sqlite:PATH` or a file path.
-    #[arg(long, env = "PLATSEN_DATABASE_URL", default_value = "sqlite:platsen.db", global = true)]
+    #[arg(
+        long,
+        env = "PLATSEN_DATABASE_URL",
+        default_value = "sqlite:platsen.db",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: String,
 }
 
@@ -139,6 +145,17 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
 
 /// The database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
+    // A password may also come as a query parameter.
+    let owned;
+    let url = match url.find("password=") {
+        Some(at) => {
+            let start = at + "password=".len();
+            let end = url[start..].find('&').map_or(url.len(), |e| start + e);
+            owned = format!("{}***{}", &url[..start], &url[end..]);
+            owned.as_str()
+        }
+        None => url,
+    };
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
@@ -402,6 +419,7 @@ mod tests {
         assert_eq!(redact("postgres://app:s3cret@db:5432/platsen"), "postgres://app:***@db:5432/platsen");
         assert_eq!(redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
         assert_eq!(redact("sqlite:platsen.db"), "sqlite:platsen.db");
+        assert_eq!(redact("postgres://h/db?user=a&password=s3cret&x=1"), "postgres://h/db?user=a&password=***&x=1");
     }
 
     #[test]
