@@ -117,6 +117,36 @@ macro_rules! employer_select {
     };
 }
 
+/// A value bound into a query built from fixed fragments.
+enum Arg {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+    /// A fragment with no value (closing a parenthesis).
+    None,
+}
+
+/// Appends `(fragment, value)` pairs to a `QueryBuilder`, binding each value.
+macro_rules! push_conds {
+    ($qb:ident, $conds:expr) => {
+        for (fragment, arg) in $conds {
+            $qb.push(*fragment);
+            match arg {
+                Arg::Text(v) => {
+                    $qb.push_bind(v.clone());
+                }
+                Arg::Int(v) => {
+                    $qb.push_bind(*v);
+                }
+                Arg::Time(v) => {
+                    $qb.push_bind(*v);
+                }
+                Arg::None => {}
+            }
+        }
+    };
+}
+
 /// Filters of the public job list. `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
@@ -150,13 +180,6 @@ impl IdOrSlug {
             return raw.parse().ok().map(IdOrSlug::Id);
         }
         validate::slug("id", raw).ok().map(IdOrSlug::Slug)
-    }
-
-    fn split(&self) -> (Option<i64>, Option<&str>) {
-        match self {
-            IdOrSlug::Id(id) => (Some(*id), None),
-            IdOrSlug::Slug(s) => (None, Some(s.as_str())),
-        }
     }
 }
 
@@ -364,17 +387,23 @@ impl Store {
 
     /// One employer, with its count of open ads.
     pub async fn employer(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<Employer> {
-        let (id, slug) = key.split();
-        let row = read!(self, |pool| {
-            sqlx::query(concat!(employer_select!(), "where ($2 is null or e.id = $2) and ($3 is null or e.slug = $3)"))
-                .bind(ts(now))
-                .bind(id)
-                .bind(slug)
-                .fetch_optional(pool)
-                .await?
-                .map(|r| employer_from_row(&r))
-                .transpose()
-        })?;
+        macro_rules! by {
+            ($column:literal, $value:expr) => {
+                read!(self, |pool| {
+                    sqlx::query(concat!(employer_select!(), "where e.", $column, " = $2"))
+                        .bind(ts(now))
+                        .bind($value)
+                        .fetch_optional(pool)
+                        .await?
+                        .map(|r| employer_from_row(&r))
+                        .transpose()?
+                })
+            };
+        }
+        let row = match key {
+            IdOrSlug::Id(id) => by!("id", *id),
+            IdOrSlug::Slug(slug) => by!("slug", slug.as_str()),
+        };
         row.ok_or(Error::NotFound)
     }
 
@@ -525,25 +554,38 @@ impl Store {
 
     /// A published, unexpired ad by id or slug, for anyone.
     pub async fn public_job(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<JobAd> {
-        let (id, slug) = key.split();
-        let row = read!(self, |pool| {
-            sqlx::query(concat!(
-                job_select!(),
-                "where ($1 is null or j.id = $1) and ($2 is null or j.slug = $2)
-                   and j.status = 'published' and j.expires_at > $3"
-            ))
-            .bind(id)
-            .bind(slug)
-            .bind(ts(now))
-            .fetch_optional(pool)
-            .await?
-            .map(|r| job_from_row(&r, now))
-            .transpose()?
-        });
+        // One static query per key kind, so each is a primary-key or unique
+        // index lookup (an `$1 is null or …` pattern would scan the table).
+        macro_rules! by {
+            ($column:literal, $value:expr) => {
+                read!(self, |pool| {
+                    sqlx::query(concat!(
+                        job_select!(),
+                        "where j.",
+                        $column,
+                        " = $1 and j.status = 'published' and j.expires_at > $2"
+                    ))
+                    .bind($value)
+                    .bind(ts(now))
+                    .fetch_optional(pool)
+                    .await?
+                    .map(|r| job_from_row(&r, now))
+                    .transpose()?
+                })
+            };
+        }
+        let row = match key {
+            IdOrSlug::Id(id) => by!("id", *id),
+            IdOrSlug::Slug(slug) => by!("slug", slug.as_str()),
+        };
         row.ok_or(Error::NotFound)
     }
 
     /// Published, unexpired ads, filtered and paged, with the total count.
+    ///
+    /// The SQL holds only the filters in use, each a fixed fragment with a
+    /// bound value, so the planner can use the partial indexes for every
+    /// combination; no user text is ever pasted into it.
     pub async fn public_jobs(
         &self,
         f: &JobFilter,
@@ -552,59 +594,47 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Page<JobAd>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-        let (emp_id, emp_slug) = f.employer.as_ref().map_or((None, None), IdOrSlug::split);
-        macro_rules! filtered {
-            ($head:expr, $tail:expr) => {
-                concat!(
-                    $head,
-                    "where j.status = 'published' and j.expires_at > $1
-                       and ($2 is null or j.role = $2)
-                       and ($3 is null or j.municipality_code = $3)
-                       and ($4 is null or j.county_code = $4)
-                       and ($5 is null or j.employment_type = $5)
-                       and ($6 is null or j.remote = $6)
-                       and ($7 is null or j.employer_id = $7)
-                       and ($8 is null or e.slug = $8) ",
-                    $tail
-                )
-            };
+        let mut conds: Vec<(&'static str, Arg)> =
+            vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
+        if let Some(r) = f.role {
+            conds.push((" and j.role = ", Arg::Text(r.code().into())));
         }
-        let list_sql = match f.sort {
-            JobSort::Newest => filtered!(job_select!(), "order by j.published_at desc, j.id desc limit $9 offset $10"),
-            JobSort::Deadline => filtered!(job_select!(), "order by j.application_deadline, j.id limit $9 offset $10"),
+        if let Some(m) = &f.municipality_code {
+            conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
+        }
+        if let Some(c) = &f.county_code {
+            conds.push((" and j.county_code = ", Arg::Text(c.clone())));
+        }
+        if let Some(t) = f.employment_type {
+            conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
+        }
+        if let Some(r) = f.remote {
+            conds.push((" and j.remote = ", Arg::Text(r.code().into())));
+        }
+        match &f.employer {
+            Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
+            Some(IdOrSlug::Slug(slug)) => {
+                conds.push((" and j.employer_id = (select id from employers where slug = ", Arg::Text(slug.clone())));
+                conds.push((")", Arg::None));
+            }
+            None => {}
+        }
+        let order = match f.sort {
+            JobSort::Newest => " order by j.published_at desc, j.id desc limit ",
+            JobSort::Deadline => " order by j.application_deadline, j.id limit ",
         };
-        let count_sql = filtered!("select count(*) from job_ads j join employers e on e.id = j.employer_id ", "");
-        let (rows, total) = read!(self, |pool| {
-            let rows = sqlx::query(list_sql)
-                .bind(ts(now))
-                .bind(f.role.map(Role::code))
-                .bind(f.municipality_code.as_deref())
-                .bind(f.county_code.as_deref())
-                .bind(f.employment_type.map(EmploymentType::code))
-                .bind(f.remote.map(RemoteMode::code))
-                .bind(emp_id)
-                .bind(emp_slug)
-                .bind(i64::from(per_page))
-                .bind(offset)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| job_from_row(r, now))
-                .collect::<Result<Vec<_>>>()?;
-            let total: i64 = sqlx::query_scalar(count_sql)
-                .bind(ts(now))
-                .bind(f.role.map(Role::code))
-                .bind(f.municipality_code.as_deref())
-                .bind(f.county_code.as_deref())
-                .bind(f.employment_type.map(EmploymentType::code))
-                .bind(f.remote.map(RemoteMode::code))
-                .bind(emp_id)
-                .bind(emp_slug)
-                .fetch_one(pool)
-                .await?;
-            (rows, total)
+        let (items, total) = read!(self, |pool| {
+            let mut list = sqlx::QueryBuilder::new(concat!(job_select!(), "where "));
+            push_conds!(list, &conds);
+            list.push(order).push_bind(i64::from(per_page)).push(" offset ").push_bind(offset);
+            let items =
+                list.build().fetch_all(pool).await?.iter().map(|r| job_from_row(r, now)).collect::<Result<Vec<_>>>()?;
+            let mut count = sqlx::QueryBuilder::new("select count(*) from job_ads j where ");
+            push_conds!(count, &conds);
+            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+            (items, total)
         });
-        Ok(Page { items: rows, total, page, per_page })
+        Ok(Page { items, total, page, per_page })
     }
 
     /// An ad as its owner (or an operator) sees it, in any status.
