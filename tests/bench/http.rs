@@ -30,16 +30,24 @@ struct Figures {
 
 /// Drives `url` with `CONNECTIONS` keep-alive connections for `SECONDS`.
 async fn load(url: &str) -> Figures {
+    load_many(std::sync::Arc::new(vec![url.to_owned()])).await
+}
+
+/// Drives a list of URLs, each connection walking it from its own offset.
+async fn load_many(urls: std::sync::Arc<Vec<String>>) -> Figures {
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let url = url.to_owned();
+    for c in 0..CONNECTIONS {
+        let urls = urls.clone();
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
             let mut lat = Vec::with_capacity(100_000);
+            let mut i = c * urls.len() / CONNECTIONS;
             while Instant::now() < deadline {
+                let url = &urls[i % urls.len()];
+                i += 1;
                 let t = Instant::now();
-                let r = client.get(&url).send().await.expect("request");
+                let r = client.get(url).send().await.expect("request");
                 assert!(r.status().is_success(), "{url}: {}", r.status());
                 r.bytes().await.expect("body");
                 lat.push(t.elapsed());
@@ -56,7 +64,8 @@ async fn load(url: &str) -> Figures {
     Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99) }
 }
 
-async fn seed(store: &Store) -> i64 {
+/// Seeds the ads and returns their ids.
+async fn seed(store: &Store) -> Vec<i64> {
     store.migrate().await.unwrap();
     let now = chrono::Utc::now();
     let mut employers = Vec::new();
@@ -76,7 +85,7 @@ async fn seed(store: &Store) -> i64 {
         employers.push(e.id);
     }
     let municipalities = platsen_taxonomy::municipalities();
-    let mut last = 0;
+    let mut ids = Vec::with_capacity(ADS);
     for n in 0..ADS {
         let input = JobInput {
             title: Some(format!("Upphandlare nummer {n}")),
@@ -92,12 +101,12 @@ async fn seed(store: &Store) -> i64 {
         };
         let ad = store.create_job(Actor::System, employers[n % employers.len()], input, now).await.unwrap();
         store.publish_as_operator(ad.id, now).await.unwrap();
-        last = ad.id;
+        ids.push(ad.id);
         if n % 1000 == 999 {
             eprintln!("  seeded {} / {ADS} ads", n + 1);
         }
     }
-    last
+    ids
 }
 
 fn org(i: u32) -> String {
@@ -138,7 +147,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, f64)>) {
     eprintln!("{name}: seeding {ADS} ads");
-    let id = seed(&store).await;
+    let ids = seed(&store).await;
+    let id = ids[ids.len() / 2];
     let config = platsen::ServerConfig {
         bind: "127.0.0.1:0".into(),
         admin_token: None,
@@ -163,6 +173,19 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
         rows.push((format!("bare handler, same bytes as {label}"), ceiling, 1.0));
         rows.push((format!("{name}: {label}"), real, ratio));
     }
+    // Every ad in turn (scattered ids): mostly cache misses, the cold path.
+    let mut scattered: Vec<String> = ids.iter().map(|id| format!("{base}/api/v1/jobs/{id}")).collect();
+    let n = scattered.len();
+    for i in 0..n {
+        scattered.swap(i, (i * 7919) % n);
+    }
+    let one = reqwest::get(&scattered[0]).await.unwrap().bytes().await.unwrap().to_vec();
+    let ceiling = load(&bare(one).await).await;
+    let _ = load_many(std::sync::Arc::new(scattered.clone())).await;
+    let real = load_many(std::sync::Arc::new(scattered)).await;
+    let ratio = real.rps / ceiling.rps;
+    rows.push(("bare handler, same bytes as one ad".into(), ceiling, 1.0));
+    rows.push((format!("{name}: GET /api/v1/jobs/{{id}}, every id in turn"), real, ratio));
     running.shutdown().await.unwrap();
 }
 

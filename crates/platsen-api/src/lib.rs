@@ -110,6 +110,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
                 async move { routes::readiness(&state).await }
             })),
         )
+        .with(middleware::ResponseCache::new(state.clone()))
         .data(state)
         .with(middleware::ConditionalGet)
         .with(middleware::RateLimit::new(options.rate_limit_per_sec))

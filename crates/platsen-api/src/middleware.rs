@@ -42,10 +42,8 @@ impl<E: Endpoint> Endpoint for ConditionalGetEndpoint<E> {
             Some(v) => v.clone(),
             None => {
                 let body = resp.take_body().into_bytes().await?;
-                let digest = Sha256::digest(&body);
-                let tag = format!("\"{}\"", hex::encode(&digest[..12]));
+                let v = etag_of(&body);
                 resp.set_body(body);
-                let v = HeaderValue::from_str(&tag).expect("hex is a valid header value");
                 resp.headers_mut().insert(header::ETAG, v.clone());
                 v
             }
@@ -178,6 +176,99 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
         } else {
             tracing::debug!(%method, %path, status, micros, "request");
         }
+        Ok(resp)
+    }
+}
+
+/// A micro-cache of public (unauthenticated) GET responses under `/api/v1/`.
+///
+/// An entry is served only while nothing has been written through this
+/// process's store since it was made (exact for one process) and for at most
+/// [`ResponseCache::TTL_SECS`] on the application clock (which bounds how
+/// late a write by another process, or an expiry, shows). The ETag is
+/// computed once, when the entry is made.
+pub struct ResponseCache {
+    state: crate::AppState,
+    entries: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedResponse>>>>,
+}
+
+pub struct CachedResponse {
+    body: bytes::Bytes,
+    content_type: HeaderValue,
+    etag: HeaderValue,
+    generation: u64,
+    made_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ResponseCache {
+    pub const TTL_SECS: i64 = 1;
+    const MAX_ENTRIES: usize = 20_000;
+
+    pub fn new(state: crate::AppState) -> Self {
+        ResponseCache { state, entries: Arc::default() }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for ResponseCache {
+    type Output = ResponseCacheEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        ResponseCacheEndpoint { inner: ep, state: self.state.clone(), entries: self.entries.clone() }
+    }
+}
+
+pub struct ResponseCacheEndpoint<E> {
+    inner: E,
+    state: crate::AppState,
+    entries: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedResponse>>>>,
+}
+
+fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex is a valid header value")
+}
+
+impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let cacheable = req.method() == Method::GET
+            && !req.headers().contains_key(header::AUTHORIZATION)
+            && req.uri().path().starts_with("/api/v1/");
+        if !cacheable {
+            return Ok(self.inner.call(req).await?.into_response());
+        }
+        let key = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        let now = self.state.clock.now();
+        let generation = self.state.store.generation();
+        let hit = self.entries.read().expect("cache lock").get(&key).cloned();
+        if let Some(entry) = hit
+            && entry.generation == generation
+            && (now - entry.made_at).num_seconds() < ResponseCache::TTL_SECS
+            && now >= entry.made_at
+        {
+            let mut resp = Response::builder().status(StatusCode::OK).body(entry.body.clone());
+            resp.headers_mut().insert(header::CONTENT_TYPE, entry.content_type.clone());
+            resp.headers_mut().insert(header::ETAG, entry.etag.clone());
+            return Ok(resp);
+        }
+        let mut resp = self.inner.call(req).await?.into_response();
+        if resp.status() != StatusCode::OK {
+            return Ok(resp);
+        }
+        let body = resp.take_body().into_bytes().await?;
+        let etag = etag_of(&body);
+        resp.headers_mut().insert(header::ETAG, etag.clone());
+        let content_type =
+            resp.headers().get(header::CONTENT_TYPE).cloned().unwrap_or(HeaderValue::from_static("application/json"));
+        let entry = Arc::new(CachedResponse { body: body.clone(), content_type, etag, generation, made_at: now });
+        {
+            let mut entries = self.entries.write().expect("cache lock");
+            if entries.len() >= ResponseCache::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, entry);
+        }
+        resp.set_body(body);
         Ok(resp)
     }
 }

@@ -43,6 +43,9 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Bumped after every committed write through this handle (and its
+    /// clones), so caches in this process know when to forget.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Runs a read on whichever pool serves reads.
@@ -64,12 +67,14 @@ macro_rules! write_tx {
                 let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
+                $self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
                 out
             }
             Db::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
                 let out = $body;
                 $tx.commit().await?;
+                $self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
                 out
             }
         }
@@ -271,7 +276,7 @@ impl Store {
                 .min_connections(1)
                 .connect_with(opts.read_only(true))
                 .await?;
-            Ok(Store { db: Db::Sqlite { read, write } })
+            Ok(Store { db: Db::Sqlite { read, write }, generation: Default::default() })
         }
     }
 
@@ -283,7 +288,12 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(Store { db: Db::Postgres(pool) })
+        Ok(Store { db: Db::Postgres(pool), generation: Default::default() })
+    }
+
+    /// Changes whenever a write through this store commits.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// `"sqlite"` or `"postgres"`.
