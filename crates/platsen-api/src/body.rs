@@ -19,6 +19,9 @@ use crate::problem::{ApiError, Problem};
 /// The largest JSON body accepted: ample for a 50 000-character description.
 pub const MAX_JSON_BODY: usize = 256 * 1024;
 
+/// How much of an oversized body is read and dropped before answering 413.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// A parsed JSON request body.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
@@ -55,14 +58,18 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
         let mut bytes = Vec::with_capacity(
             request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(MAX_JSON_BODY + 1),
         );
-        body.take()?
-            .into_async_read()
+        let mut reader = body.take()?.into_async_read();
+        (&mut reader)
             .take(MAX_JSON_BODY as u64 + 1)
             .read_to_end(&mut bytes)
             .await
             .map_err(|e| poem::Error::from_string(e.to_string(), StatusCode::BAD_REQUEST))?;
         if bytes.len() > MAX_JSON_BODY {
-            return Err(too_large(open_field(&bytes)));
+            let field = open_field(&bytes);
+            // Read (and drop) what the client is still sending, up to a cap,
+            // so that it gets to read the answer instead of a reset.
+            let _ = tokio::io::copy(&mut reader.take(DRAIN_LIMIT), &mut tokio::io::sink()).await;
+            return Err(too_large(field));
         }
         parse::<T>(&bytes).map(JsonBody).map_err(|e| poem::Error::from_response(e.into_response()))
     }
