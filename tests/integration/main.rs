@@ -6,3 +6,4 @@ mod cli;
 mod garbage;
 mod lifecycle;
 mod public;
+mod search;

@@ -117,6 +117,9 @@ async fn openapi_spec_documents_every_endpoint_and_error() {
         ("/v1/employers/{id_or_slug}", "get"),
         ("/v1/employers/{id}/keys", "post"),
         ("/v1/keys/{id}", "delete"),
+        ("/v1/jobs/search", "get"),
+        ("/v1/jobs/suggest", "get"),
+        ("/v1/employers/{id}", "patch"),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing from {:?}", paths.keys()))[method];

@@ -194,8 +194,8 @@ pub struct ResponseCache {
 
 pub struct CachedResponse {
     body: bytes::Bytes,
-    content_type: HeaderValue,
-    etag: HeaderValue,
+    /// The handler's headers (content type, X-Search-Engine…) and the ETag.
+    headers: poem::http::HeaderMap,
     generation: u64,
     made_at: chrono::DateTime<chrono::Utc>,
 }
@@ -247,8 +247,7 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
             && now >= entry.made_at
         {
             let mut resp = Response::builder().status(StatusCode::OK).body(entry.body.clone());
-            resp.headers_mut().insert(header::CONTENT_TYPE, entry.content_type.clone());
-            resp.headers_mut().insert(header::ETAG, entry.etag.clone());
+            *resp.headers_mut() = entry.headers.clone();
             return Ok(resp);
         }
         let mut resp = self.inner.call(req).await?.into_response();
@@ -257,10 +256,10 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         }
         let body = resp.take_body().into_bytes().await?;
         let etag = etag_of(&body);
-        resp.headers_mut().insert(header::ETAG, etag.clone());
-        let content_type =
-            resp.headers().get(header::CONTENT_TYPE).cloned().unwrap_or(HeaderValue::from_static("application/json"));
-        let entry = Arc::new(CachedResponse { body: body.clone(), content_type, etag, generation, made_at: now });
+        resp.headers_mut().insert(header::ETAG, etag);
+        let mut headers = resp.headers().clone();
+        headers.remove(header::DATE);
+        let entry = Arc::new(CachedResponse { body: body.clone(), headers, generation, made_at: now });
         {
             let mut entries = self.entries.write().expect("cache lock");
             if entries.len() >= ResponseCache::MAX_ENTRIES {

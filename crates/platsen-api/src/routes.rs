@@ -1,6 +1,7 @@
 //! The operations, one `#[OpenApi]` impl per resource.
 
 use platsen_jobs::model::{Actor, JobStatus};
+use platsen_jobs::search::{SearchQuery, SearchSort};
 use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle, keys};
 use poem::Request;
 use poem::http::StatusCode;
@@ -102,6 +103,60 @@ fn page_args(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) {
     (page.unwrap_or(1), per_page.unwrap_or(20))
 }
 
+/// The filters shared by the job list and search, checked.
+fn job_filter(
+    role: Option<RoleCode>,
+    municipality: Option<String>,
+    county: Option<String>,
+    employment_type: Option<EmploymentTypeCode>,
+    remote: Option<RemoteCode>,
+    employer: Option<String>,
+    sort: Option<JobSort>,
+) -> Result<JobFilter, ApiError> {
+    if let Some(m) = municipality.as_deref()
+        && platsen_taxonomy::municipality(m).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "municipality",
+            "unknown_municipality",
+            "Okänd kommunkod (fyra siffror enligt SCB).",
+        ));
+    }
+    if let Some(c) = county.as_deref()
+        && platsen_taxonomy::county(c).is_none()
+    {
+        return Err(ApiError::bad_request("county", "unknown_county", "Okänd länskod (två siffror enligt SCB)."));
+    }
+    let employer = employer.as_deref().map(|e| parse_key("employer", e)).transpose()?;
+    Ok(JobFilter {
+        role: role.map(Into::into),
+        municipality_code: municipality,
+        county_code: county,
+        employment_type: employment_type.map(Into::into),
+        remote: remote.map(Into::into),
+        employer,
+        sort: sort.unwrap_or_default(),
+    })
+}
+
+/// A date (start of that day in Sweden) or an RFC 3339 instant.
+fn parse_instant(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    let day_before = date.pred_opt()?;
+    Some(platsen_jobs::validate::end_of_swedish_day(day_before) + chrono::Duration::seconds(1))
+}
+
+/// Search results, with the engine that answered.
+#[derive(ApiResponse)]
+pub enum SearchResponse {
+    /// The hits, facets and total.
+    #[oai(status = 200)]
+    Ok(Json<SearchView>, #[oai(header = "X-Search-Engine")] String),
+}
+
 fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
     IdOrSlug::parse(raw).ok_or_else(|| {
         ApiError::bad_request(field, "invalid_identifier", "Ange ett id (siffror) eller ett adressnamn (a–z, 0–9, -).")
@@ -134,36 +189,109 @@ impl JobsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
     ) -> Result<Json<JobList>, ApiError> {
-        if let Some(m) = municipality.0.as_deref()
-            && platsen_taxonomy::municipality(m).is_none()
-        {
-            return Err(ApiError::bad_request(
-                "municipality",
-                "unknown_municipality",
-                "Okänd kommunkod (fyra siffror enligt SCB).",
-            ));
-        }
-        if let Some(c) = county.0.as_deref()
-            && platsen_taxonomy::county(c).is_none()
-        {
-            return Err(ApiError::bad_request("county", "unknown_county", "Okänd länskod (två siffror enligt SCB)."));
-        }
-        let employer = employer.0.as_deref().map(|e| parse_key("employer", e)).transpose()?;
-        let filter = JobFilter {
-            role: role.0.map(Into::into),
-            municipality_code: municipality.0,
-            county_code: county.0,
-            employment_type: employment_type.0.map(Into::into),
-            remote: remote.0.map(Into::into),
-            employer,
-            sort: match sort.0 {
-                Some(JobSortCode::Deadline) => JobSort::Deadline,
-                _ => JobSort::Newest,
-            },
+        let sort = match sort.0 {
+            Some(JobSortCode::Deadline) => JobSort::Deadline,
+            _ => JobSort::Newest,
         };
+        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, Some(sort))?;
         let (page, per_page) = page_args(page.0, per_page.0);
         let result = self.state.store.public_jobs(&filter, page, per_page, self.state.clock.now()).await?;
         Ok(Json(JobList::from_page(result, JobView::public)))
+    }
+
+    /// Search open job ads
+    ///
+    /// Typo-tolerant full-text search with the job list's filters, facet
+    /// counts for every filter dimension, highlighted titles and snippets.
+    /// `X-Search-Engine` says which engine answered (`meilisearch` or
+    /// `database`); both give the same shape.
+    #[oai(path = "/jobs/search", method = "get", operation_id = "searchJobs")]
+    #[allow(clippy::too_many_arguments)]
+    async fn search(
+        &self,
+        /// Words to look for, e.g. `upphandlare stockholm`.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        role: Query<Option<RoleCode>>,
+        /// Municipality SCB code (four digits).
+        municipality: Query<Option<String>>,
+        /// County SCB code (two digits).
+        county: Query<Option<String>>,
+        employment_type: Query<Option<EmploymentTypeCode>>,
+        remote: Query<Option<RemoteCode>>,
+        /// Employer id or slug.
+        employer: Query<Option<String>>,
+        /// Monthly salary (SEK) the ad must reach.
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
+        salary_min: Query<Option<i64>>,
+        /// Published on or after this date (`YYYY-MM-DD`) or instant (RFC 3339).
+        published_after: Query<Option<String>>,
+        sort: Query<Option<SearchSortCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<SearchResponse, ApiError> {
+        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, None)?;
+        let published_after = match published_after.0.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(parse_instant(raw).ok_or_else(|| {
+                ApiError::bad_request(
+                    "published_after",
+                    "invalid_date",
+                    "Ange ett datum (ÅÅÅÅ-MM-DD) eller en tidpunkt (RFC 3339).",
+                )
+            })?),
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let query = SearchQuery {
+            q: q.0,
+            filter,
+            salary_min: salary_min.0,
+            published_after,
+            sort: match sort.0 {
+                Some(SearchSortCode::Newest) => SearchSort::Newest,
+                Some(SearchSortCode::Deadline) => SearchSort::Deadline,
+                _ => SearchSort::Relevance,
+            },
+            page,
+            per_page,
+        };
+        let now = self.state.clock.now();
+        let results = self.state.store.search_database(&query, now).await?;
+        let today = platsen_jobs::validate::today_in_sweden(now);
+        let per = i64::from(per_page);
+        let engine = results.engine.to_owned();
+        Ok(SearchResponse::Ok(
+            Json(SearchView {
+                hits: results.hits.into_iter().map(|h| HitView::from_hit(h, today)).collect(),
+                total: results.total,
+                page,
+                per_page,
+                total_pages: (results.total + per - 1) / per,
+                facets: results.facets.into(),
+                processing_time_ms: results.processing_ms,
+                engine: engine.clone(),
+            }),
+            engine,
+        ))
+    }
+
+    /// Typeahead suggestions
+    ///
+    /// Titles, roles, employers and places that start with what was typed.
+    #[oai(path = "/jobs/suggest", method = "get", operation_id = "suggestJobs")]
+    async fn suggest(
+        &self,
+        /// What has been typed so far.
+        #[oai(validator(max_length = 100))]
+        q: Query<String>,
+    ) -> Result<Json<Vec<SuggestionView>>, ApiError> {
+        let suggestions = self.state.store.suggest_database(&q.0, self.state.clock.now()).await?;
+        Ok(Json(
+            suggestions
+                .into_iter()
+                .map(|s| SuggestionView { kind: s.kind.into(), text: s.text, value: s.value })
+                .collect(),
+        ))
     }
 
     /// Get an open job ad
@@ -378,6 +506,21 @@ impl EmployersApi {
         let e = self.state.store.create_employer(body.0.into(), false, self.state.clock.now()).await?;
         let location = format!("/api/v1/employers/{}", e.slug);
         Ok(Created::Created(Json(e.into()), location))
+    }
+
+    /// Change an employer (admin)
+    ///
+    /// A new name shows on its ads, in search too. The organisation number and slug stay.
+    #[oai(path = "/employers/:id", method = "patch", operation_id = "updateEmployer", tag = "Tag::Admin")]
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<PatchEmployer>,
+    ) -> Result<Json<EmployerView>, ApiError> {
+        auth.0.require_admin()?;
+        let e = self.state.store.update_employer(id.0, body.0.into(), self.state.clock.now()).await?;
+        Ok(Json(e.into()))
     }
 
     /// Issue an API key for an employer (admin)

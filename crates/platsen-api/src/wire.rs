@@ -297,6 +297,31 @@ impl From<CreateEmployer> for EmployerInput {
     }
 }
 
+/// A partial update of an employer (JSON Merge Patch). The organisation
+/// number and slug do not change.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatchEmployer {
+    pub name: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub logo_url: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub requires_review: MaybeUndefined<bool>,
+}
+
+impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
+    fn from(b: PatchEmployer) -> Self {
+        platsen_jobs::input::EmployerPatch {
+            name: patch(b.name),
+            website: patch(b.website),
+            logo_url: patch(b.logo_url),
+            description: patch(b.description),
+            requires_review: patch(b.requires_review),
+        }
+    }
+}
+
 /// A new API key.
 #[derive(Debug, Clone, Default, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -596,4 +621,138 @@ pub struct Health {
     pub status: String,
     /// `sqlite` or `postgres`.
     pub database: String,
+}
+
+// ----- search ----------------------------------------------------------------
+
+/// Order of search results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+pub enum SearchSortCode {
+    /// Best match first (newest first without query text).
+    #[oai(rename = "relevance")]
+    Relevance,
+    #[oai(rename = "newest")]
+    Newest,
+    #[oai(rename = "deadline")]
+    Deadline,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Object)]
+pub struct HitView {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The title as HTML with the matched words in `<mark>`; all else escaped.
+    pub title_highlighted: String,
+    /// A cropped part of the description as HTML, matches in `<mark>`.
+    pub snippet: String,
+    pub employer: EmployerRef,
+    pub role: Coded,
+    pub location: Location,
+    pub remote: RemoteCode,
+    pub employment_type: EmploymentTypeCode,
+    pub extent_percent: i64,
+    pub salary: Option<SalaryView>,
+    pub application_deadline: NaiveDate,
+    /// The deadline is at most three days away.
+    pub closing_soon: bool,
+    pub published_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub featured: bool,
+}
+
+impl HitView {
+    pub fn from_hit(h: platsen_jobs::search::SearchHit, today: NaiveDate) -> Self {
+        HitView {
+            closing_soon: h.application_deadline <= today + chrono::Duration::days(3),
+            id: h.id,
+            slug: h.slug,
+            title: h.title,
+            title_highlighted: h.title_highlighted,
+            snippet: h.snippet,
+            employer: EmployerRef { id: h.employer_id, slug: h.employer_slug, name: h.employer_name },
+            role: Coded { code: h.role.code().into(), name: h.role.name_sv().into() },
+            location: Location {
+                municipality_code: h.municipality.code.into(),
+                municipality: h.municipality.name.into(),
+                county_code: h.municipality.county.code.into(),
+                county: h.municipality.county.name.into(),
+            },
+            remote: h.remote.into(),
+            employment_type: h.employment_type.into(),
+            extent_percent: h.extent_percent,
+            salary: h.salary.map(|s| SalaryView {
+                min: s.min,
+                max: s.max,
+                period: s.period.into(),
+                currency: "SEK".into(),
+            }),
+            application_deadline: h.application_deadline,
+            published_at: h.published_at,
+            expires_at: h.expires_at,
+            featured: h.featured,
+        }
+    }
+}
+
+/// How many hits have one value.
+#[derive(Debug, Clone, Object)]
+pub struct FacetView {
+    /// The code, or the employer's slug: what to filter by.
+    pub value: String,
+    pub name: String,
+    pub count: i64,
+}
+
+/// Counts per value for every filter dimension.
+#[derive(Debug, Clone, Object)]
+pub struct FacetsView {
+    pub role: Vec<FacetView>,
+    pub county: Vec<FacetView>,
+    pub municipality: Vec<FacetView>,
+    pub employment_type: Vec<FacetView>,
+    pub remote: Vec<FacetView>,
+    pub employer: Vec<FacetView>,
+}
+
+impl From<platsen_jobs::search::Facets> for FacetsView {
+    fn from(f: platsen_jobs::search::Facets) -> Self {
+        let v = |c: Vec<platsen_jobs::search::FacetCount>| {
+            c.into_iter().map(|c| FacetView { value: c.value, name: c.name, count: c.count }).collect()
+        };
+        FacetsView {
+            role: v(f.role),
+            county: v(f.county),
+            municipality: v(f.municipality),
+            employment_type: v(f.employment_type),
+            remote: v(f.remote),
+            employer: v(f.employer),
+        }
+    }
+}
+
+/// Search results.
+#[derive(Debug, Clone, Object)]
+pub struct SearchView {
+    pub hits: Vec<HitView>,
+    /// How many ads match in all.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub total_pages: i64,
+    pub facets: FacetsView,
+    pub processing_time_ms: u64,
+    /// `meilisearch` or `database`.
+    pub engine: String,
+}
+
+/// A typeahead suggestion.
+#[derive(Debug, Clone, Object)]
+pub struct SuggestionView {
+    /// `title`, `role`, `employer`, `county` or `municipality`.
+    pub kind: String,
+    pub text: String,
+    /// What to search or filter by: the title, a code, or a slug.
+    pub value: String,
 }

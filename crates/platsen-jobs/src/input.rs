@@ -489,6 +489,38 @@ pub struct EmployerInput {
     pub requires_review: Option<bool>,
 }
 
+/// A partial update of an employer. The organisation number and the slug
+/// never change (links and identity depend on them).
+#[derive(Debug, Clone, Default)]
+pub struct EmployerPatch {
+    pub name: Patch<String>,
+    pub website: Patch<String>,
+    pub logo_url: Patch<String>,
+    pub description: Patch<String>,
+    pub requires_review: Patch<bool>,
+}
+
+impl EmployerPatch {
+    /// The employer as it would be after this patch, as input to validate again.
+    pub fn apply_to(self, e: &crate::model::Employer) -> EmployerInput {
+        let mut input = EmployerInput {
+            name: Some(e.name.clone()),
+            organization_number: Some(e.organization_number.clone()),
+            website: e.website.clone(),
+            logo_url: e.logo_url.clone(),
+            description: e.description.clone(),
+            slug: None,
+            requires_review: Some(e.requires_review),
+        };
+        self.name.apply(&mut input.name);
+        self.website.apply(&mut input.website);
+        self.logo_url.apply(&mut input.logo_url);
+        self.description.apply(&mut input.description);
+        self.requires_review.apply(&mut input.requires_review);
+        input
+    }
+}
+
 /// An employer that passed every rule.
 #[derive(Debug, Clone)]
 pub struct ValidEmployer {

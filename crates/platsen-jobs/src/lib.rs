@@ -11,6 +11,7 @@ pub mod input;
 pub mod keys;
 pub mod model;
 pub mod sanitize;
+pub mod search;
 pub mod store;
 pub mod validate;
 

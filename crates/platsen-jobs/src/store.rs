@@ -25,7 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Row, SqlSafeStr};
 
 use crate::error::{Error, Result};
-use crate::input::{DeadlineCheck, EmployerInput, JobInput, JobPatch, Patch, ValidEmployer, ValidJob};
+use crate::input::{DeadlineCheck, EmployerInput, EmployerPatch, JobInput, JobPatch, Patch, ValidEmployer, ValidJob};
 use crate::keys;
 use crate::model::{
     Actor, ApiKey, AuditEvent, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page, RemoteMode,
@@ -236,9 +236,15 @@ fn parse_url(url: &str) -> Result<(bool, String)> {
 
 fn embedded_migrations(postgres: bool) -> Migrator {
     let files: &[(i64, &str, &'static str)] = if postgres {
-        &[(1, "jobs", include_str!("../../../migrations/postgres/0001_jobs.sql"))]
+        &[
+            (1, "jobs", include_str!("../../../migrations/postgres/0001_jobs.sql")),
+            (2, "search", include_str!("../../../migrations/postgres/0002_search.sql")),
+        ]
     } else {
-        &[(1, "jobs", include_str!("../../../migrations/sqlite/0001_jobs.sql"))]
+        &[
+            (1, "jobs", include_str!("../../../migrations/sqlite/0001_jobs.sql")),
+            (2, "search", include_str!("../../../migrations/sqlite/0002_search.sql")),
+        ]
     };
     Migrator::with_migrations(
         files
@@ -310,7 +316,54 @@ impl Store {
             Db::Sqlite { write, .. } => embedded_migrations(false).run(write).await?,
             Db::Postgres(pool) => embedded_migrations(true).run(pool).await?,
         }
+        self.backfill_search_columns().await?;
         Ok(())
+    }
+
+    /// Fills the search columns of ads stored before those columns existed
+    /// (their triggers then index them). Returns how many it filled.
+    pub async fn backfill_search_columns(&self) -> Result<usize> {
+        type Row = (i64, String, String, String);
+        let rows: Vec<Row> = read!(self, |pool| {
+            sqlx::query_as(
+                "select id, role, municipality_code, description from job_ads where role_name = '' order by id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let mut filled = 0;
+        for chunk in rows.chunks(500) {
+            write_tx!(self, |tx| {
+                for (id, role, municipality, description) in chunk {
+                    let role = Role::from_code(role).ok_or_else(|| corrupt("role", role))?;
+                    let m = platsen_taxonomy::municipality(municipality)
+                        .ok_or_else(|| corrupt("municipality", municipality))?;
+                    sqlx::query(
+                        "update job_ads set role_name = $2, place_name = $3, description_text = $4 where id = $1",
+                    )
+                    .bind(*id)
+                    .bind(role.name_sv())
+                    .bind(place_name(m))
+                    .bind(crate::search::html_to_text(description))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            });
+            filled += chunk.len();
+        }
+        if filled > 0 {
+            tracing::info!(ads = filled, "filled search columns of existing ads");
+        }
+        Ok(filled)
+    }
+
+    /// Forgets pending search-index changes. Without a search engine to keep
+    /// in step (the database answers searches itself), nothing consumes the
+    /// outbox; an engine connected later starts with a full reindex.
+    pub async fn discard_search_outbox(&self) -> Result<u64> {
+        let n =
+            write_tx!(self, |tx| { sqlx::query("delete from search_outbox").execute(&mut *tx).await?.rows_affected() });
+        Ok(n)
     }
 
     /// Checks that the database answers.
@@ -392,6 +445,32 @@ impl Store {
             .map_err(unique_conflict("slug"))?
         });
         tracing::info!(employer_id = id, "employer created");
+        self.employer(&IdOrSlug::Id(id), now).await
+    }
+
+    /// Changes an employer. A new name reaches its ads' search documents
+    /// through the rename trigger.
+    pub async fn update_employer(&self, id: i64, patch: EmployerPatch, now: DateTime<Utc>) -> Result<Employer> {
+        let now = ts(now);
+        let current = self.employer(&IdOrSlug::Id(id), now).await?;
+        let next = patch.apply_to(&current).validate()?;
+        write_tx!(self, |tx| {
+            sqlx::query(
+                "update employers set name = $2, website = $3, logo_url = $4, description = $5, requires_review = $6,
+                        updated_at = $7
+                  where id = $1",
+            )
+            .bind(id)
+            .bind(next.name.as_str())
+            .bind(next.website.as_deref())
+            .bind(next.logo_url.as_deref())
+            .bind(next.description.as_deref())
+            .bind(next.requires_review)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        });
+        tracing::info!(employer_id = id, "employer updated");
         self.employer(&IdOrSlug::Id(id), now).await
     }
 
@@ -815,9 +894,9 @@ impl Store {
                 "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
                      county_code, remote, employment_type, extent_percent, salary_min, salary_max, salary_period,
                      vacancies, application_deadline, start_text, apply_url, apply_email, contacts, featured,
-                     expires_at, is_demo, version, created_at, updated_at)
+                     expires_at, is_demo, version, created_at, updated_at, role_name, place_name, description_text)
                  values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                         $19, $20, $21, $22, 1, $23, $23)
+                         $19, $20, $21, $22, 1, $23, $23, $24, $25, $26)
                  returning id",
             )
             .bind(employer_id)
@@ -843,6 +922,9 @@ impl Store {
             .bind(ts(job.expires_at))
             .bind(is_demo)
             .bind(now)
+            .bind(job.role.name_sv())
+            .bind(place_name(job.municipality))
+            .bind(crate::search::html_to_text(&job.description))
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?;
@@ -926,6 +1008,7 @@ impl Store {
                         remote = $8, employment_type = $9, extent_percent = $10, salary_min = $11, salary_max = $12,
                         salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
                         apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
+                        role_name = $24, place_name = $25, description_text = $26,
                         status = case when $23 and status = 'published' then 'pending_review' else status end,
                         version = version + 1, updated_at = $22
                   where id = $1 and version = $2",
@@ -953,6 +1036,9 @@ impl Store {
             .bind(next.expires_at)
             .bind(now)
             .bind(back_to_review)
+            .bind(next.role.name_sv())
+            .bind(place_name(next.municipality))
+            .bind(crate::search::html_to_text(&next.description))
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -1163,6 +1249,11 @@ fn verb_sv(step: &Lifecycle) -> &'static str {
     }
 }
 
+/// "Nacka, Stockholms län": what search matches a place by.
+fn place_name(m: &platsen_taxonomy::Municipality) -> String {
+    format!("{}, {}", m.name, m.county.name)
+}
+
 /// Another employer may not see an ad the public cannot see (404), nor change
 /// one it can (403).
 fn authorize(actor: Actor, ad: &JobAd) -> Result<()> {
@@ -1342,3 +1433,5 @@ mod tests {
         assert!(parse_url("mysql://u@h/db").is_err());
     }
 }
+
+mod fulltext;

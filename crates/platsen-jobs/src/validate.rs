@@ -177,7 +177,9 @@ pub fn slug(field: &str, raw: &str) -> Result<String, FieldError> {
         && raw.bytes().any(|b| b.is_ascii_lowercase())
         && !raw.starts_with('-')
         && !raw.ends_with('-')
-        && !raw.contains("--");
+        && !raw.contains("--")
+        // Words the API uses next to slugs in paths (`/jobs/search`).
+        && !matches!(raw, "search" | "suggest" | "stream" | "snapshot");
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -195,7 +197,7 @@ pub fn slugify(text: &str, fallback: &str) -> String {
             s.pop();
         }
     }
-    if s.len() < 3 || !s.bytes().any(|b| b.is_ascii_lowercase()) {
+    if s.len() < 3 || !s.bytes().any(|b| b.is_ascii_lowercase()) || slug("slug", &s).is_err() {
         s = if s.is_empty() { fallback.to_owned() } else { format!("{fallback}-{s}") };
     }
     s
@@ -270,8 +272,9 @@ mod tests {
         assert_eq!(slugify("Inköpschef till Nacka kommun", "annons"), "inkopschef-till-nacka-kommun");
         assert_eq!(slugify("!!!", "annons"), "annons");
         assert_eq!(slugify("42", "annons"), "annons-42");
+        assert_eq!(slugify("Search", "annons"), "annons-search");
         assert!(slug("s", "nacka-kommun").is_ok());
-        for bad in ["12345", "Nacka", "a", "-abc", "abc-", "a--b", "åäö-x"] {
+        for bad in ["12345", "Nacka", "a", "-abc", "abc-", "a--b", "åäö-x", "search", "suggest"] {
             assert!(slug("s", bad).is_err(), "{bad}");
         }
     }

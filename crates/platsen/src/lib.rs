@@ -369,6 +369,11 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
                         if let Err(e) = state.store.expire_due(state.clock.now()).await {
                             tracing::warn!(error = %e, "expiry sweep failed");
                         }
+                        // No external search engine to keep in step: the
+                        // database answers searches from the rows themselves.
+                        if let Err(e) = state.store.discard_search_outbox().await {
+                            tracing::warn!(error = %e, "discarding the search outbox failed");
+                        }
                     }
                     _ = stopped.changed() => break,
                 }

@@ -1,0 +1,221 @@
+//! What a search asks and answers, independent of the engine that answers it
+//! (Meilisearch in `platsen-search`, or the database's full-text index in
+//! [`crate::store`]). Both engines give the same shape, facets included.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use platsen_taxonomy::{Municipality, Role};
+
+use crate::model::{EmploymentType, RemoteMode, Salary};
+use crate::store::JobFilter;
+
+/// Order of search results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SearchSort {
+    /// Best match first (newest first when there is no query text).
+    #[default]
+    Relevance,
+    Newest,
+    Deadline,
+}
+
+/// A search of open ads.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// The words as typed; see [`terms`] for how they are read.
+    pub q: Option<String>,
+    pub filter: JobFilter,
+    /// Ads that pay at least this much per month (by their upper bound, or
+    /// their lower bound when they give only one); ads without a salary are
+    /// left out.
+    pub salary_min: Option<i64>,
+    pub published_after: Option<DateTime<Utc>>,
+    pub sort: SearchSort,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// At most this many words of a query are used (Meilisearch's own limit).
+pub const MAX_TERMS: usize = 10;
+
+/// The words of a query: runs of letters and digits, lower-cased, at most
+/// [`MAX_TERMS`] of at most 50 characters. Everything else (quotes,
+/// operators, punctuation) is a separator, so no query syntax of any engine
+/// can be injected.
+pub fn terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.chars().take(50).flat_map(char::to_lowercase).collect::<String>())
+        .take(MAX_TERMS)
+        .collect()
+}
+
+/// One hit: a summary of the ad with the match marked.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    /// The title as HTML, matches in `<mark>`; everything else escaped.
+    pub title_highlighted: String,
+    /// A cropped part of the description as HTML, matches in `<mark>`.
+    pub snippet: String,
+    pub employer_id: i64,
+    pub employer_slug: String,
+    pub employer_name: String,
+    pub role: Role,
+    pub municipality: &'static Municipality,
+    pub remote: RemoteMode,
+    pub employment_type: EmploymentType,
+    pub extent_percent: i64,
+    pub salary: Option<Salary>,
+    pub application_deadline: NaiveDate,
+    pub published_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub featured: bool,
+}
+
+/// How many hits have one value of a dimension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetCount {
+    /// The code (role, county, municipality, employment type, remote mode) or
+    /// the employer's slug.
+    pub value: String,
+    /// The Swedish display name.
+    pub name: String,
+    pub count: i64,
+}
+
+/// Counts per value for every filter dimension, over the hits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub role: Vec<FacetCount>,
+    pub county: Vec<FacetCount>,
+    pub municipality: Vec<FacetCount>,
+    pub employment_type: Vec<FacetCount>,
+    pub remote: Vec<FacetCount>,
+    pub employer: Vec<FacetCount>,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub total: i64,
+    pub facets: Facets,
+    pub processing_ms: u64,
+    /// `meilisearch` or `database`.
+    pub engine: &'static str,
+}
+
+/// One typeahead suggestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// `title`, `role`, `employer`, `county` or `municipality`.
+    pub kind: &'static str,
+    /// What to show.
+    pub text: String,
+    /// What to search or filter by: the title, a code, or a slug.
+    pub value: String,
+}
+
+/// Marks engines put around matches before escaping: private-use
+/// characters, which never occur in stored text.
+pub const MARK_START: char = '\u{E000}';
+pub const MARK_END: char = '\u{E001}';
+
+/// Escapes engine output for HTML and turns the marks into `<mark>` tags, so
+/// a title like `<script>` stays text however it matched.
+pub fn marked_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            MARK_START => out.push_str("<mark>"),
+            MARK_END => out.push_str("</mark>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The visible text of sanitized description HTML (for indexing and
+/// snippets): tags become spaces, the entities ammonia writes are decoded.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let decoded = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first `max` characters of `text`, cut at a word, with an ellipsis.
+pub fn crop(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
+}
+
+/// Folds case and the diacritics Swedish users leave out when typing, for
+/// prefix matching of names (`ore` → `Örebro`, `malmo` → `Malmö`).
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'å' | 'ä' | 'á' | 'à' => 'a',
+            'ö' | 'ø' | 'ó' => 'o',
+            'é' | 'è' | 'ë' => 'e',
+            'ü' => 'u',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_strip_every_operator() {
+        assert_eq!(terms("Upphandlare  Stockholm"), ["upphandlare", "stockholm"]);
+        assert_eq!(terms("\"inköp\" OR -chef* NEAR(a b)"), ["inköp", "or", "chef", "near", "a", "b"]);
+        assert_eq!(terms("01\" OR employer_id = 5"), ["01", "or", "employer", "id", "5"]);
+        assert_eq!(terms("a b c d e f g h i j k l").len(), MAX_TERMS);
+        assert!(terms("  ;;; ").is_empty());
+    }
+
+    #[test]
+    fn marks_are_the_only_markup() {
+        let s = format!("<script>{MARK_START}upp{MARK_END}handlare & co");
+        assert_eq!(marked_html(&s), "&lt;script&gt;<mark>upp</mark>handlare &amp; co");
+    }
+
+    #[test]
+    fn text_from_html() {
+        assert_eq!(html_to_text("<h2>Om oss</h2><p>Vi &amp; ni &lt;3</p>"), "Om oss Vi & ni <3");
+        assert_eq!(crop("ett två tre fyra", 9), "ett två…");
+        assert_eq!(fold("Örebro Malmö Å"), "orebro malmo a");
+    }
+}

@@ -1,0 +1,352 @@
+//! The built-in search: SQLite FTS5 or PostgreSQL full-text search with the
+//! Swedish configuration, answering with the same shape as Meilisearch,
+//! facets included. Used when no Meilisearch is configured or it is down.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use platsen_taxonomy::Role;
+
+use super::{Arg, Db, Store, ts};
+use crate::error::Result;
+use crate::model::{EmploymentType, RemoteMode};
+use crate::search::{
+    FacetCount, Facets, MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults, SearchSort, Suggestion, crop,
+    fold, terms,
+};
+use crate::store::IdOrSlug;
+
+impl Store {
+    /// Searches open ads in the database.
+    pub async fn search_database(&self, query: &SearchQuery, now: DateTime<Utc>) -> Result<SearchResults> {
+        let started = Instant::now();
+        let words = query.q.as_deref().map(terms).unwrap_or_default();
+        let conds = search_conds(query, now);
+        let offset = i64::from(query.page.saturating_sub(1)) * i64::from(query.per_page);
+        let limit = i64::from(query.per_page);
+        let sort = match query.sort {
+            SearchSort::Relevance if words.is_empty() => SearchSort::Newest,
+            s => s,
+        };
+        let (hits, total, facets) = match &self.db {
+            Db::Sqlite { read: pool, .. } => {
+                // Each word a quoted prefix: `"upphandl"*`; quotes inside a
+                // word cannot occur (see `terms`).
+                let fts: Option<String> = (!words.is_empty())
+                    .then(|| words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "));
+                let from = if fts.is_some() {
+                    "from job_ads j join employers e on e.id = j.employer_id join job_ads_fts f on f.rowid = j.id where "
+                } else {
+                    "from job_ads j join employers e on e.id = j.employer_id where "
+                };
+                let mark = |n: u32| format!("char({})", if n == 0 { MARK_START as u32 } else { MARK_END as u32 });
+                let (title_expr, snippet_expr) = if fts.is_some() {
+                    (
+                        format!("highlight(job_ads_fts, 0, {}, {})", mark(0), mark(1)),
+                        format!("snippet(job_ads_fts, 4, {}, {}, '…', 24)", mark(0), mark(1)),
+                    )
+                } else {
+                    ("j.title".to_owned(), "substr(j.description_text, 1, 240)".to_owned())
+                };
+                let mut list = sqlx::QueryBuilder::new(format!(
+                    "{}, {title_expr} as title_marked, {snippet_expr} as snippet_marked {from}",
+                    JOB_COLUMNS
+                ));
+                push_conds!(list, &conds);
+                if let Some(f) = &fts {
+                    list.push(" and job_ads_fts match ").push_bind(f.clone());
+                }
+                list.push(match sort {
+                    SearchSort::Relevance => " order by bm25(job_ads_fts, 10.0, 8.0, 4.0, 4.0, 1.0), j.id desc",
+                    SearchSort::Newest => " order by j.published_at desc, j.id desc",
+                    SearchSort::Deadline => " order by j.application_deadline, j.id",
+                });
+                list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
+                let hits = list.build().fetch_all(pool).await?.iter().map(hit_from_row).collect::<Result<Vec<_>>>()?;
+
+                let mut count = sqlx::QueryBuilder::new(format!("select count(*) {from}"));
+                push_conds!(count, &conds);
+                if let Some(f) = &fts {
+                    count.push(" and job_ads_fts match ").push_bind(f.clone());
+                }
+                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+
+                let mut facets = Facets::default();
+                for (dim, column, name) in FACET_COLUMNS {
+                    let mut q = sqlx::QueryBuilder::new(format!("select {column}, {name}, count(*) {from}"));
+                    push_conds!(q, &conds);
+                    if let Some(f) = &fts {
+                        q.push(" and job_ads_fts match ").push_bind(f.clone());
+                    }
+                    q.push(format_args!(" group by {column}, {name}"));
+                    let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+                    set_facet(&mut facets, dim, rows);
+                }
+                (hits, total, facets)
+            }
+            Db::Postgres(pool) => {
+                // `upphandl:* & stockholm:*`: words are letters and digits only.
+                // Each word as typed (stemmed by the Swedish configuration)
+                // or folded (`inkopare` → the unstemmed, folded copy).
+                let tsq: Option<String> = (!words.is_empty()).then(|| {
+                    words
+                        .iter()
+                        .map(|w| {
+                            let folded = fold(w);
+                            if folded == *w { format!("{w}:*") } else { format!("({w}:* | {folded}:*)") }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" & ")
+                });
+                let from = "from job_ads j join employers e on e.id = j.employer_id where ";
+                let mut list = sqlx::QueryBuilder::new(format!("{JOB_COLUMNS}, "));
+                match &tsq {
+                    Some(t) => {
+                        let opts = format!("StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true");
+                        list.push("ts_headline('swedish', j.title, to_tsquery('swedish', ").push_bind(t.clone());
+                        list.push("), ").push_bind(opts).push(") as title_marked, ");
+                        let opts = format!("StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=30, MinWords=15");
+                        list.push("ts_headline('swedish', j.description_text, to_tsquery('swedish', ")
+                            .push_bind(t.clone());
+                        list.push("), ").push_bind(opts).push(") as snippet_marked ");
+                    }
+                    None => {
+                        list.push("j.title as title_marked, substr(j.description_text, 1, 240) as snippet_marked ");
+                    }
+                }
+                list.push(from);
+                push_conds!(list, &conds);
+                if let Some(t) = &tsq {
+                    list.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
+                }
+                match (sort, &tsq) {
+                    (SearchSort::Relevance, Some(t)) => {
+                        list.push(" order by ts_rank(j.search_vector, to_tsquery('swedish', ").push_bind(t.clone());
+                        list.push(")) desc, j.id desc");
+                    }
+                    (SearchSort::Deadline, _) => {
+                        list.push(" order by j.application_deadline, j.id");
+                    }
+                    _ => {
+                        list.push(" order by j.published_at desc, j.id desc");
+                    }
+                }
+                list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
+                let hits = list.build().fetch_all(pool).await?.iter().map(hit_from_row).collect::<Result<Vec<_>>>()?;
+
+                let mut count = sqlx::QueryBuilder::new(format!("select count(*) {from}"));
+                push_conds!(count, &conds);
+                if let Some(t) = &tsq {
+                    count.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
+                }
+                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+
+                let mut facets = Facets::default();
+                for (dim, column, name) in FACET_COLUMNS {
+                    let mut q = sqlx::QueryBuilder::new(format!("select {column}, {name}, count(*) {from}"));
+                    push_conds!(q, &conds);
+                    if let Some(t) = &tsq {
+                        q.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
+                    }
+                    q.push(format_args!(" group by {column}, {name}"));
+                    let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+                    set_facet(&mut facets, dim, rows);
+                }
+                (hits, total, facets)
+            }
+        };
+        Ok(SearchResults {
+            hits,
+            total,
+            facets,
+            processing_ms: started.elapsed().as_millis() as u64,
+            engine: "database",
+        })
+    }
+
+    /// Typeahead from the database and the shipped vocabularies: roles and
+    /// places by prefix (diacritics optional), employers and titles by a word
+    /// prefix.
+    pub async fn suggest_database(&self, prefix: &str, now: DateTime<Utc>) -> Result<Vec<Suggestion>> {
+        let folded = fold(prefix.trim());
+        let Some(last) = terms(&folded).pop() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for role in Role::ALL {
+            if fold(role.name_sv()).split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(&last)) {
+                out.push(Suggestion { kind: "role", text: role.name_sv().into(), value: role.code().into() });
+            }
+        }
+        for c in platsen_taxonomy::counties() {
+            if fold(c.name).starts_with(&last) {
+                out.push(Suggestion { kind: "county", text: c.name.into(), value: c.code.into() });
+            }
+        }
+        for m in platsen_taxonomy::municipalities() {
+            if fold(m.name).starts_with(&last) {
+                out.push(Suggestion { kind: "municipality", text: m.name.into(), value: m.code.into() });
+            }
+        }
+        out.truncate(8);
+        // `terms` leaves letters and digits only: no LIKE wildcard gets through.
+        let pattern = format!("{last}%");
+        let word_pattern = format!("% {}", &pattern);
+        let (employers, titles): (Vec<(String, String)>, Vec<String>) = read!(self, |pool| {
+            let employers = sqlx::query_as(
+                "select e.name, e.slug from employers e
+                  where (lower(e.slug) like $1 or lower(e.name) like $1 or lower(e.name) like $2)
+                    and exists (select 1 from job_ads j where j.employer_id = e.id and j.status = 'published' and j.expires_at > $3)
+                  order by e.slug limit 5",
+            )
+            .bind(pattern.as_str())
+            .bind(word_pattern.as_str())
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?;
+            let titles = sqlx::query_scalar(
+                "select distinct j.title from job_ads j
+                  where j.status = 'published' and j.expires_at > $3
+                    and (lower(j.title) like $1 or lower(j.title) like $2)
+                  order by j.title limit 5",
+            )
+            .bind(pattern.as_str())
+            .bind(word_pattern.as_str())
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?;
+            (employers, titles)
+        });
+        out.extend(employers.into_iter().map(|(name, slug)| Suggestion { kind: "employer", text: name, value: slug }));
+        out.extend(titles.into_iter().map(|t| Suggestion { kind: "title", text: t.clone(), value: t }));
+        Ok(out)
+    }
+}
+
+/// The ad columns of `job_select!` without its `from`, for queries that add
+/// their own expressions and joins.
+const JOB_COLUMNS: &str =
+    "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, j.slug, j.status,
+    j.title, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent, j.salary_min, j.salary_max,
+    j.salary_period, j.application_deadline, j.published_at, j.expires_at, j.featured";
+
+/// Facet dimensions, the column each groups by, and the column with its
+/// display name (codes get theirs from the vocabularies).
+const FACET_COLUMNS: [(&str, &str, &str); 6] = [
+    ("role", "j.role", "j.role"),
+    ("county", "j.county_code", "j.county_code"),
+    ("municipality", "j.municipality_code", "j.municipality_code"),
+    ("employment_type", "j.employment_type", "j.employment_type"),
+    ("remote", "j.remote", "j.remote"),
+    ("employer", "e.slug", "e.name"),
+];
+
+fn search_conds(query: &SearchQuery, now: DateTime<Utc>) -> Vec<(&'static str, Arg)> {
+    let f = &query.filter;
+    let mut conds: Vec<(&'static str, Arg)> = vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
+    if let Some(r) = f.role {
+        conds.push((" and j.role = ", Arg::Text(r.code().into())));
+    }
+    if let Some(m) = &f.municipality_code {
+        conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
+    }
+    if let Some(c) = &f.county_code {
+        conds.push((" and j.county_code = ", Arg::Text(c.clone())));
+    }
+    if let Some(t) = f.employment_type {
+        conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
+    }
+    if let Some(r) = f.remote {
+        conds.push((" and j.remote = ", Arg::Text(r.code().into())));
+    }
+    match &f.employer {
+        Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
+        Some(IdOrSlug::Slug(slug)) => conds.push((" and e.slug = ", Arg::Text(slug.clone()))),
+        None => {}
+    }
+    if let Some(min) = query.salary_min {
+        conds.push((" and j.salary_period = 'month' and coalesce(j.salary_max, j.salary_min) >= ", Arg::Int(min)));
+    }
+    if let Some(after) = query.published_after {
+        conds.push((" and j.published_at >= ", Arg::Time(ts(after))));
+    }
+    conds
+}
+
+fn set_facet(facets: &mut Facets, dim: &str, rows: Vec<(String, String, i64)>) {
+    let mut counts: Vec<FacetCount> = rows
+        .into_iter()
+        .map(|(value, name, count)| {
+            let name = if dim == "employer" { name } else { facet_name(dim, &value) };
+            FacetCount { value, name, count }
+        })
+        .collect();
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    match dim {
+        "role" => facets.role = counts,
+        "county" => facets.county = counts,
+        "municipality" => facets.municipality = counts,
+        "employment_type" => facets.employment_type = counts,
+        "remote" => facets.remote = counts,
+        _ => facets.employer = counts,
+    }
+}
+
+/// The Swedish display name of a coded facet value.
+pub fn facet_name(dim: &str, value: &str) -> String {
+    match dim {
+        "role" => Role::from_code(value).map(|r| r.name_sv().to_owned()),
+        "county" => platsen_taxonomy::county(value).map(|c| c.name.to_owned()),
+        "municipality" => platsen_taxonomy::municipality(value).map(|m| m.name.to_owned()),
+        "employment_type" => EmploymentType::from_code(value).map(|t| t.name_sv().to_owned()),
+        "remote" => RemoteMode::from_code(value).map(|r| r.name_sv().to_owned()),
+        _ => None,
+    }
+    .unwrap_or_else(|| value.to_owned())
+}
+
+fn hit_from_row<R: sqlx::Row>(r: &R) -> Result<SearchHit>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> chrono::NaiveDate: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> DateTime<Utc>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let role: String = r.try_get("role")?;
+    let municipality: String = r.try_get("municipality_code")?;
+    let remote: String = r.try_get("remote")?;
+    let employment_type: String = r.try_get("employment_type")?;
+    let salary_period: Option<String> = r.try_get("salary_period")?;
+    let salary = match salary_period.as_deref() {
+        Some(p) => Some(crate::model::Salary {
+            min: r.try_get("salary_min")?,
+            max: r.try_get("salary_max")?,
+            period: crate::model::SalaryPeriod::from_code(p).ok_or_else(|| super::corrupt("salary period", p))?,
+        }),
+        None => None,
+    };
+    let title_marked: String = r.try_get("title_marked")?;
+    let snippet_marked: String = r.try_get("snippet_marked")?;
+    Ok(SearchHit {
+        id: r.try_get("id")?,
+        slug: r.try_get("slug")?,
+        title: r.try_get("title")?,
+        title_highlighted: crate::search::marked_html(&title_marked),
+        snippet: crate::search::marked_html(&crop(&snippet_marked, 240)),
+        employer_id: r.try_get("employer_id")?,
+        employer_slug: r.try_get("employer_slug")?,
+        employer_name: r.try_get("employer_name")?,
+        role: Role::from_code(&role).ok_or_else(|| super::corrupt("role", &role))?,
+        municipality: platsen_taxonomy::municipality(&municipality)
+            .ok_or_else(|| super::corrupt("municipality", &municipality))?,
+        remote: RemoteMode::from_code(&remote).ok_or_else(|| super::corrupt("remote", &remote))?,
+        employment_type: EmploymentType::from_code(&employment_type)
+            .ok_or_else(|| super::corrupt("employment type", &employment_type))?,
+        extent_percent: r.try_get("extent_percent")?,
+        salary,
+        application_deadline: r.try_get("application_deadline")?,
+        published_at: r.try_get("published_at")?,
+        expires_at: r.try_get("expires_at")?,
+        featured: r.try_get("featured")?,
+    })
+}

@@ -1,0 +1,202 @@
+//! Search through the database engine (the built-in fallback): the same
+//! endpoint and shape the Meilisearch engine answers with.
+
+use platsen_tests::{TestApp, with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+platsen_tests::contract!(
+    finds_open_ads_by_words_places_and_employers,
+    facet_counts_equal_the_lists_counts,
+    changes_show_in_search_at_once,
+    hostile_queries_and_filters_are_inert,
+    suggestions_cover_roles_places_employers_and_titles,
+);
+
+fn ids(r: &platsen_tests::Reply) -> Vec<i64> {
+    r.body["hits"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect()
+}
+
+async fn seed(app: &TestApp) -> (String, i64, i64, i64) {
+    let (_, nacka) = app.employer_with_key("Nacka kommun").await;
+    let (_, lulea) = app.employer_with_key("Luleå kommun").await;
+    let a = app.publish_job(&nacka, app.job("Upphandlare till Nacka kommun")).await;
+    let b = app
+        .publish_job(
+            &nacka,
+            with(
+                app.job("Inköpschef med ansvar för strategiska avtal"),
+                json!({ "role": "inkopschef", "salary_min": 70000, "salary_max": 80000,
+                        "description": "Du leder inköpsavdelningen och vårt strategiska arbete med leverantörer." }),
+            ),
+        )
+        .await;
+    let c = app
+        .publish_job(
+            &lulea,
+            with(
+                app.job("Avtalsförvaltare inom entreprenad"),
+                json!({ "role": "avtalscontroller", "municipality_code": "2580", "employment_type": "visstid",
+                        "salary_min": null, "salary_max": null,
+                        "description": "Du förvaltar våra avtal för bygg och anläggning i hela länet." }),
+            ),
+        )
+        .await;
+    app.post_job(&lulea, app.job("Upphandlare utkast som aldrig syns")).await;
+    (nacka, a, b, c)
+}
+
+async fn finds_open_ads_by_words_places_and_employers(app: &TestApp) {
+    let (_, a, b, c) = seed(app).await;
+    let r = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.header("x-search-engine"), Some("database"));
+    assert_eq!(r.body["engine"], "database");
+    assert_eq!(ids(&r), vec![a], "the draft never shows");
+    let hit = &r.body["hits"][0];
+    assert!(hit["title_highlighted"].as_str().unwrap().contains("<mark>Upphandlare</mark>"), "{hit}");
+    assert!(hit["snippet"].is_string());
+    assert_eq!(hit["location"]["county"], "Stockholms län");
+
+    // Word prefixes, places (county names) and employers all match.
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=upphandl").await), vec![a]);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=upphandlare%20stockholm").await), vec![a]);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=norrbotten").await), vec![c]);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=lule%C3%A5").await), vec![c]);
+    let mut nacka = ids(&app.get("/api/v1/jobs/search?q=nacka&sort=newest").await);
+    nacka.sort();
+    assert_eq!(nacka, vec![a, b]);
+
+    // No words: every open ad, newest first; filters and sorting apply.
+    let all = app.get("/api/v1/jobs/search").await;
+    assert_eq!((all.body["total"].as_i64(), ids(&all)), (Some(3), vec![c, b, a]));
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?county=25").await), vec![c]);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?salary_min=75000").await), vec![b]);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?role=inkopschef&q=avtal").await), vec![b]);
+    let tomorrow = app.date_in(1);
+    assert_eq!(app.get(&format!("/api/v1/jobs/search?published_after={tomorrow}")).await.body["total"], 0);
+    let page = app.get("/api/v1/jobs/search?per_page=2&page=2").await;
+    assert_eq!((page.body["total_pages"].as_i64(), ids(&page)), (Some(2), vec![a]));
+}
+
+async fn facet_counts_equal_the_lists_counts(app: &TestApp) {
+    seed(app).await;
+    let r = app.get("/api/v1/jobs/search").await;
+    let facets = &r.body["facets"];
+    for (dim, param) in [
+        ("role", "role"),
+        ("county", "county"),
+        ("municipality", "municipality"),
+        ("employment_type", "employment_type"),
+        ("remote", "remote"),
+        ("employer", "employer"),
+    ] {
+        let values = facets[dim].as_array().unwrap();
+        assert!(!values.is_empty(), "{dim}: {facets}");
+        let sum: i64 = values.iter().map(|v| v["count"].as_i64().unwrap()).sum();
+        assert_eq!(sum, 3, "{dim}: every hit has one value");
+        for v in values {
+            let value = v["value"].as_str().unwrap();
+            let list = app.get(&format!("/api/v1/jobs?{param}={value}")).await;
+            assert_eq!(list.body["total"], v["count"], "{dim}={value}");
+            assert!(!v["name"].as_str().unwrap().is_empty());
+        }
+    }
+    let roles: Vec<&str> = facets["role"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert!(roles.contains(&"Avtalscontroller/avtalsförvaltare"), "{roles:?}");
+    // Facets follow the query.
+    let r = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert_eq!(r.body["facets"]["county"], json!([{ "value": "01", "name": "Stockholms län", "count": 1 }]));
+}
+
+async fn changes_show_in_search_at_once(app: &TestApp) {
+    let (nacka, a, b, _) = seed(app).await;
+    let count = |r: &platsen_tests::Reply| r.body["total"].as_i64().unwrap();
+    // Update: the new title is found, the old one is not.
+    let patch = json!({ "title": "Kategoriledare IT", "role": "kategoriledare", "description": "Du ansvarar för kategorin IT och dess leverantörer." });
+    let r = app.call(Method::PATCH, &format!("/api/v1/jobs/{a}"), Some(&nacka), Some(patch)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=kategoriledare").await), vec![a]);
+    assert_eq!(count(&app.get("/api/v1/jobs/search?q=upphandlare").await), 0);
+    // Close: gone.
+    app.call(Method::POST, &format!("/api/v1/jobs/{b}/close"), Some(&nacka), None).await;
+    assert_eq!(count(&app.get("/api/v1/jobs/search?q=inkopschef").await), 0);
+    // Employer rename: found by the new name.
+    let employer_id = app.get(&format!("/api/v1/jobs/{a}")).await.body["employer"]["id"].as_i64().unwrap();
+    let r = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/employers/{employer_id}"),
+            Some(json!({ "name": "Saltsjöstadens kommun" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&app.get("/api/v1/jobs/search?q=saltsjostadens").await), vec![a]);
+    assert_eq!(app.get(&format!("/api/v1/jobs/{a}")).await.body["employer"]["name"], "Saltsjöstadens kommun");
+    // Expiry: gone without an edit.
+    app.clock.advance(chrono::Duration::days(40));
+    assert_eq!(count(&app.get("/api/v1/jobs/search").await), 0);
+}
+
+async fn hostile_queries_and_filters_are_inert(app: &TestApp) {
+    let (nacka, a, _, _) = seed(app).await;
+    for q in [
+        "\"",
+        "*",
+        "upphandlare\" OR \"1",
+        "NEAR(a b)",
+        "-upphandlare",
+        "title:upphandlare",
+        "'); drop table job_ads; --",
+        "%",
+        "_",
+        "\\",
+        "🙂",
+        "\u{202E}",
+        "a b c d e f g h i j k l m n",
+    ] {
+        let r = app.client.get(app.url("/api/v1/jobs/search")).query(&[("q", q)]).send().await.unwrap();
+        let r = platsen_tests::Reply::from(r).await;
+        assert_eq!(r.status, StatusCode::OK, "{q:?}: {}", r.text);
+        assert!(r.body["hits"].is_array());
+    }
+    // Filter values never become filter syntax.
+    app.get("/api/v1/jobs/search?county=01%22%20OR%20employer_id%20%3D%205").await.assert_problem(400, "county");
+    app.get("/api/v1/jobs/search?employer=1%20or%201%3D1").await.assert_problem(400, "employer");
+    app.get("/api/v1/jobs/search?salary_min=-1").await.assert_problem(400, "salary_min");
+    app.get("/api/v1/jobs/search?published_after=igår").await.assert_problem(400, "published_after");
+    app.get(&format!("/api/v1/jobs/search?q={}", "x".repeat(201))).await.assert_problem(400, "q");
+    app.get("/api/v1/jobs/search?per_page=1000").await.assert_problem(400, "per_page");
+    // A title with markup is escaped in the highlight.
+    app.call(
+        Method::PATCH,
+        &format!("/api/v1/jobs/{a}"),
+        Some(&nacka),
+        Some(json!({ "title": "<b>Upphandlare</b> & co" })),
+    )
+    .await;
+    let r = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert_eq!(r.body["hits"][0]["title_highlighted"], "&lt;b&gt;<mark>Upphandlare</mark>&lt;/b&gt; &amp; co");
+}
+
+async fn suggestions_cover_roles_places_employers_and_titles(app: &TestApp) {
+    seed(app).await;
+    let kinds = |r: &Value| -> Vec<(String, String)> {
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["kind"].as_str().unwrap().to_owned(), s["value"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let r = app.get("/api/v1/jobs/suggest?q=upph").await;
+    let got = kinds(&r.body);
+    assert!(got.contains(&("role".into(), "upphandlare".into())), "{got:?}");
+    assert!(got.contains(&("title".into(), "Upphandlare till Nacka kommun".into())), "{got:?}");
+    let got = kinds(&app.get("/api/v1/jobs/suggest?q=lule").await.body);
+    assert!(got.contains(&("municipality".into(), "2580".into())), "{got:?}");
+    assert!(got.contains(&("employer".into(), "lulea-kommun".into())), "{got:?}");
+    let got = kinds(&app.get("/api/v1/jobs/suggest?q=orebro").await.body);
+    assert!(got.contains(&("county".into(), "18".into())), "diacritics are optional: {got:?}");
+    assert_eq!(app.get("/api/v1/jobs/suggest?q=%25%25").await.body, json!([]));
+    app.get("/api/v1/jobs/suggest").await.assert_problem(400, "q");
+}
