@@ -17,6 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 
+pub mod meili;
+
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 /// A running server with its own empty database.
@@ -26,6 +28,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub store: Store,
     running: Option<Running>,
+    /// The Meilisearch this app keeps in step, if any.
+    pub meili: Option<meili::Meili>,
     _dir: Option<tempfile_dir::TempDir>,
     pg_schema: Option<(String, String)>,
 }
@@ -48,7 +52,7 @@ mod tempfile_dir {
     }
 }
 
-fn require_services() -> bool {
+pub(crate) fn require_services() -> bool {
     std::env::var("PLATSEN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
@@ -58,12 +62,34 @@ impl TestApp {
         let dir = tempfile_dir::TempDir::new();
         let url = format!("sqlite:{}", dir.0.join("platsen.db").display());
         let store = platsen::open_store(&url).await.expect("open sqlite");
-        Self::start(store, Some(dir), None).await
+        Self::start(store, Some(dir), None, None).await
+    }
+
+    /// A server on a fresh SQLite file with a Meilisearch of its own, or
+    /// `None` when Meilisearch cannot be had and services are not required.
+    pub async fn sqlite_with_meili() -> Option<TestApp> {
+        let meili = meili::Meili::start().await?;
+        let dir = tempfile_dir::TempDir::new();
+        let url = format!("sqlite:{}", dir.0.join("platsen.db").display());
+        let store = platsen::open_store(&url).await.expect("open sqlite");
+        Some(Self::start(store, Some(dir), None, Some(meili)).await)
+    }
+
+    /// PostgreSQL and a Meilisearch of its own.
+    pub async fn postgres_with_meili() -> Option<TestApp> {
+        let meili = meili::Meili::start().await?;
+        let (store, schema) = Self::postgres_store().await?;
+        Some(Self::start(store, None, Some(schema), Some(meili)).await)
     }
 
     /// A server on PostgreSQL in a schema of its own, or `None` (after a loud
     /// message) when no server is reachable and services are not required.
     pub async fn postgres() -> Option<TestApp> {
+        let (store, schema) = Self::postgres_store().await?;
+        Some(Self::start(store, None, Some(schema), None).await)
+    }
+
+    async fn postgres_store() -> Option<(Store, (String, String))> {
         let Ok(url) = std::env::var("PLATSEN_TEST_DATABASE_URL") else {
             if require_services() {
                 panic!("PLATSEN_REQUIRE_SERVICES=1 but PLATSEN_TEST_DATABASE_URL is not set");
@@ -90,12 +116,22 @@ impl TestApp {
         let opts = PgConnectOptions::from_str(&url).expect("pg url").options([("search_path", schema.as_str())]);
         let store = Store::connect_postgres(opts).await.expect("connect pg");
         store.migrate().await.expect("migrate pg");
-        Some(Self::start(store, None, Some((url, schema))).await)
+        Some((store, (url, schema)))
     }
 
-    async fn start(store: Store, dir: Option<tempfile_dir::TempDir>, pg_schema: Option<(String, String)>) -> TestApp {
+    async fn start(
+        store: Store,
+        dir: Option<tempfile_dir::TempDir>,
+        pg_schema: Option<(String, String)>,
+        meili: Option<meili::Meili>,
+    ) -> TestApp {
         let clock = Clock::default();
         let config = ServerConfig {
+            meili: meili.as_ref().map(|m| platsen_search::MeiliConfig {
+                url: m.url.clone(),
+                master_key: m.master_key.clone(),
+                index: "jobs".into(),
+            }),
             bind: "127.0.0.1:0".into(),
             admin_token: Some(ADMIN_TOKEN.into()),
             demo: false,
@@ -109,6 +145,7 @@ impl TestApp {
             clock,
             store,
             running: Some(running),
+            meili,
             _dir: dir,
             pg_schema,
         }
@@ -314,6 +351,51 @@ macro_rules! contract {
                 async fn $name() {
                     let Some(app) = platsen_tests::TestApp::postgres().await else { return };
                     super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Waits until `check` holds, polling, for at most `secs` seconds; panics
+/// with `what` otherwise.
+pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not within {secs} s: {what}");
+}
+
+/// Runs each named test body on SQLite and on PostgreSQL, each with a real
+/// Meilisearch of its own.
+#[macro_export]
+macro_rules! contract_meili {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(mut app) = platsen_tests::TestApp::sqlite_with_meili().await else { return };
+                    super::$name(&mut app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(mut app) = platsen_tests::TestApp::postgres_with_meili().await else { return };
+                    super::$name(&mut app).await;
                     app.stop().await;
                 }
             )*

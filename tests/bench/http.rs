@@ -150,6 +150,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     let ids = seed(&store).await;
     let id = ids[ids.len() / 2];
     let config = platsen::ServerConfig {
+        meili: None,
         bind: "127.0.0.1:0".into(),
         admin_token: None,
         demo: false,

@@ -93,6 +93,7 @@ async fn demo_board_is_seeded_once_on_an_empty_database() {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite:{}", dir.join("demo.db").display());
     let config = platsen::ServerConfig {
+        meili: None,
         bind: "127.0.0.1:0".into(),
         admin_token: None,
         demo: true,

@@ -7,3 +7,4 @@ mod garbage;
 mod lifecycle;
 mod public;
 mod search;
+mod search_meili;

@@ -180,6 +180,7 @@ async fn requests_over_the_rate_limit_get_429() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = platsen::open_store(&format!("sqlite:{}", dir.join("r.db").display())).await.unwrap();
     let config = platsen::ServerConfig {
+        meili: None,
         bind: "127.0.0.1:0".into(),
         admin_token: None,
         demo: false,

@@ -43,10 +43,22 @@ impl Clock {
     }
 }
 
+/// A connected Meilisearch and its sync worker's status.
+#[derive(Clone, Debug)]
+pub struct SearchHandle {
+    pub engine: Arc<platsen_search::MeiliEngine>,
+    pub status: Arc<platsen_search::SyncStatus>,
+}
+
 /// Everything a request needs.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Set once Meilisearch is connected (if one is configured); until then,
+    /// and whenever it fails, the database answers searches.
+    pub search: Arc<std::sync::OnceLock<SearchHandle>>,
+    /// Whether a Meilisearch is configured at all.
+    pub search_configured: bool,
     /// The operator's token (`PLATSEN_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<Arc<str>>,
     pub clock: Clock,

@@ -256,7 +256,16 @@ impl JobsApi {
             per_page,
         };
         let now = self.state.clock.now();
-        let results = self.state.store.search_database(&query, now).await?;
+        let results = match self.state.search.get() {
+            Some(search) => match search.engine.search(&query, now).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "meilisearch failed; answering from the database");
+                    self.state.store.search_database(&query, now).await?
+                }
+            },
+            None => self.state.store.search_database(&query, now).await?,
+        };
         let today = platsen_jobs::validate::today_in_sweden(now);
         let per = i64::from(per_page);
         let engine = results.engine.to_owned();
@@ -595,6 +604,39 @@ impl AdminApi {
         auth.0.require_admin()?;
         self.state.store.revoke_key(id.0, self.state.clock.now()).await?;
         Ok(NoContent::NoContent)
+    }
+
+    /// Search sync status (admin)
+    ///
+    /// Which engine answers, how many changes wait for the index (and how
+    /// long the oldest has waited), dead letters, and the last successful sync.
+    #[oai(path = "/admin/search", method = "get", operation_id = "searchStatus")]
+    async fn search_status(&self, auth: Auth) -> Result<Json<SearchStatusView>, ApiError> {
+        auth.0.require_admin()?;
+        let now = self.state.clock.now();
+        let outbox = self.state.store.search_outbox_status().await?;
+        let handle = self.state.search.get();
+        let engine = match handle {
+            Some(h) if h.engine.healthy().await => "meilisearch",
+            _ => "database",
+        };
+        Ok(Json(SearchStatusView {
+            engine: engine.into(),
+            meilisearch_configured: self.state.search_configured,
+            outbox_pending: outbox.pending,
+            outbox_dead: outbox.dead,
+            oldest_pending_seconds: outbox.oldest_pending_at.map(|t| (now - t).num_seconds().max(0)),
+            last_success_at: handle.and_then(|h| h.status.last_success_at()),
+            last_error: handle.and_then(|h| h.status.last_error()),
+        }))
+    }
+
+    /// Retry dead letters of the search sync (admin)
+    #[oai(path = "/admin/search/retry", method = "post", operation_id = "retrySearchDeadLetters")]
+    async fn retry_dead(&self, auth: Auth) -> Result<Json<RetriedView>, ApiError> {
+        auth.0.require_admin()?;
+        let retried = self.state.store.revive_search_changes(self.state.clock.now()).await?;
+        Ok(Json(RetriedView { retried: retried as i64 }))
     }
 
     /// Ads waiting for review, oldest first (admin)

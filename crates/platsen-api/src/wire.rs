@@ -756,3 +756,25 @@ pub struct SuggestionView {
     /// What to search or filter by: the title, a code, or a slug.
     pub value: String,
 }
+
+/// The state of the search sync.
+#[derive(Debug, Clone, Object)]
+pub struct SearchStatusView {
+    /// `meilisearch` or `database`: which engine answers searches now.
+    pub engine: String,
+    pub meilisearch_configured: bool,
+    /// Changes waiting to reach the index.
+    pub outbox_pending: i64,
+    /// Changes Meilisearch rejected for good; retry them with `POST /admin/search/retry`.
+    pub outbox_dead: i64,
+    /// How long the oldest waiting change has waited.
+    pub oldest_pending_seconds: Option<i64>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// How many dead letters were queued again.
+#[derive(Debug, Clone, Object)]
+pub struct RetriedView {
+    pub retried: i64,
+}

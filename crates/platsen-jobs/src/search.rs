@@ -118,6 +118,19 @@ pub struct Suggestion {
     pub value: String,
 }
 
+/// The Swedish display name of a coded facet value.
+pub fn facet_name(dim: &str, value: &str) -> String {
+    match dim {
+        "role" => Role::from_code(value).map(|r| r.name_sv().to_owned()),
+        "county" => platsen_taxonomy::county(value).map(|c| c.name.to_owned()),
+        "municipality" => platsen_taxonomy::municipality(value).map(|m| m.name.to_owned()),
+        "employment_type" => EmploymentType::from_code(value).map(|t| t.name_sv().to_owned()),
+        "remote" => RemoteMode::from_code(value).map(|r| r.name_sv().to_owned()),
+        _ => None,
+    }
+    .unwrap_or_else(|| value.to_owned())
+}
+
 /// Marks engines put around matches before escaping: private-use
 /// characters, which never occur in stored text.
 pub const MARK_START: char = '\u{E000}';

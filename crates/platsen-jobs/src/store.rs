@@ -46,6 +46,8 @@ pub struct Store {
     /// Bumped after every committed write through this handle (and its
     /// clones), so caches in this process know when to forget.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Notified after every committed write (wakes the search worker).
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Runs a read on whichever pool serves reads.
@@ -68,6 +70,7 @@ macro_rules! write_tx {
                 let out = $body;
                 $tx.commit().await?;
                 $self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                $self.changed.notify_one();
                 out
             }
             Db::Postgres(pool) => {
@@ -75,6 +78,7 @@ macro_rules! write_tx {
                 let out = $body;
                 $tx.commit().await?;
                 $self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                $self.changed.notify_one();
                 out
             }
         }
@@ -282,7 +286,7 @@ impl Store {
                 .min_connections(1)
                 .connect_with(opts.read_only(true))
                 .await?;
-            Ok(Store { db: Db::Sqlite { read, write }, generation: Default::default() })
+            Ok(Store { db: Db::Sqlite { read, write }, generation: Default::default(), changed: Default::default() })
         }
     }
 
@@ -294,7 +298,12 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(Store { db: Db::Postgres(pool), generation: Default::default() })
+        Ok(Store { db: Db::Postgres(pool), generation: Default::default(), changed: Default::default() })
+    }
+
+    /// Notified after every committed write through this store.
+    pub fn changes(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.changed.clone()
     }
 
     /// Changes whenever a write through this store commits.
@@ -1435,3 +1444,4 @@ mod tests {
 }
 
 mod fulltext;
+pub use fulltext::{OutboxRow, OutboxStatus};

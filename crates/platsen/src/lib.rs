@@ -67,11 +67,29 @@ pub struct ServeArgs {
     /// The public base URL (for links in the spec).
     #[arg(long, env = "PLATSEN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Meilisearch to keep in step and search with (e.g. http://127.0.0.1:7700).
+    #[arg(long, env = "PLATSEN_MEILI_URL")]
+    pub meili_url: Option<String>,
+    /// Meilisearch's master key (administration only; searches use a search-only key).
+    #[arg(long, env = "PLATSEN_MEILI_MASTER_KEY", hide_env_values = true)]
+    pub meili_master_key: Option<String>,
+    /// The index name.
+    #[arg(long, env = "PLATSEN_MEILI_INDEX", default_value = "jobs")]
+    pub meili_index: String,
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        ServeArgs { bind: "127.0.0.1:8080".into(), admin_token: None, demo: true, rate_limit: 50, public_url: None }
+        ServeArgs {
+            bind: "127.0.0.1:8080".into(),
+            admin_token: None,
+            demo: true,
+            rate_limit: 50,
+            public_url: None,
+            meili_url: std::env::var("PLATSEN_MEILI_URL").ok(),
+            meili_master_key: std::env::var("PLATSEN_MEILI_MASTER_KEY").ok(),
+            meili_index: std::env::var("PLATSEN_MEILI_INDEX").unwrap_or_else(|_| "jobs".into()),
+        }
     }
 }
 
@@ -181,7 +199,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Openapi) => {
             let store = Store::connect("sqlite::memory:").await?;
-            let state = AppState { store, admin_token: None, clock: Clock::default() };
+            let state = AppState {
+                store,
+                admin_token: None,
+                clock: Clock::default(),
+                search: Default::default(),
+                search_configured: false,
+            };
             println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
             Ok(())
         }
@@ -312,6 +336,8 @@ impl Running {
 /// Everything `serve` needs, resolved.
 #[derive(Clone)]
 pub struct ServerConfig {
+    /// Meilisearch to keep in step and search with; `None`: the database answers.
+    pub meili: Option<platsen_search::MeiliConfig>,
     pub bind: String,
     pub admin_token: Option<String>,
     pub demo: bool,
@@ -321,7 +347,14 @@ pub struct ServerConfig {
 
 impl From<ServeArgs> for ServerConfig {
     fn from(a: ServeArgs) -> Self {
+        let meili = match (a.meili_url, a.meili_master_key) {
+            (Some(url), Some(master_key)) => {
+                Some(platsen_search::MeiliConfig { url, master_key, index: a.meili_index })
+            }
+            _ => None,
+        };
         ServerConfig {
+            meili,
             bind: a.bind,
             admin_token: a.admin_token,
             demo: a.demo,
@@ -341,7 +374,13 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
     if config.demo {
         platsen_jobs::demo::seed_if_empty(&store, clock.now()).await.context("seeding the demo board")?;
     }
-    let state = AppState { store: store.clone(), admin_token: config.admin_token.map(Arc::from), clock };
+    let state = AppState {
+        store: store.clone(),
+        admin_token: config.admin_token.map(Arc::from),
+        clock,
+        search: Default::default(),
+        search_configured: config.meili.is_some(),
+    };
     if state.admin_token.is_none() {
         tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");
     }
@@ -371,7 +410,9 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
                         }
                         // No external search engine to keep in step: the
                         // database answers searches from the rows themselves.
-                        if let Err(e) = state.store.discard_search_outbox().await {
+                        if !state.search_configured
+                            && let Err(e) = state.store.discard_search_outbox().await
+                        {
                             tracing::warn!(error = %e, "discarding the search outbox failed");
                         }
                     }
@@ -380,6 +421,33 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
             }
         })
     };
+
+    // Meilisearch: connect (retrying until it answers), then keep the index in step.
+    let search_task = config.meili.clone().map(|meili| {
+        let (state, mut stopped) = (state.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(200);
+            let engine = loop {
+                match platsen_search::MeiliEngine::connect(&meili).await {
+                    Ok(engine) => break Arc::new(engine),
+                    Err(e) => {
+                        tracing::warn!(error = %e, url = %meili.url, "meilisearch not reachable; searching the database meanwhile");
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stopped.changed() => return,
+                        }
+                        wait = (wait * 2).min(Duration::from_secs(10));
+                    }
+                }
+            };
+            let status = Arc::new(platsen_search::SyncStatus::default());
+            let _ = state.search.set(platsen_api::SearchHandle { engine: engine.clone(), status: status.clone() });
+            tracing::info!(url = %meili.url, index = engine.index_name(), "meilisearch connected");
+            let clock = state.clock.clone();
+            platsen_search::run_worker(state.store.clone(), engine, status, state.store.changes(), move || clock.now(), stopped)
+                .await;
+        })
+    });
 
     tracing::info!(%addr, database = store.backend(), "platsen listening");
     let task = tokio::spawn(async move {
@@ -394,6 +462,9 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
             .await
             .context("serving HTTP")?;
         let _ = sweeper.await;
+        if let Some(t) = search_task {
+            let _ = t.await;
+        }
         store.close().await;
         tracing::info!("platsen stopped");
         Ok(())

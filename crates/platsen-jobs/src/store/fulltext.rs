@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::{EmploymentType, RemoteMode};
 use crate::search::{
     FacetCount, Facets, MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults, SearchSort, Suggestion, crop,
-    fold, terms,
+    facet_name, fold, terms,
 };
 use crate::store::IdOrSlug;
 
@@ -290,19 +290,6 @@ fn set_facet(facets: &mut Facets, dim: &str, rows: Vec<(String, String, i64)>) {
     }
 }
 
-/// The Swedish display name of a coded facet value.
-pub fn facet_name(dim: &str, value: &str) -> String {
-    match dim {
-        "role" => Role::from_code(value).map(|r| r.name_sv().to_owned()),
-        "county" => platsen_taxonomy::county(value).map(|c| c.name.to_owned()),
-        "municipality" => platsen_taxonomy::municipality(value).map(|m| m.name.to_owned()),
-        "employment_type" => EmploymentType::from_code(value).map(|t| t.name_sv().to_owned()),
-        "remote" => RemoteMode::from_code(value).map(|r| r.name_sv().to_owned()),
-        _ => None,
-    }
-    .unwrap_or_else(|| value.to_owned())
-}
-
 fn hit_from_row<R: sqlx::Row>(r: &R) -> Result<SearchHit>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -349,4 +336,173 @@ where
         expires_at: r.try_get("expires_at")?,
         featured: r.try_get("featured")?,
     })
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub attempts: i64,
+}
+
+/// How far the search index is behind.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxStatus {
+    pub pending: i64,
+    pub dead: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// The oldest pending outbox rows that are due, at most `limit`.
+    ///
+    /// One worker per database is active at a time (the caller holds the
+    /// lease), so claiming is reading: rows are deleted only when the index
+    /// has confirmed the change.
+    pub async fn pending_search_changes(&self, limit: i64, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        let rows: Vec<(i64, i64, i64)> = read!(self, |pool| {
+            sqlx::query_as(
+                "select id, job_id, attempts from search_outbox
+                  where not dead and available_at <= $1 order by id limit $2",
+            )
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, job_id, attempts)| OutboxRow { id, job_id, attempts }).collect())
+    }
+
+    /// Forgets outbox rows whose change the index confirmed.
+    pub async fn ack_search_changes(&self, row_ids: &[i64]) -> Result<()> {
+        for chunk in row_ids.chunks(500) {
+            write_tx!(self, |tx| {
+                for id in chunk {
+                    sqlx::query("delete from search_outbox where id = $1").bind(*id).execute(&mut *tx).await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Schedules rows again after a failure, or sets them aside for an
+    /// operator (`dead`) when retrying cannot help.
+    pub async fn retry_search_changes(
+        &self,
+        row_ids: &[i64],
+        error: &str,
+        retry_at: DateTime<Utc>,
+        dead: bool,
+    ) -> Result<()> {
+        let error: String = error.chars().take(1000).collect();
+        for chunk in row_ids.chunks(500) {
+            write_tx!(self, |tx| {
+                for id in chunk {
+                    sqlx::query(
+                        "update search_outbox set attempts = attempts + 1, last_error = $2, available_at = $3, dead = $4
+                          where id = $1",
+                    )
+                    .bind(*id)
+                    .bind(error.as_str())
+                    .bind(ts(retry_at))
+                    .bind(dead)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts dead rows back in the queue (an operator's retry).
+    pub async fn revive_search_changes(&self, now: DateTime<Utc>) -> Result<u64> {
+        let n = write_tx!(self, |tx| {
+            sqlx::query("update search_outbox set dead = false, attempts = 0, available_at = $1 where dead")
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Queues every ad for indexing (after connecting an empty index).
+    pub async fn queue_all_for_search(&self) -> Result<u64> {
+        let n = write_tx!(self, |tx| {
+            sqlx::query("insert into search_outbox (job_id) select id from job_ads")
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// How many changes wait, how many failed for good, and the oldest wait.
+    pub async fn search_outbox_status(&self) -> Result<OutboxStatus> {
+        let (pending, dead): (i64, i64) = read!(self, |pool| {
+            sqlx::query_as(
+                "select coalesce(sum(case when dead then 0 else 1 end), 0), coalesce(sum(case when dead then 1 else 0 end), 0)
+                   from search_outbox",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        let oldest: Option<DateTime<Utc>> = read!(self, |pool| {
+            sqlx::query_scalar("select created_at from search_outbox where not dead order by id limit 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(OutboxStatus { pending, dead, oldest_pending_at: oldest })
+    }
+
+    /// The ads among `ids` that search should show now (published and
+    /// unexpired), in full. The others should be deleted from the index.
+    pub async fn indexable_ads(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<crate::model::JobAd>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = read!(self, |pool| {
+                let mut q =
+                    sqlx::QueryBuilder::new(concat!(job_select!(), "where j.status = 'published' and j.expires_at > "));
+                q.push_bind(ts(now)).push(" and j.id in (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                q.push(")");
+                q.build()
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| super::job_from_row(r, now))
+                    .collect::<Result<Vec<_>>>()?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Every ad search should show, by id after `after`, `limit` at a time
+    /// (keyset pagination for rebuilding and checking the index).
+    pub async fn indexable_ads_after(
+        &self,
+        after: i64,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::model::JobAd>> {
+        read!(self, |pool| {
+            sqlx::query(concat!(
+                job_select!(),
+                "where j.status = 'published' and j.expires_at > $1 and j.id > $2 order by j.id limit $3"
+            ))
+            .bind(ts(now))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| super::job_from_row(r, now))
+            .collect()
+        })
+    }
 }

@@ -1,0 +1,146 @@
+//! Search on a real Meilisearch, kept in step from SQL through the outbox,
+//! on both databases.
+
+use platsen_tests::{TestApp, eventually, with};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+platsen_tests::contract_meili!(
+    changes_reach_the_index_and_drafts_never_do,
+    typos_and_swedish_synonyms,
+    facet_counts_equal_the_database,
+    the_database_answers_while_meilisearch_is_down,
+);
+
+fn ids(r: &platsen_tests::Reply) -> Vec<i64> {
+    let mut v: Vec<i64> = r.body["hits"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect();
+    v.sort();
+    v
+}
+
+/// Searches until the answer comes from Meilisearch and has `expected` ids.
+async fn search_until(app: &TestApp, query: &str, expected: Vec<i64>) {
+    let url = app.url(&format!("/api/v1/jobs/search?{query}"));
+    let mut last = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let r = platsen_tests::Reply::from(app.client.get(&url).send().await.unwrap()).await;
+        if r.header("x-search-engine") == Some("meilisearch") && ids(&r) == expected {
+            return;
+        }
+        last = format!("{:?} {:?}", r.header("x-search-engine"), ids(&r));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{query}: expected {expected:?} from meilisearch, last got {last}");
+}
+
+async fn changes_reach_the_index_and_drafts_never_do(app: &mut TestApp) {
+    let (employer_id, key) = app.employer_with_key("Nacka kommun").await;
+    let a = app.publish_job(&key, app.job("Upphandlare till Nacka kommun")).await;
+    let draft = app.post_job(&key, app.job("Upphandlare som är ett utkast")).await;
+    search_until(app, "q=upphandlare", vec![a]).await;
+    let r = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert!(r.body["hits"][0]["title_highlighted"].as_str().unwrap().contains("<mark>"), "{}", r.text);
+    assert!(!ids(&r).contains(&draft));
+
+    // Update.
+    let patch = json!({ "title": "Kategoriledare IT", "role": "kategoriledare",
+                        "description": "Du leder kategorin IT och förhandlar med leverantörer." });
+    app.call(Method::PATCH, &format!("/api/v1/jobs/{a}"), Some(&key), Some(patch)).await;
+    search_until(app, "q=kategoriledare", vec![a]).await;
+    search_until(app, "q=upphandlare", vec![]).await;
+
+    // Employer rename.
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/employers/{employer_id}"),
+        Some(json!({ "name": "Saltsjöstadens kommun" })),
+    )
+    .await;
+    search_until(app, "q=saltsj%C3%B6stadens", vec![a]).await;
+
+    // Close, reopen, expire.
+    app.call(Method::POST, &format!("/api/v1/jobs/{a}/close"), Some(&key), None).await;
+    search_until(app, "q=kategoriledare", vec![]).await;
+    app.call(Method::POST, &format!("/api/v1/jobs/{a}/reopen"), Some(&key), None).await;
+    search_until(app, "q=kategoriledare", vec![a]).await;
+    app.clock.advance(chrono::Duration::days(40));
+    search_until(app, "q=kategoriledare", vec![]).await;
+
+    // The sync is idle and healthy.
+    let status = app.admin(Method::GET, "/api/v1/admin/search", None).await;
+    assert_eq!(status.body["engine"], "meilisearch", "{}", status.text);
+    assert_eq!(status.body["outbox_dead"], 0);
+}
+
+async fn typos_and_swedish_synonyms(app: &mut TestApp) {
+    let (_, key) = app.employer_with_key("Region Uppsala").await;
+    let upph = app.publish_job(&key, app.job("Upphandlare till regionen")).await;
+    let avtal = app
+        .publish_job(
+            &key,
+            with(
+                app.job("Avtalscontroller till regionen"),
+                json!({ "role": "avtalscontroller", "description": "Du följer upp våra avtal och leverantörers åtaganden." }),
+            ),
+        )
+        .await;
+    search_until(app, "q=upphandlre", vec![upph]).await;
+    search_until(app, "q=ink%C3%B6pare", vec![upph]).await;
+    search_until(app, "q=inkopare", vec![upph]).await;
+    search_until(app, "q=avtalsf%C3%B6rvaltare", vec![avtal]).await;
+    search_until(app, "q=procurement%20officer", vec![upph]).await;
+}
+
+async fn facet_counts_equal_the_database(app: &mut TestApp) {
+    let (_, nacka) = app.employer_with_key("Nacka kommun").await;
+    let (_, lulea) = app.employer_with_key("Luleå kommun").await;
+    app.publish_job(&nacka, app.job("Upphandlare A")).await;
+    app.publish_job(&nacka, with(app.job("Inköpschef B"), json!({ "role": "inkopschef", "remote": "hybrid" }))).await;
+    app.publish_job(&lulea, with(app.job("Upphandlare C"), json!({ "municipality_code": "2580" }))).await;
+    eventually(15, "three ads in meilisearch", || async {
+        let r = app.get("/api/v1/jobs/search").await;
+        r.header("x-search-engine") == Some("meilisearch") && r.body["total"] == 3
+    })
+    .await;
+    let r = app.get("/api/v1/jobs/search").await;
+    for (dim, param) in [
+        ("role", "role"),
+        ("county", "county"),
+        ("municipality", "municipality"),
+        ("remote", "remote"),
+        ("employer", "employer"),
+    ] {
+        for v in r.body["facets"][dim].as_array().unwrap() {
+            let value = v["value"].as_str().unwrap();
+            let list = app.get(&format!("/api/v1/jobs?{param}={value}")).await;
+            assert_eq!(list.body["total"], v["count"], "{dim}={value}: {}", r.text);
+        }
+    }
+    assert_eq!(r.body["facets"]["employer"][0]["name"], "Nacka kommun");
+    // A hostile filter value is refused before any engine sees it.
+    app.get("/api/v1/jobs/search?county=01%22%20OR%20employer_id%20%3D%205").await.assert_problem(400, "county");
+}
+
+async fn the_database_answers_while_meilisearch_is_down(app: &mut TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let a = app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
+    search_until(app, "q=upphandlare", vec![a]).await;
+    let up = app.get("/api/v1/jobs/search?q=upphandlare").await;
+
+    app.meili.as_mut().unwrap().kill();
+    let b = app.publish_job(&key, app.job("Upphandlare nummer två")).await;
+    let down = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert_eq!(down.status, StatusCode::OK, "{}", down.text);
+    assert_eq!(down.header("x-search-engine"), Some("database"));
+    assert_eq!(ids(&down), vec![a, b], "the database already has the new ad");
+    // The same shape, key for key.
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&up.body), keys(&down.body));
+    assert_eq!(keys(&up.body["hits"][0]), keys(&down.body["hits"][0]));
+    assert_eq!(keys(&up.body["facets"]), keys(&down.body["facets"]));
+
+    // Back up: the outbox catches up with what happened meanwhile.
+    app.meili.as_mut().unwrap().restart().await;
+    search_until(app, "q=upphandlare", vec![a, b]).await;
+}
