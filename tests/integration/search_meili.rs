@@ -10,7 +10,106 @@ platsen_tests::contract_meili!(
     typos_and_swedish_synonyms,
     facet_counts_equal_the_database,
     the_database_answers_while_meilisearch_is_down,
+    a_crash_in_a_burst_of_changes_loses_nothing,
+    a_reindex_during_writes_loses_nothing,
 );
+
+fn meili_args(app: &TestApp) -> platsen::MeiliArgs {
+    let m = app.meili.as_ref().unwrap();
+    platsen::MeiliArgs { meili_url: m.url.clone(), meili_master_key: m.master_key.clone(), meili_index: "jobs".into() }
+}
+
+/// Waits until the outbox is empty and `platsen search check` finds the index
+/// equal to the database: nothing missing, stale or extra.
+async fn index_equals_database(app: &TestApp, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        let status = app.admin(Method::GET, "/api/v1/admin/search", None).await;
+        if status.body["outbox_pending"] == 0 {
+            let cmd = platsen::SearchCommand::Check { meili: meili_args(app), repair: false };
+            last = platsen::search_command(&app.store, cmd).await.unwrap();
+            if last.contains("saknas i indexet: 0, inaktuella: 0, överflödiga: 0") {
+                assert_eq!(status.body["outbox_dead"], 0, "{}", status.text);
+                return;
+            }
+        } else {
+            last = status.text.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the index did not come to equal the database: {last}");
+}
+
+/// Writes `n` changes straight through the store (create + publish, and a
+/// close for every third ad), fast enough to overlap a crash.
+async fn burst(store: platsen_jobs::Store, employer_id: i64, n: usize, tag: &str) {
+    use platsen_jobs::model::Actor;
+    let now = chrono::Utc::now();
+    let mut changes = 0;
+    let mut i = 0;
+    while changes < n {
+        let input = platsen_jobs::input::JobInput {
+            title: Some(format!("Upphandlare {tag} {i}")),
+            description: Some("Vi söker en upphandlare med erfarenhet av LOU och avtalsuppföljning.".into()),
+            role: Some(platsen_taxonomy::Role::Upphandlare),
+            municipality_code: Some("0180".into()),
+            employment_type: Some(platsen_jobs::model::EmploymentType::Tillsvidare),
+            application_deadline: Some(platsen_jobs::validate::today_in_sweden(now) + chrono::Duration::days(20)),
+            apply_url: Some("https://example.org/ansok".into()),
+            ..Default::default()
+        };
+        let ad = store.create_job(Actor::System, employer_id, input, now).await.unwrap();
+        store.publish_as_operator(ad.id, now).await.unwrap();
+        changes += 2;
+        if i % 3 == 0 {
+            store.transition(Actor::System, ad.id, platsen_jobs::Lifecycle::Close, now).await.unwrap();
+            changes += 1;
+        }
+        i += 1;
+    }
+}
+
+async fn a_crash_in_a_burst_of_changes_loses_nothing(app: &mut TestApp) {
+    let (employer_id, _) = app.employer_with_key("Krockkommunen").await;
+    index_equals_database(app, 30).await;
+    let writer = tokio::spawn(burst(app.store.clone(), employer_id, 5_000, "krasch"));
+    // Let the sync get going, then kill Meilisearch as a crash would.
+    eventually(60, "some changes indexed before the crash", || async {
+        app.get("/api/v1/jobs/search?q=krasch").await.body["total"].as_i64().unwrap_or(0) > 0
+    })
+    .await;
+    app.meili.as_mut().unwrap().kill();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.meili.as_mut().unwrap().restart().await;
+    writer.await.unwrap();
+    index_equals_database(app, 120).await;
+}
+
+async fn a_reindex_during_writes_loses_nothing(app: &mut TestApp) {
+    let (employer_id, _) = app.employer_with_key("Ombyggda kommunen").await;
+    burst(app.store.clone(), employer_id, 600, "tidig").await;
+    index_equals_database(app, 60).await;
+    let writer = tokio::spawn(burst(app.store.clone(), employer_id, 600, "sentida"));
+    let out = platsen::search_command(&app.store, platsen::SearchCommand::Reindex(meili_args(app))).await.unwrap();
+    assert!(out.contains("är ombyggt"), "{out}");
+    writer.await.unwrap();
+    index_equals_database(app, 60).await;
+    let query =
+        platsen_jobs::search::SearchQuery { q: Some("sentida".into()), page: 1, per_page: 1, ..Default::default() };
+    let expected = app.store.search_database(&query, app.clock.now()).await.unwrap().total;
+    assert!(expected > 100, "{expected}");
+    search_until_total(app, "q=sentida", expected).await;
+}
+
+/// Searches until Meilisearch reports at least `min` hits.
+async fn search_until_total(app: &TestApp, query: &str, min: i64) {
+    eventually(30, query, || async {
+        let r = app.get(&format!("/api/v1/jobs/search?{query}")).await;
+        r.header("x-search-engine") == Some("meilisearch") && r.body["total"].as_i64().unwrap_or(0) >= min
+    })
+    .await;
+}
 
 fn ids(r: &platsen_tests::Reply) -> Vec<i64> {
     let mut v: Vec<i64> = r.body["hits"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()).collect();
@@ -143,4 +242,26 @@ async fn the_database_answers_while_meilisearch_is_down(app: &mut TestApp) {
     // Back up: the outbox catches up with what happened meanwhile.
     app.meili.as_mut().unwrap().restart().await;
     search_until(app, "q=upphandlare", vec![a, b]).await;
+}
+
+/// On PostgreSQL exactly one process runs the search sync: the lease is an
+/// advisory lock, free again when its holder goes.
+#[tokio::test]
+async fn one_search_worker_per_postgres_database() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let first = app.store.try_search_lease().await.unwrap();
+    assert!(first.is_some());
+    assert!(app.store.try_search_lease().await.unwrap().is_none(), "a second worker stands by");
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        again = app.store.try_search_lease().await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "the lease is free once its holder is gone");
+    drop(again);
+    app.stop().await;
 }

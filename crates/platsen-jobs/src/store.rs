@@ -1444,4 +1444,4 @@ mod tests {
 }
 
 mod fulltext;
-pub use fulltext::{OutboxRow, OutboxStatus};
+pub use fulltext::{OutboxRow, OutboxStatus, SearchLease};

@@ -36,9 +36,9 @@ pub struct MeiliConfig {
 
 /// A connection to the index of open ads.
 pub struct MeiliEngine {
-    admin: Client,
-    search: Client,
-    index: String,
+    pub(crate) admin: Client,
+    pub(crate) search: Client,
+    pub(crate) index: String,
 }
 
 impl std::fmt::Debug for MeiliEngine {
@@ -47,7 +47,7 @@ impl std::fmt::Debug for MeiliEngine {
     }
 }
 
-async fn timed<T, E: Into<Error>>(fut: impl Future<Output = std::result::Result<T, E>>) -> Result<T> {
+pub(crate) async fn timed<T, E: Into<Error>>(fut: impl Future<Output = std::result::Result<T, E>>) -> Result<T> {
     match tokio::time::timeout(CALL_TIMEOUT, fut).await {
         Ok(r) => r.map_err(Into::into),
         Err(_) => Err(Error::Unreachable(format!("no answer within {CALL_TIMEOUT:?}"))),
@@ -182,7 +182,7 @@ impl MeiliEngine {
         timed(self.admin.health()).await.is_ok()
     }
 
-    async fn wait(&self, task: TaskInfo) -> Result<()> {
+    pub(crate) async fn wait_task(&self, task: TaskInfo) -> Result<()> {
         let done = tokio::time::timeout(
             TASK_TIMEOUT + CALL_TIMEOUT,
             task.wait_for_completion(&self.admin, Some(Duration::from_millis(25)), Some(TASK_TIMEOUT)),
@@ -201,7 +201,7 @@ impl MeiliEngine {
     pub async fn ensure_index(&self) -> Result<usize> {
         ensure_index_named(&self.admin, &self.index).await?;
         let task = timed(self.admin.index(&self.index).set_settings(&settings())).await?;
-        self.wait(task).await?;
+        self.wait_task(task).await?;
         Ok(timed(self.admin.index(&self.index).get_stats()).await?.number_of_documents)
     }
 
@@ -211,11 +211,11 @@ impl MeiliEngine {
         let index = self.admin.index(&self.index);
         if !upserts.is_empty() {
             let task = timed(index.add_or_replace(upserts, Some("id"))).await?;
-            self.wait(task).await?;
+            self.wait_task(task).await?;
         }
         if !deletes.is_empty() {
             let task = timed(index.delete_documents(deletes)).await?;
-            self.wait(task).await?;
+            self.wait_task(task).await?;
         }
         Ok(())
     }

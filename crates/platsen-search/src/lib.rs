@@ -12,10 +12,12 @@
 
 mod document;
 mod engine;
+mod maintenance;
 mod sync;
 
 pub use document::JobDocument;
 pub use engine::{MeiliConfig, MeiliEngine};
+pub use maintenance::Drift;
 pub use sync::{SyncStatus, run_worker};
 
 /// What can go wrong talking to Meilisearch.

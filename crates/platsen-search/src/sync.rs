@@ -72,6 +72,19 @@ pub async fn run_worker(
 ) {
     let poll = Duration::from_millis(250);
     let mut backoff = Duration::from_millis(200);
+    // Exactly one worker per database is active: wait for the lease.
+    let _lease = loop {
+        match store.try_search_lease().await {
+            Ok(Some(lease)) => break lease,
+            Ok(None) => tracing::debug!("another instance runs the search sync; standing by"),
+            Err(e) => tracing::warn!(error = %e, "could not take the search-sync lease"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+    };
+    tracing::info!("search sync active");
     loop {
         if *stop.borrow() {
             break;

@@ -48,6 +48,33 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// The Meilisearch index: rebuild or compare with the database.
+    #[command(subcommand)]
+    Search(SearchCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MeiliArgs {
+    #[arg(long, env = "PLATSEN_MEILI_URL")]
+    pub meili_url: String,
+    #[arg(long, env = "PLATSEN_MEILI_MASTER_KEY", hide_env_values = true)]
+    pub meili_master_key: String,
+    #[arg(long, env = "PLATSEN_MEILI_INDEX", default_value = "jobs")]
+    pub meili_index: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the index into a fresh one and swap it in (no downtime).
+    Reindex(MeiliArgs),
+    /// Compare the index with the database (ids and versions).
+    Check {
+        #[command(flatten)]
+        meili: MeiliArgs,
+        /// Fix what differs.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -209,6 +236,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
             Ok(())
         }
+        Some(Command::Search(cmd)) => {
+            let store = open_store(&cli.db.database_url).await?;
+            let out = search_command(&store, cmd).await;
+            store.close().await;
+            println!("{}", out?);
+            Ok(())
+        }
         Some(Command::Admin(cmd)) => {
             let store = open_store(&cli.db.database_url).await?;
             let out = admin(&store, cmd).await;
@@ -288,6 +322,51 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
             format!("Nyckel {id} återkallad.")
         }
         AdminCommand::GenerateToken => platsen_jobs::keys::generate().secret.replacen("plk_", "pla_", 1),
+    })
+}
+
+/// Carries out a search command and returns what to print; progress goes to
+/// standard error.
+pub async fn search_command(store: &Store, cmd: SearchCommand) -> anyhow::Result<String> {
+    let args = match &cmd {
+        SearchCommand::Reindex(a) | SearchCommand::Check { meili: a, .. } => a.clone(),
+    };
+    let config =
+        platsen_search::MeiliConfig { url: args.meili_url, master_key: args.meili_master_key, index: args.meili_index };
+    let engine = platsen_search::MeiliEngine::connect(&config).await.context("connecting to Meilisearch")?;
+    let now = chrono::Utc::now();
+    Ok(match cmd {
+        SearchCommand::Reindex(_) => {
+            let started = std::time::Instant::now();
+            let drift = engine
+                .rebuild(store, now, |done, of| eprintln!("  indexerat {done} av {of} annonser"))
+                .await
+                .context("rebuilding the index")?;
+            format!(
+                "Indexet {} är ombyggt på {:.1} s ({} annonser; {} ändringar under bygget hämtades in).",
+                config.index,
+                started.elapsed().as_secs_f64(),
+                drift.expected,
+                drift.missing.len() + drift.stale.len() + drift.extra.len()
+            )
+        }
+        SearchCommand::Check { repair, .. } => {
+            let drift = engine.check(store, now).await.context("comparing the index with the database")?;
+            let mut out = format!(
+                "{} öppna annonser i databasen; saknas i indexet: {}, inaktuella: {}, överflödiga: {}.",
+                drift.expected,
+                drift.missing.len(),
+                drift.stale.len(),
+                drift.extra.len()
+            );
+            if repair && !drift.is_clean() {
+                engine.repair(store, &drift, now).await.context("repairing the index")?;
+                out.push_str(" Reparerat.");
+            } else if !drift.is_clean() {
+                out.push_str(" Kör med --repair för att rätta.");
+            }
+            out
+        }
     })
 }
 

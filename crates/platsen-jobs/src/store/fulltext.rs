@@ -482,6 +482,17 @@ impl Store {
         Ok(out)
     }
 
+    /// How many ads search should show now.
+    pub async fn count_indexable_ads(&self, now: DateTime<Utc>) -> Result<i64> {
+        let n: i64 = read!(self, |pool| {
+            sqlx::query_scalar("select count(*) from job_ads where status = 'published' and expires_at > $1")
+                .bind(ts(now))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n)
+    }
+
     /// Every ad search should show, by id after `after`, `limit` at a time
     /// (keyset pagination for rebuilding and checking the index).
     pub async fn indexable_ads_after(
@@ -504,5 +515,42 @@ impl Store {
             .map(|r| super::job_from_row(r, now))
             .collect()
         })
+    }
+}
+
+/// The right to be the one search worker of a database. On PostgreSQL it is a
+/// session advisory lock held by a connection of its own (released when the
+/// lease, and with it the connection, is dropped or lost); SQLite has one
+/// server process, so the lease is always granted.
+pub struct SearchLease {
+    _connection: Option<sqlx::PgConnection>,
+}
+
+impl std::fmt::Debug for SearchLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchLease").finish_non_exhaustive()
+    }
+}
+
+/// The first half of the search worker's advisory lock key ("plat" in
+/// ASCII); the second is the schema's hash.
+const SEARCH_LOCK: i32 = 0x706c_6174;
+
+impl Store {
+    /// Takes the search-worker lease if no other process holds it.
+    pub async fn try_search_lease(&self) -> Result<Option<SearchLease>> {
+        match &self.db {
+            Db::Sqlite { .. } => Ok(Some(SearchLease { _connection: None })),
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                // One worker per installation: the lock is keyed by the schema
+                // too, since several installations may share a database.
+                let got: bool = sqlx::query_scalar("select pg_try_advisory_lock($1, hashtext(current_schema()))")
+                    .bind(SEARCH_LOCK)
+                    .fetch_one(&mut conn)
+                    .await?;
+                Ok(got.then_some(SearchLease { _connection: Some(conn) }))
+            }
+        }
     }
 }
