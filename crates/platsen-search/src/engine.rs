@@ -319,7 +319,12 @@ impl MeiliEngine {
         loop {
             let mut q = meilisearch_sdk::documents::DocumentsQuery::new(&index);
             q.with_offset(offset).with_limit(1000).with_fields(["id", "version"]);
-            let page = timed(q.execute::<IdVersion>()).await?;
+            let page = match timed(q.execute::<IdVersion>()).await {
+                Ok(page) => page,
+                // No index yet: it holds nothing.
+                Err(Error::IndexNotFound) => break,
+                Err(e) => return Err(e),
+            };
             let n = page.results.len();
             out.extend(page.results.into_iter().map(|d| (d.id, d.version)));
             if n < 1000 {

@@ -26,6 +26,9 @@ pub enum Error {
     /// Meilisearch did not answer in time or could not be reached.
     #[error("meilisearch unreachable: {0}")]
     Unreachable(String),
+    /// The index does not exist (yet).
+    #[error("meilisearch index not found")]
+    IndexNotFound,
     /// Meilisearch refused the request itself (retrying will not help).
     #[error("meilisearch rejected the request: {0}")]
     Rejected(String),
@@ -47,6 +50,9 @@ impl From<meilisearch_sdk::errors::Error> for Error {
     fn from(e: meilisearch_sdk::errors::Error) -> Self {
         use meilisearch_sdk::errors::{Error as E, ErrorType};
         match e {
+            E::Meilisearch(m) if m.error_code == meilisearch_sdk::errors::ErrorCode::IndexNotFound => {
+                Error::IndexNotFound
+            }
             E::Meilisearch(m) if m.error_type == ErrorType::InvalidRequest => Error::Rejected(m.error_message),
             E::Meilisearch(m) => Error::Failed(m.error_message),
             E::Timeout => Error::Unreachable("timed out waiting for a task".into()),

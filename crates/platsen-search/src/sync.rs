@@ -100,6 +100,10 @@ pub async fn run_worker(
                 continue;
             }
             Err(e) => {
+                if matches!(e, Error::IndexNotFound) {
+                    // Someone dropped the index: make it again and refill it.
+                    status.inner.lock().expect("status lock").index_ready = false;
+                }
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "search sync failed");
                 status.failure(&e);
                 let pause = backoff;
