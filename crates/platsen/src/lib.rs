@@ -105,18 +105,23 @@ pub struct ServeArgs {
     pub meili_index: String,
 }
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            bind: "127.0.0.1:8080".into(),
-            admin_token: None,
-            demo: true,
-            rate_limit: 50,
-            public_url: None,
-            meili_url: std::env::var("PLATSEN_MEILI_URL").ok(),
-            meili_master_key: std::env::var("PLATSEN_MEILI_MASTER_KEY").ok(),
-            meili_index: std::env::var("PLATSEN_MEILI_INDEX").unwrap_or_else(|_| "jobs".into()),
+/// Lets `ServeArgs` be read from the environment alone.
+#[derive(Parser)]
+struct ServeFromEnv {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+impl ServeArgs {
+    /// What `platsen` with no command serves with: every `PLATSEN_*`
+    /// variable applies, and the demo board is on unless `PLATSEN_DEMO` says
+    /// otherwise.
+    pub fn for_default_run() -> ServeArgs {
+        let mut args = ServeFromEnv::parse_from(["platsen"]).serve;
+        if std::env::var_os("PLATSEN_DEMO").is_none() {
+            args.demo = true;
         }
+        args
     }
 }
 
@@ -216,7 +221,7 @@ pub fn redact(url: &str) -> String {
 /// Runs the command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => serve(&cli.db, ServeArgs::default(), Clock::default(), shutdown_signal()).await,
+        None => serve(&cli.db, ServeArgs::for_default_run(), Clock::default(), shutdown_signal()).await,
         Some(Command::Serve(args)) => serve(&cli.db, args, Clock::default(), shutdown_signal()).await,
         Some(Command::Migrate) => {
             let store = open_store(&cli.db.database_url).await?;
