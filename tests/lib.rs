@@ -17,6 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 
+#[path = "bench_support.rs"]
+pub mod bench;
 pub mod meili;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";

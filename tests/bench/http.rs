@@ -7,125 +7,29 @@
 //! so each figure pays the same overheads and the ratios compare like with
 //! like. Not a test: it asserts nothing and is never run by `cargo test`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use std::sync::Arc;
 
 use platsen_api::Clock;
 use platsen_jobs::Store;
-use platsen_jobs::input::JobInput;
-use platsen_jobs::model::{Actor, EmploymentType};
-use platsen_taxonomy::Role;
+use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, load_requests, seed_ads};
 use poem::endpoint::make_sync;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{EndpointExt, Route, get};
 
 const ADS: usize = 10_000;
-const CONNECTIONS: usize = 32;
-const SECONDS: u64 = 5;
 
-struct Figures {
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// Drives `url` with `CONNECTIONS` keep-alive connections for `SECONDS`.
+/// Drives one URL with keep-alive connections.
 async fn load(url: &str) -> Figures {
-    load_many(std::sync::Arc::new(vec![url.to_owned()])).await
+    let url = url.to_owned();
+    load_requests(1, move |c, _| c.get(&url)).await
 }
 
 /// Drives a list of URLs, each connection walking it from its own offset.
-async fn load_many(urls: std::sync::Arc<Vec<String>>) -> Figures {
-    let deadline = Instant::now() + Duration::from_secs(SECONDS);
-    let mut tasks = Vec::new();
-    for c in 0..CONNECTIONS {
-        let urls = urls.clone();
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
-            let mut lat = Vec::with_capacity(100_000);
-            let mut i = c * urls.len() / CONNECTIONS;
-            while Instant::now() < deadline {
-                let url = &urls[i % urls.len()];
-                i += 1;
-                let t = Instant::now();
-                let r = client.get(url).send().await.expect("request");
-                assert!(r.status().is_success(), "{url}: {}", r.status());
-                r.bytes().await.expect("body");
-                lat.push(t.elapsed());
-            }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99) }
-}
-
-/// Seeds the ads and returns their ids.
-async fn seed(store: &Store) -> Vec<i64> {
-    store.migrate().await.unwrap();
-    let now = chrono::Utc::now();
-    let mut employers = Vec::new();
-    for i in 0..50 {
-        let e = store
-            .create_employer(
-                platsen_jobs::input::EmployerInput {
-                    name: Some(format!("Benchkommun {i}")),
-                    organization_number: Some(org(i)),
-                    ..Default::default()
-                },
-                true,
-                now,
-            )
-            .await
-            .unwrap();
-        employers.push(e.id);
-    }
-    let municipalities = platsen_taxonomy::municipalities();
-    let mut ids = Vec::with_capacity(ADS);
-    for n in 0..ADS {
-        let input = JobInput {
-            title: Some(format!("Upphandlare nummer {n}")),
-            description: Some("Vi söker en erfaren upphandlare till vår upphandlingsenhet. ".repeat(8)),
-            role: Some(Role::ALL[n % Role::ALL.len()]),
-            municipality_code: Some(municipalities[n % municipalities.len()].code.into()),
-            employment_type: Some(EmploymentType::Tillsvidare),
-            application_deadline: Some(platsen_jobs::validate::today_in_sweden(now) + chrono::Duration::days(30)),
-            apply_url: Some("https://example.org/ansok".into()),
-            salary_min: Some(40_000),
-            salary_max: Some(55_000),
-            ..Default::default()
-        };
-        let ad = store.create_job(Actor::System, employers[n % employers.len()], input, now).await.unwrap();
-        store.publish_as_operator(ad.id, now).await.unwrap();
-        ids.push(ad.id);
-        if n % 1000 == 999 {
-            eprintln!("  seeded {} / {ADS} ads", n + 1);
-        }
-    }
-    ids
-}
-
-fn org(i: u32) -> String {
-    let base = format!("55{:07}", 9_000_000 + i);
-    let sum: u32 = base
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(k, b)| {
-            let d = u32::from(b - b'0');
-            if k % 2 == 0 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{}-{}{}", &base[..6], &base[6..], (10 - sum % 10) % 10)
+async fn load_many(urls: Arc<Vec<String>>) -> Figures {
+    let n = urls.len();
+    load_requests(n, move |c, i| c.get(&urls[i % n])).await
 }
 
 /// Serves `body` from a bare poem handler: the ceiling.
@@ -147,7 +51,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, f64)>) {
     eprintln!("{name}: seeding {ADS} ads");
-    let ids = seed(&store).await;
+    store.migrate().await.unwrap();
+    let ids = seed_ads(&store, ADS).await;
     let id = ids[ids.len() / 2];
     let config = platsen::ServerConfig {
         meili: None,
@@ -182,8 +87,8 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     }
     let one = reqwest::get(&scattered[0]).await.unwrap().bytes().await.unwrap().to_vec();
     let ceiling = load(&bare(one).await).await;
-    let _ = load_many(std::sync::Arc::new(scattered.clone())).await;
-    let real = load_many(std::sync::Arc::new(scattered)).await;
+    let _ = load_many(Arc::new(scattered.clone())).await;
+    let real = load_many(Arc::new(scattered)).await;
     let ratio = real.rps / ceiling.rps;
     rows.push(("bare handler, same bytes as one ad".into(), ceiling, 1.0));
     rows.push((format!("{name}: GET /api/v1/jobs/{{id}}, every id in turn"), real, ratio));

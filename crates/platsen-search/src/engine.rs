@@ -173,6 +173,11 @@ impl MeiliEngine {
         Ok(MeiliEngine { admin, search, index: config.index.clone() })
     }
 
+    /// The search-only key queries use.
+    pub fn search_key(&self) -> &str {
+        self.search.get_api_key().unwrap_or_default()
+    }
+
     pub fn index_name(&self) -> &str {
         &self.index
     }
