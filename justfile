@@ -21,10 +21,12 @@ lint:
 fmt:
     cargo fmt --all
 
-# Benchmark public reads against a bare handler (release build, 10,000 ads).
+# Benchmarks, each as a ratio of a reference measured in the same run: public
+# reads vs a bare handler; search vs Meilisearch itself; freshness; rebuild.
 bench:
     cargo build --release -p platsen
     cargo bench -p platsen-tests --bench http
+    cargo bench -p platsen-tests --bench search
 
 # Install (from the npm registry, hash-checked) and run Meilisearch on 127.0.0.1:7700.
 meili:

@@ -197,9 +197,7 @@ async fn main() {
     .unwrap();
     direct_engine.ensure_index().await.unwrap();
     let started = Instant::now();
-    for chunk in all.chunks(10_000) {
-        direct_engine.apply(chunk, &[]).await.unwrap();
-    }
+    direct_engine.push_all(&all, 10_000).await.unwrap();
     let push = started.elapsed();
     let (r, p) = (docs as f64 / rebuild.as_secs_f64(), all.len() as f64 / push.as_secs_f64());
     println!(

@@ -225,6 +225,25 @@ impl MeiliEngine {
         Ok(())
     }
 
+    /// Pushes documents in batches without waiting between them (Meilisearch
+    /// works through its queue while the next batch is prepared), then waits
+    /// for every task and checks each succeeded.
+    pub async fn push_all(&self, docs: &[JobDocument], batch: usize) -> Result<()> {
+        let mut tasks = Vec::new();
+        for chunk in docs.chunks(batch.max(1)) {
+            tasks.push(self.enqueue_upsert(chunk).await?);
+        }
+        for task in tasks {
+            self.wait_task(task).await?;
+        }
+        Ok(())
+    }
+
+    /// Enqueues an upsert and returns its task, to be waited for later.
+    pub(crate) async fn enqueue_upsert(&self, docs: &[JobDocument]) -> Result<TaskInfo> {
+        timed(self.admin.index(&self.index).add_or_replace(docs, Some("id"))).await
+    }
+
     /// Searches open ads, with the search-only key.
     pub async fn search(&self, q: &SearchQuery, now: DateTime<Utc>) -> Result<SearchResults> {
         let started = Instant::now();

@@ -93,13 +93,19 @@ impl MeiliEngine {
         building.ensure_index().await?;
         let expected = store.count_indexable_ads(now).await? as usize;
         let mut done = 0;
+        let mut tasks = Vec::new();
+        // Enqueue each batch as soon as it is read; Meilisearch indexes one
+        // while the next is read from SQL. Every task is checked below.
         open_documents(store, now, async |docs| {
             done += docs.len();
-            building.apply(&docs, &[]).await?;
+            tasks.push(building.enqueue_upsert(&docs).await?);
             progress(done, expected);
             Ok(())
         })
         .await?;
+        for task in tasks {
+            building.wait_task(task).await?;
+        }
         let swap = SwapIndexes { indexes: (self.index_name().to_owned(), fresh.clone()), rename: None };
         let task = timed(self.admin.swap_indexes([&swap])).await?;
         self.wait_task(task).await?;
