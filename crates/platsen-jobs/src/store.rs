@@ -126,6 +126,36 @@ macro_rules! employer_select {
     };
 }
 
+/// The conditions of the public list (and of search): open ads, plus the
+/// filters in use, each a fixed fragment with a bound value.
+fn open_ads_conds(f: &JobFilter, now: DateTime<Utc>) -> Vec<(&'static str, Arg)> {
+    let mut conds: Vec<(&'static str, Arg)> = vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
+    if let Some(r) = f.role {
+        conds.push((" and j.role = ", Arg::Text(r.code().into())));
+    }
+    if let Some(m) = &f.municipality_code {
+        conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
+    }
+    if let Some(c) = &f.county_code {
+        conds.push((" and j.county_code = ", Arg::Text(c.clone())));
+    }
+    if let Some(t) = f.employment_type {
+        conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
+    }
+    if let Some(r) = f.remote {
+        conds.push((" and j.remote = ", Arg::Text(r.code().into())));
+    }
+    match &f.employer {
+        Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
+        Some(IdOrSlug::Slug(slug)) => {
+            conds.push((" and j.employer_id = (select id from employers where slug = ", Arg::Text(slug.clone())));
+            conds.push((")", Arg::None));
+        }
+        None => {}
+    }
+    conds
+}
+
 /// A value bound into a query built from fixed fragments.
 enum Arg {
     Text(String),
@@ -692,31 +722,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Page<JobAd>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-        let mut conds: Vec<(&'static str, Arg)> =
-            vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
-        if let Some(r) = f.role {
-            conds.push((" and j.role = ", Arg::Text(r.code().into())));
-        }
-        if let Some(m) = &f.municipality_code {
-            conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
-        }
-        if let Some(c) = &f.county_code {
-            conds.push((" and j.county_code = ", Arg::Text(c.clone())));
-        }
-        if let Some(t) = f.employment_type {
-            conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
-        }
-        if let Some(r) = f.remote {
-            conds.push((" and j.remote = ", Arg::Text(r.code().into())));
-        }
-        match &f.employer {
-            Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
-            Some(IdOrSlug::Slug(slug)) => {
-                conds.push((" and j.employer_id = (select id from employers where slug = ", Arg::Text(slug.clone())));
-                conds.push((")", Arg::None));
-            }
-            None => {}
-        }
+        let conds = open_ads_conds(f, now);
         let order = match f.sort {
             JobSort::Newest => " order by j.published_at desc, j.id desc limit ",
             JobSort::Deadline => " order by j.application_deadline, j.id limit ",

@@ -14,7 +14,6 @@ use crate::search::{
     FacetCount, Facets, MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults, SearchSort, Suggestion, crop,
     facet_name, fold, terms,
 };
-use crate::store::IdOrSlug;
 
 impl Store {
     /// Searches open ads in the database.
@@ -240,28 +239,7 @@ const FACET_COLUMNS: [(&str, &str, &str); 6] = [
 ];
 
 fn search_conds(query: &SearchQuery, now: DateTime<Utc>) -> Vec<(&'static str, Arg)> {
-    let f = &query.filter;
-    let mut conds: Vec<(&'static str, Arg)> = vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
-    if let Some(r) = f.role {
-        conds.push((" and j.role = ", Arg::Text(r.code().into())));
-    }
-    if let Some(m) = &f.municipality_code {
-        conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
-    }
-    if let Some(c) = &f.county_code {
-        conds.push((" and j.county_code = ", Arg::Text(c.clone())));
-    }
-    if let Some(t) = f.employment_type {
-        conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
-    }
-    if let Some(r) = f.remote {
-        conds.push((" and j.remote = ", Arg::Text(r.code().into())));
-    }
-    match &f.employer {
-        Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
-        Some(IdOrSlug::Slug(slug)) => conds.push((" and e.slug = ", Arg::Text(slug.clone()))),
-        None => {}
-    }
+    let mut conds = super::open_ads_conds(&query.filter, now);
     if let Some(min) = query.salary_min {
         conds.push((" and j.salary_period = 'month' and coalesce(j.salary_max, j.salary_min) >= ", Arg::Int(min)));
     }
