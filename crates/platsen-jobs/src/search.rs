@@ -96,6 +96,22 @@ pub struct Facets {
     pub employer: Vec<FacetCount>,
 }
 
+impl Facets {
+    /// Stores the counts of one dimension (`role`, `county`, `municipality`,
+    /// `employment_type`, `remote`, `employer`), most common first.
+    pub fn set(&mut self, dim: &str, mut counts: Vec<FacetCount>) {
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        match dim {
+            "role" => self.role = counts,
+            "county" => self.county = counts,
+            "municipality" => self.municipality = counts,
+            "employment_type" => self.employment_type = counts,
+            "remote" => self.remote = counts,
+            _ => self.employer = counts,
+        }
+    }
+}
+
 /// The answer to a search.
 #[derive(Debug, Clone)]
 pub struct SearchResults {

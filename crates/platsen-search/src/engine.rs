@@ -293,7 +293,7 @@ impl MeiliEngine {
         let mut facets = Facets::default();
         if let Some(dist) = res.facet_distribution {
             for (attr, values) in dist {
-                let mut counts: Vec<FacetCount> = values
+                let counts: Vec<FacetCount> = values
                     .into_iter()
                     .map(|(value, count)| {
                         let (value, name) = match attr.as_str() {
@@ -310,15 +310,7 @@ impl MeiliEngine {
                         FacetCount { value, name, count: count as i64 }
                     })
                     .collect();
-                counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-                match attr.as_str() {
-                    "role" => facets.role = counts,
-                    "county_code" => facets.county = counts,
-                    "municipality_code" => facets.municipality = counts,
-                    "employment_type" => facets.employment_type = counts,
-                    "remote" => facets.remote = counts,
-                    _ => facets.employer = counts,
-                }
+                facets.set(attr.trim_end_matches("_code"), counts);
             }
         }
         Ok(SearchResults {

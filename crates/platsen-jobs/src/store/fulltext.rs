@@ -250,22 +250,14 @@ fn search_conds(query: &SearchQuery, now: DateTime<Utc>) -> Vec<(&'static str, A
 }
 
 fn set_facet(facets: &mut Facets, dim: &str, rows: Vec<(String, String, i64)>) {
-    let mut counts: Vec<FacetCount> = rows
+    let counts: Vec<FacetCount> = rows
         .into_iter()
         .map(|(value, name, count)| {
             let name = if dim == "employer" { name } else { facet_name(dim, &value) };
             FacetCount { value, name, count }
         })
         .collect();
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    match dim {
-        "role" => facets.role = counts,
-        "county" => facets.county = counts,
-        "municipality" => facets.municipality = counts,
-        "employment_type" => facets.employment_type = counts,
-        "remote" => facets.remote = counts,
-        _ => facets.employer = counts,
-    }
+    facets.set(dim, counts);
 }
 
 fn hit_from_row<R: sqlx::Row>(r: &R) -> Result<SearchHit>
