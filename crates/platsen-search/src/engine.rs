@@ -13,11 +13,10 @@ use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
 use platsen_jobs::IdOrSlug;
 use platsen_jobs::model::{EmploymentType, RemoteMode, Salary, SalaryPeriod};
-use platsen_jobs::search::{
-    FacetCount, Facets, MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults, SearchSort, crop, marked_html,
-};
+use platsen_jobs::search::{FacetCount, Facets, SearchHit, SearchQuery, SearchResults, SearchSort, marked_html};
 use platsen_taxonomy::Role;
 
+use crate::http::Http;
 use crate::{Error, JobDocument, Result};
 
 /// How long one HTTP call may take.
@@ -36,8 +35,8 @@ pub struct MeiliConfig {
 
 /// A connection to the index of open ads.
 pub struct MeiliEngine {
-    pub(crate) admin: Client,
-    pub(crate) search: Client,
+    pub(crate) admin: Client<Http>,
+    pub(crate) search: Client<Http>,
     pub(crate) index: String,
 }
 
@@ -152,7 +151,8 @@ impl MeiliEngine {
     /// Connects with the master key and makes (or finds) a key limited to
     /// search for queries.
     pub async fn connect(config: &MeiliConfig) -> Result<MeiliEngine> {
-        let admin = Client::new(config.url.clone(), Some(config.master_key.clone()))?;
+        let admin =
+            Client::new_with_client(config.url.clone(), Some(&config.master_key), Http::new(&config.master_key)?);
         let keys = timed(admin.get_keys()).await?;
         let existing = keys.results.into_iter().find(|k| {
             k.name.as_deref() == Some("platsen-search") && k.actions == [Action::Search] && k.expires_at.is_none()
@@ -169,7 +169,7 @@ impl MeiliEngine {
                 timed(admin.create_key(builder)).await?.key
             }
         };
-        let search = Client::new(config.url.clone(), Some(search_key))?;
+        let search = Client::new_with_client(config.url.clone(), Some(&search_key), Http::new(&search_key)?);
         Ok(MeiliEngine { admin, search, index: config.index.clone() })
     }
 
@@ -239,45 +239,45 @@ impl MeiliEngine {
         Ok(())
     }
 
+    /// Enqueues a deletion and returns its task, to be waited for later.
+    pub(crate) async fn enqueue_delete(&self, ids: &[i64]) -> Result<TaskInfo> {
+        timed(self.admin.index(&self.index).delete_documents(ids)).await
+    }
+
+    /// How a task ended: `None` while it is enqueued or processing.
+    pub(crate) async fn outcome(&self, task: &TaskInfo) -> Result<Option<Result<()>>> {
+        Ok(match timed(self.admin.get_task(task)).await? {
+            Task::Succeeded { .. } => Some(Ok(())),
+            Task::Failed { content } => {
+                Some(Err(Error::from(meilisearch_sdk::errors::Error::Meilisearch(content.error))))
+            }
+            Task::Enqueued { .. } | Task::Processing { .. } => None,
+        })
+    }
+
     /// Enqueues an upsert and returns its task, to be waited for later.
     pub(crate) async fn enqueue_upsert(&self, docs: &[JobDocument]) -> Result<TaskInfo> {
         timed(self.admin.index(&self.index).add_or_replace(docs, Some("id"))).await
     }
 
+    /// The request body a query becomes, exactly as `search` sends it (the
+    /// benchmark sends it straight to Meilisearch for comparison).
+    pub fn search_body(&self, q: &SearchQuery, now: DateTime<Utc>) -> serde_json::Value {
+        let p = Prepared::new(q, now);
+        let index = self.search.index(&self.index);
+        let mut s = index.search();
+        p.configure(&mut s);
+        serde_json::to_value(&s).expect("a search query serializes")
+    }
+
     /// Searches open ads, with the search-only key.
     pub async fn search(&self, q: &SearchQuery, now: DateTime<Utc>) -> Result<SearchResults> {
         let started = Instant::now();
-        let filter = filter(q, now);
-        let text: String = q.q.as_deref().unwrap_or("").chars().take(200).collect();
-        let sort_newest = ["published_at:desc"];
-        let sort_deadline = ["application_deadline:asc"];
+        let p = Prepared::new(q, now);
         let index = self.search.index(&self.index);
         let mut s = index.search();
-        let pre = MARK_START.to_string();
-        let post = MARK_END.to_string();
-        s.with_query(&text)
-            .with_filter(&filter)
-            .with_facets(Selectors::Some(&FACETS))
-            .with_page(q.page.max(1) as usize)
-            .with_hits_per_page(q.per_page.max(1) as usize)
-            .with_attributes_to_highlight(Selectors::Some(&["title"]))
-            .with_attributes_to_crop(Selectors::Some(&[("description", Some(30))]))
-            .with_highlight_pre_tag(&pre)
-            .with_highlight_post_tag(&post)
-            .with_crop_marker("…");
-        match q.sort {
-            SearchSort::Newest => {
-                s.with_sort(&sort_newest);
-            }
-            SearchSort::Deadline => {
-                s.with_sort(&sort_deadline);
-            }
-            SearchSort::Relevance if text.trim().is_empty() => {
-                s.with_sort(&sort_newest);
-            }
-            SearchSort::Relevance => {}
-        }
-        let res = timed(s.execute::<JobDocument>()).await?;
+        p.configure(&mut s);
+        let res = timed(s.execute::<HitFields>()).await?;
         let hits = res
             .hits
             .into_iter()
@@ -286,7 +286,7 @@ impl MeiliEngine {
                     h.formatted_result.as_ref().and_then(|f| f.get(field)).and_then(|v| v.as_str()).map(str::to_owned)
                 };
                 let title = formatted("title").unwrap_or_else(|| h.result.title.clone());
-                let snippet = formatted("description").unwrap_or_else(|| crop(&h.result.description, 240));
+                let snippet = formatted("description").unwrap_or_default();
                 hit_from_document(h.result, &title, &snippet)
             })
             .collect();
@@ -352,7 +352,101 @@ impl MeiliEngine {
     }
 }
 
-async fn ensure_index_named(admin: &Client, uid: &str) -> Result<()> {
+/// What a query sends, owned, so the borrowing SDK builder can be made from it.
+struct Prepared {
+    text: String,
+    filter: String,
+    sort: Option<[&'static str; 1]>,
+    page: usize,
+    per_page: usize,
+}
+
+/// The attributes a hit needs; the rest of the document (the whole
+/// description above all) stays in Meilisearch.
+const RETRIEVE: [&str; 18] = [
+    "id",
+    "slug",
+    "title",
+    "employer_id",
+    "employer_slug",
+    "employer_name",
+    "role",
+    "municipality_code",
+    "remote",
+    "employment_type",
+    "extent_percent",
+    "salary_min",
+    "salary_max",
+    "salary_period",
+    "application_deadline",
+    "published_at",
+    "expires_at",
+    "featured",
+];
+
+/// The retrieved part of a document (see `RETRIEVE`).
+#[derive(Debug, serde::Deserialize)]
+struct HitFields {
+    id: i64,
+    slug: String,
+    title: String,
+    employer_id: i64,
+    employer_slug: String,
+    employer_name: String,
+    role: String,
+    municipality_code: String,
+    remote: String,
+    employment_type: String,
+    extent_percent: i64,
+    salary_min: Option<i64>,
+    salary_max: Option<i64>,
+    salary_period: Option<String>,
+    application_deadline: String,
+    published_at: i64,
+    expires_at: i64,
+    featured: bool,
+}
+
+const PRE: &str = "\u{E000}";
+const POST: &str = "\u{E001}";
+
+impl Prepared {
+    fn new(q: &SearchQuery, now: DateTime<Utc>) -> Prepared {
+        let text: String = q.q.as_deref().unwrap_or("").chars().take(200).collect();
+        let sort = match q.sort {
+            SearchSort::Newest => Some(["published_at:desc"]),
+            SearchSort::Deadline => Some(["application_deadline:asc"]),
+            SearchSort::Relevance if text.trim().is_empty() => Some(["published_at:desc"]),
+            SearchSort::Relevance => None,
+        };
+        Prepared {
+            filter: filter(q, now),
+            text,
+            sort,
+            page: q.page.max(1) as usize,
+            per_page: q.per_page.max(1) as usize,
+        }
+    }
+
+    fn configure<'a>(&'a self, s: &mut meilisearch_sdk::search::SearchQuery<'a, Http>) {
+        s.with_query(&self.text)
+            .with_filter(&self.filter)
+            .with_facets(Selectors::Some(&FACETS))
+            .with_page(self.page)
+            .with_hits_per_page(self.per_page)
+            .with_attributes_to_retrieve(Selectors::Some(&RETRIEVE))
+            .with_attributes_to_highlight(Selectors::Some(&["title", "description"]))
+            .with_attributes_to_crop(Selectors::Some(&[("description", Some(30))]))
+            .with_highlight_pre_tag(PRE)
+            .with_highlight_post_tag(POST)
+            .with_crop_marker("…");
+        if let Some(sort) = &self.sort {
+            s.with_sort(sort);
+        }
+    }
+}
+
+async fn ensure_index_named(admin: &Client<Http>, uid: &str) -> Result<()> {
     let task = timed(admin.create_index(uid, Some("id"))).await?;
     let done = tokio::time::timeout(
         TASK_TIMEOUT + CALL_TIMEOUT,
@@ -373,7 +467,7 @@ async fn ensure_index_named(admin: &Client, uid: &str) -> Result<()> {
     }
 }
 
-fn hit_from_document(d: JobDocument, title_marked: &str, snippet_marked: &str) -> Option<SearchHit> {
+fn hit_from_document(d: HitFields, title_marked: &str, snippet_marked: &str) -> Option<SearchHit> {
     let salary = d.salary_period.as_deref().and_then(SalaryPeriod::from_code).map(|period| Salary {
         min: d.salary_min,
         max: d.salary_max,
@@ -405,6 +499,13 @@ fn hit_from_document(d: JobDocument, title_marked: &str, snippet_marked: &str) -
 mod tests {
     use super::*;
     use platsen_jobs::JobFilter;
+    use platsen_jobs::search::{MARK_END, MARK_START};
+
+    #[test]
+    fn highlight_tags_are_the_marks() {
+        assert_eq!(PRE, MARK_START.to_string());
+        assert_eq!(POST, MARK_END.to_string());
+    }
 
     #[test]
     fn filters_quote_every_value() {

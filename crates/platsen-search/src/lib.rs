@@ -12,6 +12,7 @@
 
 mod document;
 mod engine;
+mod http;
 mod maintenance;
 mod sync;
 

@@ -1,19 +1,23 @@
 //! The worker that keeps the index equal to what SQL says search should show.
 //!
 //! It reads due outbox rows, merges them per ad, re-reads each ad's current
-//! state, upserts the ads that are open and deletes the rest, waits for
-//! Meilisearch to confirm, and only then deletes the rows. A failure leaves
+//! state, upserts the ads that are open and deletes the rest, and deletes the
+//! rows only after Meilisearch confirmed every task of the batch. Up to
+//! `MAX_IN_FLIGHT` batches are sent before the first is confirmed, so a
+//! change waits for Meilisearch's indexing, not for a round trip per batch. A failure leaves
 //! the rows for a retry with backoff; a request Meilisearch rejects outright
 //! is retried a few times and then set aside as a dead letter for an
 //! operator. Order and duplicates do not matter because the current state is
 //! sent, never the event.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use meilisearch_sdk::task_info::TaskInfo;
 use platsen_jobs::Store;
+use platsen_jobs::store::OutboxRow;
 use tokio::sync::{Notify, watch};
 
 use crate::{Error, JobDocument, MeiliEngine};
@@ -55,10 +59,23 @@ impl SyncStatus {
     }
 }
 
-/// How many outbox rows one round handles.
+/// How many outbox rows one batch carries.
 const BATCH: i64 = 2_000;
+/// Batches sent and not yet confirmed, at most. Meilisearch applies tasks in
+/// the order they were enqueued, so a later batch (which read the ads' state
+/// later) always lands after an earlier one.
+const MAX_IN_FLIGHT: usize = 4;
 /// Rejections retried this many times before a row becomes a dead letter.
 const MAX_REJECTIONS: i64 = 5;
+
+/// A batch sent to Meilisearch: its tasks, and the outbox rows it settles
+/// once every task succeeded.
+struct InFlight {
+    tasks: Vec<TaskInfo>,
+    rows: Vec<OutboxRow>,
+    upserted: usize,
+    deleted: usize,
+}
 
 /// Runs until `stop` turns true. `wake` is notified after writes (a hint:
 /// the worker also polls), `now` is the application clock.
@@ -85,25 +102,32 @@ pub async fn run_worker(
         }
     };
     tracing::info!("search sync active");
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         if *stop.borrow() {
             break;
         }
-        let round = one_round(&store, &engine, &status, &now).await;
-        let pause = match round {
-            Ok(0) => {
+        let pause = match step(&store, &engine, &status, &now, &mut in_flight).await {
+            Ok(sent) => {
                 backoff = Duration::from_millis(200);
-                poll
-            }
-            Ok(_) => {
-                backoff = Duration::from_millis(200);
-                continue;
+                if sent {
+                    continue;
+                }
+                if in_flight.is_empty() {
+                    poll
+                } else {
+                    // Waiting for Meilisearch: look again soon.
+                    Duration::from_millis(10)
+                }
             }
             Err(e) => {
                 if matches!(e, Error::IndexNotFound) {
                     // Someone dropped the index: make it again and refill it.
                     status.inner.lock().expect("status lock").index_ready = false;
                 }
+                // What was in flight stays in the outbox and is sent again
+                // (the current state, so sending twice is harmless).
+                in_flight.clear();
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "search sync failed");
                 status.failure(&e);
                 let pause = backoff;
@@ -120,13 +144,15 @@ pub async fn run_worker(
     tracing::info!("search sync stopped");
 }
 
-/// One round: returns how many outbox rows it settled.
-async fn one_round(
+/// Settles the batches Meilisearch finished, oldest first, then sends one
+/// more batch if there is room. Returns whether it sent one.
+async fn step(
     store: &Store,
     engine: &MeiliEngine,
     status: &SyncStatus,
     now: &impl Fn() -> DateTime<Utc>,
-) -> Result<usize, Error> {
+    in_flight: &mut VecDeque<InFlight>,
+) -> Result<bool, Error> {
     if !status.index_ready() {
         let documents = engine.ensure_index().await?;
         if documents == 0 {
@@ -136,39 +162,75 @@ async fn one_round(
         }
         status.inner.lock().expect("status lock").index_ready = true;
     }
-    let t = now();
-    let rows = store.pending_search_changes(BATCH, t).await?;
-    if rows.is_empty() {
-        return Ok(0);
+    while let Some(batch) = in_flight.front() {
+        let mut outcome = Some(Ok(()));
+        for task in &batch.tasks {
+            match engine.outcome(task).await? {
+                Some(Ok(())) => {}
+                other => {
+                    outcome = other;
+                    break;
+                }
+            }
+        }
+        let Some(outcome) = outcome else { break };
+        let batch = in_flight.pop_front().expect("front exists");
+        let row_ids: Vec<i64> = batch.rows.iter().map(|r| r.id).collect();
+        match outcome {
+            Ok(()) => {
+                store.ack_search_changes(&row_ids).await?;
+                status.success(now());
+                tracing::debug!(
+                    upserted = batch.upserted,
+                    deleted = batch.deleted,
+                    rows = row_ids.len(),
+                    "search index updated"
+                );
+            }
+            Err(e) if e.is_permanent() => {
+                let attempts = batch.rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
+                let dead = attempts >= MAX_REJECTIONS;
+                let retry_at = now() + chrono::Duration::seconds(2i64.pow(attempts.min(6) as u32));
+                store.retry_search_changes(&row_ids, &e.to_string(), retry_at, dead).await?;
+                if dead {
+                    tracing::error!(error = %e, rows = row_ids.len(), "search changes set aside as dead letters");
+                } else {
+                    tracing::warn!(error = %e, rows = row_ids.len(), attempts, "Meilisearch rejected a batch");
+                }
+                status.failure(&e);
+            }
+            Err(e) => return Err(e),
+        }
     }
+    if in_flight.len() >= MAX_IN_FLIGHT {
+        return Ok(false);
+    }
+    let t = now();
+    let busy: HashSet<i64> = in_flight.iter().flat_map(|b| b.rows.iter().map(|r| r.id)).collect();
+    let rows: Vec<OutboxRow> = store
+        .pending_search_changes(BATCH + busy.len() as i64, t)
+        .await?
+        .into_iter()
+        .filter(|r| !busy.contains(&r.id))
+        .take(BATCH as usize)
+        .collect();
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    // The state is read after the rows committed, so it is at least as new
+    // as the changes they stand for.
     let ids: Vec<i64> = rows.iter().map(|r| r.job_id).collect::<BTreeSet<_>>().into_iter().collect();
     let open = store.indexable_ads(&ids, t).await?;
     let docs: Vec<JobDocument> = open.iter().map(JobDocument::from).collect();
     let open_ids: BTreeSet<i64> = open.iter().map(|a| a.id).collect();
     let deletes: Vec<i64> = ids.iter().copied().filter(|id| !open_ids.contains(id)).collect();
-    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    match engine.apply(&docs, &deletes).await {
-        Ok(()) => {
-            store.ack_search_changes(&row_ids).await?;
-            status.success(now());
-            tracing::debug!(
-                upserted = docs.len(),
-                deleted = deletes.len(),
-                rows = row_ids.len(),
-                "search index updated"
-            );
-            Ok(row_ids.len())
-        }
-        Err(e) if e.is_permanent() => {
-            let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
-            let dead = attempts >= MAX_REJECTIONS;
-            let retry_at = t + chrono::Duration::seconds(2i64.pow(attempts.min(6) as u32));
-            store.retry_search_changes(&row_ids, &e.to_string(), retry_at, dead).await?;
-            if dead {
-                tracing::error!(error = %e, rows = row_ids.len(), "search changes set aside as dead letters");
-            }
-            Err(e)
-        }
-        Err(e) => Err(e),
+    let mut tasks = Vec::new();
+    if !docs.is_empty() {
+        tasks.push(engine.enqueue_upsert(&docs).await?);
     }
+    if !deletes.is_empty() {
+        tasks.push(engine.enqueue_delete(&deletes).await?);
+    }
+    in_flight.push_back(InFlight { tasks, rows, upserted: docs.len(), deleted: deletes.len() });
+    Ok(true)
 }

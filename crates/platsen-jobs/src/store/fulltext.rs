@@ -63,24 +63,13 @@ impl Store {
                 list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
                 let hits = list.build().fetch_all(pool).await?.iter().map(hit_from_row).collect::<Result<Vec<_>>>()?;
 
-                let mut count = sqlx::QueryBuilder::new(format!("select count(*) {from}"));
-                push_conds!(count, &conds);
+                let mut q = sqlx::QueryBuilder::new(format!("{FACETS_MATCHES} {from}"));
+                push_conds!(q, &conds);
                 if let Some(f) = &fts {
-                    count.push(" and job_ads_fts match ").push_bind(f.clone());
+                    q.push(" and job_ads_fts match ").push_bind(f.clone());
                 }
-                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-
-                let mut facets = Facets::default();
-                for (dim, column, name) in FACET_COLUMNS {
-                    let mut q = sqlx::QueryBuilder::new(format!("select {column}, {name}, count(*) {from}"));
-                    push_conds!(q, &conds);
-                    if let Some(f) = &fts {
-                        q.push(" and job_ads_fts match ").push_bind(f.clone());
-                    }
-                    q.push(format_args!(" group by {column}, {name}"));
-                    let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
-                    set_facet(&mut facets, dim, rows);
-                }
+                q.push(FACETS_COUNTS);
+                let (total, facets) = facet_rows(q.build_query_as().fetch_all(pool).await?);
                 (hits, total, facets)
             }
             Db::Postgres(pool) => {
@@ -133,24 +122,13 @@ impl Store {
                 list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
                 let hits = list.build().fetch_all(pool).await?.iter().map(hit_from_row).collect::<Result<Vec<_>>>()?;
 
-                let mut count = sqlx::QueryBuilder::new(format!("select count(*) {from}"));
-                push_conds!(count, &conds);
+                let mut q = sqlx::QueryBuilder::new(format!("{FACETS_MATCHES} {from}"));
+                push_conds!(q, &conds);
                 if let Some(t) = &tsq {
-                    count.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
+                    q.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
                 }
-                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-
-                let mut facets = Facets::default();
-                for (dim, column, name) in FACET_COLUMNS {
-                    let mut q = sqlx::QueryBuilder::new(format!("select {column}, {name}, count(*) {from}"));
-                    push_conds!(q, &conds);
-                    if let Some(t) = &tsq {
-                        q.push(" and j.search_vector @@ to_tsquery('swedish', ").push_bind(t.clone()).push(")");
-                    }
-                    q.push(format_args!(" group by {column}, {name}"));
-                    let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
-                    set_facet(&mut facets, dim, rows);
-                }
+                q.push(FACETS_COUNTS);
+                let (total, facets) = facet_rows(q.build_query_as().fetch_all(pool).await?);
                 (hits, total, facets)
             }
         };
@@ -229,14 +207,42 @@ const JOB_COLUMNS: &str =
 
 /// Facet dimensions, the column each groups by, and the column with its
 /// display name (codes get theirs from the vocabularies).
-const FACET_COLUMNS: [(&str, &str, &str); 6] = [
-    ("role", "j.role", "j.role"),
-    ("county", "j.county_code", "j.county_code"),
-    ("municipality", "j.municipality_code", "j.municipality_code"),
-    ("employment_type", "j.employment_type", "j.employment_type"),
-    ("remote", "j.remote", "j.remote"),
-    ("employer", "e.slug", "e.name"),
-];
+/// The matching ads, computed once for the total and every facet.
+const FACETS_MATCHES: &str = "with m as materialized (select j.role, j.county_code, j.municipality_code,
+    j.employment_type, j.remote, e.slug as employer_slug, e.name as employer_name";
+
+/// The total and the six facets from the matching ads, one row per value:
+/// (dimension, value, name, count). The total is the row with dimension ''.
+const FACETS_COUNTS: &str = ")
+    select '' as dim, '' as value, '' as name, count(*) as n from m
+    union all select 'role', role, '', count(*) from m group by role
+    union all select 'county', county_code, '', count(*) from m group by county_code
+    union all select 'municipality', municipality_code, '', count(*) from m group by municipality_code
+    union all select 'employment_type', employment_type, '', count(*) from m group by employment_type
+    union all select 'remote', remote, '', count(*) from m group by remote
+    union all select 'employer', employer_slug, employer_name, count(*) from m group by employer_slug, employer_name";
+
+/// Splits the rows of `FACETS_COUNTS` into the total and the facets.
+fn facet_rows(rows: Vec<(String, String, String, i64)>) -> (i64, Facets) {
+    let mut total = 0;
+    let mut by_dim: Vec<(String, Vec<FacetCount>)> = Vec::new();
+    for (dim, value, name, count) in rows {
+        if dim.is_empty() {
+            total = count;
+            continue;
+        }
+        let name = if dim == "employer" { name } else { facet_name(&dim, &value) };
+        match by_dim.iter_mut().find(|(d, _)| *d == dim) {
+            Some((_, counts)) => counts.push(FacetCount { value, name, count }),
+            None => by_dim.push((dim, vec![FacetCount { value, name, count }])),
+        }
+    }
+    let mut facets = Facets::default();
+    for (dim, counts) in by_dim {
+        facets.set(&dim, counts);
+    }
+    (total, facets)
+}
 
 fn search_conds(query: &SearchQuery, now: DateTime<Utc>) -> Vec<(&'static str, Arg)> {
     let mut conds = super::open_ads_conds(&query.filter, now);
@@ -247,17 +253,6 @@ fn search_conds(query: &SearchQuery, now: DateTime<Utc>) -> Vec<(&'static str, A
         conds.push((" and j.published_at >= ", Arg::Time(ts(after))));
     }
     conds
-}
-
-fn set_facet(facets: &mut Facets, dim: &str, rows: Vec<(String, String, i64)>) {
-    let counts: Vec<FacetCount> = rows
-        .into_iter()
-        .map(|(value, name, count)| {
-            let name = if dim == "employer" { name } else { facet_name(dim, &value) };
-            FacetCount { value, name, count }
-        })
-        .collect();
-    facets.set(dim, counts);
 }
 
 fn hit_from_row<R: sqlx::Row>(r: &R) -> Result<SearchHit>
