@@ -28,15 +28,23 @@ pub async fn load_requests<F>(distinct: usize, make: F) -> Figures
 where
     F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
+    load_requests_on(CONNECTIONS, distinct, make).await
+}
+
+/// [`load_requests`] on `connections` connections.
+pub async fn load_requests_on<F>(connections: usize, distinct: usize, make: F) -> Figures
+where
+    F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
     let make = Arc::new(make);
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     let mut tasks = Vec::new();
-    for c in 0..CONNECTIONS {
+    for c in 0..connections {
         let make = make.clone();
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
             let mut lat = Vec::with_capacity(100_000);
-            let mut i = c * distinct.max(1) / CONNECTIONS;
+            let mut i = c * distinct.max(1) / connections;
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let r = make(&client, i).send().await.expect("request");

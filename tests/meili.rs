@@ -14,6 +14,8 @@ pub struct Meili {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Extra command-line options, kept across restarts.
+    extra: Vec<String>,
 }
 
 fn binary() -> Result<PathBuf, String> {
@@ -52,6 +54,7 @@ impl Meili {
             port,
             dir,
             child: None,
+            extra: Vec::new(),
         };
         m.spawn(&bin).await;
         Some(m)
@@ -64,6 +67,7 @@ impl Meili {
             .args(["--db-path", &self.dir.join("data.ms").display().to_string()])
             .args(["--dump-dir", &self.dir.join("dumps").display().to_string()])
             .args(["--no-analytics", "--log-level", "WARN"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -87,6 +91,13 @@ impl Meili {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Starts it again on the same port and data, with `options` added to
+    /// its command line from now on (e.g. `--http-payload-size-limit`).
+    pub async fn restart_with(&mut self, options: &[&str]) {
+        self.extra = options.iter().map(|o| (*o).to_owned()).collect();
+        self.restart().await;
     }
 
     /// Starts it again on the same port and data.

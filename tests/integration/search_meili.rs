@@ -12,6 +12,7 @@ platsen_tests::contract_meili!(
     the_database_answers_while_meilisearch_is_down,
     a_crash_in_a_burst_of_changes_loses_nothing,
     a_reindex_during_writes_loses_nothing,
+    rejected_changes_become_dead_letters_an_admin_can_retry,
 );
 
 fn meili_args(app: &TestApp) -> platsen::MeiliArgs {
@@ -264,4 +265,43 @@ async fn one_search_worker_per_postgres_database() {
     assert!(again.is_some(), "the lease is free once its holder is gone");
     drop(again);
     app.stop().await;
+}
+
+/// A change Meilisearch rejects (here: a document over a payload limit) is
+/// retried with backoff, then set aside as a dead letter that does not hold
+/// up other changes; an admin sees it and queues it again.
+async fn rejected_changes_become_dead_letters_an_admin_can_retry(app: &mut TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let a = app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
+    search_until(app, "q=upphandlare", vec![a]).await;
+    app.meili.as_mut().unwrap().restart_with(&["--http-payload-size-limit", "16KB"]).await;
+
+    let long = "Upphandlingen omfattar ramavtal för hela kommunkoncernen. ".repeat(600);
+    let b = app.publish_job(&key, with(app.job("Upphandlare med lång annons"), json!({ "description": long }))).await;
+    // Each retry waits longer (2, 4, 8, 16 s on the application clock): move
+    // the clock on until the change is given up on.
+    let mut status = app.admin(Method::GET, "/api/v1/admin/search", None).await;
+    for _ in 0..300 {
+        if status.body["outbox_dead"] == 1 {
+            break;
+        }
+        app.clock.advance(chrono::Duration::seconds(20));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = app.admin(Method::GET, "/api/v1/admin/search", None).await;
+    }
+    assert_eq!(status.body["outbox_dead"], 1, "{}", status.text);
+    assert_eq!(status.body["outbox_pending"], 0, "{}", status.text);
+    assert!(status.body["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{}", status.text);
+
+    // Other changes still flow.
+    let c = app.publish_job(&key, app.job("Upphandlare i Värmdö")).await;
+    search_until(app, "q=upphandlare", vec![a, c]).await;
+
+    // The limit lifted, the admin retries: the ad arrives.
+    app.meili.as_mut().unwrap().restart_with(&[]).await;
+    let retried = app.admin(Method::POST, "/api/v1/admin/search/retry", None).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    assert_eq!(retried.body["retried"], 1);
+    search_until(app, "q=upphandlare", vec![a, b, c]).await;
+    index_equals_database(app, 30).await;
 }

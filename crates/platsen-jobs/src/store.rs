@@ -273,11 +273,13 @@ fn embedded_migrations(postgres: bool) -> Migrator {
         &[
             (1, "jobs", include_str!("../../../migrations/postgres/0001_jobs.sql")),
             (2, "search", include_str!("../../../migrations/postgres/0002_search.sql")),
+            (3, "outbox visible only", include_str!("../../../migrations/postgres/0003_outbox_visible_only.sql")),
         ]
     } else {
         &[
             (1, "jobs", include_str!("../../../migrations/sqlite/0001_jobs.sql")),
             (2, "search", include_str!("../../../migrations/sqlite/0002_search.sql")),
+            (3, "outbox visible only", include_str!("../../../migrations/sqlite/0003_outbox_visible_only.sql")),
         ]
     };
     Migrator::with_migrations(

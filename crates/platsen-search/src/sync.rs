@@ -75,6 +75,7 @@ struct InFlight {
     rows: Vec<OutboxRow>,
     upserted: usize,
     deleted: usize,
+    sent_at: std::time::Instant,
 }
 
 /// Runs until `stop` turns true. `wake` is notified after writes (a hint:
@@ -103,11 +104,12 @@ pub async fn run_worker(
     };
     tracing::info!("search sync active");
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut batch_size = BATCH;
     loop {
         if *stop.borrow() {
             break;
         }
-        let pause = match step(&store, &engine, &status, &now, &mut in_flight).await {
+        let pause = match step(&store, &engine, &status, &now, &mut in_flight, &mut batch_size).await {
             Ok(sent) => {
                 backoff = Duration::from_millis(200);
                 if sent {
@@ -152,6 +154,7 @@ async fn step(
     status: &SyncStatus,
     now: &impl Fn() -> DateTime<Utc>,
     in_flight: &mut VecDeque<InFlight>,
+    batch_size: &mut i64,
 ) -> Result<bool, Error> {
     if !status.index_ready() {
         let documents = engine.ensure_index().await?;
@@ -180,25 +183,17 @@ async fn step(
             Ok(()) => {
                 store.ack_search_changes(&row_ids).await?;
                 status.success(now());
+                *batch_size = (*batch_size * 2).min(BATCH);
                 tracing::debug!(
                     upserted = batch.upserted,
                     deleted = batch.deleted,
                     rows = row_ids.len(),
+                    confirmed_after_ms = batch.sent_at.elapsed().as_millis() as u64,
+                    in_flight = in_flight.len(),
                     "search index updated"
                 );
             }
-            Err(e) if e.is_permanent() => {
-                let attempts = batch.rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
-                let dead = attempts >= MAX_REJECTIONS;
-                let retry_at = now() + chrono::Duration::seconds(2i64.pow(attempts.min(6) as u32));
-                store.retry_search_changes(&row_ids, &e.to_string(), retry_at, dead).await?;
-                if dead {
-                    tracing::error!(error = %e, rows = row_ids.len(), "search changes set aside as dead letters");
-                } else {
-                    tracing::warn!(error = %e, rows = row_ids.len(), attempts, "Meilisearch rejected a batch");
-                }
-                status.failure(&e);
-            }
+            Err(e) if e.is_permanent() => reject(store, status, &batch.rows, &e, now(), batch_size).await?,
             Err(e) => return Err(e),
         }
     }
@@ -208,11 +203,11 @@ async fn step(
     let t = now();
     let busy: HashSet<i64> = in_flight.iter().flat_map(|b| b.rows.iter().map(|r| r.id)).collect();
     let rows: Vec<OutboxRow> = store
-        .pending_search_changes(BATCH + busy.len() as i64, t)
+        .pending_search_changes(*batch_size + busy.len() as i64, t)
         .await?
         .into_iter()
         .filter(|r| !busy.contains(&r.id))
-        .take(BATCH as usize)
+        .take(*batch_size as usize)
         .collect();
     if rows.is_empty() {
         return Ok(false);
@@ -225,12 +220,64 @@ async fn step(
     let open_ids: BTreeSet<i64> = open.iter().map(|a| a.id).collect();
     let deletes: Vec<i64> = ids.iter().copied().filter(|id| !open_ids.contains(id)).collect();
     let mut tasks = Vec::new();
-    if !docs.is_empty() {
-        tasks.push(engine.enqueue_upsert(&docs).await?);
+    let mut send = async || {
+        if !docs.is_empty() {
+            tasks.push(engine.enqueue_upsert(&docs).await?);
+        }
+        if !deletes.is_empty() {
+            tasks.push(engine.enqueue_delete(&deletes).await?);
+        }
+        Ok::<(), Error>(())
+    };
+    match send().await {
+        Ok(()) => {}
+        // Refused outright (e.g. too large): nothing of it was enqueued.
+        // What was enqueued before a later call failed is harmless: it is
+        // the current state, and the rows stay to be sent again.
+        Err(e) if e.is_permanent() => {
+            reject(store, status, &rows, &e, t, batch_size).await?;
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
     }
-    if !deletes.is_empty() {
-        tasks.push(engine.enqueue_delete(&deletes).await?);
-    }
-    in_flight.push_back(InFlight { tasks, rows, upserted: docs.len(), deleted: deletes.len() });
+    in_flight.push_back(InFlight {
+        tasks,
+        rows,
+        upserted: docs.len(),
+        deleted: deletes.len(),
+        sent_at: std::time::Instant::now(),
+    });
     Ok(true)
+}
+
+/// Handles a batch Meilisearch rejected. A batch of several ads is not held
+/// against them: the batch size halves, so the next rounds split it until the
+/// ad Meilisearch refuses travels alone. A single ad is retried with backoff
+/// and set aside as a dead letter after `MAX_REJECTIONS`.
+async fn reject(
+    store: &Store,
+    status: &SyncStatus,
+    rows: &[OutboxRow],
+    e: &Error,
+    now: DateTime<Utc>,
+    batch_size: &mut i64,
+) -> Result<(), Error> {
+    status.failure(e);
+    let ads: BTreeSet<i64> = rows.iter().map(|r| r.job_id).collect();
+    if ads.len() > 1 {
+        *batch_size = (rows.len() as i64 / 2).max(1);
+        tracing::warn!(error = %e, rows = rows.len(), "Meilisearch rejected a batch; splitting it");
+        return Ok(());
+    }
+    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
+    let dead = attempts >= MAX_REJECTIONS;
+    let retry_at = now + chrono::Duration::seconds(2i64.pow(attempts.min(6) as u32));
+    store.retry_search_changes(&row_ids, &e.to_string(), retry_at, dead).await?;
+    if dead {
+        tracing::error!(error = %e, rows = row_ids.len(), "search changes set aside as dead letters");
+    } else {
+        tracing::warn!(error = %e, rows = row_ids.len(), attempts, "Meilisearch rejected an ad's change");
+    }
+    Ok(())
 }

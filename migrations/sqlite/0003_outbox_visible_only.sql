@@ -1,0 +1,21 @@
+-- Only changes that can alter what search shows go through the outbox: an ad
+-- that is published before or after the change. Drafts being written and
+-- edited, and ads in review, never reach the index, so they cost the search
+-- sync nothing. (The worker still sends an ad's current state, so this only
+-- leaves out rows that would have meant "delete what is not there".)
+drop trigger job_ads_outbox_insert;
+drop trigger job_ads_outbox_update;
+drop trigger job_ads_outbox_delete;
+
+create trigger job_ads_outbox_insert after insert on job_ads
+when new.status = 'published' begin
+    insert into search_outbox (job_id) values (new.id);
+end;
+create trigger job_ads_outbox_update after update on job_ads
+when old.status = 'published' or new.status = 'published' begin
+    insert into search_outbox (job_id) values (new.id);
+end;
+create trigger job_ads_outbox_delete after delete on job_ads
+when old.status = 'published' begin
+    insert into search_outbox (job_id) values (old.id);
+end;
