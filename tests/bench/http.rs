@@ -18,6 +18,10 @@ use poem::endpoint::make_sync;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{EndpointExt, Route, get};
 
+/// The server binary's allocator, so the server in this process runs as it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ADS: usize = 10_000;
 
 /// Drives one URL with keep-alive connections.

@@ -18,6 +18,10 @@ use platsen_search::{JobDocument, MeiliConfig, MeiliEngine};
 use platsen_tests::bench::{Figures, load_requests, load_requests_on, seed_ads};
 use platsen_tests::meili::Meili;
 
+/// The server binary's allocator, so the server in this process runs as it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ADS: usize = 10_000;
 /// Publications timed by the freshness measurement.
 const FRESHNESS_WRITES: usize = 500;
@@ -146,15 +150,28 @@ async fn main() {
             move |c: &reqwest::Client, i: usize| c.post(&direct_url).bearer_auth(&key).json(&bodies[i % bodies.len()])
         };
         let _ = load_requests(bodies.len(), direct()).await;
-        eprintln!("measuring: search straight to Meilisearch");
-        let straight = load_requests(bodies.len(), direct()).await;
         let u = urls.clone();
         let _ = load_requests(urls.len(), move |c, i| c.get(&u[i % u.len()])).await;
-        let u = urls.clone();
-        eprintln!("measuring: search through the API");
-        let api = load_requests(urls.len(), move |c, i| c.get(&u[i % u.len()])).await;
-        row("Meilisearch, the same queries sent straight to it", &straight, Some(1.0));
-        row("Meilisearch through the API", &api, Some(api.rps / straight.rps));
+        // Alternating rounds, so a drift in Meilisearch's speed over the run
+        // falls on both sides; each side's best round is compared.
+        let (mut straight, mut api): (Option<Figures>, Option<Figures>) = (None, None);
+        for round in 1..=3 {
+            eprintln!("measuring: search straight to Meilisearch, round {round}");
+            let s = load_requests(bodies.len(), direct()).await;
+            let u = urls.clone();
+            eprintln!("measuring: search through the API, round {round}");
+            let a = load_requests(urls.len(), move |c, i| c.get(&u[i % u.len()])).await;
+            println!("  round {round}: straight {:.0} req/s, through the API {:.0} req/s", s.rps, a.rps);
+            if straight.as_ref().is_none_or(|b| s.rps > b.rps) {
+                straight = Some(s);
+            }
+            if api.as_ref().is_none_or(|b| a.rps > b.rps) {
+                api = Some(a);
+            }
+        }
+        let (straight, api) = (straight.unwrap(), api.unwrap());
+        row("Meilisearch, the same queries sent straight to it (best of 3)", &straight, Some(1.0));
+        row("Meilisearch through the API (best of 3)", &api, Some(api.rps / straight.rps));
         println!("  added p50 latency through the API: {:.2?}", api.p50.saturating_sub(straight.p50));
     }
 
