@@ -35,7 +35,10 @@ case "${1:-path}" in
         key="${PLATSEN_MEILI_MASTER_KEY:?set PLATSEN_MEILI_MASTER_KEY (at least 16 bytes)}"
         bin="$(binary)"
         mkdir -p "$ROOT/.tools/meili-data"
+        # The default indexing budget (2/3 of the RAM) is paid by every task:
+        # with 1 GiB a one-ad update takes ~15 ms instead of ~110 ms to 1 s.
         exec "$bin" --http-addr 127.0.0.1:7700 --master-key "$key" --no-analytics \
+            --max-indexing-memory "${MEILI_MAX_INDEXING_MEMORY:-1GiB}" \
             --db-path "$ROOT/.tools/meili-data/data.ms" --dump-dir "$ROOT/.tools/meili-data/dumps"
         ;;
     *) echo "usage: $0 [path|run]" >&2; exit 2 ;;

@@ -329,12 +329,14 @@ impl MeiliEngine {
             id: i64,
             version: i64,
         }
+        // Offset paging costs Meilisearch more the further it goes: large pages.
+        const PAGE: usize = 20_000;
         let index = self.admin.index(&self.index);
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
             let mut q = meilisearch_sdk::documents::DocumentsQuery::new(&index);
-            q.with_offset(offset).with_limit(1000).with_fields(["id", "version"]);
+            q.with_offset(offset).with_limit(PAGE).with_fields(["id", "version"]);
             let page = match timed(q.execute::<IdVersion>()).await {
                 Ok(page) => page,
                 // No index yet: it holds nothing.
@@ -343,7 +345,7 @@ impl MeiliEngine {
             };
             let n = page.results.len();
             out.extend(page.results.into_iter().map(|d| (d.id, d.version)));
-            if n < 1000 {
+            if n < PAGE {
                 break;
             }
             offset += n;

@@ -458,6 +458,19 @@ impl Store {
         Ok(n)
     }
 
+    /// The id and version of every ad search should show now, by id: what
+    /// `platsen search check` compares the index with, without reading the
+    /// ads themselves.
+    pub async fn indexable_versions(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>> {
+        let rows: Vec<(i64, i64)> = read!(self, |pool| {
+            sqlx::query_as("select id, version from job_ads where status = 'published' and expires_at > $1 order by id")
+                .bind(ts(now))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
     /// Every ad search should show, by id after `after`, `limit` at a time
     /// (keyset pagination for rebuilding and checking the index).
     pub async fn indexable_ads_after(
