@@ -8,7 +8,8 @@ use reqwest::{Method, StatusCode};
 platsen_tests::contract!(
     admin_commands_manage_employers_and_keys,
     migrations_are_idempotent,
-    demo_board_seeds_on_both_databases
+    demo_board_seeds_on_both_databases,
+    salary_import_command_reports_and_refuses_bad_files,
 );
 
 async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
@@ -77,6 +78,42 @@ async fn demo_board_seeds_on_both_databases(app: &TestApp) {
     // One demo employer reviews its ads; its seeded ads were published by the system.
     let items = jobs.body["items"].as_array().unwrap();
     assert!(items.iter().all(|j| j["status"] == "published" && j["is_demo"] == true));
+    // And a demo salary survey, once.
+    let answers = platsen_jobs::demo::seed_salaries_if_empty(&app.store, app.clock.now()).await.unwrap();
+    assert!(answers > 4_000, "{answers}");
+    assert_eq!(platsen_jobs::demo::seed_salaries_if_empty(&app.store, app.clock.now()).await.unwrap(), 0);
+    let by_role = app.get("/api/v1/salaries/stats?group_by=role").await;
+    let upph =
+        by_role.body["rows"].as_array().unwrap().iter().find(|r| r["group"]["role"] == "upphandlare").unwrap().clone();
+    let median = upph["median"].as_i64().unwrap();
+    assert!((38_000..55_000).contains(&median), "{upph}");
+    assert!(upph["p10"].as_i64().is_some() && upph["n"].as_i64().is_some(), "{upph}");
+}
+
+async fn salary_import_command_reports_and_refuses_bad_files(app: &TestApp) {
+    let dir = std::env::temp_dir().join(format!("platsen-salary-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = "year,role,sector,county_code,gender,age,experience_years,monthly_salary_sek,extent_percent,specialisation,is_manager";
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, format!("{header}\n2025,upphandlare,kommun,01,kvinna,40,5,45000,100,,false\n2025,upphandlare,kommun,01,kvinna,forty,5,45000,100,,false\n")).unwrap();
+    let cmd = |file: &std::path::Path| platsen::SalaryCommand::Import { file: file.to_owned() };
+    let err = platsen::salary_command(&app.store, cmd(&bad), app.clock.now()).await.unwrap_err().to_string();
+    assert!(err.contains("rad 3, age"), "{err}");
+    assert!(app.store.salary_responses().await.unwrap().is_empty());
+    let good = dir.join("enkat.csv");
+    let rows: String =
+        (0..7).map(|i| format!("2025,inkopare,region,03,man,35,4,{},100,it,nej\n", 40_000 + i * 1_000)).collect();
+    std::fs::write(&good, format!("{header}\n{rows}")).unwrap();
+    let out = platsen::salary_command(&app.store, cmd(&good), app.clock.now()).await.unwrap();
+    assert!(out.contains("7 svar för 2025 från enkat.csv"), "{out}");
+    let again = platsen::salary_command(&app.store, cmd(&good), app.clock.now()).await.unwrap_err().to_string();
+    assert!(again.contains("redan importerats"), "{again}");
+    let missing = platsen::salary_command(&app.store, cmd(&dir.join("nope.csv")), app.clock.now()).await;
+    assert!(missing.is_err());
+    assert_eq!(app.store.salary_responses().await.unwrap().len(), 7);
+    let stats = app.get("/api/v1/salaries/stats?role=inkopare").await;
+    assert_eq!(stats.body["total"]["median"], 43_000, "{}", stats.text);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 async fn migrations_are_idempotent(app: &TestApp) {

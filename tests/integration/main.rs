@@ -6,5 +6,6 @@ mod cli;
 mod garbage;
 mod lifecycle;
 mod public;
+mod salary;
 mod search;
 mod search_meili;

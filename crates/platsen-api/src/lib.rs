@@ -12,6 +12,7 @@ pub mod body;
 mod middleware;
 pub mod problem;
 mod routes;
+pub mod salary;
 pub mod wire;
 
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// The operator's token (`PLATSEN_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<Arc<str>>,
     pub clock: Clock,
+    /// Lönestatistik, loaded on first use and after every import.
+    pub salary: Arc<salary::SalaryData>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -233,7 +233,9 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Response> {
         let cacheable = req.method() == Method::GET
             && !req.headers().contains_key(header::AUTHORIZATION)
-            && req.uri().path().starts_with("/api/v1/");
+            && req.uri().path().starts_with("/api/v1/")
+            // The salary a reader compares is not kept, not even here.
+            && req.uri().path() != "/api/v1/salaries/compare";
         if !cacheable {
             return Ok(self.inner.call(req).await?.into_response());
         }

@@ -23,6 +23,10 @@ pub struct FieldProblem {
     pub code: String,
     /// A human explanation in Swedish, fit to show next to the field.
     pub message: String,
+    /// For an uploaded file: the line (1 is the header).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 /// A problem detail (RFC 9457).
@@ -54,7 +58,12 @@ impl Problem {
     }
 
     pub fn with_field(mut self, field: &str, code: &str, message: impl Into<String>) -> Self {
-        self.errors.push(FieldProblem { field: field.to_owned(), code: code.to_owned(), message: message.into() });
+        self.errors.push(FieldProblem {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+            line: None,
+        });
         self
     }
 

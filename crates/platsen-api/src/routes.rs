@@ -17,13 +17,15 @@ use crate::problem::{ApiError, Problem};
 use crate::wire::*;
 
 #[derive(Tags)]
-enum Tag {
+pub(crate) enum Tag {
     /// Job ads: public reads, and employers managing their own.
     Jobs,
     /// Employers and their public pages.
     Employers,
     /// Operator tasks: employers, keys and review.
     Admin,
+    /// Lönestatistik: salary statistics, charts and the salary calculator.
+    Salaries,
 }
 
 /// Who is calling, from the bearer token.
@@ -41,7 +43,7 @@ impl Principal {
         }
     }
 
-    fn require_admin(self) -> Result<(), ApiError> {
+    pub(crate) fn require_admin(self) -> Result<(), ApiError> {
         match self {
             Principal::Admin => Ok(()),
             Principal::Employer { .. } => Err(ApiError::forbidden("Det här kräver administratörsbehörighet.")),
@@ -52,7 +54,7 @@ impl Principal {
 /// An employer API key (`plk_…`) or the operator's admin token.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "check_bearer")]
-pub struct Auth(Principal);
+pub struct Auth(pub(crate) Principal);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req.data::<AppState>().expect("AppState is attached to every request");
@@ -310,7 +312,10 @@ impl JobsApi {
     async fn get(&self, id_or_slug: Path<String>) -> Result<Json<JobView>, ApiError> {
         let key = parse_key("id_or_slug", &id_or_slug.0)?;
         let ad = self.state.store.public_job(&key, self.state.clock.now()).await?;
-        Ok(Json(JobView::public(ad)))
+        let role = ad.role;
+        let mut view = JobView::public(ad);
+        view.market_salary = crate::salary::market_salary(&self.state, role).await;
+        Ok(Json(view))
     }
 
     /// Create a job ad
@@ -648,10 +653,15 @@ impl AdminApi {
     }
 }
 
-pub type Apis = (JobsApi, EmployersApi, AdminApi);
+pub type Apis = (JobsApi, EmployersApi, AdminApi, crate::salary::SalaryApi);
 
 pub fn apis(state: AppState) -> Apis {
-    (JobsApi { state: state.clone() }, EmployersApi { state: state.clone() }, AdminApi { state })
+    (
+        JobsApi { state: state.clone() },
+        EmployersApi { state: state.clone() },
+        AdminApi { state: state.clone() },
+        crate::salary::SalaryApi { state },
+    )
 }
 
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.

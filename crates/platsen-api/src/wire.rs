@@ -398,6 +398,10 @@ pub struct JobView {
     pub employment_type: EmploymentTypeCode,
     pub extent_percent: i64,
     pub salary: Option<SalaryView>,
+    /// What people in the ad's role earn (Lönestatistik), on the single-ad
+    /// view; absent in lists and when no survey is imported.
+    #[oai(skip_serializing_if_is_none)]
+    pub market_salary: Option<crate::salary::MarketSalaryView>,
     pub vacancies: i64,
     pub application_deadline: NaiveDate,
     pub expires_at: DateTime<Utc>,
@@ -444,6 +448,7 @@ impl JobView {
                 period: s.period.into(),
                 currency: "SEK".into(),
             }),
+            market_salary: None,
             vacancies: ad.vacancies,
             application_deadline: ad.application_deadline,
             expires_at: ad.expires_at,

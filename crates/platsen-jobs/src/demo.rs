@@ -261,3 +261,92 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize> {
     tracing::info!(employers = EMPLOYERS.len(), ads = published, "seeded demo board");
     Ok(published)
 }
+
+/// Seeds a fictional salary survey (three years, about 1,700 answers each)
+/// when none is imported, so Lönestatistik has something to show. The
+/// numbers are drawn from a fixed seed around the trade press's published
+/// means (upphandlare about 45 000 kr, upphandlingschef about 63 000 kr,
+/// state employers above municipalities, regions lowest).
+pub async fn seed_salaries_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize> {
+    use platsen_taxonomy::survey::{Gender, Response, Sector, Specialisation};
+    use rand::{Rng, SeedableRng};
+    if store.salary_generation().await? != 0 {
+        return Ok(0);
+    }
+    let latest = chrono::Datelike::year(&today_in_sweden(now)) - 1;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2025);
+    let pick = |rng: &mut rand::rngs::StdRng, weights: &[u32]| {
+        let mut x = rng.random_range(0..weights.iter().sum::<u32>());
+        weights
+            .iter()
+            .position(|w| {
+                if x < *w {
+                    true
+                } else {
+                    x -= w;
+                    false
+                }
+            })
+            .unwrap_or(0)
+    };
+    // Role::ALL order: upphandlare, inköpare, upphandlingschef, inköpschef,
+    // avtalscontroller, kategoriledare, upphandlingsjurist, inköpsassistent, annan.
+    let role_weights = [40, 15, 8, 6, 8, 6, 4, 5, 8];
+    let role_base = [45_300.0, 41_500.0, 63_100.0, 66_000.0, 44_500.0, 52_000.0, 56_000.0, 33_500.0, 43_000.0];
+    let sector_weights = [45, 12, 20, 8, 10, 5];
+    let sector_factor = [1.0, 0.97, 1.085, 1.03, 1.08, 1.12];
+    let counties = platsen_taxonomy::counties();
+    let county_weights: Vec<u32> = counties
+        .iter()
+        .map(|c| match c.code {
+            "01" => 25,
+            "14" => 17,
+            "12" => 13,
+            "03" | "05" | "18" => 4,
+            _ => 2,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for (k, year) in [latest - 2, latest - 1, latest].into_iter().enumerate() {
+        for _ in 0..(1_650 + 40 * k) {
+            let role = Role::ALL[pick(&mut rng, &role_weights)];
+            let r = Role::ALL.iter().position(|x| *x == role).unwrap_or(0);
+            let s = pick(&mut rng, &sector_weights);
+            let gender =
+                [Gender::Kvinna, Gender::Man, Gender::Annat, Gender::UppgiftSaknas][pick(&mut rng, &[62, 35, 1, 2])];
+            let age: u32 = rng.random_range(24..66);
+            let experience: u32 = rng.random_range(0..=(age - 22).min(30));
+            let extent: u32 = if rng.random_range(0..10) < 9 { 100 } else { [50, 75, 80, 90][rng.random_range(0..4)] };
+            let full_time = role_base[r]
+                * sector_factor[s]
+                * (1.0 + 0.012 * f64::from(experience.min(20)))
+                * (if gender == Gender::Man { 1.02 } else { 1.0 })
+                * 1.033_f64.powi(k as i32 - 2)
+                * rng.random_range(0.86..1.16)
+                * 0.9;
+            let county = counties[pick(&mut rng, &county_weights)].code;
+            rows.push(Response {
+                year,
+                role,
+                sector: Sector::ALL[s],
+                county_code: county,
+                gender,
+                age,
+                experience_years: experience,
+                monthly_salary_sek: (full_time * f64::from(extent) / 100.0 / 100.0).round() as u32 * 100,
+                extent_percent: extent,
+                specialisation: [
+                    None,
+                    Some(Specialisation::It),
+                    Some(Specialisation::Entreprenad),
+                    Some(Specialisation::Avtalsforvaltning),
+                ][rng.random_range(0..4)],
+                is_manager: matches!(role, Role::Upphandlingschef | Role::Inkopschef),
+            });
+        }
+    }
+    let n = rows.len();
+    store.import_salaries("demo-survey", "demo-lonestatistik.csv", &rows, now, |_, _| {}).await?;
+    tracing::info!(responses = n, "seeded demo salary survey");
+    Ok(n)
+}

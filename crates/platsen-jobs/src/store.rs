@@ -274,12 +274,14 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (1, "jobs", include_str!("../../../migrations/postgres/0001_jobs.sql")),
             (2, "search", include_str!("../../../migrations/postgres/0002_search.sql")),
             (3, "outbox visible only", include_str!("../../../migrations/postgres/0003_outbox_visible_only.sql")),
+            (4, "salary", include_str!("../../../migrations/postgres/0004_salary.sql")),
         ]
     } else {
         &[
             (1, "jobs", include_str!("../../../migrations/sqlite/0001_jobs.sql")),
             (2, "search", include_str!("../../../migrations/sqlite/0002_search.sql")),
             (3, "outbox visible only", include_str!("../../../migrations/sqlite/0003_outbox_visible_only.sql")),
+            (4, "salary", include_str!("../../../migrations/sqlite/0004_salary.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -1452,4 +1454,7 @@ mod tests {
 }
 
 mod fulltext;
+mod salary;
+
 pub use fulltext::{OutboxRow, OutboxStatus, SearchLease};
+pub use salary::SalaryImport;

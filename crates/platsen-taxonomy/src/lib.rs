@@ -10,6 +10,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+pub mod survey;
+
 /// A procurement role. The same codes are used by job ads and by the salary
 /// survey, so an ad can show the market salary for its role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

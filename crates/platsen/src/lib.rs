@@ -51,6 +51,19 @@ pub enum Command {
     /// The Meilisearch index: rebuild or compare with the database.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// Lönestatistik: import the year's salary survey.
+    #[command(subcommand)]
+    Salary(SalaryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SalaryCommand {
+    /// Import a survey file (CSV). A file with any invalid row is refused
+    /// whole, with every problem listed; the same file twice is refused.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -237,6 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 clock: Clock::default(),
                 search: Default::default(),
                 search_configured: false,
+                salary: Default::default(),
             };
             println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
             Ok(())
@@ -244,6 +258,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Search(cmd)) => {
             let store = open_store(&cli.db.database_url).await?;
             let out = search_command(&store, cmd).await;
+            store.close().await;
+            println!("{}", out?);
+            Ok(())
+        }
+        Some(Command::Salary(cmd)) => {
+            let store = open_store(&cli.db.database_url).await?;
+            let out = salary_command(&store, cmd, chrono::Utc::now()).await;
             store.close().await;
             println!("{}", out?);
             Ok(())
@@ -375,6 +396,40 @@ pub async fn search_command(store: &Store, cmd: SearchCommand) -> anyhow::Result
     })
 }
 
+/// `platsen salary …`.
+pub async fn salary_command(
+    store: &Store,
+    cmd: SalaryCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let SalaryCommand::Import { file } = cmd;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
+    eprintln!("  läser {} ({} kB)", file.display(), bytes.len() / 1024);
+    let rows = match platsen_salary::import::parse(&bytes, latest_year) {
+        Ok(rows) => rows,
+        Err(rejected) => {
+            let mut report = format!("Filen har {} fel och har inte importerats:\n", rejected.problems);
+            for e in &rejected.errors {
+                report.push_str(&format!("  rad {}, {}: {}\n", e.line, e.field, e.reason));
+            }
+            if rejected.problems > rejected.errors.len() {
+                report.push_str(&format!("  … och {} till\n", rejected.problems - rejected.errors.len()));
+            }
+            bail!("{}", report.trim_end());
+        }
+    };
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let name = file.file_name().map_or_else(|| "enkät.csv".into(), |n| n.to_string_lossy().into_owned());
+    let import = store
+        .import_salaries(&sha, &name, &rows, now, |done, of| eprintln!("  sparat {done} av {of} svar"))
+        .await
+        .map_err(describe)?;
+    let years: Vec<String> = import.years.iter().map(i32::to_string).collect();
+    Ok(format!("Import {}: {} svar för {} från {name}.", import.id, import.responses, years.join(", ")))
+}
+
 fn describe(e: platsen_jobs::Error) -> anyhow::Error {
     match e {
         platsen_jobs::Error::Invalid(fields) => {
@@ -457,6 +512,9 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
     }
     if config.demo {
         platsen_jobs::demo::seed_if_empty(&store, clock.now()).await.context("seeding the demo board")?;
+        platsen_jobs::demo::seed_salaries_if_empty(&store, clock.now())
+            .await
+            .context("seeding the demo salary survey")?;
     }
     let state = AppState {
         store: store.clone(),
@@ -464,6 +522,7 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         clock,
         search: Default::default(),
         search_configured: config.meili.is_some(),
+        salary: Default::default(),
     };
     if state.admin_token.is_none() {
         tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");

@@ -1,0 +1,692 @@
+//! Lönestatistik over HTTP: importing a survey (admin), the statistics
+//! table, charts as SVG or PNG, and "where does my salary stand".
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use platsen_jobs::Store;
+use platsen_salary::stats::{QUANTILE_METHOD, position};
+use platsen_salary::{Cell, Chart, Dataset, Dimension, Figure, Format, Position, Row, StatsError, StatsQuery, Table};
+use platsen_taxonomy::Role;
+use platsen_taxonomy::survey::{AgeBand, ExperienceBand, Gender, Sector};
+use poem::http::StatusCode;
+use poem::{Request, RequestBody};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json, ParsePayload, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use crate::AppState;
+use crate::problem::{ApiError, FieldProblem, Problem};
+use crate::routes::{Auth, Tag};
+
+/// The largest survey file accepted.
+pub const MAX_CSV_BODY: usize = 20 * 1024 * 1024;
+
+/// The statistics of the latest import, rebuilt when another is imported
+/// (by any instance: the import id is read from the database).
+#[derive(Default)]
+pub struct SalaryData {
+    current: tokio::sync::Mutex<Option<Current>>,
+}
+
+struct Current {
+    generation: i64,
+    data: Option<Arc<Dataset>>,
+    checked_at: std::time::Instant,
+}
+
+/// How long the newest import id read from the database is trusted. An
+/// import through this process is seen at once; one through another
+/// instance within this time.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl std::fmt::Debug for SalaryData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SalaryData")
+    }
+}
+
+impl SalaryData {
+    /// The current data set, or `None` before the first import.
+    pub async fn dataset(&self, store: &Store) -> Result<Option<Arc<Dataset>>, ApiError> {
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref()
+            && c.checked_at.elapsed() < RECHECK
+        {
+            return Ok(c.data.clone());
+        }
+        let generation = store.salary_generation().await?;
+        if let Some(c) = current.as_mut()
+            && c.generation == generation
+        {
+            c.checked_at = std::time::Instant::now();
+            return Ok(c.data.clone());
+        }
+        let data = if generation == 0 {
+            None
+        } else {
+            let rows = store.salary_responses().await?;
+            let data = tokio::task::spawn_blocking(move || Dataset::new(rows))
+                .await
+                .map_err(|e| internal("building the salary data set panicked", &e))?
+                .map_err(|e| internal("building the salary data set failed", &e))?;
+            Some(Arc::new(data))
+        };
+        *current = Some(Current { generation, data: data.clone(), checked_at: std::time::Instant::now() });
+        Ok(data)
+    }
+
+    /// Forgets the data set (after an import through this process).
+    pub async fn invalidate(&self) {
+        *self.current.lock().await = None;
+    }
+}
+
+fn internal(what: &str, e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "{what}");
+    ApiError::internal()
+}
+
+fn no_data() -> ApiError {
+    ApiError::NotFound(Json(Problem::new(
+        StatusCode::NOT_FOUND,
+        "no-salary-data",
+        "Ingen lönestatistik",
+        "Ingen löneenkät har importerats ännu.",
+    )))
+}
+
+fn stats_error(e: StatsError) -> ApiError {
+    match e {
+        StatsError::NoData => no_data(),
+        StatsError::NoYear(y) => ApiError::NotFound(Json(
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "no-salary-data",
+                "Ingen lönestatistik",
+                format!("Det finns ingen enkät för {y}."),
+            )
+            .with_field("year", "unknown_year", format!("Det finns ingen enkät för {y}.")),
+        )),
+        StatsError::Polars(e) => internal("salary statistics failed", &e),
+    }
+}
+
+/// A survey file: `text/csv`, at most 20 MB.
+#[derive(Debug)]
+pub struct CsvBody(pub Vec<u8>);
+
+impl Payload for CsvBody {
+    const CONTENT_TYPE: &'static str = "text/csv";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(), Ok(m) if m.type_() == "text" && m.subtype() == "csv")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema { format: Some("binary"), ..MetaSchema::new("string") }))
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl ParsePayload for CsvBody {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let mut bytes = Vec::new();
+        let mut reader = body.take()?.into_async_read();
+        (&mut reader)
+            .take(MAX_CSV_BODY as u64 + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| poem::Error::from_string(e.to_string(), StatusCode::BAD_REQUEST))?;
+        if bytes.len() > MAX_CSV_BODY {
+            // Drain (up to a cap) what the client still sends, so it reads the answer.
+            let _ = tokio::io::copy(&mut reader.take(4 * MAX_CSV_BODY as u64), &mut tokio::io::sink()).await;
+            let detail = format!("Filen får vara högst {} MB.", MAX_CSV_BODY / 1024 / 1024);
+            let p = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "För stor fil", detail.clone())
+                .with_field("file", "too_large", detail);
+            return Err(poem::Error::from_response(p.into_poem_response()));
+        }
+        Ok(CsvBody(bytes))
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(CsvBody,);
+
+/// An imported survey file.
+#[derive(Debug, Object)]
+pub struct SalaryImportView {
+    pub id: i64,
+    pub filename: String,
+    /// Responses stored.
+    pub responses: i64,
+    pub years: Vec<i32>,
+    /// Hex SHA-256 of the file (the same file is imported once).
+    pub file_sha256: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<platsen_jobs::store::SalaryImport> for SalaryImportView {
+    fn from(i: platsen_jobs::store::SalaryImport) -> Self {
+        SalaryImportView {
+            id: i.id,
+            filename: i.filename,
+            responses: i.responses,
+            years: i.years,
+            file_sha256: i.file_sha256,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// A survey file stored.
+#[derive(ApiResponse)]
+pub enum Imported {
+    /// Imported; statistics now include it.
+    #[oai(status = 201)]
+    Created(Json<SalaryImportView>),
+}
+
+/// Why a value is absent.
+#[derive(Debug, Clone, Object)]
+pub struct SuppressionView {
+    /// `few_respondents`, `complementary` or `not_comparable`.
+    pub code: String,
+    /// The reason in Swedish.
+    pub reason: String,
+}
+
+/// A 95 % interval for the median.
+#[derive(Debug, Clone, Object)]
+pub struct IntervalView {
+    pub low: i64,
+    pub high: i64,
+}
+
+/// One group. Amounts are kronor per month, full-time equivalent, rounded to
+/// 100 kr; a hidden value is null and `suppressed` says why.
+#[derive(Debug, Clone, Object)]
+pub struct StatsRowView {
+    /// The group's value per grouping dimension, as codes.
+    pub group: BTreeMap<String, String>,
+    /// The group in Swedish.
+    pub label: String,
+    pub n: Option<i64>,
+    pub mean: Option<i64>,
+    pub p10: Option<i64>,
+    pub p25: Option<i64>,
+    pub median: Option<i64>,
+    pub p75: Option<i64>,
+    pub p90: Option<i64>,
+    /// 95 % confidence interval for the median (order statistics, exact binomial).
+    pub median_ci: Option<IntervalView>,
+    /// Change of the median since the year before, in percent (this year's
+    /// respondents against last year's, not the same people).
+    pub median_change_percent: Option<f64>,
+    /// Women's median as a percentage of men's in this group (unadjusted).
+    pub women_median_percent_of_men: Option<f64>,
+    /// Why each null value is hidden.
+    pub suppressed: BTreeMap<String, SuppressionView>,
+}
+
+/// A statistics table.
+#[derive(Debug, Object)]
+pub struct StatsView {
+    pub year: i32,
+    pub group_by: Vec<String>,
+    /// How percentiles are computed.
+    pub quantile_method: String,
+    /// What the amounts are.
+    pub basis: String,
+    /// The filters' whole group.
+    pub total: StatsRowView,
+    pub rows: Vec<StatsRowView>,
+}
+
+fn row_view(row: &Row, group_by: &[Dimension]) -> StatsRowView {
+    let mut suppressed = BTreeMap::new();
+    let mut take = |name: &str, f: Figure<i64>| {
+        if let Some(r) = f.reason() {
+            suppressed.insert(name.to_owned(), suppression(r));
+        }
+        f.shown()
+    };
+    let (n, mean, p10, p25, median, p75, p90) = (
+        take("n", row.n),
+        take("mean", row.mean),
+        take("p10", row.p10),
+        take("p25", row.p25),
+        take("median", row.median),
+        take("p75", row.p75),
+        take("p90", row.p90),
+    );
+    if let Some(r) = row.median_ci.reason() {
+        suppressed.insert("median_ci".into(), suppression(r));
+    }
+    if let Some(r) = row.median_change_percent.reason() {
+        suppressed.insert("median_change_percent".into(), suppression(r));
+    }
+    if let Some(r) = row.women_median_percent_of_men.reason() {
+        suppressed.insert("women_median_percent_of_men".into(), suppression(r));
+    }
+    let group = group_by.iter().filter_map(|d| row.cell.value(*d).map(|v| (d.code().to_owned(), v))).collect();
+    let label = if group_by.is_empty() {
+        "Alla".to_owned()
+    } else {
+        group_by.iter().map(|d| row.cell.label(*d)).collect::<Vec<_>>().join(" · ")
+    };
+    StatsRowView {
+        group,
+        label,
+        n,
+        mean,
+        p10,
+        p25,
+        median,
+        p75,
+        p90,
+        median_ci: row.median_ci.shown().map(|(low, high)| IntervalView { low, high }),
+        median_change_percent: row.median_change_percent.shown(),
+        women_median_percent_of_men: row.women_median_percent_of_men.shown(),
+        suppressed,
+    }
+}
+
+fn suppression(r: platsen_salary::Suppressed) -> SuppressionView {
+    let code = serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    SuppressionView { code, reason: r.reason_sv().to_owned() }
+}
+
+fn stats_view(t: &Table) -> StatsView {
+    StatsView {
+        year: t.year,
+        group_by: t.group_by.iter().map(|d| d.code().to_owned()).collect(),
+        quantile_method: QUANTILE_METHOD.into(),
+        basis: "Månadslön före skatt omräknad till heltid, kronor, avrundad till närmaste 100 kr.".into(),
+        total: row_view(&t.total, &[]),
+        rows: t.rows.iter().map(|r| row_view(r, &t.group_by)).collect(),
+    }
+}
+
+/// Where a salary stands in its group.
+#[derive(Debug, Object)]
+pub struct CompareView {
+    pub year: i32,
+    /// The group's filters, as codes.
+    pub group: BTreeMap<String, String>,
+    pub label: String,
+    /// The group's published band (hidden values null).
+    pub band: StatsRowView,
+    /// The percentile the salary corresponds to, interpolated linearly
+    /// between published percentiles; null outside them or when too few
+    /// are published.
+    pub percentile: Option<u32>,
+    /// `between`, `below` (under the lowest published percentile), `above`
+    /// (over the highest) or `unknown` (too few percentiles published).
+    pub position: String,
+    /// The answer in Swedish.
+    pub text: String,
+}
+
+/// A chart image.
+#[derive(ApiResponse)]
+pub enum ChartResponse {
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Svg(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
+    #[oai(status = 200, content_type = "image/png")]
+    Png(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
+}
+
+/// Parses the shared filters; every bad value is a 400 naming the parameter.
+#[allow(clippy::too_many_arguments)]
+fn parse_query(
+    year: Option<i32>,
+    group_by: Option<&str>,
+    role: Option<&str>,
+    sector: Option<&str>,
+    county: Option<&str>,
+    gender: Option<&str>,
+    experience: Option<&str>,
+    age: Option<&str>,
+) -> Result<StatsQuery, ApiError> {
+    fn one<T>(
+        name: &str,
+        value: Option<&str>,
+        parse: impl Fn(&str) -> Option<T>,
+        allowed: impl Fn() -> String,
+    ) -> Result<Option<T>, ApiError> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => parse(v).map(Some).ok_or_else(|| {
+                ApiError::bad_request(name, "unknown_value", format!("Okänt värde. Tillåtna: {}.", allowed()))
+            }),
+        }
+    }
+    let filter = Cell {
+        role: one("role", role, Role::from_code, || Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>().join(", "))?,
+        sector: one("sector", sector, Sector::from_code, Sector::codes)?,
+        county: one(
+            "county",
+            county,
+            |c| platsen_taxonomy::county(c).map(|c| c.code),
+            || "länsnummer enligt SCB, två siffror (t.ex. 01)".into(),
+        )?,
+        gender: one("gender", gender, Gender::from_code, Gender::codes)?,
+        experience: one("experience", experience, ExperienceBand::from_code, ExperienceBand::codes)?,
+        age: one("age", age, AgeBand::from_code, AgeBand::codes)?,
+        ..Cell::default()
+    };
+    let mut dims = Vec::new();
+    for part in group_by.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let d = Dimension::from_code(part).ok_or_else(|| {
+            ApiError::bad_request(
+                "group_by",
+                "unknown_dimension",
+                "Gruppera efter role, sector, county, gender, experience, age eller year (kommaseparerat).",
+            )
+        })?;
+        if dims.contains(&d) {
+            return Err(ApiError::bad_request("group_by", "repeated_dimension", format!("{part} anges två gånger.")));
+        }
+        dims.push(d);
+    }
+    if dims.len() > 3 {
+        return Err(ApiError::bad_request("group_by", "too_many", "Gruppera efter högst tre dimensioner."));
+    }
+    Ok(StatsQuery { year, group_by: dims, filter })
+}
+
+pub struct SalaryApi {
+    pub(crate) state: AppState,
+}
+
+impl SalaryApi {
+    async fn data(&self) -> Result<Arc<Dataset>, ApiError> {
+        self.state.salary.dataset(&self.state.store).await?.ok_or_else(no_data)
+    }
+
+    async fn table(&self, query: StatsQuery) -> Result<(Arc<Dataset>, Arc<Table>), ApiError> {
+        let data = self.data().await?;
+        let d = data.clone();
+        let table = tokio::task::spawn_blocking(move || d.stats(&query))
+            .await
+            .map_err(|e| internal("salary statistics panicked", &e))?
+            .map_err(stats_error)?;
+        Ok((data, table))
+    }
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Salaries")]
+impl SalaryApi {
+    /// Import a salary survey (admin)
+    ///
+    /// A CSV file (`text/csv`, UTF-8, comma or semicolon) with the header
+    /// `year,role,sector,county_code,gender,age,experience_years,monthly_salary_sek,extent_percent,specialisation,is_manager`
+    /// (any order; other columns are ignored). A file with any invalid row
+    /// is refused whole (422, with line, field and reason for each problem)
+    /// and nothing is stored; the same file twice is refused (409).
+    #[oai(path = "/salaries/imports", method = "post", operation_id = "importSalaries")]
+    async fn import(
+        &self,
+        auth: Auth,
+        body: CsvBody,
+        /// The file's name, kept with the import.
+        #[oai(validator(max_length = 200))]
+        filename: Query<Option<String>>,
+    ) -> Result<Imported, ApiError> {
+        auth.0.require_admin()?;
+        let now = self.state.clock.now();
+        let bytes = body.0;
+        let file_sha256 = hex::encode(Sha256::digest(&bytes));
+        let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
+        let rows = tokio::task::spawn_blocking(move || platsen_salary::import::parse(&bytes, latest_year))
+            .await
+            .map_err(|e| internal("parsing a salary file panicked", &e))?;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(rejected) => {
+                let detail =
+                    format!("Filen har {} fel och har inte importerats; inget har sparats.", rejected.problems);
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Ogiltig fil", detail);
+                p.errors = rejected
+                    .errors
+                    .into_iter()
+                    .map(|e| FieldProblem {
+                        field: e.field,
+                        code: "invalid".into(),
+                        message: e.reason,
+                        line: Some(e.line),
+                    })
+                    .collect();
+                return Err(ApiError::Unprocessable(Json(p)));
+            }
+        };
+        let filename = filename.0.map_or_else(|| "enkät.csv".to_owned(), |f| f.trim().to_owned());
+        let import = self.state.store.import_salaries(&file_sha256, &filename, &rows, now, |_, _| {}).await?;
+        self.state.salary.invalidate().await;
+        Ok(Imported::Created(Json(import.into())))
+    }
+
+    /// Salary imports (admin)
+    #[oai(path = "/salaries/imports", method = "get", operation_id = "salaryImports")]
+    async fn imports(&self, auth: Auth) -> Result<Json<Vec<SalaryImportView>>, ApiError> {
+        auth.0.require_admin()?;
+        Ok(Json(self.state.store.salary_imports().await?.into_iter().map(Into::into).collect()))
+    }
+
+    /// Salary statistics
+    ///
+    /// n, mean and P10, P25, median, P75, P90 of the full-time monthly
+    /// salary for the filters, per group of `group_by`. Figures that could
+    /// reveal individuals are null with the reason in `suppressed`: the
+    /// median and mean need 5 respondents, quartiles 9, P10/P90 21, and the
+    /// count and mean are shown only where they cannot be combined with
+    /// other published figures to reveal a group of fewer than 5.
+    #[oai(path = "/salaries/stats", method = "get", operation_id = "salaryStats")]
+    #[allow(clippy::too_many_arguments)]
+    async fn stats(
+        &self,
+        /// Survey year (the latest when absent).
+        #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))]
+        year: Query<Option<i32>>,
+        /// Up to three of `role`, `sector`, `county`, `gender`, `experience`, `age`, `year`, comma-separated.
+        #[oai(validator(max_length = 100))]
+        group_by: Query<Option<String>>,
+        /// Role code, e.g. `upphandlare`.
+        #[oai(validator(max_length = 40))]
+        role: Query<Option<String>>,
+        /// `kommun`, `region`, `stat`, `offentligt_bolag`, `privat`, `konsult`.
+        #[oai(validator(max_length = 40))]
+        sector: Query<Option<String>>,
+        /// County SCB code (two digits).
+        #[oai(validator(max_length = 10))]
+        county: Query<Option<String>>,
+        /// `kvinna`, `man`, `annat`, `uppgift_saknas`.
+        #[oai(validator(max_length = 40))]
+        gender: Query<Option<String>>,
+        /// Experience band: `0-1`, `1-3`, `3-6`, `6-10`, `10-15`, `15-`.
+        #[oai(validator(max_length = 10))]
+        experience: Query<Option<String>>,
+        /// Age band: `-29`, `30-39`, `40-49`, `50-59`, `60-`.
+        #[oai(validator(max_length = 10))]
+        age: Query<Option<String>>,
+    ) -> Result<Json<StatsView>, ApiError> {
+        let query = parse_query(
+            year.0,
+            group_by.0.as_deref(),
+            role.0.as_deref(),
+            sector.0.as_deref(),
+            county.0.as_deref(),
+            gender.0.as_deref(),
+            experience.0.as_deref(),
+            age.0.as_deref(),
+        )?;
+        let (_, table) = self.table(query).await?;
+        Ok(Json(stats_view(&table)))
+    }
+
+    /// A salary chart (SVG or PNG)
+    ///
+    /// `percentiles-by-role`, `percentiles-by-sector`, `median-trend`,
+    /// `distribution` or `gender`, followed by `.svg` or `.png`; the filters
+    /// are those of the statistics (`group_by=sector` makes `gender` per sector).
+    #[oai(path = "/salaries/charts/:file", method = "get", operation_id = "salaryChart")]
+    #[allow(clippy::too_many_arguments)]
+    async fn chart(
+        &self,
+        /// e.g. `percentiles-by-role.svg`.
+        file: Path<String>,
+        #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))] year: Query<Option<i32>>,
+        #[oai(validator(max_length = 100))] group_by: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] role: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] sector: Query<Option<String>>,
+        #[oai(validator(max_length = 10))] county: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] gender: Query<Option<String>>,
+        #[oai(validator(max_length = 10))] experience: Query<Option<String>>,
+        #[oai(validator(max_length = 10))] age: Query<Option<String>>,
+    ) -> Result<ChartResponse, ApiError> {
+        let (name, format) = match file.0.rsplit_once('.') {
+            Some((name, "svg")) => (name, Format::Svg),
+            Some((name, "png")) => (name, Format::Png),
+            _ => return Err(ApiError::bad_request("chart", "unknown_format", "Ange .svg eller .png.")),
+        };
+        let chart = Chart::from_name(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "chart",
+                "unknown_chart",
+                "Diagram: percentiles-by-role, percentiles-by-sector, median-trend, distribution, gender.",
+            )
+        })?;
+        let query = parse_query(
+            year.0,
+            group_by.0.as_deref(),
+            role.0.as_deref(),
+            sector.0.as_deref(),
+            county.0.as_deref(),
+            gender.0.as_deref(),
+            experience.0.as_deref(),
+            age.0.as_deref(),
+        )?;
+        let data = self.data().await?;
+        let image = tokio::task::spawn_blocking(move || platsen_salary::charts::render(&data, chart, &query, format))
+            .await
+            .map_err(|e| internal("drawing a chart panicked", &e))?
+            .map_err(|e| match e {
+                platsen_salary::ChartError::Stats(e) => stats_error(e),
+                e => internal("drawing a chart failed", &e),
+            })?;
+        let cache = "public, max-age=300".to_owned();
+        Ok(match format {
+            Format::Svg => ChartResponse::Svg(Binary(image), cache),
+            Format::Png => ChartResponse::Png(Binary(image), cache),
+        })
+    }
+
+    /// Where a salary stands
+    ///
+    /// The percentile a full-time monthly salary corresponds to in its group
+    /// (role, sector, county), interpolated between the group's published
+    /// percentiles. The salary is neither stored nor logged.
+    #[oai(path = "/salaries/compare", method = "get", operation_id = "compareSalary")]
+    #[allow(clippy::too_many_arguments)]
+    async fn compare(
+        &self,
+        /// Full-time monthly salary in kronor.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+        salary: Query<i64>,
+        #[oai(validator(max_length = 40))] role: Query<Option<String>>,
+        #[oai(validator(max_length = 40))] sector: Query<Option<String>>,
+        #[oai(validator(max_length = 10))] county: Query<Option<String>>,
+        #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))] year: Query<Option<i32>>,
+    ) -> Result<Json<CompareView>, ApiError> {
+        let query =
+            parse_query(year.0, None, role.0.as_deref(), sector.0.as_deref(), county.0.as_deref(), None, None, None)?;
+        let filter = query.filter;
+        let (_, table) = self.table(query).await?;
+        let row = &table.total;
+        let salary = salary.0 as f64;
+        let dims = [Dimension::Role, Dimension::Sector, Dimension::County];
+        let group: BTreeMap<String, String> =
+            dims.iter().filter_map(|d| filter.value(*d).map(|v| (d.code().to_owned(), v))).collect();
+        let label = {
+            let parts: Vec<String> =
+                dims.iter().filter(|d| filter.value(**d).is_some()).map(|d| filter.label(*d)).collect();
+            if parts.is_empty() { "Alla svarande".to_owned() } else { parts.join(" · ") }
+        };
+        let kr = platsen_salary::format::thousands(salary.round() as i64);
+        let (percentile, kind, text) = match position(row, salary) {
+            Some(Position::Percentile { percentile }) => (
+                Some(percentile),
+                "between",
+                format!("{kr} kr är mer än ungefär {percentile} % i gruppen tjänar ({label}, {}).", table.year),
+            ),
+            Some(Position::Below { percentile }) => (
+                None,
+                "below",
+                format!("{kr} kr är lägre än P{percentile}: under de lägsta {percentile} % i gruppen ({label})."),
+            ),
+            Some(Position::Above { percentile }) => (
+                None,
+                "above",
+                format!(
+                    "{kr} kr är högre än P{percentile}: över de högsta {} % i gruppen ({label}).",
+                    100 - percentile
+                ),
+            ),
+            None => (None, "unknown", format!("För få svar i gruppen ({label}) för att jämföra.")),
+        };
+        Ok(Json(CompareView {
+            year: table.year,
+            group,
+            label: label.clone(),
+            band: row_view(row, &[]),
+            percentile,
+            position: kind.into(),
+            text,
+        }))
+    }
+}
+
+/// The market salary of a role, shown with each job ad.
+#[derive(Debug, Clone, Object)]
+pub struct MarketSalaryView {
+    /// The role code.
+    pub role: String,
+    pub year: i32,
+    /// Full-time monthly salary, kronor, rounded to 100 kr; null where too
+    /// few answered.
+    pub p25: Option<i64>,
+    pub median: Option<i64>,
+    pub p75: Option<i64>,
+    /// "Källa: Platsen lönestatistik 2025".
+    pub source: String,
+}
+
+/// The market salary of `role` in the latest survey, if one is imported
+/// and the median is published. Failures only leave it out.
+pub async fn market_salary(state: &AppState, role: Role) -> Option<MarketSalaryView> {
+    let data = match state.salary.dataset(&state.store).await {
+        Ok(Some(d)) => d,
+        _ => return None,
+    };
+    let query = StatsQuery { year: None, group_by: vec![], filter: Cell { role: Some(role), ..Cell::default() } };
+    let table = match data.cached(&query) {
+        Some(t) => t,
+        None => tokio::task::spawn_blocking(move || data.stats(&query)).await.ok()?.ok()?,
+    };
+    let row = &table.total;
+    row.median.shown()?;
+    Some(MarketSalaryView {
+        role: role.code().into(),
+        year: table.year,
+        p25: row.p25.shown(),
+        median: row.median.shown(),
+        p75: row.p75.shown(),
+        source: format!("Källa: Platsen lönestatistik {}", table.year),
+    })
+}

@@ -1,0 +1,237 @@
+//! Lönestatistik through the API: importing a survey (validated whole,
+//! once), the statistics table with its privacy rules, charts, the salary
+//! calculator and the market salary on a job ad.
+
+use platsen_tests::{ADMIN_TOKEN, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+platsen_tests::contract!(
+    a_survey_is_imported_whole_and_once_and_feeds_the_statistics,
+    bad_files_and_bad_parameters_get_problems_and_store_nothing,
+    charts_and_the_salary_calculator,
+    a_job_ad_shows_the_market_salary_for_its_role,
+);
+
+const HEADER: &str = "year,role,sector,county_code,gender,age,experience_years,monthly_salary_sek,extent_percent,specialisation,is_manager";
+
+/// A survey: 40 upphandlare (some part-time) and 12 inköpschefer in 2025,
+/// 30 upphandlare in 2024. Returns the file and the 2025 upphandlare's
+/// full-time salaries.
+fn survey() -> (String, Vec<f64>) {
+    let mut csv = format!("{HEADER},free text\n");
+    let mut upph = Vec::new();
+    for i in 0..40u32 {
+        let extent = if i % 5 == 0 { 80 } else { 100 };
+        let salary = 38_000 + i * 431;
+        let paid = salary * extent / 100;
+        let gender = if i % 3 == 0 { "man" } else { "kvinna" };
+        csv.push_str(&format!(
+            "2025,upphandlare,kommun,01,{gender},{},{},{paid},{extent},,false,\"x, y\"\n",
+            30 + i % 30,
+            i % 15
+        ));
+        upph.push(f64::from(paid) * 100.0 / f64::from(extent));
+    }
+    for i in 0..12u32 {
+        csv.push_str(&format!("2025,inkopschef,stat,14,kvinna,50,12,{},100,it,true,\n", 60_000 + i * 900));
+    }
+    for i in 0..30u32 {
+        csv.push_str(&format!("2024,upphandlare,kommun,01,kvinna,40,5,{},100,,false,\n", 37_000 + i * 400));
+    }
+    upph.sort_by(f64::total_cmp);
+    (csv, upph)
+}
+
+/// Hyndman–Fan type 7, computed here independently of Polars.
+fn type7(sorted: &[f64], p: f64) -> i64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let v = sorted[lo] + (h - lo as f64) * (sorted[(lo + 1).min(sorted.len() - 1)] - sorted[lo]);
+    ((v / 100.0).round() * 100.0) as i64
+}
+
+async fn upload(app: &TestApp, body: &str, token: Option<&str>, content_type: &str) -> platsen_tests::Reply {
+    let mut req = app
+        .client
+        .post(app.url("/api/v1/salaries/imports?filename=enkat-2025.csv"))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    platsen_tests::Reply::from(req.send().await.unwrap()).await
+}
+
+async fn a_survey_is_imported_whole_and_once_and_feeds_the_statistics(app: &TestApp) {
+    app.get("/api/v1/salaries/stats").await.assert_problem_kind(404, "no-salary-data");
+    let (csv, upph) = survey();
+    let r = upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["responses"], 82);
+    assert_eq!(r.body["years"], serde_json::json!([2024, 2025]));
+    assert_eq!(r.body["filename"], "enkat-2025.csv");
+
+    // The same file again is refused, and nothing is added.
+    upload(app, &csv, Some(ADMIN_TOKEN), "text/csv; charset=utf-8").await.assert_problem(409, "file");
+    assert_eq!(app.store.salary_responses().await.unwrap().len(), 82);
+    let imports = app.admin(Method::GET, "/api/v1/salaries/imports", None).await;
+    assert_eq!(imports.body.as_array().unwrap().len(), 1);
+
+    let t = app.get("/api/v1/salaries/stats?role=upphandlare").await;
+    assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+    assert_eq!(t.body["year"], 2025, "the latest year by default");
+    assert!(t.body["quantile_method"].as_str().unwrap().contains("typ 7"));
+    let total = &t.body["total"];
+    assert_eq!(total["n"], 40);
+    for (name, p) in [("p10", 0.10), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.90)] {
+        assert_eq!(total[name].as_i64(), Some(type7(&upph, p)), "{name}");
+    }
+    let mean = upph.iter().sum::<f64>() / upph.len() as f64;
+    assert_eq!(total["mean"].as_i64(), Some(((mean / 100.0).round() * 100.0) as i64));
+    let ci = &total["median_ci"];
+    assert!(ci["low"].as_i64().unwrap() <= total["median"].as_i64().unwrap());
+    assert!(ci["high"].as_i64().unwrap() >= total["median"].as_i64().unwrap());
+    assert!(total["median_change_percent"].as_f64().is_some(), "2024 has 30 upphandlare: {total}");
+    assert!(total["women_median_percent_of_men"].as_f64().is_some());
+
+    // By role: inköpschefer are 12: quartiles yes, P10/P90 no, with the reason.
+    let t = app.get("/api/v1/salaries/stats?group_by=role").await;
+    let rows = t.body["rows"].as_array().unwrap();
+    let chef = rows.iter().find(|r| r["group"]["role"] == "inkopschef").unwrap();
+    assert!(chef["p25"].as_i64().is_some() && chef["median"].as_i64().is_some());
+    assert_eq!(chef["p10"], Value::Null);
+    assert_eq!(chef["suppressed"]["p10"]["code"], "few_respondents");
+    assert!(chef["suppressed"]["p10"]["reason"].as_str().unwrap().contains("För få svar"));
+    assert_eq!(chef["label"], "Inköpschef");
+    // Never a minimum or a maximum.
+    assert!(!t.text.contains("\"min\"") && !t.text.contains("\"max\""));
+
+    // By gender within upphandlare in 2024: all 30 are women. By year: both.
+    let y = app.get("/api/v1/salaries/stats?group_by=year&role=upphandlare").await;
+    let years: Vec<i64> = y.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["group"]["year"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(years, [2024, 2025]);
+    let old = app.get("/api/v1/salaries/stats?year=2024&role=upphandlare").await;
+    assert_eq!(old.body["total"]["n"], 30);
+    app.get("/api/v1/salaries/stats?year=2019").await.assert_problem(404, "year");
+}
+
+async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestApp) {
+    let (csv, _) = survey();
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    assert_eq!(upload(app, &csv, None, "text/csv").await.status, StatusCode::UNAUTHORIZED);
+    upload(app, &csv, Some(&key), "text/csv").await.assert_problem_kind(403, "forbidden");
+    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "application/json").await.status.as_u16(), 415);
+
+    // One bad row among good ones: refused whole, every problem listed.
+    let bad = format!(
+        "{csv}2025,upphandlare,kommun,01,kvinna,17,9,45000,100,,false,\n2025,boss,kommun,99,kvinna,40,5,4500000,0,,maybe,\n"
+    );
+    let r = upload(app, &bad, Some(ADMIN_TOKEN), "text/csv").await;
+    r.assert_problem(422, "experience_years");
+    let errors = r.body["errors"].as_array().unwrap();
+    let line = |field: &str| {
+        errors.iter().filter(|e| e["field"] == field).map(|e| e["line"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(line("experience_years"), [84]);
+    assert_eq!(line("role"), [85]);
+    assert_eq!(line("county_code"), [85]);
+    assert_eq!(line("extent_percent"), [85]);
+    assert_eq!(line("is_manager"), [85]);
+    assert!(errors.iter().all(|e| !e["message"].as_str().unwrap().is_empty()));
+    for garbage in ["", "\u{0}\u{1}\u{2}", "year;role\n2025;x\n", "not,a,survey\n1,2,3\n"] {
+        let r = upload(app, garbage, Some(ADMIN_TOKEN), "text/csv").await;
+        assert_eq!(r.status.as_u16(), 422, "{garbage:?}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    let huge = "x".repeat(21 * 1024 * 1024);
+    upload(app, &huge, Some(ADMIN_TOKEN), "text/csv").await.assert_problem(413, "file");
+    assert!(app.store.salary_responses().await.unwrap().is_empty(), "nothing of a refused file is stored");
+    assert_eq!(app.store.salary_generation().await.unwrap(), 0);
+
+    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    for (query, field) in [
+        ("group_by=role,shoe", "group_by"),
+        ("group_by=role,role", "group_by"),
+        ("group_by=role,sector,gender,age", "group_by"),
+        ("role=boss", "role"),
+        ("sector=moon", "sector"),
+        ("county=99", "county"),
+        ("county=01%22%20OR%201%3D1", "county"),
+        ("gender=x", "gender"),
+        ("experience=many", "experience"),
+        ("age=old", "age"),
+        ("year=1999", "year"),
+        ("year=abc", "year"),
+    ] {
+        app.get(&format!("/api/v1/salaries/stats?{query}")).await.assert_problem(400, field);
+    }
+    app.get("/api/v1/salaries/compare?salary=lots").await.assert_problem(400, "salary");
+    app.get("/api/v1/salaries/compare?salary=-5").await.assert_problem(400, "salary");
+    app.get("/api/v1/salaries/compare").await.assert_problem(400, "salary");
+    app.get("/api/v1/salaries/charts/nope.svg").await.assert_problem(400, "chart");
+    app.get("/api/v1/salaries/charts/gender.gif").await.assert_problem(400, "chart");
+    app.get("/api/v1/salaries/charts/gender.svg?role=x").await.assert_problem(400, "role");
+}
+
+async fn charts_and_the_salary_calculator(app: &TestApp) {
+    app.get("/api/v1/salaries/charts/gender.svg").await.assert_problem_kind(404, "no-salary-data");
+    let (csv, upph) = survey();
+    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    for chart in ["percentiles-by-role", "percentiles-by-sector", "median-trend", "distribution", "gender"] {
+        let r = app.client.get(app.url(&format!("/api/v1/salaries/charts/{chart}.svg"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{chart}");
+        assert_eq!(r.headers()["content-type"], "image/svg+xml", "{chart}");
+        let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let svg = r.text().await.unwrap();
+        assert!(svg.contains("Källa: Platsen lönestatistik 2025, n = 52"), "{chart}");
+        let again = app
+            .client
+            .get(app.url(&format!("/api/v1/salaries/charts/{chart}.svg")))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{chart}");
+        let png =
+            app.client.get(app.url(&format!("/api/v1/salaries/charts/{chart}.png?year=2025"))).send().await.unwrap();
+        assert_eq!(png.headers()["content-type"], "image/png");
+        assert_eq!(&png.bytes().await.unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    let by_role = app.get("/api/v1/salaries/charts/percentiles-by-role.svg").await.text;
+    assert!(by_role.contains("Upphandlare") && by_role.contains("Inköpschef"));
+
+    let median = type7(&upph, 0.5);
+    let c = app.get(&format!("/api/v1/salaries/compare?role=upphandlare&sector=kommun&salary={median}")).await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    assert_eq!(c.body["percentile"], 50);
+    assert_eq!(c.body["position"], "between");
+    assert_eq!(c.body["band"]["median"].as_i64(), Some(median));
+    let low = app.get("/api/v1/salaries/compare?role=upphandlare&salary=20000").await;
+    assert_eq!(low.body["position"], "below");
+    assert_eq!(low.body["percentile"], Value::Null);
+    assert!(low.body["text"].as_str().unwrap().contains("P10"));
+    let few = app.get("/api/v1/salaries/compare?role=inkopsassistent&salary=40000").await;
+    assert_eq!(few.body["position"], "unknown");
+}
+
+async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let id = app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
+    let before = app.get(&format!("/api/v1/jobs/{id}")).await;
+    assert!(before.body.get("market_salary").is_none(), "no survey yet: {}", before.text);
+    let (csv, upph) = survey();
+    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    let after = app.get(&format!("/api/v1/jobs/{id}")).await;
+    let market = &after.body["market_salary"];
+    assert_eq!(market["role"], "upphandlare", "{}", after.text);
+    assert_eq!(market["year"], 2025);
+    assert_eq!(market["median"].as_i64(), Some(type7(&upph, 0.5)));
+    assert_eq!(market["p25"].as_i64(), Some(type7(&upph, 0.25)));
+    assert_eq!(market["source"], "Källa: Platsen lönestatistik 2025");
+}
