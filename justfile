@@ -22,11 +22,13 @@ fmt:
     cargo fmt --all
 
 # Benchmarks, each as a ratio of a reference measured in the same run: public
-# reads vs a bare handler; search vs Meilisearch itself; freshness; rebuild.
+# reads vs a bare handler; search vs Meilisearch itself; freshness; rebuild;
+# salary statistics vs DuckDB, chart rendering, stats requests.
 bench:
     cargo build --release -p platsen
     cargo bench -p platsen-tests --bench http
     cargo bench -p platsen-tests --bench search
+    cargo bench -p platsen-tests --bench salary
 
 # Install (from the npm registry, hash-checked) and run Meilisearch on 127.0.0.1:7700.
 meili:

@@ -161,3 +161,17 @@ pub async fn multiply_ads(sqlite_url: &str, target: usize) -> usize {
     pool.close().await;
     copies
 }
+
+/// Serves `body` (with `content_type`) from a bare poem handler: the
+/// ceiling any endpoint is compared with. Returns a URL on it.
+pub async fn bare(body: Vec<u8>, content_type: &'static str) -> String {
+    use poem::endpoint::make_sync;
+    use poem::listener::{Acceptor, Listener, TcpListener};
+    use poem::{EndpointExt, Route, get};
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+    let app = Route::new()
+        .at("/*path", get(make_sync(move |_| poem::Response::builder().content_type(content_type).body(body.clone()))));
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.map_to_response()));
+    format!("http://{addr}/x")
+}

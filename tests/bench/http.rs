@@ -13,10 +13,7 @@ use std::sync::Arc;
 
 use platsen_api::Clock;
 use platsen_jobs::Store;
-use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, load_requests, seed_ads};
-use poem::endpoint::make_sync;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{EndpointExt, Route, get};
+use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, bare, load_requests, seed_ads};
 
 /// The server binary's allocator, so the server in this process runs as it does there.
 #[global_allocator]
@@ -34,18 +31,6 @@ async fn load(url: &str) -> Figures {
 async fn load_many(urls: Arc<Vec<String>>) -> Figures {
     let n = urls.len();
     load_requests(n, move |c, i| c.get(&urls[i % n])).await
-}
-
-/// Serves `body` from a bare poem handler: the ceiling.
-async fn bare(body: Vec<u8>) -> String {
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
-    let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-    let app = Route::new().at(
-        "/*path",
-        get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(body.clone()))),
-    );
-    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.map_to_response()));
-    format!("http://{addr}/x")
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -74,7 +59,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     ] {
         let url = format!("{base}{path}");
         let body = reqwest::get(&url).await.unwrap().bytes().await.unwrap().to_vec();
-        let ceiling_url = bare(body).await;
+        let ceiling_url = bare(body, "application/json").await;
         let _ = load(&ceiling_url).await; // warm-up
         let ceiling = load(&ceiling_url).await;
         let _ = load(&url).await;
@@ -90,7 +75,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
         scattered.swap(i, (i * 7919) % n);
     }
     let one = reqwest::get(&scattered[0]).await.unwrap().bytes().await.unwrap().to_vec();
-    let ceiling = load(&bare(one).await).await;
+    let ceiling = load(&bare(one, "application/json").await).await;
     let _ = load_many(Arc::new(scattered.clone())).await;
     let real = load_many(Arc::new(scattered)).await;
     let ratio = real.rps / ceiling.rps;

@@ -149,7 +149,8 @@ async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestA
         assert_eq!(r.status.as_u16(), 422, "{garbage:?}: {}", r.text);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
-    let huge = "x".repeat(21 * 1024 * 1024);
+    let huge = format!("{HEADER}\n{}", "2025,upphandlare,kommun,01,kvinna,40,5,45000,100,,false\n".repeat(900_000));
+    assert!(huge.len() > 50_000_000);
     upload(app, &huge, Some(ADMIN_TOKEN), "text/csv").await.assert_problem(413, "file");
     assert!(app.store.salary_responses().await.unwrap().is_empty(), "nothing of a refused file is stored");
     assert_eq!(app.store.salary_generation().await.unwrap(), 0);
@@ -234,4 +235,26 @@ async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
     assert_eq!(market["median"].as_i64(), Some(type7(&upph, 0.5)));
     assert_eq!(market["p25"].as_i64(), Some(type7(&upph, 0.25)));
     assert_eq!(market["source"], "Källa: Platsen lönestatistik 2025");
+    // The test ad is in Nacka (Stockholms län, 01), where the survey has 40
+    // upphandlare: the band is narrowed to the county.
+    assert_eq!(market["county_code"], "01");
+    assert_eq!(market["label"], "Upphandlare i Stockholms län");
+    // Its offered range, where stated, is placed in the band.
+    let offered = &market["offered"];
+    assert!(offered["text"].as_str().unwrap().starts_with("Lönespannet ligger mellan"), "{market}");
+
+    // An ad elsewhere (Luleå, Norrbottens län) gets the national band.
+    let lulea = app
+        .publish_job(
+            &key,
+            platsen_tests::with(
+                app.job("Upphandlare i Luleå"),
+                serde_json::json!({ "municipality_code": "2580", "salary_min": null, "salary_max": null }),
+            ),
+        )
+        .await;
+    let far = app.get(&format!("/api/v1/jobs/{lulea}")).await;
+    assert_eq!(far.body["market_salary"]["county_code"], Value::Null, "{}", far.text);
+    assert_eq!(far.body["market_salary"]["label"], "Upphandlare i hela landet");
+    assert_eq!(far.body["market_salary"]["offered"], Value::Null);
 }

@@ -657,36 +657,100 @@ impl SalaryApi {
 pub struct MarketSalaryView {
     /// The role code.
     pub role: String,
+    /// The county the band is narrowed to, when that group is published;
+    /// otherwise the whole country.
+    pub county_code: Option<String>,
+    /// "Upphandlare i Stockholms län" or "Upphandlare i hela landet".
+    pub label: String,
     pub year: i32,
     /// Full-time monthly salary, kronor, rounded to 100 kr; null where too
     /// few answered.
+    pub p10: Option<i64>,
     pub p25: Option<i64>,
     pub median: Option<i64>,
     pub p75: Option<i64>,
+    pub p90: Option<i64>,
+    /// Where the ad's offered monthly range sits in the band, if it states one.
+    pub offered: Option<OfferedView>,
     /// "Källa: Platsen lönestatistik 2025".
     pub source: String,
 }
 
-/// The market salary of `role` in the latest survey, if one is imported
-/// and the median is published. Failures only leave it out.
-pub async fn market_salary(state: &AppState, role: Role) -> Option<MarketSalaryView> {
+/// Where an offered salary range sits in the market band.
+#[derive(Debug, Clone, Object)]
+pub struct OfferedView {
+    /// Percentile of the lower end (null outside the published percentiles).
+    pub min_percentile: Option<u32>,
+    /// Percentile of the upper end.
+    pub max_percentile: Option<u32>,
+    /// In Swedish, e.g. "Lönespannet ligger mellan percentil 40 och 75."
+    pub text: String,
+}
+
+fn describe_position(p: Option<Position>) -> (Option<u32>, String) {
+    match p {
+        Some(Position::Percentile { percentile }) => (Some(percentile), format!("percentil {percentile}")),
+        Some(Position::Below { percentile }) => (None, format!("under P{percentile}")),
+        Some(Position::Above { percentile }) => (None, format!("över P{percentile}")),
+        None => (None, "okänt läge".into()),
+    }
+}
+
+/// The market band of `role` in the latest survey, in the ad's county if
+/// that group's quartiles are published, else in the whole country; `None`
+/// without a survey or when not even the national median is published.
+/// Failures only leave it out.
+pub async fn market_salary(
+    state: &AppState,
+    role: Role,
+    county_code: &'static str,
+    offered: Option<(Option<i64>, Option<i64>)>,
+) -> Option<MarketSalaryView> {
     let data = match state.salary.dataset(&state.store).await {
         Ok(Some(d)) => d,
         _ => return None,
     };
-    let query = StatsQuery { year: None, group_by: vec![], filter: Cell { role: Some(role), ..Cell::default() } };
-    let table = match data.cached(&query) {
-        Some(t) => t,
-        None => tokio::task::spawn_blocking(move || data.stats(&query)).await.ok()?.ok()?,
+    let table_for = async |filter: Cell| -> Option<Arc<Table>> {
+        let query = StatsQuery { year: None, group_by: vec![], filter };
+        match data.cached(&query) {
+            Some(t) => Some(t),
+            None => {
+                let d = data.clone();
+                tokio::task::spawn_blocking(move || d.stats(&query)).await.ok()?.ok()
+            }
+        }
+    };
+    let local = table_for(Cell { role: Some(role), county: Some(county_code), ..Cell::default() }).await;
+    let (table, county) = match local {
+        Some(t) if t.total.p25.shown().is_some() => (t, Some(county_code)),
+        _ => (table_for(Cell { role: Some(role), ..Cell::default() }).await?, None),
     };
     let row = &table.total;
     row.median.shown()?;
+    let place =
+        county.and_then(platsen_taxonomy::county).map_or_else(|| "hela landet".to_owned(), |c| c.name.to_owned());
+    let offered = offered.and_then(|(min, max)| {
+        let (lo, hi) = (min.or(max)?, max.or(min)?);
+        let (min_percentile, a) = describe_position(position(row, lo as f64));
+        let (max_percentile, b) = describe_position(position(row, hi as f64));
+        let text = if lo == hi {
+            format!("Den erbjudna lönen ligger vid {a} för rollen.")
+        } else {
+            format!("Lönespannet ligger mellan {a} och {b} för rollen.")
+        };
+        Some(OfferedView { min_percentile, max_percentile, text })
+    });
     Some(MarketSalaryView {
         role: role.code().into(),
+        county_code: county.map(str::to_owned),
+        label: format!("{} i {place}", role.name_sv()),
         year: table.year,
+        p10: row.p10.shown(),
         p25: row.p25.shown(),
         median: row.median.shown(),
         p75: row.p75.shown(),
+        p90: row.p90.shown(),
+        offered,
         source: format!("Källa: Platsen lönestatistik {}", table.year),
     })
 }

@@ -597,7 +597,10 @@ mod tests {
         let data = data();
         for chart in Chart::ALL {
             let svg = String::from_utf8(render(&data, chart, &StatsQuery::default(), Format::Svg).unwrap()).unwrap();
-            assert!(svg.starts_with("<svg"), "{}", chart.name());
+            let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{}: {e}", chart.name()));
+            assert_eq!(doc.root_element().tag_name().name(), "svg");
+            let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
+            assert!(texts.contains(&"Källa: Platsen lönestatistik 2025, n = 300"), "{}: {texts:?}", chart.name());
             assert!(svg.contains("Källa: Platsen lönestatistik 2025, n = 300"), "{}", chart.name());
             assert!(svg.contains("månadslön omräknad till heltid"), "{}", chart.name());
         }

@@ -120,6 +120,16 @@ impl Blocks {
         inside.iter().zip(&self.sizes).all(|(n, size)| *n == 0 || n == size)
     }
 
+    /// Respondent `i`'s block.
+    pub fn of(&self, i: usize) -> u32 {
+        self.of[i]
+    }
+
+    /// How many respondents block `b` holds.
+    pub fn size(&self, b: u32) -> usize {
+        self.sizes[b as usize]
+    }
+
     /// The smallest block's size (0 with no respondents).
     pub fn smallest(&self) -> usize {
         self.sizes.iter().copied().min().unwrap_or(0)

@@ -108,6 +108,19 @@ impl Cell {
         }
     }
 
+    /// Fixes `d` to respondent `r`'s value.
+    fn take(&mut self, d: Dimension, r: &Response) {
+        match d {
+            Dimension::Role => self.role = Some(r.role),
+            Dimension::Sector => self.sector = Some(r.sector),
+            Dimension::County => self.county = Some(r.county_code),
+            Dimension::Gender => self.gender = Some(r.gender),
+            Dimension::Experience => self.experience = Some(ExperienceBand::of(r.experience_years)),
+            Dimension::Age => self.age = Some(AgeBand::of(r.age)),
+            Dimension::Year => self.year = r.year,
+        }
+    }
+
     fn set(&mut self, d: Dimension, code: &str) -> bool {
         match d {
             Dimension::Role => self.role = Role::from_code(code),
@@ -216,6 +229,13 @@ impl std::fmt::Debug for Dataset {
     }
 }
 
+/// A group's salaries and its count per disclosure block.
+#[derive(Debug, Default)]
+struct Members {
+    values: Vec<f64>,
+    blocks: HashMap<u32, usize>,
+}
+
 /// Raw (unrounded) measures of one group, from Polars.
 #[derive(Debug, Clone, Copy)]
 struct Raw {
@@ -321,10 +341,12 @@ impl Dataset {
         } else {
             HashMap::new()
         };
+        let shown_years: Vec<i32> = if by_year { self.years.clone() } else { vec![year] };
+        let mut members = self.members(&query.filter, &dims[1..], &shown_years);
         let mut rows: Vec<Row> = raw
             .iter()
             .filter(|(cell, _)| by_year || cell.year == year)
-            .map(|(cell, r)| self.row(cell, Some(*r), &raw, &by_gender, gender_split))
+            .map(|(cell, r)| self.row(cell, Some(*r), members.get_mut(cell), &raw, &by_gender, gender_split))
             .collect();
         rows.sort_by_key(|r| order_key(&r.cell, &dims));
         let total_raw = self.grouped(&query.filter, &[Dimension::Year], &[year - 1, year])?;
@@ -335,14 +357,30 @@ impl Dataset {
         };
         let mut total_cell = query.filter;
         total_cell.year = year;
+        let mut total_members = self.members(&query.filter, &[], &[year]);
         let total = self.row(
             &total_cell,
             total_raw.get(&total_cell).copied(),
+            total_members.get_mut(&total_cell),
             &total_raw,
             &total_gender,
             query.filter.gender.is_none(),
         );
         Ok(Table { year, group_by, total, rows })
+    }
+
+    /// The Polars aggregation alone (n, mean, five percentiles per group of
+    /// `dims` and year, for `years`), with no privacy rules: what the
+    /// benchmark compares with DuckDB. Returns the number of groups.
+    pub fn aggregate(&self, dims: &[Dimension], years: &[i32]) -> Result<usize, StatsError> {
+        let mut all = vec![Dimension::Year];
+        all.extend_from_slice(dims);
+        Ok(self.grouped(&Cell::default(), &all, years)?.len())
+    }
+
+    /// Forgets every cached answer (for benchmarks).
+    pub fn clear_cache(&self) {
+        self.cache.lock().expect("cache lock").clear();
     }
 
     /// Polars: n, mean and the five percentiles per group of `dims` within
@@ -414,11 +452,35 @@ impl Dataset {
         Ok(result)
     }
 
+    /// One pass over the respondents: per group of `dims` within `filter`
+    /// and `years`, its full-time salaries and how many of it fall in each
+    /// disclosure block.
+    fn members(&self, filter: &Cell, dims: &[Dimension], years: &[i32]) -> HashMap<Cell, Members> {
+        let mut out: HashMap<Cell, Members> = HashMap::new();
+        for (i, r) in self.responses.iter().enumerate() {
+            if !years.contains(&r.year) {
+                continue;
+            }
+            let mut cell = Cell { year: r.year, ..*filter };
+            if !cell.contains(r) {
+                continue;
+            }
+            for d in dims {
+                cell.take(*d, r);
+            }
+            let m = out.entry(cell).or_default();
+            m.values.push(r.full_time_salary());
+            *m.blocks.entry(self.blocks.of(i)).or_default() += 1;
+        }
+        out
+    }
+
     /// Applies the privacy rules to one group.
     fn row(
         &self,
         cell: &Cell,
         raw: Option<Raw>,
+        members: Option<&mut Members>,
         all: &HashMap<Cell, Raw>,
         by_gender: &HashMap<Cell, Raw>,
         gender_split: bool,
@@ -429,14 +491,16 @@ impl Dataset {
             Some(v) if n >= min && v.is_finite() => Figure::Shown(round_100(v)),
             _ => few,
         };
-        let additive_ok = n >= MEDIAN_MIN && self.blocks.is_union(|i| cell.contains(&self.responses[i]));
+        let additive_ok = n >= MEDIAN_MIN
+            && members.as_ref().is_some_and(|m| m.blocks.iter().all(|(b, k)| *k == self.blocks.size(*b)));
         let additive = |v: Figure<i64>| match v {
             Figure::Shown(_) if !additive_ok => Figure::Hidden(Suppressed::Complementary),
             other => other,
         };
         let median = amount(MEDIAN_MIN, raw.map(|r| r.median));
-        let median_ci = if n >= DECILE_MIN {
-            let values = self.salaries(cell);
+        let median_ci = if let Some(m) = members.filter(|m| n >= DECILE_MIN && m.values.len() == n) {
+            m.values.sort_by(f64::total_cmp);
+            let values = &m.values;
             let (lo, hi) = median_interval(values.len());
             Figure::Shown((round_100(values[lo]), round_100(values[hi])))
         } else {
