@@ -231,16 +231,17 @@ fn spec(data: &Dataset, chart: Chart, query: &StatsQuery) -> Result<Spec, StatsE
             )
         }
         Chart::Distribution => {
-            let mut cell = query.filter;
-            cell.year = year;
-            let values = data.salaries(&cell);
-            let body = if values.len() < HISTOGRAM_MIN {
+            let cell = Cell { year, ..query.filter };
+            let n = total.total.n.shown().map_or_else(|| data.salaries(&cell).len(), |n| n as usize);
+            let body = if n < HISTOGRAM_MIN {
                 Body::Empty(format!("Fördelningen visas först från {HISTOGRAM_MIN} svar."))
             } else {
                 notes.push(format!(
                     "Staplarna är 5 000 kr breda; ytterkanterna slås ihop och varje stapel har minst {BAR_MIN} svar."
                 ));
-                Body::Histogram(histogram(&values, total.total.p10.shown(), total.total.p90.shown()))
+                let (p10, p90) = (total.total.p10.shown(), total.total.p90.shown());
+                let bars = data.histogram(&cell, |values| histogram(values, p10, p90));
+                Body::Histogram(bars.as_ref().clone())
             };
             ("Lönefördelning", body)
         }

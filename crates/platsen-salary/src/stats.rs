@@ -221,6 +221,7 @@ pub struct Dataset {
     blocks: Blocks,
     years: Vec<i32>,
     cache: Mutex<HashMap<StatsQuery, std::sync::Arc<Table>>>,
+    histograms: Mutex<HashMap<Cell, std::sync::Arc<Bars>>>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -228,6 +229,9 @@ impl std::fmt::Debug for Dataset {
         f.debug_struct("Dataset").field("responses", &self.responses.len()).field("years", &self.years).finish()
     }
 }
+
+/// Histogram bars: label and count.
+pub type Bars = Vec<(String, usize)>;
 
 /// A group's salaries and its count per disclosure block.
 #[derive(Debug, Default)]
@@ -279,7 +283,7 @@ impl Dataset {
         let mut years: Vec<i32> = responses.iter().map(|r| r.year).collect();
         years.sort_unstable();
         years.dedup();
-        Ok(Dataset { responses, frame, blocks, years, cache: Mutex::default() })
+        Ok(Dataset { responses, frame, blocks, years, cache: Mutex::default(), histograms: Mutex::default() })
     }
 
     /// The survey years, oldest first.
@@ -298,6 +302,25 @@ impl Dataset {
             self.responses.iter().filter(|r| cell.contains(r)).map(Response::full_time_salary).collect();
         v.sort_by(f64::total_cmp);
         v
+    }
+
+    /// A cell's histogram bars, made by `make` from its sorted salaries the
+    /// first time and cached like the statistics.
+    pub fn histogram(
+        &self,
+        cell: &Cell,
+        make: impl FnOnce(&[f64]) -> Vec<(String, usize)>,
+    ) -> std::sync::Arc<Bars> {
+        if let Some(h) = self.histograms.lock().expect("cache lock").get(cell) {
+            return h.clone();
+        }
+        let bars = std::sync::Arc::new(make(&self.salaries(cell)));
+        let mut cache = self.histograms.lock().expect("cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(*cell, bars.clone());
+        bars
     }
 
     /// The statistics of a query if computed before (cheap; no Polars).
@@ -381,6 +404,7 @@ impl Dataset {
     /// Forgets every cached answer (for benchmarks).
     pub fn clear_cache(&self) {
         self.cache.lock().expect("cache lock").clear();
+        self.histograms.lock().expect("cache lock").clear();
     }
 
     /// Polars: n, mean and the five percentiles per group of `dims` within
