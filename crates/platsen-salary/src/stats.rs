@@ -306,11 +306,7 @@ impl Dataset {
 
     /// A cell's histogram bars, made by `make` from its sorted salaries the
     /// first time and cached like the statistics.
-    pub fn histogram(
-        &self,
-        cell: &Cell,
-        make: impl FnOnce(&[f64]) -> Vec<(String, usize)>,
-    ) -> std::sync::Arc<Bars> {
+    pub fn histogram(&self, cell: &Cell, make: impl FnOnce(&[f64]) -> Vec<(String, usize)>) -> std::sync::Arc<Bars> {
         if let Some(h) = self.histograms.lock().expect("cache lock").get(cell) {
             return h.clone();
         }
