@@ -20,6 +20,7 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
             org_number: platsen_tests::org_number(),
             website: Some("https://example.org".into()),
             slug: None,
+            sector: Some("kommun".into()),
             requires_review: false,
         },
     )
@@ -33,12 +34,27 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
             org_number: "123".into(),
             website: None,
             slug: None,
+            sector: None,
             requires_review: false,
         },
     )
     .await
     .unwrap_err();
     assert!(bad.to_string().contains("organization_number"), "{bad}");
+    let bad = platsen::admin(
+        &app.store,
+        AdminCommand::CreateEmployer {
+            name: "Y AB".into(),
+            org_number: platsen_tests::org_number(),
+            website: None,
+            slug: None,
+            sector: Some("kommunen".into()),
+            requires_review: false,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().contains("sector"), "{bad}");
 
     let out = platsen::admin(
         &app.store,

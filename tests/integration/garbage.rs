@@ -90,6 +90,9 @@ async fn bad_employer_bodies_are_rejected(app: &TestApp) {
         ),
         (json!({ "name": "Bolaget" }), 422, "organization_number"),
         (json!({ "name": ["lista"], "organization_number": "556016-0680" }), 400, "name"),
+        (json!({ "name": "Bolaget", "organization_number": "556016-0680", "sector": "kommunen" }), 422, "sector"),
+        (json!({ "name": "Bolaget", "organization_number": "556016-0680", "sector": "Kommun\u{0}" }), 422, "sector"),
+        (json!({ "name": "Bolaget", "organization_number": "556016-0680", "sector": 3 }), 400, "sector"),
     ] {
         let r = app.admin(Method::POST, "/api/v1/employers", Some(body)).await;
         r.assert_problem(status, field);

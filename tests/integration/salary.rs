@@ -222,7 +222,7 @@ async fn charts_and_the_salary_calculator(app: &TestApp) {
 }
 
 async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
-    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let (employer_id, key) = app.employer_with_key("Nacka kommun").await;
     let id = app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
     let before = app.get(&format!("/api/v1/jobs/{id}")).await;
     assert!(before.body.get("market_salary").is_none(), "no survey yet: {}", before.text);
@@ -257,4 +257,37 @@ async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
     assert_eq!(far.body["market_salary"]["county_code"], Value::Null, "{}", far.text);
     assert_eq!(far.body["market_salary"]["label"], "Upphandlare i hela landet");
     assert_eq!(far.body["market_salary"]["offered"], Value::Null);
+    assert_eq!(far.body["market_salary"]["sector"], Value::Null);
+
+    // An employer that states its sector gets the band of its sector where
+    // that group is published: all 40 upphandlare answered for kommun in
+    // Stockholms län, none in Norrbotten.
+    let set = async |sector: Value| {
+        let path = format!("/api/v1/employers/{employer_id}");
+        app.admin(Method::PATCH, &path, Some(serde_json::json!({ "sector": sector }))).await
+    };
+    let r = set(Value::from("kommun")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["sector"], "kommun");
+    assert_eq!(r.body["sector_name"], "Kommun");
+    let local = app.get(&format!("/api/v1/jobs/{id}")).await.body["market_salary"].clone();
+    assert_eq!(local["sector"], "kommun", "{local}");
+    assert_eq!(local["county_code"], "01");
+    assert_eq!(local["label"], "Upphandlare inom kommunal sektor i Stockholms län");
+    assert_eq!(local["median"].as_i64(), Some(type7(&upph, 0.5)));
+    let far = app.get(&format!("/api/v1/jobs/{lulea}")).await.body["market_salary"].clone();
+    assert_eq!(far["sector"], "kommun", "{far}");
+    assert_eq!(far["county_code"], Value::Null);
+    assert_eq!(far["label"], "Upphandlare inom kommunal sektor i hela landet");
+    // No upphandlare answered for the state: back to the county.
+    assert_eq!(set(Value::from("stat")).await.status, StatusCode::OK);
+    let state = app.get(&format!("/api/v1/jobs/{id}")).await.body["market_salary"].clone();
+    assert_eq!(state["sector"], Value::Null, "{state}");
+    assert_eq!(state["label"], "Upphandlare i Stockholms län");
+    // Garbage is refused, naming the field, and changes nothing.
+    set(Value::from("kommunal")).await.assert_problem(422, "sector");
+    set(Value::from(7)).await.assert_problem(400, "sector");
+    let r = app.get(&format!("/api/v1/employers/{employer_id}")).await;
+    assert_eq!(r.body["sector"], "stat", "{}", r.text);
+    assert_eq!(set(Value::Null).await.body["sector"], Value::Null);
 }

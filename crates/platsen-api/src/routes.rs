@@ -312,12 +312,12 @@ impl JobsApi {
     async fn get(&self, id_or_slug: Path<String>) -> Result<Json<JobView>, ApiError> {
         let key = parse_key("id_or_slug", &id_or_slug.0)?;
         let ad = self.state.store.public_job(&key, self.state.clock.now()).await?;
-        let (role, county) = (ad.role, ad.municipality.county.code);
+        let (role, sector, county) = (ad.role, ad.employer_sector, ad.municipality.county.code);
         // Only a monthly range compares with monthly survey salaries.
         let offered =
             ad.salary.filter(|s| s.period == platsen_jobs::model::SalaryPeriod::Month).map(|s| (s.min, s.max));
         let mut view = JobView::public(ad);
-        view.market_salary = crate::salary::market_salary(&self.state, role, county, offered).await;
+        view.market_salary = crate::salary::market_salary(&self.state, role, sector, county, offered).await;
         Ok(Json(view))
     }
 

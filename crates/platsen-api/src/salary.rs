@@ -660,6 +660,9 @@ pub struct MarketSalaryView {
     /// The county the band is narrowed to, when that group is published;
     /// otherwise the whole country.
     pub county_code: Option<String>,
+    /// The employer's sector, when the band is narrowed to it.
+    pub sector: Option<String>,
+    /// "Upphandlare inom kommunal sektor i Stockholms län",
     /// "Upphandlare i Stockholms län" or "Upphandlare i hela landet".
     pub label: String,
     pub year: i32,
@@ -696,13 +699,15 @@ fn describe_position(p: Option<Position>) -> (Option<u32>, String) {
     }
 }
 
-/// The market band of `role` in the latest survey, in the ad's county if
-/// that group's quartiles are published, else in the whole country; `None`
-/// without a survey or when not even the national median is published.
-/// Failures only leave it out.
+/// The market band of `role` in the latest survey, narrowed to the
+/// employer's sector and the ad's county as far as those groups' quartiles
+/// are published: sector and county, then sector, then county, then the
+/// whole country. `None` without a survey or when not even the national
+/// median is published. Failures only leave it out.
 pub async fn market_salary(
     state: &AppState,
     role: Role,
+    sector: Option<Sector>,
     county_code: &'static str,
     offered: Option<(Option<i64>, Option<i64>)>,
 ) -> Option<MarketSalaryView> {
@@ -720,15 +725,32 @@ pub async fn market_salary(
             }
         }
     };
-    let local = table_for(Cell { role: Some(role), county: Some(county_code), ..Cell::default() }).await;
-    let (table, county) = match local {
-        Some(t) if t.total.p25.shown().is_some() => (t, Some(county_code)),
-        _ => (table_for(Cell { role: Some(role), ..Cell::default() }).await?, None),
+    let national = Cell { role: Some(role), ..Cell::default() };
+    let mut candidates = Vec::new();
+    if let Some(sector) = sector {
+        candidates.push(Cell { sector: Some(sector), county: Some(county_code), ..national });
+        candidates.push(Cell { sector: Some(sector), ..national });
+    }
+    candidates.push(Cell { county: Some(county_code), ..national });
+    let mut chosen = None;
+    for cell in candidates {
+        if let Some(t) = table_for(cell).await.filter(|t| t.total.p25.shown().is_some()) {
+            chosen = Some((t, cell));
+            break;
+        }
+    }
+    let (table, cell) = match chosen {
+        Some(found) => found,
+        None => (table_for(national).await?, national),
     };
     let row = &table.total;
     row.median.shown()?;
     let place =
-        county.and_then(platsen_taxonomy::county).map_or_else(|| "hela landet".to_owned(), |c| c.name.to_owned());
+        cell.county.and_then(platsen_taxonomy::county).map_or_else(|| "hela landet".to_owned(), |c| c.name.to_owned());
+    let label = match cell.sector {
+        Some(sector) => format!("{} inom {} i {place}", role.name_sv(), sector_phrase(sector)),
+        None => format!("{} i {place}", role.name_sv()),
+    };
     let offered = offered.and_then(|(min, max)| {
         let (lo, hi) = (min.or(max)?, max.or(min)?);
         let (min_percentile, a) = describe_position(position(row, lo as f64));
@@ -742,8 +764,9 @@ pub async fn market_salary(
     });
     Some(MarketSalaryView {
         role: role.code().into(),
-        county_code: county.map(str::to_owned),
-        label: format!("{} i {place}", role.name_sv()),
+        county_code: cell.county.map(str::to_owned),
+        sector: cell.sector.map(|s| s.code().to_owned()),
+        label,
         year: table.year,
         p10: row.p10.shown(),
         p25: row.p25.shown(),
@@ -753,4 +776,16 @@ pub async fn market_salary(
         offered,
         source: format!("Källa: Platsen lönestatistik {}", table.year),
     })
+}
+
+/// A sector as it reads in a band's label: "Upphandlare inom kommunal sektor".
+fn sector_phrase(sector: Sector) -> &'static str {
+    match sector {
+        Sector::Kommun => "kommunal sektor",
+        Sector::Region => "regional sektor",
+        Sector::Stat => "statlig sektor",
+        Sector::OffentligtBolag => "offentligt ägda bolag",
+        Sector::Privat => "privat sektor",
+        Sector::Konsult => "konsultbranschen",
+    }
 }

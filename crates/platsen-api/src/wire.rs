@@ -277,6 +277,10 @@ pub struct CreateEmployer {
     pub logo_url: Option<String>,
     /// Markdown; sanitized.
     pub description: Option<String>,
+    /// The sector, as in the salary survey: `kommun`, `region`, `stat`,
+    /// `offentligt_bolag`, `privat` or `konsult`. Narrows the market salary
+    /// shown with the employer's ads.
+    pub sector: Option<String>,
     /// Generated from the name when left out.
     pub slug: Option<String>,
     /// Ads go to review before they are published. Default false.
@@ -291,6 +295,7 @@ impl From<CreateEmployer> for EmployerInput {
             website: b.website,
             logo_url: b.logo_url,
             description: b.description,
+            sector: b.sector,
             slug: b.slug,
             requires_review: b.requires_review,
         }
@@ -307,6 +312,8 @@ pub struct PatchEmployer {
     pub website: MaybeUndefined<String>,
     pub logo_url: MaybeUndefined<String>,
     pub description: MaybeUndefined<String>,
+    /// A sector code (see `CreateEmployer`); null clears it.
+    pub sector: MaybeUndefined<String>,
     pub requires_review: MaybeUndefined<bool>,
 }
 
@@ -317,6 +324,7 @@ impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
             website: patch(b.website),
             logo_url: patch(b.logo_url),
             description: patch(b.description),
+            sector: patch(b.sector),
             requires_review: patch(b.requires_review),
         }
     }
@@ -514,6 +522,10 @@ pub struct EmployerView {
     pub logo_url: Option<String>,
     /// Sanitized HTML.
     pub description: Option<String>,
+    /// Sector code, e.g. `kommun`.
+    pub sector: Option<String>,
+    /// The sector in Swedish, e.g. "Kommun".
+    pub sector_name: Option<String>,
     /// How many of its ads are open now.
     pub open_jobs: i64,
     pub requires_review: bool,
@@ -531,6 +543,8 @@ impl From<Employer> for EmployerView {
             website: e.website,
             logo_url: e.logo_url,
             description: e.description,
+            sector: e.sector.map(|s| s.code().to_owned()),
+            sector_name: e.sector.map(|s| s.name_sv().to_owned()),
             open_jobs: e.open_jobs,
             requires_review: e.requires_review,
             is_demo: e.is_demo,

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use platsen_taxonomy::Role;
+use platsen_taxonomy::survey::Sector;
 
 use crate::error::Result;
 use crate::input::{ContactInput, EmployerInput, JobInput};
@@ -15,6 +16,7 @@ use crate::validate::today_in_sweden;
 /// a real organisation's), home municipality, and a line about it.
 struct DemoEmployer {
     name: &'static str,
+    sector: Sector,
     org: &'static str,
     municipality: &'static str,
     about: &'static str,
@@ -24,6 +26,7 @@ struct DemoEmployer {
 const EMPLOYERS: &[DemoEmployer] = &[
     DemoEmployer {
         name: "Sjövikens kommun (demo)",
+        sector: Sector::Kommun,
         org: "212000-9994",
         municipality: "0182",
         about: "En växande kommun vid Saltsjön med 110 000 invånare.",
@@ -31,6 +34,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Region Mälardalen (demo)",
+        sector: Sector::Region,
         org: "232100-9991",
         municipality: "0380",
         about: "Regionen ansvarar för hälso- och sjukvård och kollektivtrafik.",
@@ -38,6 +42,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Norrfjärdens kommun (demo)",
+        sector: Sector::Kommun,
         org: "212000-9986",
         municipality: "2581",
         about: "Kustkommun i Norrbotten med stora investeringar i infrastruktur.",
@@ -45,6 +50,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Västkustens upphandlingsbolag (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9995",
         municipality: "1480",
         about: "Samordnar upphandlingar för tolv kommuner i Västsverige.",
@@ -52,6 +58,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Statens inköpsmyndighet (demo)",
+        sector: Sector::Stat,
         org: "202100-9994",
         municipality: "0180",
         about: "Myndigheten samordnar statliga ramavtal.",
@@ -59,6 +66,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Skånegårdens bostäder AB (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9987",
         municipality: "1280",
         about: "Kommunalt bostadsbolag med 24 000 lägenheter i Malmö.",
@@ -66,6 +74,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Ekbackens kommun (demo)",
+        sector: Sector::Kommun,
         org: "212000-9978",
         municipality: "0580",
         about: "Universitetsstad i Östergötland.",
@@ -73,6 +82,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Region Norrland Mitt (demo)",
+        sector: Sector::Region,
         org: "232100-9983",
         municipality: "2281",
         about: "Region med ansvar för vård och regional utveckling.",
@@ -80,6 +90,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Inköpskonsulterna i Sverige AB (demo)",
+        sector: Sector::Konsult,
         org: "556900-9979",
         municipality: "0180",
         about: "Konsultbolag specialiserat på offentlig upphandling.",
@@ -87,6 +98,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Dalälvens energi AB (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9961",
         municipality: "2080",
         about: "Kommunägt energibolag i Dalarna.",
@@ -94,6 +106,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Gotlands hamnar (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9953",
         municipality: "0980",
         about: "Driver hamnarna på Gotland.",
@@ -101,6 +114,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Uppsala vatten och miljö (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9946",
         municipality: "0380",
         about: "Ansvarar för vatten, avlopp och avfall.",
@@ -108,6 +122,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Jönköpings skolförbund (demo)",
+        sector: Sector::Kommun,
         org: "222000-9993",
         municipality: "0680",
         about: "Kommunalförbund för gymnasieskolor i länet.",
@@ -115,6 +130,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Kalmarsundets trafik AB (demo)",
+        sector: Sector::OffentligtBolag,
         org: "556900-9938",
         municipality: "0880",
         about: "Regional kollektivtrafik i Kalmar län.",
@@ -122,6 +138,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Värmlands fastighetsförvaltning (demo)",
+        sector: Sector::Region,
         org: "556900-9920",
         municipality: "1780",
         about: "Förvaltar regionens sjukhus och skolor.",
@@ -129,6 +146,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
     },
     DemoEmployer {
         name: "Örebro läns räddningstjänst (demo)",
+        sector: Sector::Kommun,
         org: "222000-9985",
         municipality: "1880",
         about: "Räddningstjänstförbund för sex kommuner.",
@@ -215,6 +233,7 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize> {
                     website: Some(format!("https://example.org/demo/{}", i + 1)),
                     description: Some(format!("{} Fiktiv arbetsgivare på Platsens demotavla.", e.about)),
                     requires_review: Some(e.requires_review),
+                    sector: Some(e.sector.code().into()),
                     ..Default::default()
                 },
                 true,
@@ -288,7 +307,7 @@ pub const SYNTHETIC_YEARS: [i32; 5] = [2021, 2022, 2023, 2024, 2025];
 /// built into the model. `scale` multiplies the number of respondents (the
 /// benchmark uses it for a million).
 pub fn synthetic_survey(seed: u64, scale: usize) -> Vec<platsen_taxonomy::survey::Response> {
-    use platsen_taxonomy::survey::{Gender, Response, Sector, Specialisation};
+    use platsen_taxonomy::survey::{Gender, Response, Specialisation};
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     fn pick(rng: &mut rand::rngs::StdRng, weights: &[u32]) -> usize {
@@ -399,7 +418,7 @@ pub fn synthetic_survey(seed: u64, scale: usize) -> Vec<platsen_taxonomy::survey
 
 #[cfg(test)]
 mod tests {
-    use platsen_taxonomy::survey::{Response, Sector, Specialisation};
+    use platsen_taxonomy::survey::{Response, Specialisation};
 
     use super::*;
 

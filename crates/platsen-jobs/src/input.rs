@@ -3,6 +3,7 @@
 //! forms and the command line give the same answer for the same input.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use platsen_taxonomy::survey::Sector;
 use platsen_taxonomy::{Municipality, Role};
 
 use crate::error::{Error, Errors, FieldError, Result};
@@ -485,6 +486,8 @@ pub struct EmployerInput {
     pub website: Option<String>,
     pub logo_url: Option<String>,
     pub description: Option<String>,
+    /// A code of the salary survey's sector vocabulary.
+    pub sector: Option<String>,
     pub slug: Option<String>,
     pub requires_review: Option<bool>,
 }
@@ -497,6 +500,7 @@ pub struct EmployerPatch {
     pub website: Patch<String>,
     pub logo_url: Patch<String>,
     pub description: Patch<String>,
+    pub sector: Patch<String>,
     pub requires_review: Patch<bool>,
 }
 
@@ -509,6 +513,7 @@ impl EmployerPatch {
             website: e.website.clone(),
             logo_url: e.logo_url.clone(),
             description: e.description.clone(),
+            sector: e.sector.map(|s| s.code().to_owned()),
             slug: None,
             requires_review: Some(e.requires_review),
         };
@@ -516,6 +521,7 @@ impl EmployerPatch {
         self.website.apply(&mut input.website);
         self.logo_url.apply(&mut input.logo_url);
         self.description.apply(&mut input.description);
+        self.sector.apply(&mut input.sector);
         self.requires_review.apply(&mut input.requires_review);
         input
     }
@@ -529,6 +535,7 @@ pub struct ValidEmployer {
     pub website: Option<String>,
     pub logo_url: Option<String>,
     pub description: Option<String>,
+    pub sector: Option<Sector>,
     pub slug: Option<String>,
     pub requires_review: bool,
 }
@@ -562,6 +569,13 @@ impl EmployerInput {
             let d = errs.take(validate::multiline("description", d, 1, 10_000))?;
             Some(sanitize::description_html(&d, DescriptionFormat::Markdown))
         });
+        let sector = self.sector.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|code| {
+            let found = Sector::from_code(&code.to_lowercase());
+            if found.is_none() {
+                errs.push("sector", "unknown_sector", format!("Okänd sektor. Välj en av: {}.", Sector::codes()));
+            }
+            found
+        });
         let slug = self.slug.as_deref().and_then(|s| errs.take(validate::slug("slug", s)));
         errs.into_result(|| ValidEmployer {
             name: name.expect("checked"),
@@ -569,6 +583,7 @@ impl EmployerInput {
             website,
             logo_url,
             description,
+            sector,
             slug,
             requires_review: self.requires_review.unwrap_or(false),
         })
@@ -703,5 +718,20 @@ mod tests {
         let Error::Invalid(errs) = err else { panic!() };
         let fields: Vec<_> = errs.iter().map(|e| e.code).collect();
         assert_eq!(fields, vec!["too_short", "invalid_checksum", "insecure_url"]);
+        let with_sector = |sector: &str| {
+            EmployerInput {
+                name: Some("Nacka kommun".into()),
+                organization_number: Some("2120000167".into()),
+                sector: Some(sector.into()),
+                ..Default::default()
+            }
+            .validate()
+        };
+        assert_eq!(with_sector(" Kommun ").unwrap().sector, Some(Sector::Kommun));
+        assert_eq!(with_sector("").unwrap().sector, None);
+        for garbage in ["kommunal", "stat; drop table employers", "\u{0}", "offentligt bolag"] {
+            let Err(Error::Invalid(errs)) = with_sector(garbage) else { panic!("{garbage:?} accepted") };
+            assert_eq!((errs[0].field.as_str(), errs[0].code), ("sector", "unknown_sector"));
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! lifecycle and audit events.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use platsen_taxonomy::survey::Sector;
 use platsen_taxonomy::{Municipality, Role};
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +120,8 @@ pub struct Employer {
     pub logo_url: Option<String>,
     /// Sanitized HTML.
     pub description: Option<String>,
+    /// The sector, in the salary survey's vocabulary, if stated.
+    pub sector: Option<Sector>,
     pub requires_review: bool,
     pub is_demo: bool,
     pub open_jobs: i64,
@@ -151,6 +154,8 @@ pub struct JobAd {
     pub employer_id: i64,
     pub employer_slug: String,
     pub employer_name: String,
+    /// The employer's sector, if it has stated one.
+    pub employer_sector: Option<Sector>,
     /// The status as of the moment the ad was read (a published ad past its
     /// expiry reads as expired).
     pub status: JobStatus,

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use platsen_taxonomy::Role;
+use platsen_taxonomy::survey::Sector;
 use serde_json::{Value, json};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -106,7 +107,8 @@ macro_rules! record {
 /// The columns of a job ad with its employer, for every query that reads ads.
 macro_rules! job_select {
     () => {
-        "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, j.slug, j.status, j.title,
+        "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, e.sector as employer_sector,
+                j.slug, j.status, j.title,
                 j.description, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
                 j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
                 j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.closed_at,
@@ -118,7 +120,7 @@ macro_rules! job_select {
 
 macro_rules! employer_select {
     () => {
-        "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description,
+        "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description, e.sector,
                 e.requires_review, e.is_demo, e.created_at, e.updated_at,
                 (select count(*) from job_ads j
                   where j.employer_id = e.id and j.status = 'published' and j.expires_at > $1) as open_jobs
@@ -275,6 +277,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (2, "search", include_str!("../../../migrations/postgres/0002_search.sql")),
             (3, "outbox visible only", include_str!("../../../migrations/postgres/0003_outbox_visible_only.sql")),
             (4, "salary", include_str!("../../../migrations/postgres/0004_salary.sql")),
+            (5, "employer sector", include_str!("../../../migrations/postgres/0005_employer_sector.sql")),
         ]
     } else {
         &[
@@ -282,6 +285,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (2, "search", include_str!("../../../migrations/sqlite/0002_search.sql")),
             (3, "outbox visible only", include_str!("../../../migrations/sqlite/0003_outbox_visible_only.sql")),
             (4, "salary", include_str!("../../../migrations/sqlite/0004_salary.sql")),
+            (5, "employer sector", include_str!("../../../migrations/sqlite/0005_employer_sector.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -471,8 +475,8 @@ impl Store {
             };
             sqlx::query_scalar(
                 "insert into employers (slug, name, organization_number, website, logo_url, description,
-                                        requires_review, is_demo, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) returning id",
+                                        requires_review, is_demo, created_at, updated_at, sector)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) returning id",
             )
             .bind(slug)
             .bind(e.name.as_str())
@@ -483,6 +487,7 @@ impl Store {
             .bind(e.requires_review)
             .bind(is_demo)
             .bind(now)
+            .bind(e.sector.map(Sector::code))
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?
@@ -500,7 +505,7 @@ impl Store {
         write_tx!(self, |tx| {
             sqlx::query(
                 "update employers set name = $2, website = $3, logo_url = $4, description = $5, requires_review = $6,
-                        updated_at = $7
+                        updated_at = $7, sector = $8
                   where id = $1",
             )
             .bind(id)
@@ -510,6 +515,7 @@ impl Store {
             .bind(next.description.as_deref())
             .bind(next.requires_review)
             .bind(now)
+            .bind(next.sector.map(Sector::code))
             .execute(&mut *tx)
             .await?;
         });
@@ -1349,6 +1355,7 @@ where
         website: r.try_get("website")?,
         logo_url: r.try_get("logo_url")?,
         description: r.try_get("description")?,
+        sector: r.try_get::<Option<String>, _>("sector")?.as_deref().and_then(Sector::from_code),
         requires_review: r.try_get("requires_review")?,
         is_demo: r.try_get("is_demo")?,
         open_jobs: r.try_get("open_jobs")?,
@@ -1395,6 +1402,7 @@ where
         employer_id: r.try_get("employer_id")?,
         employer_slug: r.try_get("employer_slug")?,
         employer_name: r.try_get("employer_name")?,
+        employer_sector: r.try_get::<Option<String>, _>("employer_sector")?.as_deref().and_then(Sector::from_code),
         status,
         title: r.try_get("title")?,
         description: r.try_get("description")?,

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::format::{round_100, thousands};
 use crate::privacy::Suppressed;
-use crate::stats::{Cell, Dataset, Dimension, Row, StatsError, StatsQuery};
+use crate::stats::{Cell, Dataset, Dimension, Figure, Row, StatsError, StatsQuery};
 use platsen_taxonomy::survey::Gender;
 
 const WIDTH: u32 = 900;
@@ -232,16 +232,21 @@ fn spec(data: &Dataset, chart: Chart, query: &StatsQuery) -> Result<Spec, StatsE
         }
         Chart::Distribution => {
             let cell = Cell { year, ..query.filter };
-            let n = total.total.n.shown().map_or_else(|| data.salaries(&cell).len(), |n| n as usize);
-            let body = if n < HISTOGRAM_MIN {
-                Body::Empty(format!("Fördelningen visas först från {HISTOGRAM_MIN} svar."))
-            } else {
-                notes.push(format!(
+            // The bars add up to the group's count, so a group whose count
+            // is hidden (too few, or derivable from other figures) gets none.
+            let body = match total.total.n {
+                Figure::Hidden(Suppressed::Complementary) => {
+                    Body::Empty("Fördelningen visas inte för den här gruppen: antalet svar kan inte publiceras.".into())
+                }
+                Figure::Shown(n) if n as usize >= HISTOGRAM_MIN => {
+                    notes.push(format!(
                     "Staplarna är 5 000 kr breda; ytterkanterna slås ihop och varje stapel har minst {BAR_MIN} svar."
                 ));
-                let (p10, p90) = (total.total.p10.shown(), total.total.p90.shown());
-                let bars = data.histogram(&cell, |values| histogram(values, p10, p90));
-                Body::Histogram(bars.as_ref().clone())
+                    let (p10, p90) = (total.total.p10.shown(), total.total.p90.shown());
+                    let bars = data.histogram(&cell, |values| histogram(values, p10, p90));
+                    Body::Histogram(bars.as_ref().clone())
+                }
+                _ => Body::Empty(format!("Fördelningen visas först från {HISTOGRAM_MIN} svar.")),
             };
             ("Lönefördelning", body)
         }
@@ -665,5 +670,37 @@ mod tests {
         assert!(bars[bars.len() - 1].0.ends_with('–'), "{bars:?}");
         assert!(bars.iter().all(|(_, n)| *n >= BAR_MIN), "{bars:?}");
         assert_eq!(bars.iter().map(|(_, n)| n).sum::<usize>(), 63);
+    }
+
+    #[test]
+    fn a_group_whose_count_is_hidden_gets_no_histogram() {
+        // 60 women and 3 men: the women's count would give away the men's,
+        // and so would the sum of their bars.
+        let rows: Vec<Response> = (0..63)
+            .map(|i| Response {
+                year: 2025,
+                role: Role::Upphandlare,
+                sector: Sector::Kommun,
+                county_code: "01",
+                gender: if i < 60 { Gender::Kvinna } else { Gender::Man },
+                age: 40,
+                experience_years: 5,
+                monthly_salary_sek: 35_000 + 400 * i,
+                extent_percent: 100,
+                specialisation: None,
+                is_manager: false,
+            })
+            .collect();
+        let data = Dataset::new(rows).unwrap();
+        let women =
+            StatsQuery { filter: Cell { gender: Some(Gender::Kvinna), ..Cell::default() }, ..Default::default() };
+        assert_eq!(data.stats(&women).unwrap().total.n, Figure::Hidden(Suppressed::Complementary));
+        let svg = String::from_utf8(render(&data, Chart::Distribution, &women, Format::Svg).unwrap()).unwrap();
+        assert!(svg.contains("antalet svar kan inte publiceras"), "{svg}");
+        assert!(!svg.contains("Staplarna"));
+        // All 63 together are a whole block: drawn.
+        let all = String::from_utf8(render(&data, Chart::Distribution, &StatsQuery::default(), Format::Svg).unwrap())
+            .unwrap();
+        assert!(all.contains("Staplarna"), "{all}");
     }
 }

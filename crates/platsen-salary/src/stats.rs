@@ -108,33 +108,36 @@ impl Cell {
         }
     }
 
-    /// Fixes `d` to respondent `r`'s value.
-    fn take(&mut self, d: Dimension, r: &Response) {
+    /// The value of `d` this cell fixes, as the frame's integer code.
+    fn code(&self, d: Dimension) -> Option<u32> {
         match d {
-            Dimension::Role => self.role = Some(r.role),
-            Dimension::Sector => self.sector = Some(r.sector),
-            Dimension::County => self.county = Some(r.county_code),
-            Dimension::Gender => self.gender = Some(r.gender),
-            Dimension::Experience => self.experience = Some(ExperienceBand::of(r.experience_years)),
-            Dimension::Age => self.age = Some(AgeBand::of(r.age)),
-            Dimension::Year => self.year = r.year,
+            Dimension::Role => self.role.map(|v| v as u32),
+            Dimension::Sector => self.sector.map(|v| v as u32),
+            Dimension::County => self.county.and_then(|c| c.parse().ok()),
+            Dimension::Gender => self.gender.map(|v| v as u32),
+            Dimension::Experience => self.experience.map(|v| v as u32),
+            Dimension::Age => self.age.map(|v| v as u32),
+            Dimension::Year => Some(self.year as u32),
         }
     }
 
-    fn set(&mut self, d: Dimension, code: &str) -> bool {
+    /// Fixes `d` to the value with the frame's integer code `code`; false
+    /// for a code that names nothing.
+    fn set_code(&mut self, d: Dimension, code: u32) -> bool {
+        let at = code as usize;
         match d {
-            Dimension::Role => self.role = Role::from_code(code),
-            Dimension::Sector => self.sector = Sector::from_code(code),
-            Dimension::County => self.county = platsen_taxonomy::county(code).map(|c| c.code),
-            Dimension::Gender => self.gender = Gender::from_code(code),
-            Dimension::Experience => self.experience = ExperienceBand::from_code(code),
-            Dimension::Age => self.age = AgeBand::from_code(code),
-            Dimension::Year => match code.parse() {
-                Ok(y) => self.year = y,
-                Err(_) => return false,
-            },
+            Dimension::Role => self.role = Role::ALL.get(at).copied(),
+            Dimension::Sector => self.sector = Sector::ALL.get(at).copied(),
+            Dimension::County => {
+                self.county =
+                    platsen_taxonomy::counties().iter().find(|c| c.code.parse::<u32>() == Ok(code)).map(|c| c.code)
+            }
+            Dimension::Gender => self.gender = Gender::ALL.get(at).copied(),
+            Dimension::Experience => self.experience = ExperienceBand::ALL.get(at).copied(),
+            Dimension::Age => self.age = AgeBand::ALL.get(at).copied(),
+            Dimension::Year => self.year = code as i32,
         }
-        self.value(d).is_some()
+        self.code(d) == Some(code)
     }
 }
 
@@ -215,10 +218,17 @@ pub enum StatsError {
 
 /// Every response of every year, with its disclosure blocks and a cache of
 /// answers. Build a new one after an import.
+///
+/// The frame holds one row per response, sorted by full-time salary, with
+/// each dimension as a small integer code and, per dimension, whether the
+/// respondent's disclosure block is *pure* in it (all its members share the
+/// value). A group is a union of whole blocks exactly when every block that
+/// touches it is pure in every dimension the group fixes, so one `min` per
+/// fixed dimension in the same aggregation decides whether its count and
+/// mean may be published.
 pub struct Dataset {
     responses: Vec<Response>,
     frame: DataFrame,
-    blocks: Blocks,
     years: Vec<i32>,
     cache: Mutex<HashMap<StatsQuery, std::sync::Arc<Table>>>,
     histograms: Mutex<HashMap<Cell, std::sync::Arc<Bars>>>,
@@ -233,15 +243,8 @@ impl std::fmt::Debug for Dataset {
 /// Histogram bars: label and count.
 pub type Bars = Vec<(String, usize)>;
 
-/// A group's salaries and its count per disclosure block.
-#[derive(Debug, Default)]
-struct Members {
-    values: Vec<f64>,
-    blocks: HashMap<u32, usize>,
-}
-
 /// Raw (unrounded) measures of one group, from Polars.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Raw {
     n: usize,
     mean: f64,
@@ -250,21 +253,54 @@ struct Raw {
     median: f64,
     p75: f64,
     p90: f64,
+    /// Whether the group is a union of whole disclosure blocks.
+    additive: bool,
+    /// The order statistics bounding the median's 95 % interval (n ≥ 21).
+    median_ci: Option<(f64, f64)>,
+    /// Women's and men's count and median within the group.
+    women: Option<(usize, f64)>,
+    men: Option<(usize, f64)>,
+}
+
+/// One gender's count and median per group, as aggregated.
+type GenderColumns = (Vec<u32>, Vec<f64>);
+
+/// What an aggregation computes besides n, mean and the percentiles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Extras {
+    /// Nothing more: the benchmark's reference aggregation.
+    None,
+    /// Block purity and the median's interval.
+    Privacy,
+    /// That, and women's and men's medians.
+    PrivacyAndGender,
+}
+
+/// A dimension's value for a response, as the frame stores it.
+fn code_of(d: Dimension, r: &Response) -> u32 {
+    match d {
+        Dimension::Role => r.role as u32,
+        Dimension::Sector => r.sector as u32,
+        Dimension::County => r.county_code.parse().unwrap_or(0),
+        Dimension::Gender => r.gender as u32,
+        Dimension::Experience => ExperienceBand::of(r.experience_years) as u32,
+        Dimension::Age => AgeBand::of(r.age) as u32,
+        Dimension::Year => r.year as u32,
+    }
+}
+
+/// The frame column of a dimension's purity.
+fn pure_column(d: Dimension) -> String {
+    format!("pure_{}", d.code())
 }
 
 impl Dataset {
-    pub fn new(responses: Vec<Response>) -> Result<Dataset, StatsError> {
-        let text = |f: &dyn Fn(&Response) -> &str| responses.iter().map(f).collect::<Vec<&str>>();
-        let frame = DataFrame::new_infer_height(vec![
-            Column::new("year".into(), responses.iter().map(|r| r.year).collect::<Vec<i32>>()),
-            Column::new("role".into(), text(&|r| r.role.code())),
-            Column::new("sector".into(), text(&|r| r.sector.code())),
-            Column::new("county".into(), text(&|r| r.county_code)),
-            Column::new("gender".into(), text(&|r| r.gender.code())),
-            Column::new("experience".into(), text(&|r| ExperienceBand::of(r.experience_years).code())),
-            Column::new("age".into(), text(&|r| AgeBand::of(r.age).code())),
-            Column::new("fte".into(), responses.iter().map(Response::full_time_salary).collect::<Vec<f64>>()),
-        ])?;
+    pub fn new(mut responses: Vec<Response>) -> Result<Dataset, StatsError> {
+        // Sorted by salary, so every group's values come out of the
+        // aggregation in order and the interval's order statistics are
+        // simply read off (the sort is stable: the same file gives the same
+        // frame).
+        responses.sort_by(|a, b| a.full_time_salary().total_cmp(&b.full_time_salary()));
         let keys: Vec<Vec<(u8, i32)>> = responses
             .iter()
             .map(|r| {
@@ -280,10 +316,44 @@ impl Dataset {
             })
             .collect();
         let blocks = Blocks::new(&keys);
+        drop(keys);
+        // Per block and dimension: the first member's value, and whether all
+        // members share it.
+        let mut first: Vec<Option<[u32; 7]>> = Vec::new();
+        let mut pure: Vec<[bool; 7]> = Vec::new();
+        for (i, r) in responses.iter().enumerate() {
+            let b = blocks.of(i) as usize;
+            if first.len() <= b {
+                first.resize(b + 1, None);
+                pure.resize(b + 1, [true; 7]);
+            }
+            let values = Dimension::ALL.map(|d| code_of(d, r));
+            match first[b] {
+                None => first[b] = Some(values),
+                Some(seen) => {
+                    for k in 0..7 {
+                        pure[b][k] &= seen[k] == values[k];
+                    }
+                }
+            }
+        }
+        let mut columns: Vec<Column> = Dimension::ALL
+            .iter()
+            .map(|d| {
+                let name = if *d == Dimension::Year { "year" } else { d.code() };
+                Column::new(name.into(), responses.iter().map(|r| code_of(*d, r)).collect::<Vec<u32>>())
+            })
+            .collect();
+        columns.push(Column::new("fte".into(), responses.iter().map(Response::full_time_salary).collect::<Vec<f64>>()));
+        for (k, d) in Dimension::ALL.iter().enumerate() {
+            let values: Vec<u32> = (0..responses.len()).map(|i| u32::from(pure[blocks.of(i) as usize][k])).collect();
+            columns.push(Column::new(pure_column(*d).into(), values));
+        }
+        let frame = DataFrame::new_infer_height(columns)?;
         let mut years: Vec<i32> = responses.iter().map(|r| r.year).collect();
         years.sort_unstable();
         years.dedup();
-        Ok(Dataset { responses, frame, blocks, years, cache: Mutex::default(), histograms: Mutex::default() })
+        Ok(Dataset { responses, frame, years, cache: Mutex::default(), histograms: Mutex::default() })
     }
 
     /// The survey years, oldest first.
@@ -291,6 +361,7 @@ impl Dataset {
         &self.years
     }
 
+    /// Every response, in order of full-time salary.
     pub fn responses(&self) -> &[Response] {
         &self.responses
     }
@@ -298,10 +369,8 @@ impl Dataset {
     /// The full-time salaries in a cell, sorted (for histograms and tests;
     /// never published as such).
     pub fn salaries(&self, cell: &Cell) -> Vec<f64> {
-        let mut v: Vec<f64> =
-            self.responses.iter().filter(|r| cell.contains(r)).map(Response::full_time_salary).collect();
-        v.sort_by(f64::total_cmp);
-        v
+        // Responses are kept in salary order.
+        self.responses.iter().filter(|r| cell.contains(r)).map(Response::full_time_salary).collect()
     }
 
     /// A cell's histogram bars, made by `make` from its sorted salaries the
@@ -351,40 +420,26 @@ impl Dataset {
         let mut dims: Vec<Dimension> = vec![Dimension::Year];
         dims.extend(group_by.iter().copied().filter(|d| *d != Dimension::Year && query.filter.value(*d).is_none()));
         let years: Vec<i32> = if by_year { self.years.clone() } else { vec![year - 1, year] };
-        let raw = self.grouped(&query.filter, &dims, &years)?;
         let gender_split = query.filter.gender.is_none() && !dims.contains(&Dimension::Gender);
-        let by_gender = if gender_split {
-            let mut with_gender = dims.clone();
-            with_gender.push(Dimension::Gender);
-            self.grouped(&query.filter, &with_gender, &years)?
-        } else {
-            HashMap::new()
-        };
-        let shown_years: Vec<i32> = if by_year { self.years.clone() } else { vec![year] };
-        let mut members = self.members(&query.filter, &dims[1..], &shown_years);
+        let extras = if gender_split { Extras::PrivacyAndGender } else { Extras::Privacy };
+        let raw = self.grouped(&query.filter, &dims, &years, extras)?;
         let mut rows: Vec<Row> = raw
             .iter()
             .filter(|(cell, _)| by_year || cell.year == year)
-            .map(|(cell, r)| self.row(cell, Some(*r), members.get_mut(cell), &raw, &by_gender, gender_split))
+            .map(|(cell, r)| row(cell, Some(r), &raw))
             .collect();
         rows.sort_by_key(|r| order_key(&r.cell, &dims));
-        let total_raw = self.grouped(&query.filter, &[Dimension::Year], &[year - 1, year])?;
-        let total_gender = if query.filter.gender.is_none() {
-            self.grouped(&query.filter, &[Dimension::Year, Dimension::Gender], &[year - 1, year])?
-        } else {
-            HashMap::new()
-        };
         let mut total_cell = query.filter;
         total_cell.year = year;
-        let mut total_members = self.members(&query.filter, &[], &[year]);
-        let total = self.row(
-            &total_cell,
-            total_raw.get(&total_cell).copied(),
-            total_members.get_mut(&total_cell),
-            &total_raw,
-            &total_gender,
-            query.filter.gender.is_none(),
-        );
+        let total = if dims.len() == 1 && !by_year {
+            // No grouping: the one row is the total.
+            rows.first().cloned().unwrap_or_else(|| row(&total_cell, None, &raw))
+        } else {
+            // The total is the answer to the same filters without grouping
+            // (computed once and cached like any answer).
+            let whole = self.stats(&StatsQuery { year: Some(year), group_by: Vec::new(), filter: query.filter })?;
+            whole.total.clone()
+        };
         Ok(Table { year, group_by, total, rows })
     }
 
@@ -394,7 +449,7 @@ impl Dataset {
     pub fn aggregate(&self, dims: &[Dimension], years: &[i32]) -> Result<usize, StatsError> {
         let mut all = vec![Dimension::Year];
         all.extend_from_slice(dims);
-        Ok(self.grouped(&Cell::default(), &all, years)?.len())
+        Ok(self.grouped(&Cell::default(), &all, years, Extras::None)?.len())
     }
 
     /// Forgets every cached answer (for benchmarks).
@@ -403,164 +458,186 @@ impl Dataset {
         self.histograms.lock().expect("cache lock").clear();
     }
 
-    /// Polars: n, mean and the five percentiles per group of `dims` within
-    /// `filter`, for `years`.
-    fn grouped(&self, filter: &Cell, dims: &[Dimension], years: &[i32]) -> Result<HashMap<Cell, Raw>, StatsError> {
-        let mut predicate = years.iter().fold(lit(false), |any, y| any.or(col("year").eq(lit(*y))));
+    /// One Polars aggregation: n, mean and the five percentiles per group of
+    /// `dims` within `filter`, for `years`, and the `extras`.
+    fn grouped(
+        &self,
+        filter: &Cell,
+        dims: &[Dimension],
+        years: &[i32],
+        extras: Extras,
+    ) -> Result<HashMap<Cell, Raw>, StatsError> {
+        let mut predicate = years.iter().fold(lit(false), |any, y| any.or(col("year").eq(lit(*y as u32))));
+        // The dimensions every group fixes: the filter's and the grouping's.
+        let mut fixed = vec![Dimension::Year];
         for d in Dimension::ALL {
-            if d == Dimension::Year {
-                continue;
-            }
-            if let Some(v) = filter.value(d) {
+            if let (Some(v), false) = (filter.code(d), d == Dimension::Year) {
                 predicate = predicate.and(col(d.code()).eq(lit(v)));
+                fixed.push(d);
             }
         }
+        fixed.extend(dims.iter().copied().filter(|d| *d != Dimension::Year));
         let keys: Vec<Expr> = dims.iter().map(|d| col(d.code())).collect();
         let q = |p: f64, name: &str| col("fte").quantile(lit(p), QuantileMethod::Linear).alias(name);
-        let out = self
-            .frame
-            .clone()
-            .lazy()
-            .filter(predicate)
-            .group_by_stable(keys)
-            .agg([
-                len().alias("n"),
-                col("fte").mean().alias("mean"),
-                q(0.10, "p10"),
-                q(0.25, "p25"),
-                q(0.50, "median"),
-                q(0.75, "p75"),
-                q(0.90, "p90"),
-            ])
-            .collect()?;
-        let mut result = HashMap::new();
+        let mut aggs = vec![
+            len().alias("n"),
+            col("fte").mean().alias("mean"),
+            q(0.10, "p10"),
+            q(0.25, "p25"),
+            q(0.50, "median"),
+            q(0.75, "p75"),
+            q(0.90, "p90"),
+        ];
+        if extras != Extras::None {
+            // The group's values, in salary order (the frame's order).
+            aggs.push(col("fte").alias("values"));
+            for d in &fixed {
+                aggs.push(col(pure_column(*d)).min().alias(pure_column(*d)));
+            }
+        }
+        if extras == Extras::PrivacyAndGender {
+            for g in [Gender::Kvinna, Gender::Man] {
+                let is = col("gender").eq(lit(g as u32));
+                aggs.push(is.clone().cast(DataType::UInt32).sum().alias(format!("n_{}", g.code())));
+                aggs.push(
+                    col("fte")
+                        .filter(is)
+                        .quantile(lit(0.5), QuantileMethod::Linear)
+                        .alias(format!("median_{}", g.code())),
+                );
+            }
+        }
+        let out = self.frame.clone().lazy().filter(predicate).group_by_stable(keys).agg(aggs).collect()?;
         let float = |name: &str| -> Result<Vec<f64>, StatsError> {
             let c = out.column(name)?.cast(&DataType::Float64)?;
             let ca = c.as_materialized_series().f64()?;
             Ok((0..ca.len()).map(|i| ca.get(i).unwrap_or(f64::NAN)).collect())
         };
-        let n_column = out.column("n")?.cast(&DataType::UInt64)?;
-        let n_ca = n_column.as_materialized_series().u64()?;
-        let n: Vec<usize> = (0..n_ca.len()).map(|i| n_ca.get(i).unwrap_or(0) as usize).collect();
+        let uint = |name: &str| -> Result<Vec<u32>, StatsError> {
+            let c = out.column(name)?.cast(&DataType::UInt32)?;
+            let ca = c.as_materialized_series().u32()?;
+            Ok((0..ca.len()).map(|i| ca.get(i).unwrap_or(0)).collect())
+        };
+        let n: Vec<usize> = uint("n")?.into_iter().map(|v| v as usize).collect();
         let (mean, p10, p25, median, p75, p90) =
             (float("mean")?, float("p10")?, float("p25")?, float("median")?, float("p75")?, float("p90")?);
-        let mut values: Vec<Vec<String>> = Vec::new();
-        for d in dims {
-            let c = out.column(d.code())?.cast(&DataType::String)?;
-            let ca = c.as_materialized_series().str()?;
-            values.push((0..ca.len()).map(|i| ca.get(i).unwrap_or("").to_owned()).collect());
+        let codes: Vec<Vec<u32>> = dims.iter().map(|d| uint(d.code())).collect::<Result<_, _>>()?;
+        let mut additive = vec![true; out.height()];
+        let mut values_column = None;
+        if extras != Extras::None {
+            for d in &fixed {
+                for (a, p) in additive.iter_mut().zip(uint(&pure_column(*d))?) {
+                    *a &= p == 1;
+                }
+            }
+            let exploded = out
+                .column("values")?
+                .explode(ExplodeOptions { empty_as_null: false, keep_nulls: false })?
+                .as_materialized_series()
+                .f64()?
+                .rechunk()
+                .into_owned();
+            values_column = Some(exploded);
         }
+        let values: &[f64] = match &values_column {
+            Some(ca) => ca.cont_slice()?,
+            None => &[],
+        };
+        if extras != Extras::None && values.len() != n.iter().sum::<usize>() {
+            return Err(StatsError::Polars(PolarsError::ComputeError("group values do not match the counts".into())));
+        }
+        let gender = |g: Gender| -> Result<Option<GenderColumns>, StatsError> {
+            if extras != Extras::PrivacyAndGender {
+                return Ok(None);
+            }
+            Ok(Some((uint(&format!("n_{}", g.code()))?, float(&format!("median_{}", g.code()))?)))
+        };
+        let (women, men) = (gender(Gender::Kvinna)?, gender(Gender::Man)?);
+        let mut result = HashMap::with_capacity(out.height());
+        let mut offset = 0;
         for i in 0..out.height() {
+            let group = values.get(offset..offset + n[i]).unwrap_or(&[]);
+            offset += n[i];
             let mut cell = *filter;
             let mut ok = true;
-            for (d, vs) in dims.iter().zip(&values) {
-                ok &= cell.set(*d, &vs[i]);
+            for (d, column) in dims.iter().zip(&codes) {
+                ok &= cell.set_code(*d, column[i]);
             }
-            if ok {
-                let raw = Raw {
-                    n: n[i],
-                    mean: mean[i],
-                    p10: p10[i],
-                    p25: p25[i],
-                    median: median[i],
-                    p75: p75[i],
-                    p90: p90[i],
-                };
-                result.insert(cell, raw);
+            if !ok {
+                continue;
             }
+            let median_ci = (n[i] >= DECILE_MIN && group.len() == n[i]).then(|| {
+                let (lo, hi) = median_interval(n[i]);
+                if group.is_sorted() {
+                    (group[lo], group[hi])
+                } else {
+                    let mut sorted = group.to_vec();
+                    sorted.sort_by(f64::total_cmp);
+                    (sorted[lo], sorted[hi])
+                }
+            });
+            let split = |g: &Option<GenderColumns>| g.as_ref().map(|(n, m)| (n[i] as usize, m[i]));
+            let raw = Raw {
+                n: n[i],
+                mean: mean[i],
+                p10: p10[i],
+                p25: p25[i],
+                median: median[i],
+                p75: p75[i],
+                p90: p90[i],
+                additive: extras != Extras::None && additive[i],
+                median_ci,
+                women: split(&women),
+                men: split(&men),
+            };
+            result.insert(cell, raw);
         }
         Ok(result)
     }
+}
 
-    /// One pass over the respondents: per group of `dims` within `filter`
-    /// and `years`, its full-time salaries and how many of it fall in each
-    /// disclosure block.
-    fn members(&self, filter: &Cell, dims: &[Dimension], years: &[i32]) -> HashMap<Cell, Members> {
-        let mut out: HashMap<Cell, Members> = HashMap::new();
-        for (i, r) in self.responses.iter().enumerate() {
-            if !years.contains(&r.year) {
-                continue;
-            }
-            let mut cell = Cell { year: r.year, ..*filter };
-            if !cell.contains(r) {
-                continue;
-            }
-            for d in dims {
-                cell.take(*d, r);
-            }
-            let m = out.entry(cell).or_default();
-            m.values.push(r.full_time_salary());
-            *m.blocks.entry(self.blocks.of(i)).or_default() += 1;
+/// Applies the privacy rules to one group; `all` holds the groups of the
+/// same aggregation (for the year before).
+fn row(cell: &Cell, raw: Option<&Raw>, all: &HashMap<Cell, Raw>) -> Row {
+    let raw = raw.copied().unwrap_or_default();
+    let n = raw.n;
+    let few = Figure::Hidden(Suppressed::FewRespondents);
+    let amount = |min: usize, v: f64| if n >= min && v.is_finite() { Figure::Shown(round_100(v)) } else { few };
+    let additive = |v: Figure<i64>| match v {
+        Figure::Shown(_) if !raw.additive => Figure::Hidden(Suppressed::Complementary),
+        other => other,
+    };
+    let median = amount(MEDIAN_MIN, raw.median);
+    let median_ci = match raw.median_ci {
+        Some((lo, hi)) if n >= DECILE_MIN => Figure::Shown((round_100(lo), round_100(hi))),
+        _ => Figure::Hidden(Suppressed::FewRespondents),
+    };
+    let previous = Cell { year: cell.year - 1, ..*cell };
+    let median_change_percent = match (median, all.get(&previous).filter(|r| r.n >= MEDIAN_MIN)) {
+        (Figure::Shown(now), Some(before)) => {
+            let before = round_100(before.median);
+            Figure::Shown(((now as f64 / before as f64 - 1.0) * 1000.0).round() / 10.0)
         }
-        out
-    }
-
-    /// Applies the privacy rules to one group.
-    fn row(
-        &self,
-        cell: &Cell,
-        raw: Option<Raw>,
-        members: Option<&mut Members>,
-        all: &HashMap<Cell, Raw>,
-        by_gender: &HashMap<Cell, Raw>,
-        gender_split: bool,
-    ) -> Row {
-        let n = raw.map_or(0, |r| r.n);
-        let few = Figure::Hidden(Suppressed::FewRespondents);
-        let amount = |min: usize, v: Option<f64>| match v {
-            Some(v) if n >= min && v.is_finite() => Figure::Shown(round_100(v)),
-            _ => few,
-        };
-        let additive_ok = n >= MEDIAN_MIN
-            && members.as_ref().is_some_and(|m| m.blocks.iter().all(|(b, k)| *k == self.blocks.size(*b)));
-        let additive = |v: Figure<i64>| match v {
-            Figure::Shown(_) if !additive_ok => Figure::Hidden(Suppressed::Complementary),
-            other => other,
-        };
-        let median = amount(MEDIAN_MIN, raw.map(|r| r.median));
-        let median_ci = if let Some(m) = members.filter(|m| n >= DECILE_MIN && m.values.len() == n) {
-            m.values.sort_by(f64::total_cmp);
-            let values = &m.values;
-            let (lo, hi) = median_interval(values.len());
-            Figure::Shown((round_100(values[lo]), round_100(values[hi])))
-        } else {
-            Figure::Hidden(Suppressed::FewRespondents)
-        };
-        let previous = Cell { year: cell.year - 1, ..*cell };
-        let median_change_percent = match (median, all.get(&previous).filter(|r| r.n >= MEDIAN_MIN)) {
-            (Figure::Shown(now), Some(before)) => {
-                let before = round_100(before.median);
-                Figure::Shown(((now as f64 / before as f64 - 1.0) * 1000.0).round() / 10.0)
-            }
-            _ => Figure::Hidden(Suppressed::NotComparable),
-        };
-        let women_median_percent_of_men = if gender_split {
-            let median_of = |g: Gender| {
-                by_gender
-                    .get(&Cell { gender: Some(g), ..*cell })
-                    .filter(|r| r.n >= MEDIAN_MIN)
-                    .map(|r| round_100(r.median))
-            };
-            match (median_of(Gender::Kvinna), median_of(Gender::Man)) {
-                (Some(w), Some(m)) => Figure::Shown((w as f64 / m as f64 * 1000.0).round() / 10.0),
-                _ => Figure::Hidden(Suppressed::NotComparable),
-            }
-        } else {
-            Figure::Hidden(Suppressed::NotComparable)
-        };
-        Row {
-            cell: *cell,
-            n: additive(if n >= MEDIAN_MIN { Figure::Shown(n as i64) } else { few }),
-            mean: additive(amount(MEDIAN_MIN, raw.map(|r| r.mean))),
-            p10: amount(DECILE_MIN, raw.map(|r| r.p10)),
-            p25: amount(QUARTILE_MIN, raw.map(|r| r.p25)),
-            median,
-            p75: amount(QUARTILE_MIN, raw.map(|r| r.p75)),
-            p90: amount(DECILE_MIN, raw.map(|r| r.p90)),
-            median_ci,
-            median_change_percent,
-            women_median_percent_of_men,
-        }
+        _ => Figure::Hidden(Suppressed::NotComparable),
+    };
+    let published =
+        |g: Option<(usize, f64)>| g.filter(|(n, m)| *n >= MEDIAN_MIN && m.is_finite()).map(|(_, m)| round_100(m));
+    let women_median_percent_of_men = match (published(raw.women), published(raw.men)) {
+        (Some(w), Some(m)) => Figure::Shown((w as f64 / m as f64 * 1000.0).round() / 10.0),
+        _ => Figure::Hidden(Suppressed::NotComparable),
+    };
+    Row {
+        cell: *cell,
+        n: additive(if n >= MEDIAN_MIN { Figure::Shown(n as i64) } else { few }),
+        mean: additive(amount(MEDIAN_MIN, raw.mean)),
+        p10: amount(DECILE_MIN, raw.p10),
+        p25: amount(QUARTILE_MIN, raw.p25),
+        median,
+        p75: amount(QUARTILE_MIN, raw.p75),
+        p90: amount(DECILE_MIN, raw.p90),
+        median_ci,
+        median_change_percent,
+        women_median_percent_of_men,
     }
 }
 
@@ -581,23 +658,61 @@ fn order_key(cell: &Cell, dims: &[Dimension]) -> Vec<i64> {
 
 /// The 0-based ranks `(lo, hi)` of the order statistics that bound a 95 %
 /// interval for the median of `n` values: the largest `j` with
-/// P(X < j) ≤ 2.5 % for X ~ Bin(n, ½), and its mirror. Exact, in log space.
+/// P(X < j) ≤ 2.5 % for X ~ Bin(n, ½), and its mirror (at least the first
+/// and last value).
+///
+/// Exact: it starts from the normal approximation and steps to the exact
+/// rank, summing the binomial tail from the candidate down (in log space,
+/// with exact log-factorials below 256 and Stirling's series above), so a
+/// group of a million costs a few thousand terms, not a million.
 pub fn median_interval(n: usize) -> (usize, usize) {
+    if n == 0 {
+        return (0, 0);
+    }
     let nf = n as f64;
-    let mut log_pmf = -nf * std::f64::consts::LN_2; // P(X = 0)
-    let mut cdf = 0.0; // P(X < k)
-    let mut j = 0; // 1-based rank x_(j) with P(X < j) <= 0.025; 0 = none
-    for k in 0..n {
-        // cdf = P(X < k) here
-        if cdf + log_pmf.exp() > 0.025 {
-            break;
-        }
-        cdf += log_pmf.exp();
-        j = k + 1;
-        log_pmf += ((nf - k as f64) / (k as f64 + 1.0)).ln();
+    let mut j = ((nf / 2.0 - 0.98 * nf.sqrt() + 0.5).floor().max(0.0) as usize).min(n);
+    while j > 0 && binomial_below(n, j) > 0.025 {
+        j -= 1;
+    }
+    while j < n && binomial_below(n, j + 1) <= 0.025 {
+        j += 1;
     }
     let j = j.max(1);
     (j - 1, n - j)
+}
+
+/// P(X < j) for X ~ Bin(n, ½) and 1 ≤ j ≤ n.
+fn binomial_below(n: usize, j: usize) -> f64 {
+    let mut k = j - 1;
+    let mut term = (ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k) - n as f64 * std::f64::consts::LN_2).exp();
+    let mut sum = 0.0;
+    loop {
+        sum += term;
+        if k == 0 || term <= sum * 1e-17 {
+            return sum;
+        }
+        // P(X = k − 1) / P(X = k) = k / (n − k + 1)
+        term *= k as f64 / (n - k + 1) as f64;
+        k -= 1;
+    }
+}
+
+/// ln(n!).
+fn ln_factorial(n: usize) -> f64 {
+    static SMALL: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let small = SMALL.get_or_init(|| {
+        let mut t = vec![0.0; 256];
+        for k in 1..256 {
+            t[k] = t[k - 1] + (k as f64).ln();
+        }
+        t
+    });
+    if n < small.len() {
+        return small[n];
+    }
+    let x = n as f64;
+    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x) - 1.0 / (360.0 * x.powi(3))
+        + 1.0 / (1260.0 * x.powi(5))
 }
 
 /// Binary-searchable position of `salary` among published percentiles.
@@ -695,6 +810,47 @@ mod tests {
         // Published tables: n = 21 → 6th and 16th, n = 100 → 40th and 61st.
         assert_eq!(median_interval(21), (5, 15));
         assert_eq!(median_interval(100), (39, 60));
+    }
+
+    /// The definition, summed from P(X = 0) upwards: slow but plain.
+    fn naive_median_interval(n: usize) -> (usize, usize) {
+        let nf = n as f64;
+        let mut log_pmf = -nf * std::f64::consts::LN_2;
+        let (mut cdf, mut j) = (0.0, 0);
+        for k in 0..n {
+            if cdf + log_pmf.exp() > 0.025 {
+                break;
+            }
+            cdf += log_pmf.exp();
+            j = k + 1;
+            log_pmf += ((nf - k as f64) / (k as f64 + 1.0)).ln();
+        }
+        let j = j.max(1);
+        (j - 1, n - j)
+    }
+
+    #[test]
+    fn the_fast_median_interval_agrees_with_the_definition() {
+        for n in (1..=3_000).chain([4_999, 10_000, 65_537, 250_000, 1_000_003]) {
+            assert_eq!(median_interval(n), naive_median_interval(n), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn frame_codes_round_trip_for_every_value() {
+        let r = response(2025, Role::Annan, Sector::Konsult, Gender::UppgiftSaknas, 40_000);
+        for d in Dimension::ALL {
+            let mut cell = Cell { year: 2025, ..Cell::default() };
+            assert!(cell.set_code(d, code_of(d, &r)), "{d:?}");
+            assert!(cell.contains(&r), "{d:?}");
+            assert_eq!(cell.code(d), Some(code_of(d, &r)));
+        }
+        for (i, role) in Role::ALL.iter().enumerate() {
+            assert_eq!(*role as usize, i);
+        }
+        let mut cell = Cell::default();
+        assert!(!cell.set_code(Dimension::Role, 99));
+        assert!(!cell.set_code(Dimension::County, 2), "there is no county 02");
     }
 
     #[test]

@@ -151,6 +151,10 @@ pub enum AdminCommand {
         website: Option<String>,
         #[arg(long)]
         slug: Option<String>,
+        /// kommun, region, stat, offentligt_bolag, privat or konsult (narrows
+        /// the market salary shown with its ads).
+        #[arg(long)]
+        sector: Option<String>,
         /// Send the employer's ads to review before publishing.
         #[arg(long)]
         requires_review: bool,
@@ -287,7 +291,7 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
         async move { Ok::<_, anyhow::Error>(store.employer(&key?, now).await.map_err(describe)?.id) }
     };
     Ok(match cmd {
-        AdminCommand::CreateEmployer { name, org_number, website, slug, requires_review } => {
+        AdminCommand::CreateEmployer { name, org_number, website, slug, sector, requires_review } => {
             let e = store
                 .create_employer(
                     EmployerInput {
@@ -295,6 +299,7 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
                         organization_number: Some(org_number),
                         website,
                         slug,
+                        sector,
                         requires_review: Some(requires_review),
                         ..Default::default()
                     },
