@@ -9,3 +9,4 @@ mod public;
 mod salary;
 mod search;
 mod search_meili;
+mod web;

@@ -13,6 +13,7 @@ mod middleware;
 pub mod problem;
 mod routes;
 pub mod salary;
+pub mod web;
 pub mod wire;
 
 use std::sync::Arc;
@@ -110,7 +111,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     let spec = api.spec();
     let docs = api.swagger_ui();
     let ready_state = state.clone();
-    Route::new()
+    let routes = Route::new()
         .nest("/api", api)
         .at(
             "/api/openapi.json",
@@ -124,9 +125,11 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
                 let state = ready_state.clone();
                 async move { routes::readiness(&state).await }
             })),
-        )
+        );
+    web::mount(routes)
         .with(middleware::ResponseCache::new(state.clone()))
         .data(state)
+        .data(web::PublicUrl(options.public_url.clone()))
         .with(middleware::ConditionalGet)
         .with(middleware::RateLimit::new(options.rate_limit_per_sec))
         .with(middleware::SecurityHeaders)

@@ -165,6 +165,25 @@ fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
     })
 }
 
+/// A search, by Meilisearch when it is connected and answers, else by the
+/// database (the API and the web pages share this).
+pub(crate) async fn run_search(
+    state: &AppState,
+    query: &SearchQuery,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<platsen_jobs::search::SearchResults, ApiError> {
+    Ok(match state.search.get() {
+        Some(search) => match search.engine.search(query, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "meilisearch failed; answering from the database");
+                state.store.search_database(query, now).await?
+            }
+        },
+        None => state.store.search_database(query, now).await?,
+    })
+}
+
 pub struct JobsApi {
     state: AppState,
 }
@@ -258,16 +277,7 @@ impl JobsApi {
             per_page,
         };
         let now = self.state.clock.now();
-        let results = match self.state.search.get() {
-            Some(search) => match search.engine.search(&query, now).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, "meilisearch failed; answering from the database");
-                    self.state.store.search_database(&query, now).await?
-                }
-            },
-            None => self.state.store.search_database(&query, now).await?,
-        };
+        let results = run_search(&self.state, &query, now).await?;
         let today = platsen_jobs::validate::today_in_sweden(now);
         let per = i64::from(per_page);
         let engine = results.engine.to_owned();

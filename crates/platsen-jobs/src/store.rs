@@ -719,6 +719,46 @@ impl Store {
         row.ok_or(Error::NotFound)
     }
 
+    /// Whether an ad with this slug was public once and is not any more
+    /// (closed, expired or archived): its page answers 410 Gone.
+    pub async fn job_gone(&self, slug: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n: i64 = read!(self, |pool| {
+            sqlx::query_scalar(
+                "select count(*) from job_ads
+                  where slug = $1
+                    and (status in ('closed', 'expired', 'archived') or (status = 'published' and expires_at <= $2))",
+            )
+            .bind(slug)
+            .bind(ts(now))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(n > 0)
+    }
+
+    /// Every open ad's slug, its employer's slug and when it last changed,
+    /// newest first (for the sitemap; at most 50,000, the sitemap limit).
+    pub async fn open_job_slugs(&self, now: DateTime<Utc>) -> Result<Vec<(String, String, DateTime<Utc>)>> {
+        let rows = read!(self, |pool| {
+            sqlx::query(
+                "select j.slug, e.slug as employer_slug, j.updated_at
+                   from job_ads j join employers e on e.id = j.employer_id
+                  where j.status = 'published' and j.expires_at > $1
+                  order by j.published_at desc, j.id desc
+                  limit 50000",
+            )
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| -> Result<(String, String, DateTime<Utc>)> {
+                Ok((r.try_get("slug")?, r.try_get("employer_slug")?, r.try_get("updated_at")?))
+            })
+            .collect::<Result<Vec<_>>>()?
+        });
+        Ok(rows)
+    }
+
     /// Published, unexpired ads, filtered and paged, with the total count.
     ///
     /// The SQL holds only the filters in use, each a fixed fragment with a

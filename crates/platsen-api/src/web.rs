@@ -1,0 +1,770 @@
+//! The public web pages, server-rendered with askama templates
+//! (`crates/platsen-api/templates/`): the job search, a job ad (with
+//! schema.org `JobPosting` data and Open Graph tags), an employer's page,
+//! `robots.txt` and `sitemap.xml`. They work without JavaScript.
+//!
+//! Pages read through the same store and search as the API; bad query
+//! values answer 400 with a Swedish page naming the field, never a 500.
+
+use std::sync::LazyLock;
+
+use askama::Template;
+use chrono::NaiveDate;
+use platsen_jobs::model::{EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
+use platsen_jobs::search::{FacetCount, SearchQuery, SearchSort};
+use platsen_jobs::{IdOrSlug, JobFilter, JobSort};
+use platsen_taxonomy::Role;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path, Query};
+use poem::{Response, Route, get, handler};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+
+const CSS: &str = include_str!("../static/site.css");
+/// The stylesheet's address carries a hash of its content, so it can be
+/// cached for a year and still change with a release.
+static CSS_HREF: LazyLock<String> =
+    LazyLock::new(|| format!("/static/site.{}.css", &hex::encode(Sha256::digest(CSS.as_bytes()))[..12]));
+
+/// Ads per page of the search.
+const PER_PAGE: u32 = 20;
+
+/// Adds the pages to the service's routes.
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/", get(search_page))
+        .at("/jobb", get(search_page))
+        .at("/jobb/:slug", get(job_page))
+        .at("/arbetsgivare/:slug", get(employer_page))
+        .at("/robots.txt", get(robots))
+        .at("/sitemap.xml", get(sitemap))
+        .at("/static/:file", get(asset))
+}
+
+/// What every page's layout needs.
+struct Layout {
+    title: String,
+    description: Option<String>,
+    canonical: Option<String>,
+    noindex: bool,
+    css: &'static str,
+}
+
+impl Layout {
+    fn new(title: impl Into<String>) -> Layout {
+        Layout { title: title.into(), description: None, canonical: None, noindex: false, css: CSS_HREF.as_str() }
+    }
+}
+
+/// The base URL pages link to in feeds, canonical links and JSON-LD.
+#[derive(Clone, Debug)]
+pub struct PublicUrl(pub String);
+
+fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .header(
+                "content-security-policy",
+                "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'self'; \
+                 form-action 'self'; frame-ancestors 'none'",
+            )
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .content_type("text/plain; charset=utf-8")
+                .body("Sidan kunde inte visas.")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    layout: Layout,
+    heading: String,
+    text: String,
+}
+
+fn message(status: StatusCode, heading: &str, text: impl Into<String>) -> Response {
+    let mut layout = Layout::new(heading);
+    layout.noindex = true;
+    html(status, &MessagePage { layout, heading: heading.to_owned(), text: text.into() })
+}
+
+fn bad_request(field: &str, reason: &str) -> Response {
+    message(StatusCode::BAD_REQUEST, "Ogiltig sökning", format!("Fältet {field}: {reason}"))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a page could not read its data");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Tillfälligt fel",
+        "Sidan kunde inte hämtas just nu. Försök igen om en stund.",
+    )
+}
+
+// ----- the search ----------------------------------------------------------
+
+/// The search page's query string. Everything is text here, checked below,
+/// so a bad value gets a page that names it instead of a bare 400.
+#[derive(Debug, Default, Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    role: Option<String>,
+    county: Option<String>,
+    municipality: Option<String>,
+    employment_type: Option<String>,
+    remote: Option<String>,
+    employer: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The checked search, or the field that is wrong and why.
+fn parse_search(p: &SearchParams) -> Result<SearchQuery, (&'static str, String)> {
+    let q = nonempty(&p.q).map(str::to_owned);
+    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(("q", "högst 200 tecken.".into()));
+    }
+    let role = match nonempty(&p.role) {
+        Some(code) => Some(Role::from_code(code).ok_or(("role", "okänd roll.".to_owned()))?),
+        None => None,
+    };
+    let county = match nonempty(&p.county) {
+        Some(code) => Some(platsen_taxonomy::county(code).ok_or(("county", "okänt län.".to_owned()))?.code.to_owned()),
+        None => None,
+    };
+    let municipality = match nonempty(&p.municipality) {
+        Some(code) => Some(
+            platsen_taxonomy::municipality(code).ok_or(("municipality", "okänd kommun.".to_owned()))?.code.to_owned(),
+        ),
+        None => None,
+    };
+    let employment_type = match nonempty(&p.employment_type) {
+        Some(code) => {
+            Some(EmploymentType::from_code(code).ok_or(("employment_type", "okänd anställningsform.".to_owned()))?)
+        }
+        None => None,
+    };
+    let remote = match nonempty(&p.remote) {
+        Some(code) => Some(RemoteMode::from_code(code).ok_or(("remote", "okänt värde.".to_owned()))?),
+        None => None,
+    };
+    let employer = match nonempty(&p.employer) {
+        Some(raw) => Some(IdOrSlug::parse(raw).ok_or(("employer", "ogiltig arbetsgivare.".to_owned()))?),
+        None => None,
+    };
+    let sort = match nonempty(&p.sort) {
+        None | Some("relevance") => SearchSort::Relevance,
+        Some("newest") => SearchSort::Newest,
+        Some("deadline") => SearchSort::Deadline,
+        Some(_) => return Err(("sort", "välj relevans, nyast eller sista ansökningsdag.".into())),
+    };
+    let page = match nonempty(&p.page) {
+        None => 1,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => return Err(("page", "ett sidnummer från 1 till 500.".into())),
+        },
+    };
+    Ok(SearchQuery {
+        q,
+        filter: JobFilter {
+            role,
+            municipality_code: municipality,
+            county_code: county,
+            employment_type,
+            remote,
+            employer,
+            sort: JobSort::Newest,
+        },
+        salary_min: None,
+        published_after: None,
+        sort,
+        page,
+        per_page: PER_PAGE,
+    })
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+struct FilterView {
+    name: &'static str,
+    label: &'static str,
+    all_label: &'static str,
+    options: Vec<Choice>,
+}
+
+struct HitItem {
+    slug: String,
+    title_html: String,
+    snippet_html: String,
+    employer: String,
+    employer_slug: String,
+    place: String,
+    employment: String,
+    deadline: String,
+    closing_soon: bool,
+}
+
+struct PageLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+struct SearchPage {
+    layout: Layout,
+    heading: String,
+    q: String,
+    filters: Vec<FilterView>,
+    sorts: Vec<Choice>,
+    summary: String,
+    hits: Vec<HitItem>,
+    pages: Vec<PageLink>,
+}
+
+/// A facet's values as options, "Upphandlare (12)", keeping the selected
+/// value even when no hit has it.
+fn facet_options(counts: &[FacetCount], selected: Option<&str>, name_of: impl Fn(&str) -> String) -> Vec<Choice> {
+    let mut out: Vec<Choice> = counts
+        .iter()
+        .map(|c| Choice {
+            value: c.value.clone(),
+            label: format!("{} ({})", c.name, c.count),
+            selected: selected == Some(c.value.as_str()),
+        })
+        .collect();
+    if let Some(s) = selected
+        && !out.iter().any(|o| o.selected)
+    {
+        out.insert(0, Choice { value: s.to_owned(), label: format!("{} (0)", name_of(s)), selected: true });
+    }
+    out
+}
+
+/// The query string of a search, with `page` set.
+fn search_href(query: &SearchQuery, page: u32) -> String {
+    let f = &query.filter;
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(q) = &query.q {
+        pairs.push(("q", q.clone()));
+    }
+    if let Some(r) = f.role {
+        pairs.push(("role", r.code().into()));
+    }
+    if let Some(c) = &f.county_code {
+        pairs.push(("county", c.clone()));
+    }
+    if let Some(m) = &f.municipality_code {
+        pairs.push(("municipality", m.clone()));
+    }
+    if let Some(e) = f.employment_type {
+        pairs.push(("employment_type", e.code().into()));
+    }
+    if let Some(r) = f.remote {
+        pairs.push(("remote", r.code().into()));
+    }
+    if let Some(e) = &f.employer {
+        pairs.push((
+            "employer",
+            match e {
+                IdOrSlug::Id(id) => id.to_string(),
+                IdOrSlug::Slug(s) => s.clone(),
+            },
+        ));
+    }
+    match query.sort {
+        SearchSort::Relevance => {}
+        SearchSort::Newest => pairs.push(("sort", "newest".into())),
+        SearchSort::Deadline => pairs.push(("sort", "deadline".into())),
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect();
+    if encoded.is_empty() { "/jobb".into() } else { format!("/jobb?{}", encoded.join("&")) }
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn swedish_date(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    use chrono::Datelike;
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
+}
+
+#[handler]
+async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Response {
+    let query = match parse_search(&params.0) {
+        Ok(q) => q,
+        Err((field, reason)) => return bad_request(field, &reason),
+    };
+    let now = state.clock.now();
+    let results = match crate::routes::run_search(&state, &query, now).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(format!("{e:?}")),
+    };
+    let today = platsen_jobs::validate::today_in_sweden(now);
+    let f = &query.filter;
+    let facets = &results.facets;
+    let filters = vec![
+        FilterView {
+            name: "role",
+            label: "Roll",
+            all_label: "Alla roller",
+            options: facet_options(&facets.role, f.role.map(Role::code), |c| {
+                Role::from_code(c).map_or_else(|| c.to_owned(), |r| r.name_sv().to_owned())
+            }),
+        },
+        FilterView {
+            name: "county",
+            label: "Län",
+            all_label: "Hela landet",
+            options: facet_options(&facets.county, f.county_code.as_deref(), |c| {
+                platsen_taxonomy::county(c).map_or_else(|| c.to_owned(), |c| c.name.to_owned())
+            }),
+        },
+        FilterView {
+            name: "municipality",
+            label: "Kommun",
+            all_label: "Alla kommuner",
+            options: facet_options(&facets.municipality, f.municipality_code.as_deref(), |c| {
+                platsen_taxonomy::municipality(c).map_or_else(|| c.to_owned(), |m| m.name.to_owned())
+            }),
+        },
+        FilterView {
+            name: "employment_type",
+            label: "Anställningsform",
+            all_label: "Alla anställningsformer",
+            options: facet_options(&facets.employment_type, f.employment_type.map(EmploymentType::code), |c| {
+                EmploymentType::from_code(c).map_or_else(|| c.to_owned(), |e| e.name_sv().to_owned())
+            }),
+        },
+        FilterView {
+            name: "remote",
+            label: "Distans",
+            all_label: "Alla arbetsplatser",
+            options: facet_options(&facets.remote, f.remote.map(RemoteMode::code), |c| {
+                RemoteMode::from_code(c).map_or_else(|| c.to_owned(), |r| r.name_sv().to_owned())
+            }),
+        },
+        FilterView {
+            name: "employer",
+            label: "Arbetsgivare",
+            all_label: "Alla arbetsgivare",
+            options: facet_options(
+                &facets.employer,
+                match &f.employer {
+                    Some(IdOrSlug::Slug(s)) => Some(s.as_str()),
+                    _ => None,
+                },
+                str::to_owned,
+            ),
+        },
+    ];
+    let sorts = [
+        ("relevance", "Relevans", SearchSort::Relevance),
+        ("newest", "Nyast", SearchSort::Newest),
+        ("deadline", "Sista ansökningsdag", SearchSort::Deadline),
+    ]
+    .into_iter()
+    .map(|(value, label, sort)| Choice { value: value.into(), label: label.into(), selected: query.sort == sort })
+    .collect();
+    let hits = results
+        .hits
+        .into_iter()
+        .map(|h| HitItem {
+            closing_soon: h.application_deadline <= today + chrono::Duration::days(3),
+            slug: h.slug,
+            title_html: h.title_highlighted,
+            snippet_html: h.snippet,
+            employer: h.employer_name,
+            employer_slug: h.employer_slug,
+            place: format!("{}, {}", h.municipality.name, h.municipality.county.name),
+            employment: h.employment_type.name_sv().to_owned(),
+            deadline: swedish_date(h.application_deadline),
+        })
+        .collect();
+    let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).clamp(0, 500) as u32;
+    let mut pages = Vec::new();
+    if total_pages > 1 {
+        let (from, to) = (query.page.saturating_sub(3).max(1), (query.page + 3).min(total_pages));
+        if query.page > 1 {
+            pages.push(PageLink {
+                label: "Föregående".into(),
+                href: search_href(&query, query.page - 1),
+                current: false,
+            });
+        }
+        for p in from..=to {
+            pages.push(PageLink { label: p.to_string(), href: search_href(&query, p), current: p == query.page });
+        }
+        if query.page < total_pages {
+            pages.push(PageLink { label: "Nästa".into(), href: search_href(&query, query.page + 1), current: false });
+        }
+    }
+    let summary = match results.total {
+        0 => "Inga lediga jobb hittades.".to_owned(),
+        1 => "1 ledigt jobb".to_owned(),
+        n => format!("{} lediga jobb", platsen_salary::format::thousands(n)),
+    };
+    let heading = match &query.q {
+        Some(q) => format!("Lediga jobb: {q}"),
+        None => "Lediga jobb inom upphandling och inköp".to_owned(),
+    };
+    let mut layout = Layout::new(heading.clone());
+    layout.description = Some("Lediga jobb för upphandlare, inköpare och avtalscontroller i hela Sverige.".to_owned());
+    // Filtered and paged variants are not separate pages for search engines.
+    layout.noindex = query.q.is_some() || query.page > 1;
+    let page =
+        SearchPage { layout, heading, q: query.q.clone().unwrap_or_default(), filters, sorts, summary, hits, pages };
+    html(StatusCode::OK, &page)
+}
+
+// ----- a job ad ------------------------------------------------------------
+
+struct MarketItem {
+    label: String,
+    values: Vec<String>,
+    offered: Option<String>,
+    source: String,
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+struct JobPage {
+    layout: Layout,
+    title: String,
+    excerpt: String,
+    url: String,
+    json_ld: String,
+    employer: String,
+    employer_slug: String,
+    place: String,
+    employment: String,
+    extent: String,
+    remote: String,
+    salary: Option<String>,
+    deadline: String,
+    closing_soon: bool,
+    start: Option<String>,
+    apply_href: Option<String>,
+    description_html: String,
+    market: Option<MarketItem>,
+    contacts: Vec<String>,
+}
+
+fn salary_text(s: &Salary) -> String {
+    let kr = |v: i64| format!("{} kr", platsen_salary::format::thousands(v));
+    let range = match (s.min, s.max) {
+        (Some(a), Some(b)) if a != b => format!("{}–{}", platsen_salary::format::thousands(a), kr(b)),
+        (Some(a), _) | (None, Some(a)) => kr(a),
+        (None, None) => return "Enligt överenskommelse".into(),
+    };
+    format!("{range} {}", s.period.name_sv())
+}
+
+/// schema.org `JobPosting` for Google for Jobs: the required properties
+/// (title, description, datePosted, hiringOrganization, jobLocation) and the
+/// recommended ones the ad has. Safe inside `<script>`: every `<` is escaped.
+pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
+    let employment_type: Vec<&str> = {
+        let time = if ad.extent_percent >= 100 { "FULL_TIME" } else { "PART_TIME" };
+        match ad.employment_type {
+            EmploymentType::Tillsvidare => vec![time],
+            EmploymentType::Visstid | EmploymentType::Vikariat => vec![time, "TEMPORARY"],
+            EmploymentType::Konsultuppdrag => vec!["CONTRACTOR"],
+        }
+    };
+    let mut posting = serde_json::json!({
+        "@context": "https://schema.org/",
+        "@type": "JobPosting",
+        "title": ad.title,
+        "description": ad.description,
+        "identifier": { "@type": "PropertyValue", "name": ad.employer_name, "value": ad.id.to_string() },
+        "datePosted": ad.published_at.unwrap_or(ad.created_at).format("%Y-%m-%d").to_string(),
+        "validThrough": ad.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "employmentType": employment_type,
+        "hiringOrganization": {
+            "@type": "Organization",
+            "name": ad.employer_name,
+            "sameAs": format!("{base}/arbetsgivare/{}", ad.employer_slug),
+        },
+        "jobLocation": {
+            "@type": "Place",
+            "address": {
+                "@type": "PostalAddress",
+                "addressLocality": ad.municipality.name,
+                "addressRegion": ad.municipality.county.name,
+                "addressCountry": "SE",
+            },
+        },
+        // Applications are made on the employer's own site or by e-mail.
+        "directApply": false,
+        "url": format!("{base}/jobb/{}", ad.slug),
+    });
+    if ad.remote == RemoteMode::Remote {
+        posting["jobLocationType"] = "TELECOMMUTE".into();
+        posting["applicantLocationRequirements"] = serde_json::json!({ "@type": "Country", "name": "Sverige" });
+    }
+    if let Some(s) = &ad.salary
+        && (s.min.is_some() || s.max.is_some())
+    {
+        let mut value = serde_json::json!({
+            "@type": "QuantitativeValue",
+            "unitText": match s.period { SalaryPeriod::Month => "MONTH", SalaryPeriod::Hour => "HOUR" },
+        });
+        match (s.min, s.max) {
+            (Some(a), Some(b)) if a != b => {
+                value["minValue"] = a.into();
+                value["maxValue"] = b.into();
+            }
+            (Some(a), _) | (None, Some(a)) => value["value"] = a.into(),
+            (None, None) => {}
+        }
+        posting["baseSalary"] = serde_json::json!({ "@type": "MonetaryAmount", "currency": "SEK", "value": value });
+    }
+    serde_json::to_string(&posting).unwrap_or_default().replace('<', "\\u003c").replace('>', "\\u003e")
+}
+
+#[handler]
+async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>) -> Response {
+    let now = state.clock.now();
+    let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
+        return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
+    };
+    let ad = match state.store.public_job(&key, now).await {
+        Ok(ad) => ad,
+        Err(platsen_jobs::Error::NotFound) => {
+            return match state.store.job_gone(&slug.0, now).await {
+                Ok(true) => message(
+                    StatusCode::GONE,
+                    "Annonsen är inte längre öppen",
+                    "Tjänsten är tillsatt eller ansökningstiden har gått ut.",
+                ),
+                Ok(false) => message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
+                Err(e) => unavailable(e),
+            };
+        }
+        Err(e) => return unavailable(e),
+    };
+    let base = base.0.0.trim_end_matches('/');
+    let offered = ad.salary.as_ref().filter(|s| s.period == SalaryPeriod::Month).map(|s| (s.min, s.max));
+    let market =
+        crate::salary::market_salary(&state, ad.role, ad.employer_sector, ad.municipality.county.code, offered)
+            .await
+            .map(|m| {
+                let kr = |v: Option<i64>| {
+                    v.map_or_else(|| "–".to_owned(), |v| format!("{} kr", platsen_salary::format::thousands(v)))
+                };
+                MarketItem {
+                    label: m.label,
+                    values: vec![kr(m.p10), kr(m.p25), kr(m.median), kr(m.p75), kr(m.p90)],
+                    offered: m.offered.map(|o| o.text),
+                    source: m.source,
+                }
+            });
+    let today = platsen_jobs::validate::today_in_sweden(now);
+    let text = platsen_jobs::search::html_to_text(&ad.description);
+    let excerpt = platsen_jobs::search::crop(&text, 200);
+    let url = format!("{base}/jobb/{}", ad.slug);
+    let apply_href = ad.apply_url.clone().or_else(|| ad.apply_email.as_ref().map(|e| format!("mailto:{e}")));
+    let contacts = ad
+        .contacts
+        .iter()
+        .map(|c| {
+            let mut parts = vec![c.name.clone()];
+            parts.extend(c.title.clone());
+            parts.extend(c.email.clone());
+            parts.extend(c.phone.clone());
+            parts.join(", ")
+        })
+        .collect();
+    let mut layout = Layout::new(format!("{} – {}", ad.title, ad.employer_name));
+    layout.description = Some(excerpt.clone());
+    layout.canonical = Some(url.clone());
+    let page = JobPage {
+        layout,
+        json_ld: job_posting_json_ld(&ad, base),
+        title: ad.title.clone(),
+        excerpt,
+        url,
+        employer: ad.employer_name.clone(),
+        employer_slug: ad.employer_slug.clone(),
+        place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+        employment: ad.employment_type.name_sv().to_owned(),
+        extent: format!("{} %", ad.extent_percent),
+        remote: ad.remote.name_sv().to_owned(),
+        salary: ad.salary.as_ref().map(salary_text),
+        deadline: swedish_date(ad.application_deadline),
+        closing_soon: ad.application_deadline <= today + chrono::Duration::days(3),
+        start: ad.start_text.clone(),
+        apply_href,
+        description_html: ad.description.clone(),
+        market,
+        contacts,
+    };
+    html(StatusCode::OK, &page)
+}
+
+// ----- an employer ---------------------------------------------------------
+
+struct EmployerJob {
+    slug: String,
+    title: String,
+    place: String,
+    deadline: String,
+}
+
+#[derive(Template)]
+#[template(path = "employer.html")]
+struct EmployerPage {
+    layout: Layout,
+    name: String,
+    description_html: Option<String>,
+    website: Option<String>,
+    total: i64,
+    jobs: Vec<EmployerJob>,
+}
+
+#[handler]
+async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>) -> Response {
+    let now = state.clock.now();
+    let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
+        return message(StatusCode::NOT_FOUND, "Arbetsgivaren finns inte", "Kontrollera adressen.");
+    };
+    let employer = match state.store.employer(&key, now).await {
+        Ok(e) => e,
+        Err(platsen_jobs::Error::NotFound) => {
+            return message(StatusCode::NOT_FOUND, "Arbetsgivaren finns inte", "Kontrollera adressen.");
+        }
+        Err(e) => return unavailable(e),
+    };
+    let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..JobFilter::default() };
+    let jobs = match state.store.public_jobs(&filter, 1, 100, now).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
+    };
+    let mut layout = Layout::new(format!("Lediga jobb hos {}", employer.name));
+    layout.canonical = Some(format!("{}/arbetsgivare/{}", base.0.0.trim_end_matches('/'), employer.slug));
+    let page = EmployerPage {
+        layout,
+        name: employer.name,
+        description_html: employer.description,
+        website: employer.website,
+        total: jobs.total,
+        jobs: jobs
+            .items
+            .into_iter()
+            .map(|j| EmployerJob {
+                place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
+                deadline: swedish_date(j.application_deadline),
+                slug: j.slug,
+                title: j.title,
+            })
+            .collect(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+// ----- robots, sitemap, assets --------------------------------------------
+
+#[handler]
+fn robots(base: Data<&PublicUrl>) -> Response {
+    let body = format!(
+        "User-agent: *\nDisallow: /api/\nDisallow: /konto\nAllow: /api/docs\n\nSitemap: {}/sitemap.xml\n",
+        base.0.0.trim_end_matches('/')
+    );
+    Response::builder().content_type("text/plain; charset=utf-8").body(body)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+#[handler]
+async fn sitemap(state: Data<&AppState>, base: Data<&PublicUrl>) -> Response {
+    let now = state.clock.now();
+    let ads = match state.store.open_job_slugs(now).await {
+        Ok(a) => a,
+        Err(e) => return unavailable(e),
+    };
+    let base = base.0.0.trim_end_matches('/');
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for path in ["/jobb", "/lonestatistik"] {
+        out.push_str(&format!("<url><loc>{}</loc></url>\n", xml_escape(&format!("{base}{path}"))));
+    }
+    let mut employers: Vec<&str> = ads.iter().map(|(_, e, _)| e.as_str()).collect();
+    employers.sort_unstable();
+    employers.dedup();
+    for (slug, _, updated) in &ads {
+        out.push_str(&format!(
+            "<url><loc>{}</loc><lastmod>{}</lastmod></url>\n",
+            xml_escape(&format!("{base}/jobb/{slug}")),
+            updated.format("%Y-%m-%d")
+        ));
+    }
+    for e in employers {
+        out.push_str(&format!("<url><loc>{}</loc></url>\n", xml_escape(&format!("{base}/arbetsgivare/{e}"))));
+    }
+    out.push_str("</urlset>\n");
+    Response::builder()
+        .content_type("application/xml; charset=utf-8")
+        .header(header::CACHE_CONTROL, "max-age=300")
+        .body(out)
+}
+
+#[handler]
+fn asset(file: Path<String>) -> Response {
+    if file.0 == CSS_HREF.trim_start_matches("/static/") {
+        Response::builder()
+            .content_type("text/css; charset=utf-8")
+            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+            .body(CSS)
+    } else {
+        Response::builder().status(StatusCode::NOT_FOUND).content_type("text/plain; charset=utf-8").body("Finns inte.")
+    }
+}

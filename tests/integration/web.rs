@@ -1,0 +1,176 @@
+//! The public web pages over HTTP: the job page's schema.org data, Open
+//! Graph tags and 410 once closed, the search page's filters and paging,
+//! garbage in the query string, the employer page, robots.txt and the
+//! sitemap. (What a browser does with them is tested in Chromium.)
+
+use platsen_tests::{TestApp, with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+platsen_tests::contract!(
+    the_job_page_carries_job_posting_data_and_answers_410_when_closed,
+    the_search_page_filters_counts_and_pages,
+    garbage_in_the_query_string_gets_a_page_naming_the_field,
+    the_employer_page_lists_its_open_ads,
+);
+
+/// A page as text, with its status and content type.
+async fn page(app: &TestApp, path: &str) -> (StatusCode, String, String) {
+    let r = app.client.get(app.url(path)).send().await.unwrap();
+    let status = r.status();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, ct, r.text().await.unwrap())
+}
+
+/// The JSON-LD block of a page, parsed.
+fn json_ld(html: &str) -> Value {
+    let start = html.find(r#"<script type="application/ld+json">"#).expect("a JSON-LD block") + 35;
+    let end = start + html[start..].find("</script>").expect("the block ends");
+    serde_json::from_str(&html[start..end]).unwrap_or_else(|e| panic!("JSON-LD does not parse: {e}"))
+}
+
+async fn slug_of(app: &TestApp, id: i64) -> String {
+    app.get(&format!("/api/v1/jobs/{id}")).await.body["slug"].as_str().unwrap().to_owned()
+}
+
+async fn the_job_page_carries_job_posting_data_and_answers_410_when_closed(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    // A title that tries to break out of the JSON-LD script and the HTML.
+    let title = "Upphandlare </script><script>alert(1)</script>";
+    let id = app.publish_job(&key, app.job(title)).await;
+    let slug = slug_of(app, id).await;
+    let (status, ct, html) = page(app, &format!("/jobb/{slug}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(html.starts_with("<!doctype html>\n<html lang=\"sv\">"));
+    assert!(!html.contains("<script>alert(1)"), "the title must be escaped");
+    assert_eq!(html.matches("<script").count(), 1, "only the JSON-LD block is a script");
+
+    let ld = json_ld(&html);
+    assert_eq!(ld["@context"], "https://schema.org/");
+    assert_eq!(ld["@type"], "JobPosting");
+    assert_eq!(ld["title"], title, "escaped in the page, intact in the data");
+    assert!(ld["description"].as_str().unwrap().contains("erfaren upphandlare"));
+    assert_eq!(ld["identifier"]["value"], id.to_string());
+    assert_eq!(ld["hiringOrganization"]["@type"], "Organization");
+    assert_eq!(ld["hiringOrganization"]["name"], "Nacka kommun");
+    assert_eq!(ld["jobLocation"]["address"]["addressLocality"], "Nacka");
+    assert_eq!(ld["jobLocation"]["address"]["addressRegion"], "Stockholms län");
+    assert_eq!(ld["jobLocation"]["address"]["addressCountry"], "SE");
+    assert_eq!(ld["employmentType"], json!(["FULL_TIME"]));
+    assert_eq!(ld["baseSalary"]["currency"], "SEK");
+    assert_eq!(ld["baseSalary"]["value"]["minValue"], 45000);
+    assert_eq!(ld["baseSalary"]["value"]["maxValue"], 55000);
+    assert_eq!(ld["baseSalary"]["value"]["unitText"], "MONTH");
+    assert_eq!(ld["directApply"], false);
+    let posted = ld["datePosted"].as_str().unwrap();
+    assert!(chrono::NaiveDate::parse_from_str(posted, "%Y-%m-%d").is_ok(), "{posted}");
+    let valid = ld["validThrough"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(valid).is_ok(), "{valid}");
+    // Open Graph, the apply button and the canonical address.
+    assert!(html.contains(r#"<meta property="og:title" content="Upphandlare &#60;/script&#62;"#), "{html}");
+    let base = app.url("");
+    assert!(html.contains(&format!(r#"<meta property="og:url" content="{base}/jobb/{slug}">"#)), "{html}");
+    assert!(html.contains(r#"<a class="apply" href="https://example.org/ansok""#));
+    assert!(!html.contains("noindex"));
+
+    // The sitemap lists it; robots.txt points to the sitemap.
+    let (status, ct, sitemap) = page(app, "/sitemap.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("application/xml"));
+    assert!(sitemap.contains(&format!("<loc>{base}/jobb/{slug}</loc>")), "{sitemap}");
+    let (_, _, robots) = page(app, "/robots.txt").await;
+    assert!(robots.contains(&format!("Sitemap: {base}/sitemap.xml")), "{robots}");
+
+    // Closed: 410 with noindex, and out of the sitemap.
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{id}/close"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (status, _, gone) = page(app, &format!("/jobb/{slug}")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(gone.contains(r#"<meta name="robots" content="noindex">"#));
+    assert!(gone.contains("inte längre öppen"));
+    let (_, _, sitemap) = page(app, "/sitemap.xml").await;
+    assert!(!sitemap.contains(&slug), "{sitemap}");
+    // A slug that never existed is a plain 404.
+    let (status, _, _) = page(app, "/jobb/finns-inte-alls").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn the_search_page_filters_counts_and_pages(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Sökkommunen").await;
+    for i in 0..23 {
+        app.publish_job(&key, app.job(&format!("Upphandlare nummer {i}"))).await;
+    }
+    app.publish_job(
+        &key,
+        with(app.job("Inköpare i Luleå"), json!({ "role": "inkopare", "municipality_code": "2580" })),
+    )
+    .await;
+    let (status, _, html) = page(app, "/jobb").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("24 lediga jobb"), "{html}");
+    // Facet counts on the filters.
+    assert!(html.contains(r#"<option value="upphandlare">Upphandlare (23)</option>"#), "{html}");
+    assert!(html.contains(r#"<option value="inkopare">Inköpare (1)</option>"#));
+    assert!(html.contains(r#"<option value="25">Norrbottens län (1)</option>"#));
+    // 20 a page, and a link to the next one that keeps the filters.
+    assert_eq!(html.matches(r#"<li class="hit">"#).count(), 20);
+    assert!(html.contains(r#"<a href="/jobb?page=2">Nästa</a>"#), "{html}");
+    let (_, _, second) = page(app, "/jobb?page=2").await;
+    assert_eq!(second.matches(r#"<li class="hit">"#).count(), 4);
+    assert!(second.contains(r#"<span aria-current="page">2</span>"#));
+    // A filter narrows the hits, and its option stays selected.
+    let (_, _, filtered) = page(app, "/jobb?role=inkopare").await;
+    assert!(filtered.contains("1 ledigt jobb"), "{filtered}");
+    assert!(filtered.contains(r#"<option value="inkopare" selected>"#));
+    assert!(filtered.contains("Inköpare i Luleå"));
+    // Words, highlighted; the home page is the same search.
+    let (_, _, words) = page(app, "/?q=lule%C3%A5").await;
+    assert!(words.contains("<mark>"), "{words}");
+    assert!(words.contains(r#"<meta name="robots" content="noindex">"#), "searches are not indexed");
+}
+
+async fn garbage_in_the_query_string_gets_a_page_naming_the_field(app: &TestApp) {
+    for (query, field) in [
+        ("role=chef", "role"),
+        ("county=99", "county"),
+        ("municipality=%27%3B--", "municipality"),
+        ("employment_type=fast", "employment_type"),
+        ("remote=ja", "remote"),
+        ("sort=random", "sort"),
+        ("page=0", "page"),
+        ("page=9999999999999", "page"),
+        ("page=-1", "page"),
+        ("employer=%3Cscript%3E", "employer"),
+    ] {
+        let (status, ct, html) = page(app, &format!("/jobb?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(ct.starts_with("text/html"), "{query}: {ct}");
+        assert!(html.contains(&format!("Fältet {field}:")), "{query}: {html}");
+        assert!(!html.contains("<script>"), "{query}");
+    }
+    let long = "a".repeat(201);
+    let (status, _, _) = page(app, &format!("/jobb?q={long}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Not slugs at all.
+    for path in ["/jobb/%3Cscript%3E", "/arbetsgivare/..%2F..%2Fetc", "/jobb/123"] {
+        let (status, _, html) = page(app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!html.contains("<script>"));
+    }
+}
+
+async fn the_employer_page_lists_its_open_ads(app: &TestApp) {
+    let (employer_id, key) = app.employer_with_key("Arbetsgivarsidans kommun").await;
+    let open = app.publish_job(&key, app.job("Avtalscontroller")).await;
+    app.post_job(&key, app.job("Utkastet")).await;
+    let slug = app.get(&format!("/api/v1/employers/{employer_id}")).await.body["slug"].as_str().unwrap().to_owned();
+    let (status, _, html) = page(app, &format!("/arbetsgivare/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Arbetsgivarsidans kommun</h1>"), "{html}");
+    assert!(html.contains("Lediga jobb (1)"));
+    assert!(html.contains(&format!(r#"href="/jobb/{}""#, slug_of(app, open).await)));
+    assert!(!html.contains("Utkastet"), "a draft is not public");
+    let (status, _, _) = page(app, "/arbetsgivare/ingen-sadan").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
