@@ -25,8 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The synthetic survey has 8,507 responses over five years; this many copies.
 const SCALE: usize = 118;
-const DIMS: [Dimension; 6] =
-    [Dimension::Role, Dimension::Sector, Dimension::County, Dimension::Gender, Dimension::Experience, Dimension::Age];
+const DIMS: [Dimension; 6] = Dimension::WITHIN_YEAR;
 
 fn groupings() -> Vec<Vec<Dimension>> {
     let mut out: Vec<Vec<Dimension>> = DIMS.iter().map(|d| vec![*d]).collect();

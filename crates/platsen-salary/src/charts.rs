@@ -148,18 +148,8 @@ pub fn render(data: &Dataset, chart: Chart, query: &StatsQuery, format: Format) 
 
 /// `Upphandlare · Kommun · Stockholms län`, or `Alla`.
 fn describe(filter: &Cell) -> String {
-    let parts: Vec<String> = [
-        Dimension::Role,
-        Dimension::Sector,
-        Dimension::County,
-        Dimension::Gender,
-        Dimension::Experience,
-        Dimension::Age,
-    ]
-    .into_iter()
-    .filter(|d| filter.value(*d).is_some())
-    .map(|d| filter.label(d))
-    .collect();
+    let parts: Vec<String> =
+        Dimension::WITHIN_YEAR.into_iter().filter(|d| filter.value(*d).is_some()).map(|d| filter.label(d)).collect();
     if parts.is_empty() { "Alla svarande".into() } else { parts.join(" · ") }
 }
 

@@ -39,6 +39,17 @@ impl Dimension {
         Dimension::Year,
     ];
 
+    /// Every dimension a respondent is filtered or grouped by within a
+    /// year: all but the year.
+    pub const WITHIN_YEAR: [Dimension; 6] = [
+        Dimension::Role,
+        Dimension::Sector,
+        Dimension::County,
+        Dimension::Gender,
+        Dimension::Experience,
+        Dimension::Age,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Dimension::Role => "role",
@@ -470,8 +481,8 @@ impl Dataset {
         let mut predicate = years.iter().fold(lit(false), |any, y| any.or(col("year").eq(lit(*y as u32))));
         // The dimensions every group fixes: the filter's and the grouping's.
         let mut fixed = vec![Dimension::Year];
-        for d in Dimension::ALL {
-            if let (Some(v), false) = (filter.code(d), d == Dimension::Year) {
+        for d in Dimension::WITHIN_YEAR {
+            if let Some(v) = filter.code(d) {
                 predicate = predicate.and(col(d.code()).eq(lit(v)));
                 fixed.push(d);
             }
@@ -894,14 +905,7 @@ mod tests {
             }
         }
         let data = Dataset::new(rows.clone()).unwrap();
-        let dims = [
-            Dimension::Role,
-            Dimension::Sector,
-            Dimension::County,
-            Dimension::Gender,
-            Dimension::Experience,
-            Dimension::Age,
-        ];
+        let dims = Dimension::WITHIN_YEAR;
         let mut groupings: Vec<Vec<Dimension>> = vec![vec![]];
         for (i, a) in dims.iter().enumerate() {
             groupings.push(vec![*a]);
