@@ -244,6 +244,19 @@ impl TestApp {
         (today + chrono::Duration::days(days)).to_string()
     }
 
+    /// Uploads a salary survey (`token` is the bearer token, if any).
+    pub async fn upload_survey(&self, body: &str, token: Option<&str>, content_type: &str) -> Reply {
+        let mut req = self
+            .client
+            .post(self.url("/api/v1/salaries/imports?filename=enkat-2025.csv"))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
     /// A valid ad body; override fields with `with`.
     pub fn job(&self, title: &str) -> Value {
         json!({
@@ -258,6 +271,36 @@ impl TestApp {
             "salary_max": 55000
         })
     }
+}
+
+pub const HEADER: &str = "year,role,sector,county_code,gender,age,experience_years,monthly_salary_sek,extent_percent,specialisation,is_manager";
+
+/// A survey: 40 upphandlare (some part-time) and 12 inköpschefer in 2025,
+/// 30 upphandlare in 2024. Returns the file and the 2025 upphandlare's
+/// full-time salaries.
+pub fn survey() -> (String, Vec<f64>) {
+    let mut csv = format!("{HEADER},free text\n");
+    let mut upph = Vec::new();
+    for i in 0..40u32 {
+        let extent = if i % 5 == 0 { 80 } else { 100 };
+        let salary = 38_000 + i * 431;
+        let paid = salary * extent / 100;
+        let gender = if i % 3 == 0 { "man" } else { "kvinna" };
+        csv.push_str(&format!(
+            "2025,upphandlare,kommun,01,{gender},{},{},{paid},{extent},,false,\"x, y\"\n",
+            30 + i % 30,
+            i % 15
+        ));
+        upph.push(f64::from(paid) * 100.0 / f64::from(extent));
+    }
+    for i in 0..12u32 {
+        csv.push_str(&format!("2025,inkopschef,stat,14,kvinna,50,12,{},100,it,true,\n", 60_000 + i * 900));
+    }
+    for i in 0..30u32 {
+        csv.push_str(&format!("2024,upphandlare,kommun,01,kvinna,40,5,{},100,,false,\n", 37_000 + i * 400));
+    }
+    upph.sort_by(f64::total_cmp);
+    (csv, upph)
 }
 
 /// Merges `extra` into a JSON object.

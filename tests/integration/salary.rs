@@ -2,7 +2,7 @@
 //! once), the statistics table with its privacy rules, charts, the salary
 //! calculator and the market salary on a job ad.
 
-use platsen_tests::{ADMIN_TOKEN, TestApp};
+use platsen_tests::{ADMIN_TOKEN, HEADER, TestApp, survey};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -13,36 +13,6 @@ platsen_tests::contract!(
     a_job_ad_shows_the_market_salary_for_its_role,
 );
 
-const HEADER: &str = "year,role,sector,county_code,gender,age,experience_years,monthly_salary_sek,extent_percent,specialisation,is_manager";
-
-/// A survey: 40 upphandlare (some part-time) and 12 inköpschefer in 2025,
-/// 30 upphandlare in 2024. Returns the file and the 2025 upphandlare's
-/// full-time salaries.
-fn survey() -> (String, Vec<f64>) {
-    let mut csv = format!("{HEADER},free text\n");
-    let mut upph = Vec::new();
-    for i in 0..40u32 {
-        let extent = if i % 5 == 0 { 80 } else { 100 };
-        let salary = 38_000 + i * 431;
-        let paid = salary * extent / 100;
-        let gender = if i % 3 == 0 { "man" } else { "kvinna" };
-        csv.push_str(&format!(
-            "2025,upphandlare,kommun,01,{gender},{},{},{paid},{extent},,false,\"x, y\"\n",
-            30 + i % 30,
-            i % 15
-        ));
-        upph.push(f64::from(paid) * 100.0 / f64::from(extent));
-    }
-    for i in 0..12u32 {
-        csv.push_str(&format!("2025,inkopschef,stat,14,kvinna,50,12,{},100,it,true,\n", 60_000 + i * 900));
-    }
-    for i in 0..30u32 {
-        csv.push_str(&format!("2024,upphandlare,kommun,01,kvinna,40,5,{},100,,false,\n", 37_000 + i * 400));
-    }
-    upph.sort_by(f64::total_cmp);
-    (csv, upph)
-}
-
 /// Hyndman–Fan type 7, computed here independently of Polars.
 fn type7(sorted: &[f64], p: f64) -> i64 {
     let h = (sorted.len() - 1) as f64 * p;
@@ -51,29 +21,17 @@ fn type7(sorted: &[f64], p: f64) -> i64 {
     ((v / 100.0).round() * 100.0) as i64
 }
 
-async fn upload(app: &TestApp, body: &str, token: Option<&str>, content_type: &str) -> platsen_tests::Reply {
-    let mut req = app
-        .client
-        .post(app.url("/api/v1/salaries/imports?filename=enkat-2025.csv"))
-        .header("content-type", content_type)
-        .body(body.to_owned());
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    platsen_tests::Reply::from(req.send().await.unwrap()).await
-}
-
 async fn a_survey_is_imported_whole_and_once_and_feeds_the_statistics(app: &TestApp) {
     app.get("/api/v1/salaries/stats").await.assert_problem_kind(404, "no-salary-data");
     let (csv, upph) = survey();
-    let r = upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await;
+    let r = app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["responses"], 82);
     assert_eq!(r.body["years"], serde_json::json!([2024, 2025]));
     assert_eq!(r.body["filename"], "enkat-2025.csv");
 
     // The same file again is refused, and nothing is added.
-    upload(app, &csv, Some(ADMIN_TOKEN), "text/csv; charset=utf-8").await.assert_problem(409, "file");
+    app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv; charset=utf-8").await.assert_problem(409, "file");
     assert_eq!(app.store.salary_responses().await.unwrap().len(), 82);
     let imports = app.admin(Method::GET, "/api/v1/salaries/imports", None).await;
     assert_eq!(imports.body.as_array().unwrap().len(), 1);
@@ -124,15 +82,15 @@ async fn a_survey_is_imported_whole_and_once_and_feeds_the_statistics(app: &Test
 async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestApp) {
     let (csv, _) = survey();
     let (_, key) = app.employer_with_key("Nacka kommun").await;
-    assert_eq!(upload(app, &csv, None, "text/csv").await.status, StatusCode::UNAUTHORIZED);
-    upload(app, &csv, Some(&key), "text/csv").await.assert_problem_kind(403, "forbidden");
-    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "application/json").await.status.as_u16(), 415);
+    assert_eq!(app.upload_survey(&csv, None, "text/csv").await.status, StatusCode::UNAUTHORIZED);
+    app.upload_survey(&csv, Some(&key), "text/csv").await.assert_problem_kind(403, "forbidden");
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "application/json").await.status.as_u16(), 415);
 
     // One bad row among good ones: refused whole, every problem listed.
     let bad = format!(
         "{csv}2025,upphandlare,kommun,01,kvinna,17,9,45000,100,,false,\n2025,boss,kommun,99,kvinna,40,5,4500000,0,,maybe,\n"
     );
-    let r = upload(app, &bad, Some(ADMIN_TOKEN), "text/csv").await;
+    let r = app.upload_survey(&bad, Some(ADMIN_TOKEN), "text/csv").await;
     r.assert_problem(422, "experience_years");
     let errors = r.body["errors"].as_array().unwrap();
     let line = |field: &str| {
@@ -145,17 +103,17 @@ async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestA
     assert_eq!(line("is_manager"), [85]);
     assert!(errors.iter().all(|e| !e["message"].as_str().unwrap().is_empty()));
     for garbage in ["", "\u{0}\u{1}\u{2}", "year;role\n2025;x\n", "not,a,survey\n1,2,3\n"] {
-        let r = upload(app, garbage, Some(ADMIN_TOKEN), "text/csv").await;
+        let r = app.upload_survey(garbage, Some(ADMIN_TOKEN), "text/csv").await;
         assert_eq!(r.status.as_u16(), 422, "{garbage:?}: {}", r.text);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
     }
     let huge = format!("{HEADER}\n{}", "2025,upphandlare,kommun,01,kvinna,40,5,45000,100,,false\n".repeat(900_000));
     assert!(huge.len() > 50_000_000);
-    upload(app, &huge, Some(ADMIN_TOKEN), "text/csv").await.assert_problem(413, "file");
+    app.upload_survey(&huge, Some(ADMIN_TOKEN), "text/csv").await.assert_problem(413, "file");
     assert!(app.store.salary_responses().await.unwrap().is_empty(), "nothing of a refused file is stored");
     assert_eq!(app.store.salary_generation().await.unwrap(), 0);
 
-    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
     for (query, field) in [
         ("group_by=role,shoe", "group_by"),
         ("group_by=role,role", "group_by"),
@@ -183,7 +141,7 @@ async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestA
 async fn charts_and_the_salary_calculator(app: &TestApp) {
     app.get("/api/v1/salaries/charts/gender.svg").await.assert_problem_kind(404, "no-salary-data");
     let (csv, upph) = survey();
-    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
     for chart in ["percentiles-by-role", "percentiles-by-sector", "median-trend", "distribution", "gender"] {
         let r = app.client.get(app.url(&format!("/api/v1/salaries/charts/{chart}.svg"))).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{chart}");
@@ -227,7 +185,7 @@ async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
     let before = app.get(&format!("/api/v1/jobs/{id}")).await;
     assert!(before.body.get("market_salary").is_none(), "no survey yet: {}", before.text);
     let (csv, upph) = survey();
-    assert_eq!(upload(app, &csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
     let after = app.get(&format!("/api/v1/jobs/{id}")).await;
     let market = &after.body["market_salary"];
     assert_eq!(market["role"], "upphandlare", "{}", after.text);

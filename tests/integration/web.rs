@@ -3,7 +3,7 @@
 //! garbage in the query string, the employer page, robots.txt and the
 //! sitemap. (What a browser does with them is tested in Chromium.)
 
-use platsen_tests::{TestApp, with};
+use platsen_tests::{ADMIN_TOKEN, TestApp, survey, with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -12,6 +12,7 @@ platsen_tests::contract!(
     the_search_page_filters_counts_and_pages,
     garbage_in_the_query_string_gets_a_page_naming_the_field,
     the_employer_page_lists_its_open_ads,
+    the_salary_page_shows_figures_tables_charts_and_compares_a_salary,
 );
 
 /// A page as text, with its status and content type.
@@ -173,4 +174,93 @@ async fn the_employer_page_lists_its_open_ads(app: &TestApp) {
     assert!(!html.contains("Utkastet"), "a draft is not public");
     let (status, _, _) = page(app, "/arbetsgivare/ingen-sadan").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn the_salary_page_shows_figures_tables_charts_and_compares_a_salary(app: &TestApp) {
+    // No survey yet: a page that says so, not an error.
+    let (status, _, html) = page(app, "/lonestatistik").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Lönestatistik"), "{html}");
+
+    let (csv, upph) = survey();
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+
+    // The whole board, the latest year: key figures, a table per role, one
+    // per year, four charts whose addresses answer with SVG.
+    let (status, ct, html) = page(app, "/lonestatistik").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(ct.starts_with("text/html"), "{ct}");
+    assert!(html.contains("<h1>Lönestatistik 2025</h1>"), "{html}");
+    assert!(html.contains("Alla svarande"));
+    assert!(html.contains("<h2 id=\"breakdown-h\">Per roll, 2025</h2>"), "{html}");
+    assert!(html.contains("<th scope=\"row\">Upphandlare</th>"), "{html}");
+    assert!(html.contains("<th scope=\"row\">2024</th>"), "{html}");
+    assert!(html.contains("<option value=\"2025\" selected>2025</option>"), "{html}");
+    let srcs: Vec<&str> = html
+        .match_indices("<img src=\"")
+        .map(|(i, _)| &html[i + 10..i + 10 + html[i + 10..].find('"').unwrap()])
+        .collect();
+    assert_eq!(srcs.len(), 4, "{html}");
+    for src in srcs {
+        let src = src.replace("&#38;", "&");
+        let r = app.client.get(app.url(&src)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{src}");
+        assert_eq!(r.headers()["content-type"], "image/svg+xml", "{src}");
+    }
+    assert!(html.contains("Varför saknas vissa värden?"));
+    assert!(!html.contains("noindex"), "the plain page is indexed");
+
+    // Filtered to the 2025 upphandlare: the median is the one computed here.
+    let (status, _, html) = page(app, "/lonestatistik?role=upphandlare&year=2025").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let h = (upph.len() - 1) as f64 * 0.5;
+    let median =
+        (upph[h.floor() as usize] + (h - h.floor()) * (upph[h.ceil() as usize] - upph[h.floor() as usize])) / 100.0;
+    let median = (median.round() * 100.0) as i64;
+    let shown = format!("{} {:03} kr", median / 1000, median % 1000);
+    assert!(html.contains(&format!("<dd class=\"big\">{shown}</dd>")), "median {shown} in {html}");
+    assert!(html.contains("<h2 id=\"breakdown-h\">Per sektor, 2025</h2>"), "{html}");
+    assert!(
+        html.contains("/api/v1/salaries/charts/percentiles-by-sector.svg?year=2025&#38;role=upphandlare"),
+        "{html}"
+    );
+
+    // Jämför din lön: an answer with a place on the scale, and never cached.
+    let r = app.client.get(app.url("/lonestatistik?role=upphandlare&year=2025&lon=45+000")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    let below = upph.iter().filter(|s| **s < 45_000.0).count();
+    assert!(below > 0 && below < upph.len());
+    assert!(html.contains("45 000 kr är mer än ungefär"), "{html}");
+    assert!(html.contains("<meter id=\"gauge\""), "{html}");
+    assert!(html.contains("noindex"), "a compared salary is not indexed");
+    assert!(html.contains("value=\"45 000\""), "the field keeps the entry: {html}");
+
+    // Garbage in the salary: shown next to the field, with the filters kept.
+    for garbage in ["abc", "-5", "99999999999999999999", "45000<script>", "0"] {
+        let r =
+            app.client.get(app.url("/lonestatistik?role=upphandlare")).query(&[("lon", garbage)]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{garbage}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("aria-invalid=\"true\""), "{garbage}: {html}");
+        assert!(html.contains("<p class=\"error\" id=\"lon-error\">Ange"), "{garbage}: {html}");
+        assert!(!html.contains("<script>"), "{garbage} is escaped");
+        assert!(html.contains("<option value=\"upphandlare\" selected>"), "{garbage}: {html}");
+    }
+    // Garbage in a filter: a page naming the field.
+    for (query, field) in [
+        ("role=chef%00", "role"),
+        ("sector=x", "sector"),
+        ("county=99", "county"),
+        ("year=tjugo", "year"),
+        ("year=1850", "year"),
+    ] {
+        let (status, ct, html) = page(app, &format!("/lonestatistik?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {html}");
+        assert!(ct.starts_with("text/html"), "{ct}");
+        assert!(html.contains(&format!("Fältet {field}")), "{query}: {html}");
+    }
+    // A year with no survey.
+    assert_eq!(page(app, "/lonestatistik?year=2019").await.0, StatusCode::NOT_FOUND);
 }

@@ -405,19 +405,56 @@ pub struct SalaryApi {
     pub(crate) state: AppState,
 }
 
+/// The current data set; 404 before the first import.
+pub(crate) async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
+    state.salary.dataset(&state.store).await?.ok_or_else(no_data)
+}
+
+/// The answer to `query`, from the cache or computed off the async threads.
+pub(crate) async fn table(state: &AppState, query: StatsQuery) -> Result<(Arc<Dataset>, Arc<Table>), ApiError> {
+    let data = dataset(state).await?;
+    if let Some(t) = data.cached(&query) {
+        return Ok((data, t));
+    }
+    let d = data.clone();
+    let table = tokio::task::spawn_blocking(move || d.stats(&query))
+        .await
+        .map_err(|e| internal("salary statistics panicked", &e))?
+        .map_err(stats_error)?;
+    Ok((data, table))
+}
+
+/// Where `salary` stands in `row`: the percentile, the kind of answer
+/// (`between`, `below`, `above`, `unknown`) and the sentence in Swedish.
+pub(crate) fn compare_answer(row: &Row, salary: f64, label: &str, year: i32) -> (Option<u32>, &'static str, String) {
+    let kr = platsen_salary::format::thousands(salary.round() as i64);
+    match position(row, salary) {
+        Some(Position::Percentile { percentile }) => (
+            Some(percentile),
+            "between",
+            format!("{kr} kr är mer än ungefär {percentile} % i gruppen tjänar ({label}, {year})."),
+        ),
+        Some(Position::Below { percentile }) => (
+            None,
+            "below",
+            format!("{kr} kr är lägre än P{percentile}: under de lägsta {percentile} % i gruppen ({label})."),
+        ),
+        Some(Position::Above { percentile }) => (
+            None,
+            "above",
+            format!("{kr} kr är högre än P{percentile}: över de högsta {} % i gruppen ({label}).", 100 - percentile),
+        ),
+        None => (None, "unknown", format!("För få svar i gruppen ({label}) för att jämföra.")),
+    }
+}
+
 impl SalaryApi {
     async fn data(&self) -> Result<Arc<Dataset>, ApiError> {
-        self.state.salary.dataset(&self.state.store).await?.ok_or_else(no_data)
+        dataset(&self.state).await
     }
 
     async fn table(&self, query: StatsQuery) -> Result<(Arc<Dataset>, Arc<Table>), ApiError> {
-        let data = self.data().await?;
-        let d = data.clone();
-        let table = tokio::task::spawn_blocking(move || d.stats(&query))
-            .await
-            .map_err(|e| internal("salary statistics panicked", &e))?
-            .map_err(stats_error)?;
-        Ok((data, table))
+        table(&self.state, query).await
     }
 }
 
@@ -618,28 +655,7 @@ impl SalaryApi {
                 dims.iter().filter(|d| filter.value(**d).is_some()).map(|d| filter.label(*d)).collect();
             if parts.is_empty() { "Alla svarande".to_owned() } else { parts.join(" · ") }
         };
-        let kr = platsen_salary::format::thousands(salary.round() as i64);
-        let (percentile, kind, text) = match position(row, salary) {
-            Some(Position::Percentile { percentile }) => (
-                Some(percentile),
-                "between",
-                format!("{kr} kr är mer än ungefär {percentile} % i gruppen tjänar ({label}, {}).", table.year),
-            ),
-            Some(Position::Below { percentile }) => (
-                None,
-                "below",
-                format!("{kr} kr är lägre än P{percentile}: under de lägsta {percentile} % i gruppen ({label})."),
-            ),
-            Some(Position::Above { percentile }) => (
-                None,
-                "above",
-                format!(
-                    "{kr} kr är högre än P{percentile}: över de högsta {} % i gruppen ({label}).",
-                    100 - percentile
-                ),
-            ),
-            None => (None, "unknown", format!("För få svar i gruppen ({label}) för att jämföra.")),
-        };
+        let (percentile, kind, text) = compare_answer(row, salary, &label, table.year);
         Ok(Json(CompareView {
             year: table.year,
             group,

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
-const CSS: &str = include_str!("../static/site.css");
+mod lonestatistik;
+
+const CSS: &str = include_str!("../../static/site.css");
 /// The stylesheet's address carries a hash of its content, so it can be
 /// cached for a year and still change with a release.
 static CSS_HREF: LazyLock<String> =
@@ -38,6 +40,7 @@ pub fn mount(route: Route) -> Route {
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
         .at("/arbetsgivare/:slug", get(employer_page))
+        .at("/lonestatistik", get(lonestatistik::page))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
         .at("/static/:file", get(asset))
