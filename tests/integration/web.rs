@@ -45,7 +45,9 @@ async fn the_job_page_carries_job_posting_data_and_answers_410_when_closed(app: 
     assert!(ct.starts_with("text/html"), "{ct}");
     assert!(html.starts_with("<!doctype html>\n<html lang=\"sv\">"));
     assert!(!html.contains("<script>alert(1)"), "the title must be escaped");
-    assert_eq!(html.matches("<script").count(), 1, "only the JSON-LD block is a script");
+    // Two scripts: the JSON-LD block and the site's own file (no inline code).
+    assert_eq!(html.matches("<script").count(), 2, "{html}");
+    assert_eq!(html.matches(r#"<script src="/static/site."#).count(), 1, "{html}");
 
     let ld = json_ld(&html);
     assert_eq!(ld["@context"], "https://schema.org/");
@@ -129,6 +131,21 @@ async fn the_search_page_filters_counts_and_pages(app: &TestApp) {
     let (_, _, words) = page(app, "/?q=lule%C3%A5").await;
     assert!(words.contains("<mark>"), "{words}");
     assert!(words.contains(r#"<meta name="robots" content="noindex">"#), "searches are not indexed");
+
+    // The stylesheet and the script: addresses named by their content,
+    // cached for a year; any other name is not found.
+    for (tag, ct) in [(r#"<link rel="stylesheet" href=""#, "text/css"), (r#"<script src=""#, "text/javascript")] {
+        let start = html.find(tag).unwrap_or_else(|| panic!("{tag} in {html}")) + tag.len();
+        let href = &html[start..start + html[start..].find('"').unwrap()];
+        let r = app.client.get(app.url(href)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{href}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with(ct), "{href}");
+        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert!(!r.text().await.unwrap().is_empty());
+    }
+    for bad in ["/static/site.css", "/static/site.000000000000.js", "/static/..%2FCargo.toml"] {
+        assert_eq!(app.client.get(app.url(bad)).send().await.unwrap().status(), StatusCode::NOT_FOUND, "{bad}");
+    }
 }
 
 async fn garbage_in_the_query_string_gets_a_page_naming_the_field(app: &TestApp) {

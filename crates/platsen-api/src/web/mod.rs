@@ -24,11 +24,30 @@ use crate::AppState;
 
 mod lonestatistik;
 
-const CSS: &str = include_str!("../../static/site.css");
-/// The stylesheet's address carries a hash of its content, so it can be
-/// cached for a year and still change with a release.
-static CSS_HREF: LazyLock<String> =
-    LazyLock::new(|| format!("/static/site.{}.css", &hex::encode(Sha256::digest(CSS.as_bytes()))[..12]));
+/// A static file served under an address that carries a hash of its
+/// content, so it can be cached for a year and still change with a release.
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    href: LazyLock<String>,
+}
+
+macro_rules! asset {
+    ($name:literal, $ext:literal, $content_type:literal) => {
+        Asset {
+            body: include_str!(concat!("../../static/", $name, ".", $ext)),
+            content_type: $content_type,
+            href: LazyLock::new(|| {
+                let body = include_str!(concat!("../../static/", $name, ".", $ext));
+                format!("/static/{}.{}.{}", $name, &hex::encode(Sha256::digest(body.as_bytes()))[..12], $ext)
+            }),
+        }
+    };
+}
+
+static CSS: Asset = asset!("site", "css", "text/css; charset=utf-8");
+/// Typeahead on the search box; the pages work without it.
+static JS: Asset = asset!("site", "js", "text/javascript; charset=utf-8");
 
 /// Ads per page of the search.
 const PER_PAGE: u32 = 20;
@@ -53,11 +72,19 @@ struct Layout {
     canonical: Option<String>,
     noindex: bool,
     css: &'static str,
+    js: &'static str,
 }
 
 impl Layout {
     fn new(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), description: None, canonical: None, noindex: false, css: CSS_HREF.as_str() }
+        Layout {
+            title: title.into(),
+            description: None,
+            canonical: None,
+            noindex: false,
+            css: CSS.href.as_str(),
+            js: JS.href.as_str(),
+        }
     }
 }
 
@@ -762,12 +789,14 @@ async fn sitemap(state: Data<&AppState>, base: Data<&PublicUrl>) -> Response {
 
 #[handler]
 fn asset(file: Path<String>) -> Response {
-    if file.0 == CSS_HREF.trim_start_matches("/static/") {
-        Response::builder()
-            .content_type("text/css; charset=utf-8")
+    match [&CSS, &JS].into_iter().find(|a| a.href.trim_start_matches("/static/") == file.0) {
+        Some(a) => Response::builder()
+            .content_type(a.content_type)
             .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
-            .body(CSS)
-    } else {
-        Response::builder().status(StatusCode::NOT_FOUND).content_type("text/plain; charset=utf-8").body("Finns inte.")
+            .body(a.body),
+        None => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .content_type("text/plain; charset=utf-8")
+            .body("Finns inte."),
     }
 }
