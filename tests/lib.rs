@@ -19,7 +19,9 @@ use sqlx::postgres::PgConnectOptions;
 
 #[path = "bench_support.rs"]
 pub mod bench;
+pub mod browser;
 pub mod meili;
+pub mod smtp;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
@@ -29,6 +31,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Clock,
     pub store: Store,
+    /// The SMTP server this app sends its mail to.
+    pub smtp: smtp::SmtpSink,
     running: Option<Running>,
     /// The Meilisearch this app keeps in step, if any.
     pub meili: Option<meili::Meili>,
@@ -128,6 +132,7 @@ impl TestApp {
         meili: Option<meili::Meili>,
     ) -> TestApp {
         let clock = Clock::default();
+        let smtp = smtp::SmtpSink::start().await;
         let config = ServerConfig {
             meili: meili.as_ref().map(|m| platsen_search::MeiliConfig {
                 url: m.url.clone(),
@@ -139,6 +144,8 @@ impl TestApp {
             demo: false,
             rate_limit: 0,
             public_url: None,
+            smtp_url: Some(format!("smtp://{}", smtp.addr)),
+            mail_from: "Platsen <noreply@platsen.test>".into(),
         };
         let running = platsen::start(store.clone(), config, clock.clone()).await.expect("server starts");
         TestApp {
@@ -146,6 +153,7 @@ impl TestApp {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             clock,
             store,
+            smtp,
             running: Some(running),
             meili,
             _dir: dir,
@@ -210,6 +218,14 @@ impl TestApp {
         r.body["key"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a web account for an employer's user through the admin API.
+    pub async fn create_user(&self, employer_id: i64, email: &str, password: &str) -> i64 {
+        let path = format!("/api/v1/employers/{employer_id}/users");
+        let r = self.admin(Method::POST, &path, Some(json!({ "email": email, "password": password }))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
     /// A new employer with a key.
     pub async fn employer_with_key(&self, name: &str) -> (i64, String) {
         let id = self.create_employer(name).await;
@@ -242,6 +258,14 @@ impl TestApp {
     pub fn date_in(&self, days: i64) -> String {
         let today = platsen_jobs::validate::today_in_sweden(self.clock.now());
         (today + chrono::Duration::days(days)).to_string()
+    }
+
+    /// Fills the board with the demo employers, ads and salary survey that
+    /// `cargo run` starts with.
+    pub async fn seed_demo(&self) {
+        let ads = platsen_jobs::demo::seed_if_empty(&self.store, self.clock.now()).await.expect("demo ads");
+        assert!(ads > 0, "the demo board has ads");
+        platsen_jobs::demo::seed_salaries_if_empty(&self.store, self.clock.now()).await.expect("demo salaries");
     }
 
     /// Uploads a salary survey (`token` is the bearer token, if any).

@@ -50,6 +50,8 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
         demo: false,
         rate_limit: 0,
         public_url: None,
+        smtp_url: None,
+        mail_from: "Platsen <noreply@platsen.test>".into(),
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);

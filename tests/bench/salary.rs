@@ -192,6 +192,8 @@ async fn main() {
         demo: false,
         rate_limit: 0,
         public_url: None,
+        smtp_url: None,
+        mail_from: "Platsen <noreply@platsen.test>".into(),
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let queries =

@@ -41,6 +41,8 @@ fn server_config(meili: Option<&Meili>) -> platsen::ServerConfig {
         demo: false,
         rate_limit: 0,
         public_url: None,
+        smtp_url: None,
+        mail_from: "Platsen <noreply@platsen.test>".into(),
     }
 }
 

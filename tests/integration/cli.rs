@@ -152,6 +152,8 @@ async fn demo_board_is_seeded_once_on_an_empty_database() {
         demo: true,
         rate_limit: 0,
         public_url: None,
+        smtp_url: None,
+        mail_from: "Platsen <noreply@platsen.test>".into(),
     };
     for round in 0..2 {
         let store = platsen::open_store(&url).await.unwrap();

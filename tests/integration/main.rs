@@ -2,8 +2,10 @@
 //! on SQLite and on PostgreSQL (see `platsen_tests::contract!`).
 
 mod authz;
+mod browser;
 mod cli;
 mod garbage;
+mod konto;
 mod lifecycle;
 mod public;
 mod salary;

@@ -74,7 +74,14 @@ async fn the_job_page_carries_job_posting_data_and_answers_410_when_closed(app: 
     assert!(html.contains(r#"<meta property="og:title" content="Upphandlare &#60;/script&#62;"#), "{html}");
     let base = app.url("");
     assert!(html.contains(&format!(r#"<meta property="og:url" content="{base}/jobb/{slug}">"#)), "{html}");
-    assert!(html.contains(r#"<a class="apply" href="https://example.org/ansok""#));
+    // The apply button goes through Platsen, which counts the click and
+    // sends the reader on to the employer's form.
+    assert!(html.contains(&format!(r#"<a class="apply" href="/jobb/{slug}/ansok""#)), "{html}");
+    let apply = app.get(&format!("/jobb/{slug}/ansok")).await;
+    assert_eq!(apply.status, 303);
+    assert_eq!(apply.header("location"), Some("https://example.org/ansok"));
+    assert_eq!(apply.header("cache-control"), Some("no-store"));
+    assert_eq!(app.get("/jobb/finns-inte-alls/ansok").await.status, 410);
     assert!(!html.contains("noindex"));
 
     // The sitemap lists it; robots.txt points to the sitemap.

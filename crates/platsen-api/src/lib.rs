@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod body;
+pub mod mail;
 mod middleware;
 pub mod problem;
 mod routes;
@@ -66,6 +67,9 @@ pub struct AppState {
     pub clock: Clock,
     /// Lönestatistik, loaded on first use and after every import.
     pub salary: Arc<salary::SalaryData>,
+    /// What the web pages keep between requests: view and apply-click
+    /// counts on their way to the database, the sign-in limits, the mailer.
+    pub web: web::WebState,
 }
 
 impl std::fmt::Debug for AppState {

@@ -575,6 +575,36 @@ impl EmployersApi {
         Ok(Json(keys.into_iter().map(Into::into).collect()))
     }
 
+    /// Create a web account for an employer's user (admin)
+    ///
+    /// The user signs in at `/konto` with this address and password and
+    /// manages the employer's ads there.
+    #[oai(path = "/employers/:id/users", method = "post", operation_id = "createUser", tag = "Tag::Admin")]
+    async fn create_user(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        body: JsonBody<CreateUser>,
+    ) -> Result<Created<UserView>, ApiError> {
+        auth.0.require_admin()?;
+        let u = self
+            .state
+            .store
+            .create_user(Some(id.0), &body.0.email, &body.0.password, false, self.state.clock.now())
+            .await?;
+        let location = format!("/api/v1/employers/{}/users", id.0);
+        Ok(Created::Created(Json(u.into()), location))
+    }
+
+    /// An employer's web accounts (admin)
+    #[oai(path = "/employers/:id/users", method = "get", operation_id = "employerUsers", tag = "Tag::Admin")]
+    async fn users(&self, auth: Auth, id: Path<i64>) -> Result<Json<Vec<UserView>>, ApiError> {
+        auth.0.require_admin()?;
+        self.state.store.employer(&IdOrSlug::Id(id.0), self.state.clock.now()).await?;
+        let users = self.state.store.users(Some(id.0)).await?;
+        Ok(Json(users.into_iter().map(Into::into).collect()))
+    }
+
     /// Your own employer (employer key)
     #[oai(path = "/account", method = "get", operation_id = "account")]
     async fn account(&self, auth: Auth) -> Result<Json<EmployerView>, ApiError> {

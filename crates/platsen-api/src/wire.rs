@@ -339,6 +339,42 @@ pub struct CreateKey {
     pub label: Option<String>,
 }
 
+/// A web account for an employer's user.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The address the user signs in with (one account per address).
+    pub email: String,
+    /// 12–128 characters; stored only as an argon2id hash.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+/// A web account, without its password.
+#[derive(Debug, Clone, Object)]
+pub struct UserView {
+    pub id: i64,
+    pub employer_id: Option<i64>,
+    pub email: String,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+impl From<platsen_jobs::store::User> for UserView {
+    fn from(u: platsen_jobs::store::User) -> Self {
+        UserView {
+            id: u.id,
+            employer_id: u.employer_id,
+            email: u.email,
+            is_admin: u.is_admin,
+            created_at: u.created_at,
+            last_sign_in_at: u.last_sign_in_at,
+        }
+    }
+}
+
 /// Why an ad is rejected; shown to the employer.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod input;
 pub mod keys;
 pub mod model;
+pub mod passwords;
 pub mod sanitize;
 pub mod search;
 pub mod store;

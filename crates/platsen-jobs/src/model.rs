@@ -82,10 +82,15 @@ code_enum!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     Admin,
-    /// An employer's API key (or, later, a signed-in employer user).
+    /// An employer's API key.
     Employer {
         employer_id: i64,
         key_id: i64,
+    },
+    /// An employer's user, signed in on the web.
+    User {
+        employer_id: i64,
+        user_id: i64,
     },
     /// The command line on the server.
     Cli,
@@ -98,8 +103,17 @@ impl Actor {
         match self {
             Actor::Admin => "admin".into(),
             Actor::Employer { employer_id, key_id } => format!("employer:{employer_id}/key:{key_id}"),
+            Actor::User { employer_id, user_id } => format!("employer:{employer_id}/user:{user_id}"),
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
+        }
+    }
+
+    /// The employer an employer's key or user acts for.
+    pub fn employer_id(self) -> Option<i64> {
+        match self {
+            Actor::Employer { employer_id, .. } | Actor::User { employer_id, .. } => Some(employer_id),
+            _ => None,
         }
     }
 

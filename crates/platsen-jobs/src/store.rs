@@ -278,6 +278,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (3, "outbox visible only", include_str!("../../../migrations/postgres/0003_outbox_visible_only.sql")),
             (4, "salary", include_str!("../../../migrations/postgres/0004_salary.sql")),
             (5, "employer sector", include_str!("../../../migrations/postgres/0005_employer_sector.sql")),
+            (6, "accounts", include_str!("../../../migrations/postgres/0006_accounts.sql")),
         ]
     } else {
         &[
@@ -286,6 +287,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (3, "outbox visible only", include_str!("../../../migrations/sqlite/0003_outbox_visible_only.sql")),
             (4, "salary", include_str!("../../../migrations/sqlite/0004_salary.sql")),
             (5, "employer sector", include_str!("../../../migrations/sqlite/0005_employer_sector.sql")),
+            (6, "accounts", include_str!("../../../migrations/sqlite/0006_accounts.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -912,7 +914,7 @@ impl Store {
         input: JobInput,
         now: DateTime<Utc>,
     ) -> Result<JobAd> {
-        if let Actor::Employer { employer_id: own, .. } = actor
+        if let Some(own) = actor.employer_id()
             && own != employer_id
         {
             return Err(Error::Forbidden("an employer key creates ads only for its own employer"));
@@ -1322,8 +1324,8 @@ fn place_name(m: &platsen_taxonomy::Municipality) -> String {
 /// Another employer may not see an ad the public cannot see (404), nor change
 /// one it can (403).
 fn authorize(actor: Actor, ad: &JobAd) -> Result<()> {
-    match actor {
-        Actor::Employer { employer_id, .. } if employer_id != ad.employer_id => {
+    match actor.employer_id() {
+        Some(employer_id) if employer_id != ad.employer_id => {
             if ad.is_public() {
                 Err(Error::Forbidden("the ad belongs to another employer"))
             } else {
@@ -1501,8 +1503,11 @@ mod tests {
     }
 }
 
+mod accounts;
 mod fulltext;
 mod salary;
+
+pub use accounts::{NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
 
 pub use fulltext::{OutboxRow, OutboxStatus, SearchLease};
 pub use salary::SalaryImport;

@@ -116,6 +116,13 @@ pub struct ServeArgs {
     /// The index name.
     #[arg(long, env = "PLATSEN_MEILI_INDEX", default_value = "jobs")]
     pub meili_index: String,
+    /// SMTP server for outgoing mail, `smtp://host:port` (a relay that
+    /// forwards it); without it, mails are written to the log.
+    #[arg(long, env = "PLATSEN_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing mail.
+    #[arg(long, env = "PLATSEN_MAIL_FROM", default_value = "Platsen <noreply@platsen.localhost>")]
+    pub mail_from: String,
 }
 
 /// Lets `ServeArgs` be read from the environment alone.
@@ -255,6 +262,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 search: Default::default(),
                 search_configured: false,
                 salary: Default::default(),
+                web: Default::default(),
             };
             println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
             Ok(())
@@ -487,6 +495,9 @@ pub struct ServerConfig {
     pub demo: bool,
     pub rate_limit: u32,
     pub public_url: Option<String>,
+    /// Outgoing mail: `smtp://host:port`, or `None` to log mails.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 impl From<ServeArgs> for ServerConfig {
@@ -504,6 +515,8 @@ impl From<ServeArgs> for ServerConfig {
             demo: a.demo,
             rate_limit: a.rate_limit,
             public_url: a.public_url,
+            smtp_url: a.smtp_url,
+            mail_from: a.mail_from,
         }
     }
 }
@@ -521,6 +534,14 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
             .await
             .context("seeding the demo salary survey")?;
     }
+    let mailer = match &config.smtp_url {
+        Some(url) => platsen_api::mail::Mailer::smtp(url, &config.mail_from)?,
+        None => {
+            tracing::info!("no PLATSEN_SMTP_URL: outgoing mail is written to the log");
+            platsen_api::mail::Mailer::Log
+        }
+    };
+    let secure_cookies = config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     let state = AppState {
         store: store.clone(),
         admin_token: config.admin_token.map(Arc::from),
@@ -528,6 +549,7 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         search: Default::default(),
         search_configured: config.meili.is_some(),
         salary: Default::default(),
+        web: platsen_api::web::WebState::new(mailer, secure_cookies),
     };
     if state.admin_token.is_none() {
         tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");

@@ -81,7 +81,9 @@ impl TableRow {
     /// n, P10, P25, median, P75, P90 and the change of the median.
     fn of(label: String, row: &Row) -> TableRow {
         TableRow {
-            label,
+            // A break opportunity after a slash ("Avtalscontroller/
+            // avtalsförvaltare"), so the row header can wrap on a phone.
+            label: label.replace('/', "/\u{200B}"),
             values: vec![
                 Value::count(row.n),
                 Value::amount(row.p10),

@@ -22,7 +22,10 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
+mod konto;
 mod lonestatistik;
+
+pub use konto::{Counters, SignInLimit, WebState};
 
 /// A static file served under an address that carries a hash of its
 /// content, so it can be cached for a year and still change with a release.
@@ -54,10 +57,11 @@ const PER_PAGE: u32 = 20;
 
 /// Adds the pages to the service's routes.
 pub fn mount(route: Route) -> Route {
-    route
+    konto::mount(route)
         .at("/", get(search_page))
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
+        .at("/jobb/:slug/ansok", get(apply_redirect))
         .at("/arbetsgivare/:slug", get(employer_page))
         .at("/lonestatistik", get(lonestatistik::page))
         .at("/robots.txt", get(robots))
@@ -506,6 +510,7 @@ struct MarketItem {
 #[template(path = "job.html")]
 struct JobPage {
     layout: Layout,
+    preview: bool,
     title: String,
     excerpt: String,
     url: String,
@@ -620,27 +625,71 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
         }
         Err(e) => return unavailable(e),
     };
-    let base = base.0.0.trim_end_matches('/');
+    state.web.counters.view(&state, ad.id);
+    render_job(&state, &base.0.0, &ad, false).await
+}
+
+/// Counts an apply click and sends the reader on to the employer's
+/// application form (or e-mail).
+#[handler]
+async fn apply_redirect(state: Data<&AppState>, slug: Path<String>) -> Response {
+    let now = state.clock.now();
+    let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
+        return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
+    };
+    let ad = match state.store.public_job(&key, now).await {
+        Ok(ad) => ad,
+        Err(platsen_jobs::Error::NotFound) => {
+            return message(
+                StatusCode::GONE,
+                "Annonsen är inte längre öppen",
+                "Tjänsten är tillsatt eller ansökningstiden har gått ut.",
+            );
+        }
+        Err(e) => return unavailable(e),
+    };
+    let Some(target) = apply_target(&ad) else {
+        return message(StatusCode::NOT_FOUND, "Ingen ansökningsväg", "Annonsen anger inte hur man ansöker.");
+    };
+    state.web.counters.apply_click(&state, ad.id);
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, target)
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("x-robots-tag", "noindex")
+        .finish()
+}
+
+/// Where "Ansök" leads: the employer's form, or a mail to its address.
+fn apply_target(ad: &JobAd) -> Option<String> {
+    ad.apply_url.clone().or_else(|| ad.apply_email.as_ref().map(|e| format!("mailto:{e}")))
+}
+
+/// The page of one ad: public, or a preview for its employer (`noindex`, a
+/// banner, the apply link not counted).
+pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview: bool) -> Response {
+    let now = state.clock.now();
+    let base = base.trim_end_matches('/');
     let offered = ad.salary.as_ref().filter(|s| s.period == SalaryPeriod::Month).map(|s| (s.min, s.max));
-    let market =
-        crate::salary::market_salary(&state, ad.role, ad.employer_sector, ad.municipality.county.code, offered)
-            .await
-            .map(|m| {
-                let kr = |v: Option<i64>| {
-                    v.map_or_else(|| "–".to_owned(), |v| format!("{} kr", platsen_salary::format::thousands(v)))
-                };
-                MarketItem {
-                    label: m.label,
-                    values: vec![kr(m.p10), kr(m.p25), kr(m.median), kr(m.p75), kr(m.p90)],
-                    offered: m.offered.map(|o| o.text),
-                    source: m.source,
-                }
-            });
+    let market = crate::salary::market_salary(state, ad.role, ad.employer_sector, ad.municipality.county.code, offered)
+        .await
+        .map(|m| {
+            // Whole kronor without a unit (the caption names it), so the
+            // five columns fit a phone.
+            let kr = |v: Option<i64>| v.map_or_else(|| "–".to_owned(), platsen_salary::format::thousands);
+            MarketItem {
+                label: m.label,
+                values: vec![kr(m.p10), kr(m.p25), kr(m.median), kr(m.p75), kr(m.p90)],
+                offered: m.offered.map(|o| o.text),
+                source: m.source,
+            }
+        });
     let today = platsen_jobs::validate::today_in_sweden(now);
     let text = platsen_jobs::search::html_to_text(&ad.description);
     let excerpt = platsen_jobs::search::crop(&text, 200);
     let url = format!("{base}/jobb/{}", ad.slug);
-    let apply_href = ad.apply_url.clone().or_else(|| ad.apply_email.as_ref().map(|e| format!("mailto:{e}")));
+    let apply_href =
+        if preview { apply_target(ad) } else { apply_target(ad).map(|_| format!("/jobb/{}/ansok", ad.slug)) };
     let contacts = ad
         .contacts
         .iter()
@@ -655,9 +704,11 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
     let mut layout = Layout::new(format!("{} – {}", ad.title, ad.employer_name));
     layout.description = Some(excerpt.clone());
     layout.canonical = Some(url.clone());
+    layout.noindex = preview;
     let page = JobPage {
         layout,
-        json_ld: job_posting_json_ld(&ad, base),
+        preview,
+        json_ld: job_posting_json_ld(ad, base),
         title: ad.title.clone(),
         excerpt,
         url,

@@ -1,0 +1,1284 @@
+//! `/konto`: where an employer's users sign in and manage their ads (create,
+//! edit, preview, publish, close, reopen; views and apply clicks), and reset
+//! a forgotten password.
+//!
+//! - Sign-in checks an argon2id hash; the session is a random token in an
+//!   `HttpOnly`, `SameSite=Lax` cookie (`Secure` when the public address is
+//!   https), stored only as its SHA-256.
+//! - Every form carries a CSRF token: the session's own once signed in, and
+//!   before that a random one that must match a `SameSite=Strict` cookie
+//!   (double submit), so even the sign-in form cannot be posted from
+//!   elsewhere. A post without it is refused with 403.
+//! - Sign-in attempts are limited per address and per client.
+//! - Forms answer with the same validation messages as the API, next to the
+//!   field, and keep what was typed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use askama::Template;
+use chrono::NaiveDate;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use platsen_jobs::input::{ContactInput, JobInput, JobPatch, Patch};
+use platsen_jobs::model::{Actor, EmploymentType, JobAd, JobStatus, RemoteMode, SalaryPeriod};
+use platsen_jobs::sanitize::DescriptionFormat;
+use platsen_jobs::store::Session;
+use platsen_jobs::{FieldError, Lifecycle};
+use platsen_taxonomy::Role;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path, Query};
+use poem::{Body, Request, Response, Route, get, handler, post};
+use serde::Deserialize;
+
+use super::{Choice, Layout, PublicUrl, html, message, unavailable};
+use crate::AppState;
+use crate::mail::Mailer;
+
+const SESSION_COOKIE: &str = "platsen_session";
+const CSRF_COOKIE: &str = "platsen_csrf";
+/// The largest form body accepted (an ad's description is at most 20 000
+/// characters; Swedish letters take two bytes, and URL encoding triples).
+const MAX_FORM_BODY: usize = 128 * 1024;
+
+/// What the pages keep between requests.
+#[derive(Clone, Default)]
+pub struct WebState {
+    pub counters: Arc<Counters>,
+    pub sign_in: Arc<SignInLimit>,
+    pub mailer: Arc<Mailer>,
+    /// Mark cookies `Secure` (the public address is https).
+    pub secure_cookies: bool,
+}
+
+impl WebState {
+    pub fn new(mailer: Mailer, secure_cookies: bool) -> WebState {
+        WebState { mailer: Arc::new(mailer), secure_cookies, ..Default::default() }
+    }
+}
+
+// ----- view and apply-click counts ------------------------------------------
+
+/// Views and apply clicks, summed in memory and written to the database in
+/// one transaction at most every five seconds (a write per page view would
+/// queue every reader behind SQLite's single writer). The dashboard writes
+/// what is pending before it reads, so employers see current numbers.
+#[derive(Default)]
+pub struct Counters {
+    pending: std::sync::Mutex<HashMap<i64, (i64, i64)>>,
+    /// Milliseconds since the epoch of the last write.
+    last_flush: AtomicI64,
+    flushing: AtomicBool,
+}
+
+impl Counters {
+    fn add(&self, state: &AppState, job_id: i64, views: i64, clicks: i64) {
+        {
+            let mut pending = self.pending.lock().expect("counters lock");
+            let entry = pending.entry(job_id).or_default();
+            entry.0 += views;
+            entry.1 += clicks;
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        if now - self.last_flush.load(Ordering::Relaxed) >= 5_000 && !self.flushing.swap(true, Ordering::AcqRel) {
+            self.last_flush.store(now, Ordering::Relaxed);
+            let (counters, store) = (state.web.counters.clone(), state.store.clone());
+            tokio::spawn(async move {
+                counters.write(&store).await;
+                counters.flushing.store(false, Ordering::Release);
+            });
+        }
+    }
+
+    pub fn view(&self, state: &AppState, job_id: i64) {
+        self.add(state, job_id, 1, 0);
+    }
+
+    pub fn apply_click(&self, state: &AppState, job_id: i64) {
+        self.add(state, job_id, 0, 1);
+    }
+
+    /// Writes what is pending; on failure it stays pending for next time.
+    pub async fn write(&self, store: &platsen_jobs::Store) {
+        let batch: Vec<(i64, i64, i64)> = {
+            let mut pending = self.pending.lock().expect("counters lock");
+            pending.drain().map(|(id, (v, c))| (id, v, c)).collect()
+        };
+        if let Err(e) = store.add_job_counts(&batch).await {
+            tracing::warn!(error = %e, ads = batch.len(), "writing view counts failed; keeping them for later");
+            let mut pending = self.pending.lock().expect("counters lock");
+            for (id, v, c) in batch {
+                let entry = pending.entry(id).or_default();
+                entry.0 += v;
+                entry.1 += c;
+            }
+        }
+    }
+}
+
+// ----- sign-in limits -------------------------------------------------------
+
+/// Sign-in attempts: five at once and then one a minute per address, and
+/// twenty at once and then one every six seconds per client address.
+pub struct SignInLimit {
+    by_email: DefaultKeyedRateLimiter<String>,
+    by_client: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Default for SignInLimit {
+    fn default() -> Self {
+        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
+        SignInLimit {
+            by_email: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
+            by_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
+        }
+    }
+}
+
+impl SignInLimit {
+    fn allow(&self, email: &str, client: Option<IpAddr>) -> bool {
+        if self.by_email.len() > 10_000 {
+            self.by_email.retain_recent();
+            self.by_client.retain_recent();
+        }
+        let client_ok = client.is_none_or(|ip| self.by_client.check_key(&ip).is_ok());
+        client_ok && self.by_email.check_key(&email.trim().to_lowercase()).is_ok()
+    }
+}
+
+// ----- cookies, sessions, CSRF ---------------------------------------------
+
+fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> String {
+    let secure = if state.web.secure_cookies { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}")
+}
+
+/// The signed-in session, if the cookie names a live one.
+async fn session(state: &AppState, req: &Request) -> Result<Option<Session>, Response> {
+    let Some(token) = cookie(req, SESSION_COOKIE) else { return Ok(None) };
+    state.store.session(token, state.clock.now()).await.map_err(unavailable)
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    platsen_jobs::keys::secrets_equal(a, b)
+}
+
+fn csrf_refused() -> Response {
+    let mut r = message(
+        StatusCode::FORBIDDEN,
+        "Formuläret kunde inte skickas",
+        "Formuläret saknar en giltig säkerhetskod (det kan ha gått ut). Ladda om sidan och försök igen.",
+    );
+    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
+    r
+}
+
+/// The signed-in session of a form post whose CSRF token matches it.
+async fn session_for_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
+    let Some(s) = session(state, req).await? else { return Err(see_other("/konto")) };
+    match csrf {
+        Some(t) if same_secret(t, &s.csrf) => Ok(s),
+        _ => {
+            tracing::warn!(user_id = s.user.id, "form post without a valid CSRF token refused");
+            Err(csrf_refused())
+        }
+    }
+}
+
+/// A random token for the forms shown before sign-in, and the cookie that
+/// must come back with it.
+fn anonymous_csrf(state: &AppState, req: &Request) -> (String, Option<String>) {
+    match cookie(req, CSRF_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Some(t) => (t.to_owned(), None),
+        None => {
+            let t = hex::encode(rand::random::<[u8; 32]>());
+            let c = set_cookie(state, CSRF_COOKIE, &t, "/konto", "Strict", 60 * 60 * 24);
+            (t, Some(c))
+        }
+    }
+}
+
+fn anonymous_csrf_ok(req: &Request, csrf: Option<&str>) -> bool {
+    matches!((cookie(req, CSRF_COOKIE), csrf), (Some(c), Some(f)) if !c.is_empty() && same_secret(c, f))
+}
+
+fn see_other(to: &str) -> Response {
+    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
+}
+
+/// Private pages: never cached, never indexed.
+fn private(mut r: Response, set_cookie: Option<String>) -> Response {
+    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
+    r.headers_mut().insert("x-robots-tag", "noindex".parse().expect("header"));
+    if let Some(c) = set_cookie {
+        r.headers_mut().append(header::SET_COOKIE, c.parse().expect("cookie header"));
+    }
+    r
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most
+/// [`MAX_FORM_BODY`] bytes.
+async fn read_form<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Response> {
+    let bytes = body.into_bytes_limit(MAX_FORM_BODY).await.map_err(|_| {
+        message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "För mycket text",
+            format!("Formuläret får vara högst {} kB.", MAX_FORM_BODY / 1024),
+        )
+    })?;
+    serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| message(StatusCode::BAD_REQUEST, "Formuläret kunde inte läsas", "Skicka formuläret från sidan."))
+}
+
+fn actor(s: &Session) -> Option<Actor> {
+    match (s.user.is_admin, s.user.employer_id) {
+        (_, Some(employer_id)) => Some(Actor::User { employer_id, user_id: s.user.id }),
+        (true, None) => Some(Actor::Admin),
+        (false, None) => None,
+    }
+}
+
+/// Adds the account pages to the routes.
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/konto", get(dashboard))
+        .at("/konto/logga-in", post(sign_in))
+        .at("/konto/logga-ut", post(sign_out))
+        .at("/konto/glomt", get(forgot_page).post(forgot))
+        .at("/konto/aterstall", get(reset_page).post(reset))
+        .at("/konto/annonser/ny", get(new_ad_page).post(create_ad))
+        .at("/konto/annonser/:id", get(edit_ad_page).post(update_ad))
+        .at("/konto/annonser/:id/forhandsgranska", get(preview_ad))
+        .at("/konto/annonser/:id/status", post(change_status))
+}
+
+// ----- sign-in --------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "konto_signin.html")]
+struct SignInPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn layout(title: &str) -> Layout {
+    let mut l = Layout::new(title);
+    l.noindex = true;
+    l
+}
+
+fn sign_in_page(
+    state: &AppState,
+    req: &Request,
+    status: StatusCode,
+    email: &str,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    let (csrf, set) = anonymous_csrf(state, req);
+    let page = SignInPage { layout: layout("Logga in"), csrf, email: email.to_owned(), error, notice };
+    private(html(status, &page), set)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInForm {
+    csrf: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[handler]
+async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: SignInForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
+        tracing::warn!("sign-in post without a valid CSRF token refused");
+        return csrf_refused();
+    }
+    let email = form.email.unwrap_or_default();
+    let password = form.password.unwrap_or_default();
+    if email.trim().is_empty() || password.is_empty() {
+        let e = "Fyll i både e-postadress och lösenord.".to_owned();
+        return sign_in_page(&state, req, StatusCode::BAD_REQUEST, &email, Some(e), None);
+    }
+    if email.len() > 254 || password.chars().count() > platsen_jobs::passwords::MAX_LEN {
+        let e = "Fel e-postadress eller lösenord.".to_owned();
+        return sign_in_page(&state, req, StatusCode::BAD_REQUEST, "", Some(e), None);
+    }
+    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    if !state.web.sign_in.allow(&email, client) {
+        tracing::warn!(client = ?client, "sign-in rate limited");
+        let e = "För många inloggningsförsök. Vänta en minut och försök igen.".to_owned();
+        let mut r = sign_in_page(&state, req, StatusCode::TOO_MANY_REQUESTS, &email, Some(e), None);
+        r.headers_mut().insert(header::RETRY_AFTER, "60".parse().expect("header"));
+        return r;
+    }
+    match state.store.sign_in(&email, &password, state.clock.now()).await {
+        Ok(Some(new)) => {
+            let max_age = platsen_jobs::store::SESSION_HOURS * 3600;
+            let cookie = set_cookie(&state, SESSION_COOKIE, &new.token, "/", "Lax", max_age);
+            private(see_other("/konto"), Some(cookie))
+        }
+        Ok(None) => {
+            tracing::info!(client = ?client, "sign-in refused: wrong address or password");
+            let e = "Fel e-postadress eller lösenord.".to_owned();
+            sign_in_page(&state, req, StatusCode::UNAUTHORIZED, &email, Some(e), None)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+#[handler]
+async fn sign_out(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: CsrfOnly = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = session_for_post(&state, req, form.csrf.as_deref()).await {
+        return r;
+    }
+    if let Some(token) = cookie(req, SESSION_COOKIE)
+        && let Err(e) = state.store.sign_out(token).await
+    {
+        return unavailable(e);
+    }
+    private(see_other("/konto?utloggad=1"), Some(set_cookie(&state, SESSION_COOKIE, "", "/", "Lax", 0)))
+}
+
+// ----- the dashboard --------------------------------------------------------
+
+struct AdRow {
+    id: i64,
+    title: String,
+    status: String,
+    slug: String,
+    public: bool,
+    deadline: String,
+    views: i64,
+    clicks: i64,
+}
+
+#[derive(Template)]
+#[template(path = "konto.html")]
+struct DashboardPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    employer: String,
+    employer_slug: String,
+    ads: Vec<AdRow>,
+    total: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DashboardParams {
+    utloggad: Option<String>,
+}
+
+#[handler]
+async fn dashboard(state: Data<&AppState>, req: &Request, params: Query<DashboardParams>) -> Response {
+    let s = match session(&state, req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let notice = params.utloggad.as_ref().map(|_| "Du är utloggad.".to_owned());
+            return sign_in_page(&state, req, StatusCode::OK, "", None, notice);
+        }
+        Err(r) => return r,
+    };
+    let Some(employer_id) = s.user.employer_id else {
+        return private(
+            message(
+                StatusCode::OK,
+                "Administratör",
+                "Administrationen (granskning, arbetsgivare, användare och nycklar) görs än så länge i API:t: /api/docs.",
+            ),
+            None,
+        );
+    };
+    let now = state.clock.now();
+    state.web.counters.write(&state.store).await;
+    let key = platsen_jobs::IdOrSlug::Id(employer_id);
+    let (employer, ads, counts) = match tokio::try_join!(
+        state.store.employer(&key, now),
+        state.store.employer_jobs(employer_id, None, 1, 100, now),
+        state.store.job_counts(employer_id),
+    ) {
+        Ok(x) => x,
+        Err(e) => return unavailable(e),
+    };
+    let rows = ads
+        .items
+        .iter()
+        .map(|ad| {
+            let (views, clicks) = counts.get(&ad.id).copied().unwrap_or_default();
+            AdRow {
+                id: ad.id,
+                title: ad.title.clone(),
+                status: ad.status.name_sv().to_owned(),
+                slug: ad.slug.clone(),
+                public: ad.is_public(),
+                deadline: super::swedish_date(ad.application_deadline),
+                views,
+                clicks,
+            }
+        })
+        .collect();
+    let page = DashboardPage {
+        layout: layout("Ditt konto"),
+        csrf: s.csrf,
+        email: s.user.email,
+        employer: employer.name,
+        employer_slug: employer.slug,
+        ads: rows,
+        total: ads.total,
+    };
+    private(html(StatusCode::OK, &page), None)
+}
+
+// ----- the ad form ----------------------------------------------------------
+
+/// The ad form as posted: text throughout, so anything typed comes back with
+/// a message instead of a bare 400.
+#[derive(Debug, Default, Clone, Deserialize)]
+struct AdForm {
+    csrf: Option<String>,
+    version: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    role: Option<String>,
+    municipality_code: Option<String>,
+    remote: Option<String>,
+    employment_type: Option<String>,
+    extent_percent: Option<String>,
+    salary_min: Option<String>,
+    salary_max: Option<String>,
+    salary_period: Option<String>,
+    vacancies: Option<String>,
+    application_deadline: Option<String>,
+    start_text: Option<String>,
+    apply_url: Option<String>,
+    apply_email: Option<String>,
+    contact_name: Option<String>,
+    contact_title: Option<String>,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+}
+
+impl AdForm {
+    fn of(ad: &JobAd) -> AdForm {
+        let contact = ad.contacts.first();
+        let n = |v: Option<i64>| v.map(|v| v.to_string());
+        AdForm {
+            csrf: None,
+            version: Some(ad.version.to_string()),
+            title: Some(ad.title.clone()),
+            description: Some(ad.description.clone()),
+            role: Some(ad.role.code().to_owned()),
+            municipality_code: Some(ad.municipality.code.to_owned()),
+            remote: Some(ad.remote.code().to_owned()),
+            employment_type: Some(ad.employment_type.code().to_owned()),
+            extent_percent: Some(ad.extent_percent.to_string()),
+            salary_min: n(ad.salary.as_ref().and_then(|s| s.min)),
+            salary_max: n(ad.salary.as_ref().and_then(|s| s.max)),
+            salary_period: ad.salary.as_ref().map(|s| s.period.code().to_owned()),
+            vacancies: Some(ad.vacancies.to_string()),
+            application_deadline: Some(ad.application_deadline.to_string()),
+            start_text: ad.start_text.clone(),
+            apply_url: ad.apply_url.clone(),
+            apply_email: ad.apply_email.clone(),
+            contact_name: contact.map(|c| c.name.clone()),
+            contact_title: contact.and_then(|c| c.title.clone()),
+            contact_email: contact.and_then(|c| c.email.clone()),
+            contact_phone: contact.and_then(|c| c.phone.clone()),
+        }
+    }
+
+    /// The form as domain input, with the problems of values that are not
+    /// even of the right kind (a word where a number goes).
+    fn input(&self, format: DescriptionFormat) -> (JobInput, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let mut number = |field: &str, v: &Option<String>| match text(v) {
+            None => None,
+            Some(raw) => match raw.replace([' ', '\u{a0}'], "").parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.push(FieldError::new(field, "not_a_number", "Ange ett heltal, till exempel 45000."));
+                    None
+                }
+            },
+        };
+        let extent_percent = number("extent_percent", &self.extent_percent);
+        let salary_min = number("salary_min", &self.salary_min);
+        let salary_max = number("salary_max", &self.salary_max);
+        let vacancies = number("vacancies", &self.vacancies);
+        let mut code = |field: &str, v: &Option<String>, known: bool, what: &str| {
+            if text(v).is_some() && !known {
+                errors.push(FieldError::new(field, "unknown_value", format!("Välj {what} i listan.")));
+            }
+        };
+        let role = text(&self.role).and_then(|c| Role::from_code(&c));
+        code("role", &self.role, role.is_some(), "en roll");
+        let remote = text(&self.remote).and_then(|c| RemoteMode::from_code(&c));
+        code("remote", &self.remote, remote.is_some(), "arbetsplats");
+        let employment_type = text(&self.employment_type).and_then(|c| EmploymentType::from_code(&c));
+        code("employment_type", &self.employment_type, employment_type.is_some(), "en anställningsform");
+        let salary_period = text(&self.salary_period).and_then(|c| SalaryPeriod::from_code(&c));
+        code("salary_period", &self.salary_period, salary_period.is_some(), "månadslön eller timlön");
+        let application_deadline = match text(&self.application_deadline) {
+            None => None,
+            Some(raw) => match NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "application_deadline",
+                        "invalid_date",
+                        "Ange ett datum som ÅÅÅÅ-MM-DD, till exempel 2026-12-31.",
+                    ));
+                    None
+                }
+            },
+        };
+        let contact = ContactInput {
+            name: text(&self.contact_name),
+            title: text(&self.contact_title),
+            email: text(&self.contact_email),
+            phone: text(&self.contact_phone),
+        };
+        let contacts = if contact == ContactInput::default() { vec![] } else { vec![contact] };
+        let input = JobInput {
+            title: text(&self.title),
+            description: text(&self.description),
+            description_format: Some(format),
+            role,
+            municipality_code: text(&self.municipality_code),
+            remote: remote.or(Some(RemoteMode::OnSite)),
+            employment_type,
+            extent_percent,
+            salary_min,
+            salary_max,
+            salary_period: salary_period
+                .or((salary_min.is_some() || salary_max.is_some()).then_some(SalaryPeriod::Month)),
+            vacancies,
+            application_deadline,
+            expires_at: None,
+            start_text: text(&self.start_text),
+            apply_url: text(&self.apply_url),
+            apply_email: text(&self.apply_email),
+            contacts: Some(contacts),
+            slug: None,
+            featured: None,
+            description_is_stored: false,
+        };
+        (input, errors)
+    }
+}
+
+/// Every field set to the form's value (an empty field clears it), except the
+/// description when it is the stored one, unchanged.
+fn patch_of(input: JobInput, stored_description: &str) -> JobPatch {
+    let p = |v: Option<String>| v.map_or(Patch::Null, Patch::Set);
+    let description = match input.description {
+        Some(d) if d.trim() == stored_description.trim() => Patch::Absent,
+        other => p(other),
+    };
+    JobPatch {
+        title: p(input.title),
+        description,
+        description_format: Patch::Set(DescriptionFormat::Html),
+        role: input.role.map_or(Patch::Null, Patch::Set),
+        municipality_code: p(input.municipality_code),
+        remote: input.remote.map_or(Patch::Null, Patch::Set),
+        employment_type: input.employment_type.map_or(Patch::Null, Patch::Set),
+        extent_percent: input.extent_percent.map_or(Patch::Null, Patch::Set),
+        salary_min: input.salary_min.map_or(Patch::Null, Patch::Set),
+        salary_max: input.salary_max.map_or(Patch::Null, Patch::Set),
+        salary_period: input.salary_period.map_or(Patch::Null, Patch::Set),
+        vacancies: input.vacancies.map_or(Patch::Null, Patch::Set),
+        application_deadline: input.application_deadline.map_or(Patch::Null, Patch::Set),
+        expires_at: Patch::Absent,
+        start_text: p(input.start_text),
+        apply_url: p(input.apply_url),
+        apply_email: p(input.apply_email),
+        contacts: Patch::Set(input.contacts.unwrap_or_default()),
+        featured: Patch::Absent,
+    }
+}
+
+struct OptionGroup {
+    label: String,
+    options: Vec<Choice>,
+}
+
+struct FieldView {
+    name: &'static str,
+    label: &'static str,
+    /// `text`, `email`, `url`, `date`, `number` (text with a numeric
+    /// keyboard), `textarea` or `select`.
+    kind: &'static str,
+    value: String,
+    groups: Vec<OptionGroup>,
+    hint: Option<&'static str>,
+    error: Option<String>,
+    required: bool,
+    autocomplete: &'static str,
+}
+
+impl FieldView {
+    fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.name));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.name));
+        }
+        ids.join(" ")
+    }
+}
+
+struct Fieldset {
+    legend: &'static str,
+    fields: Vec<FieldView>,
+}
+
+struct StatusAction {
+    action: &'static str,
+    label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "konto_annons.html")]
+struct AdPage {
+    layout: Layout,
+    csrf: String,
+    heading: String,
+    action: String,
+    version: String,
+    /// Errors in order, for the summary at the top: (field id, message).
+    summary: Vec<(String, String)>,
+    notice: Option<String>,
+    fieldsets: Vec<Fieldset>,
+    /// For an existing ad: its id, status, public address and next steps.
+    id: Option<i64>,
+    status: String,
+    public_slug: Option<String>,
+    actions: Vec<StatusAction>,
+    rejection: Option<String>,
+}
+
+fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, name: fn(T) -> &'static str, current: &str) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice { value: code(*v).to_owned(), label: name(*v).to_owned(), selected: code(*v) == current })
+        .collect()
+}
+
+fn one_group(first: &str, options: Vec<Choice>) -> Vec<OptionGroup> {
+    let mut all = vec![Choice { value: String::new(), label: first.to_owned(), selected: false }];
+    all.extend(options);
+    if !all.iter().any(|c| c.selected) {
+        all[0].selected = true;
+    }
+    vec![OptionGroup { label: String::new(), options: all }]
+}
+
+fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> Vec<Fieldset> {
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
+    let field = |name: &'static str, label: &'static str, kind: &'static str, value: String| FieldView {
+        name,
+        label,
+        kind,
+        value,
+        groups: vec![],
+        hint: None,
+        error: errors.get(name).cloned(),
+        required: false,
+        autocomplete: "off",
+    };
+    let role = v(&form.role);
+    let municipality = v(&form.municipality_code);
+    let mut municipalities: Vec<OptionGroup> = vec![OptionGroup {
+        label: String::new(),
+        options: vec![Choice { value: String::new(), label: "Välj kommun".into(), selected: municipality.is_empty() }],
+    }];
+    for county in platsen_taxonomy::counties() {
+        municipalities.push(OptionGroup {
+            label: county.name.to_owned(),
+            options: platsen_taxonomy::municipalities()
+                .iter()
+                .filter(|m| m.county.code == county.code)
+                .map(|m| Choice {
+                    value: m.code.to_owned(),
+                    label: m.name.to_owned(),
+                    selected: m.code == municipality,
+                })
+                .collect(),
+        });
+    }
+    let description_hint = if editing {
+        "Texten är sparad som HTML (rubriker, stycken, listor och länkar behålls; allt annat tas bort)."
+    } else {
+        "Skriv i Markdown: en tom rad mellan stycken, ## före en rubrik och - före varje punkt i en lista."
+    };
+    vec![
+        Fieldset {
+            legend: "Tjänsten",
+            fields: vec![
+                FieldView { required: true, ..field("title", "Rubrik", "text", v(&form.title)) },
+                FieldView {
+                    required: true,
+                    groups: one_group(
+                        "Välj roll",
+                        Role::ALL
+                            .iter()
+                            .map(|r| Choice {
+                                value: r.code().into(),
+                                label: r.name_sv().into(),
+                                selected: r.code() == role,
+                            })
+                            .collect(),
+                    ),
+                    ..field("role", "Roll", "select", String::new())
+                },
+                FieldView {
+                    required: true,
+                    hint: Some(description_hint),
+                    ..field("description", "Beskrivning", "textarea", v(&form.description))
+                },
+                FieldView {
+                    required: true,
+                    groups: municipalities,
+                    ..field("municipality_code", "Kommun", "select", String::new())
+                },
+                FieldView {
+                    groups: one_group(
+                        "Välj",
+                        options(RemoteMode::ALL, RemoteMode::code, RemoteMode::name_sv, &v(&form.remote)),
+                    ),
+                    ..field("remote", "Arbetsplats", "select", String::new())
+                },
+                FieldView {
+                    required: true,
+                    groups: one_group(
+                        "Välj anställningsform",
+                        options(
+                            EmploymentType::ALL,
+                            EmploymentType::code,
+                            EmploymentType::name_sv,
+                            &v(&form.employment_type),
+                        ),
+                    ),
+                    ..field("employment_type", "Anställningsform", "select", String::new())
+                },
+                FieldView {
+                    hint: Some("Procent av heltid, 1–100. Tomt betyder heltid."),
+                    ..field("extent_percent", "Omfattning", "number", v(&form.extent_percent))
+                },
+                FieldView {
+                    hint: Some("Tomt betyder en tjänst."),
+                    ..field("vacancies", "Antal tjänster", "number", v(&form.vacancies))
+                },
+                field("start_text", "Tillträde", "text", v(&form.start_text)),
+            ],
+        },
+        Fieldset {
+            legend: "Lön",
+            fields: vec![
+                FieldView {
+                    hint: Some("Kronor. Ett spann hjälper de sökande; båda fälten får vara tomma."),
+                    ..field("salary_min", "Lägsta lön", "number", v(&form.salary_min))
+                },
+                field("salary_max", "Högsta lön", "number", v(&form.salary_max)),
+                FieldView {
+                    groups: one_group(
+                        "Välj",
+                        options(SalaryPeriod::ALL, SalaryPeriod::code, SalaryPeriod::name_sv, &v(&form.salary_period)),
+                    ),
+                    ..field("salary_period", "Lön per", "select", String::new())
+                },
+            ],
+        },
+        Fieldset {
+            legend: "Ansökan",
+            fields: vec![
+                FieldView {
+                    required: true,
+                    ..field("application_deadline", "Sista ansökningsdag", "date", v(&form.application_deadline))
+                },
+                FieldView {
+                    hint: Some("Var de sökande ansöker. Ange en webbadress eller en e-postadress."),
+                    ..field("apply_url", "Ansökningslänk", "url", v(&form.apply_url))
+                },
+                field("apply_email", "E-post för ansökan", "email", v(&form.apply_email)),
+            ],
+        },
+        Fieldset {
+            legend: "Kontaktperson",
+            fields: vec![
+                FieldView { autocomplete: "name", ..field("contact_name", "Namn", "text", v(&form.contact_name)) },
+                field("contact_title", "Titel", "text", v(&form.contact_title)),
+                field("contact_email", "E-post", "email", v(&form.contact_email)),
+                FieldView { autocomplete: "tel", ..field("contact_phone", "Telefon", "text", v(&form.contact_phone)) },
+            ],
+        },
+    ]
+}
+
+/// The form's field for an error reported by the domain.
+fn form_field(field: &str) -> String {
+    match field.strip_prefix("contacts[0].") {
+        Some(rest) => format!("contact_{rest}"),
+        None if field.starts_with("contacts") => "contact_name".into(),
+        None => field.to_owned(),
+    }
+}
+
+/// The form's fields in order, with the label the error summary names.
+const FORM_FIELDS: &[(&str, &str)] = &[
+    ("title", "Rubrik"),
+    ("role", "Roll"),
+    ("description", "Beskrivning"),
+    ("municipality_code", "Kommun"),
+    ("remote", "Arbetsplats"),
+    ("employment_type", "Anställningsform"),
+    ("extent_percent", "Omfattning"),
+    ("vacancies", "Antal tjänster"),
+    ("start_text", "Tillträde"),
+    ("salary_min", "Lägsta lön"),
+    ("salary_max", "Högsta lön"),
+    ("salary_period", "Lön per"),
+    ("application_deadline", "Sista ansökningsdag"),
+    ("apply_url", "Ansökningslänk"),
+    ("apply_email", "E-post för ansökan"),
+    ("contact_name", "Kontaktpersonens namn"),
+    ("contact_title", "Kontaktpersonens titel"),
+    ("contact_email", "Kontaktpersonens e-post"),
+    ("contact_phone", "Kontaktpersonens telefon"),
+];
+
+struct FormErrors {
+    by_field: HashMap<String, String>,
+    summary: Vec<(String, String)>,
+}
+
+/// Merges the form's own errors and the domain's (the form's first; one
+/// message per field), in the order the fields appear.
+fn form_errors(own: Vec<FieldError>, domain: Vec<FieldError>) -> FormErrors {
+    let mut by_field: HashMap<String, String> = HashMap::new();
+    let mut other = Vec::new();
+    for e in own.into_iter().chain(domain) {
+        let f = form_field(&e.field);
+        if FORM_FIELDS.iter().any(|(name, _)| *name == f) {
+            by_field.entry(f).or_insert(e.message);
+        } else {
+            other.push(("title".to_owned(), e.message));
+        }
+    }
+    let mut summary: Vec<(String, String)> = FORM_FIELDS
+        .iter()
+        .filter_map(|(f, label)| by_field.get(*f).map(|m| ((*f).to_owned(), format!("{label}: {m}"))))
+        .collect();
+    summary.extend(other);
+    FormErrors { by_field, summary }
+}
+
+fn status_actions(status: JobStatus) -> Vec<StatusAction> {
+    match status {
+        JobStatus::Draft => vec![StatusAction { action: "publicera", label: "Publicera" }],
+        JobStatus::Published => vec![StatusAction { action: "stang", label: "Stäng annonsen" }],
+        JobStatus::Closed | JobStatus::Expired => vec![StatusAction { action: "oppna", label: "Öppna igen" }],
+        JobStatus::PendingReview | JobStatus::Archived => vec![],
+    }
+}
+
+struct AdPageArgs<'a> {
+    session: &'a Session,
+    ad: Option<&'a JobAd>,
+    form: &'a AdForm,
+    errors: FormErrors,
+    notice: Option<String>,
+}
+
+fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
+    let editing = a.ad.is_some();
+    let heading = match a.ad {
+        Some(ad) => format!("Redigera: {}", ad.title),
+        None => "Ny annons".to_owned(),
+    };
+    let mut title = heading.clone();
+    if !a.errors.summary.is_empty() {
+        title = format!("Fel i formuläret – {title}");
+    }
+    let page = AdPage {
+        layout: layout(&title),
+        csrf: a.session.csrf.clone(),
+        heading,
+        action: a.ad.map_or_else(|| "/konto/annonser/ny".to_owned(), |ad| format!("/konto/annonser/{}", ad.id)),
+        version: a.form.version.clone().unwrap_or_default(),
+        summary: a.errors.summary,
+        notice: a.notice,
+        fieldsets: fieldsets(a.form, &a.errors.by_field, editing),
+        id: a.ad.map(|ad| ad.id),
+        status: a.ad.map(|ad| ad.status.name_sv().to_owned()).unwrap_or_default(),
+        public_slug: a.ad.filter(|ad| ad.is_public()).map(|ad| ad.slug.clone()),
+        actions: a.ad.map(|ad| status_actions(ad.status)).unwrap_or_default(),
+        rejection: a.ad.and_then(|ad| ad.rejection_reason.clone()),
+    };
+    private(html(status, &page), None)
+}
+
+fn no_errors() -> FormErrors {
+    FormErrors { by_field: HashMap::new(), summary: vec![] }
+}
+
+fn not_found_ad() -> Response {
+    private(message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Den finns inte bland dina annonser."), None)
+}
+
+/// The signed-in employer user of a page (anyone else goes to sign in).
+async fn employer_session(state: &AppState, req: &Request) -> Result<(Session, Actor), Response> {
+    match session(state, req).await? {
+        Some(s) => match actor(&s) {
+            Some(a) => Ok((s, a)),
+            None => Err(not_found_ad()),
+        },
+        None => Err(see_other("/konto")),
+    }
+}
+
+/// An ad of the signed-in employer; another employer's is "not found".
+async fn own_ad(state: &AppState, actor: Actor, id: &str) -> Result<JobAd, Response> {
+    let Ok(id) = id.parse::<i64>() else { return Err(not_found_ad()) };
+    match state.store.job_for(actor, id, state.clock.now()).await {
+        Ok(ad) if actor.employer_id().is_none_or(|e| e == ad.employer_id) => Ok(ad),
+        Ok(_) | Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => {
+            tracing::warn!(job_id = id, actor = %actor.label(), "an ad of another employer was asked for");
+            Err(not_found_ad())
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+#[handler]
+async fn new_ad_page(state: Data<&AppState>, req: &Request) -> Response {
+    let (s, _) = match employer_session(&state, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let form = AdForm { vacancies: Some("1".into()), extent_percent: Some("100".into()), ..Default::default() };
+    ad_page(StatusCode::OK, AdPageArgs { session: &s, ad: None, form: &form, errors: no_errors(), notice: None })
+}
+
+fn domain_errors(e: platsen_jobs::Error) -> Result<Vec<FieldError>, Response> {
+    match e {
+        platsen_jobs::Error::Invalid(errors) => Ok(errors),
+        platsen_jobs::Error::Conflict { code, field, message } => {
+            Ok(vec![FieldError::new(field.unwrap_or("title"), code, message)])
+        }
+        platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_) => Err(not_found_ad()),
+        e => Err(unavailable(e)),
+    }
+}
+
+#[handler]
+async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: AdForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (Some(actor), Some(employer_id)) = (actor(&s), s.user.employer_id) else { return not_found_ad() };
+    let now = state.clock.now();
+    let (input, own) = form.input(DescriptionFormat::Markdown);
+    let result = if own.is_empty() {
+        state.store.create_job(actor, employer_id, input, now).await
+    } else {
+        // Nothing is stored while a value is of the wrong kind; the rest of
+        // the form is still checked, so every problem shows at once.
+        let today = platsen_jobs::validate::today_in_sweden(now);
+        let domain = input.validate(today, platsen_jobs::input::DeadlineCheck::MustNotBePast).err();
+        Err(domain.unwrap_or(platsen_jobs::Error::Invalid(vec![])))
+    };
+    match result {
+        Ok(ad) => see_other(&format!("/konto/annonser/{}?sparad=1", ad.id)),
+        Err(e) => match domain_errors(e) {
+            Ok(domain) => ad_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AdPageArgs { session: &s, ad: None, form: &form, errors: form_errors(own, domain), notice: None },
+            ),
+            Err(r) => r,
+        },
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AdParams {
+    sparad: Option<String>,
+    klart: Option<String>,
+    fel: Option<String>,
+}
+
+#[handler]
+async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, params: Query<AdParams>) -> Response {
+    let (s, actor) = match employer_session(&state, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ad = match own_ad(&state, actor, &id.0).await {
+        Ok(ad) => ad,
+        Err(r) => return r,
+    };
+    let notice = match (params.sparad.as_deref(), params.klart.as_deref(), params.fel.as_deref()) {
+        (_, _, Some("status")) => Some("Statusen kunde inte ändras: annonsen ändrades nyss, eller så är steget inte tillåtet från den nuvarande statusen.".to_owned()),
+        (_, Some("publicera"), _) if ad.status == JobStatus::PendingReview => Some("Annonsen väntar nu på granskning innan den publiceras.".to_owned()),
+        (_, Some("publicera"), _) => Some("Annonsen är publicerad.".to_owned()),
+        (_, Some("stang"), _) => Some("Annonsen är stängd.".to_owned()),
+        (_, Some("oppna"), _) => Some("Annonsen är öppen igen.".to_owned()),
+        (Some(_), _, _) => Some("Ändringarna är sparade.".to_owned()),
+        _ => None,
+    };
+    let form = AdForm::of(&ad);
+    ad_page(StatusCode::OK, AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: no_errors(), notice })
+}
+
+#[handler]
+async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+    let form: AdForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(actor) = actor(&s) else { return not_found_ad() };
+    let ad = match own_ad(&state, actor, &id.0).await {
+        Ok(ad) => ad,
+        Err(r) => return r,
+    };
+    let now = state.clock.now();
+    let (input, mut own) = form.input(DescriptionFormat::Html);
+    let version = match form.version.as_deref().map(str::parse::<i64>) {
+        Some(Ok(v)) => Some(v),
+        _ => {
+            own.push(FieldError::new("title", "missing_version", "Ladda om sidan och gör ändringen igen."));
+            None
+        }
+    };
+    let patch = patch_of(input, &ad.description);
+    let result = if own.is_empty() {
+        state.store.update_job(actor, ad.id, patch, version, now).await
+    } else {
+        let today = platsen_jobs::validate::today_in_sweden(now);
+        let domain = patch.apply_to(&ad).validate(today, platsen_jobs::input::DeadlineCheck::Unchanged).err();
+        Err(domain.unwrap_or(platsen_jobs::Error::Invalid(vec![])))
+    };
+    match result {
+        Ok(ad) => see_other(&format!("/konto/annonser/{}?sparad=1", ad.id)),
+        Err(e) => match domain_errors(e) {
+            Ok(domain) => ad_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: form_errors(own, domain), notice: None },
+            ),
+            Err(r) => r,
+        },
+    }
+}
+
+#[handler]
+async fn preview_ad(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, id: Path<String>) -> Response {
+    let (_, actor) = match employer_session(&state, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match own_ad(&state, actor, &id.0).await {
+        Ok(ad) => private(super::render_job(&state, &base.0.0, &ad, true).await, None),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StatusForm {
+    csrf: Option<String>,
+    action: Option<String>,
+}
+
+#[handler]
+async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+    let form: StatusForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(actor) = actor(&s) else { return not_found_ad() };
+    let ad = match own_ad(&state, actor, &id.0).await {
+        Ok(ad) => ad,
+        Err(r) => return r,
+    };
+    let (step, done) = match form.action.as_deref() {
+        Some("publicera") => (Lifecycle::Publish, "publicera"),
+        Some("stang") => (Lifecycle::Close, "stang"),
+        Some("oppna") => (Lifecycle::Reopen, "oppna"),
+        _ => {
+            return private(
+                message(StatusCode::BAD_REQUEST, "Okänt steg", "Fältet action: välj publicera, stang eller oppna."),
+                None,
+            );
+        }
+    };
+    match state.store.transition(actor, ad.id, step, state.clock.now()).await {
+        Ok(_) => see_other(&format!("/konto/annonser/{}?klart={done}", ad.id)),
+        Err(platsen_jobs::Error::Conflict { .. } | platsen_jobs::Error::Invalid(_)) => {
+            see_other(&format!("/konto/annonser/{}?fel=status", ad.id))
+        }
+        Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found_ad(),
+        Err(e) => unavailable(e),
+    }
+}
+
+// ----- password reset -------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "konto_losenord.html")]
+struct PasswordPage {
+    layout: Layout,
+    csrf: String,
+    /// `forgot`, `sent`, `reset` or `done`.
+    step: &'static str,
+    token: String,
+    error: Option<String>,
+}
+
+fn password_page(
+    state: &AppState,
+    req: &Request,
+    status: StatusCode,
+    step: &'static str,
+    token: String,
+    error: Option<String>,
+) -> Response {
+    let (csrf, set) = anonymous_csrf(state, req);
+    let title = if step == "reset" { "Välj ett nytt lösenord" } else { "Glömt lösenordet" };
+    private(html(status, &PasswordPage { layout: layout(title), csrf, step, token, error }), set)
+}
+
+#[handler]
+async fn forgot_page(state: Data<&AppState>, req: &Request) -> Response {
+    password_page(&state, req, StatusCode::OK, "forgot", String::new(), None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ForgotForm {
+    csrf: Option<String>,
+    email: Option<String>,
+}
+
+#[handler]
+async fn forgot(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
+    let form: ForgotForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
+        return csrf_refused();
+    }
+    let email = form.email.unwrap_or_default();
+    if let Err(e) = platsen_jobs::validate::email("email", &email) {
+        return password_page(&state, req, StatusCode::BAD_REQUEST, "forgot", String::new(), Some(e.message));
+    }
+    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    if !state.web.sign_in.allow(&email, client) {
+        let e = "För många försök. Vänta en minut och försök igen.".to_owned();
+        return password_page(&state, req, StatusCode::TOO_MANY_REQUESTS, "forgot", String::new(), Some(e));
+    }
+    match state.store.start_password_reset(&email, state.clock.now()).await {
+        Ok(Some((user, token))) => {
+            let link = format!("{}/konto/aterstall?token={token}", base.0.0.trim_end_matches('/'));
+            let body = format!(
+                "Hej!\r\n\r\nNågon (förhoppningsvis du) har bett om ett nytt lösenord till ditt konto på Platsen.\r\n\
+                 Välj ett nytt lösenord här inom {} minuter:\r\n\r\n{link}\r\n\r\n\
+                 Länken fungerar en gång. Har du inte bett om det här kan du strunta i mejlet.\r\n",
+                platsen_jobs::store::RESET_MINUTES
+            );
+            // The answer is the same whether or not the mail went out, and
+            // whether or not the address has an account.
+            let _ = state.web.mailer.send(&user.email, "Nytt lösenord till Platsen", body).await;
+        }
+        Ok(None) => tracing::info!("password reset asked for an unknown address"),
+        Err(e) => return unavailable(e),
+    }
+    password_page(&state, req, StatusCode::OK, "sent", String::new(), None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenParams {
+    token: Option<String>,
+}
+
+#[handler]
+async fn reset_page(state: Data<&AppState>, req: &Request, params: Query<TokenParams>) -> Response {
+    let token = params.token.clone().unwrap_or_default();
+    password_page(&state, req, StatusCode::OK, "reset", token, None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResetForm {
+    csrf: Option<String>,
+    token: Option<String>,
+    password: Option<String>,
+    password_again: Option<String>,
+}
+
+#[handler]
+async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: ResetForm = match read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
+        return csrf_refused();
+    }
+    let token = form.token.unwrap_or_default();
+    let password = form.password.unwrap_or_default();
+    if Some(&password) != form.password_again.as_ref() {
+        let e = "Lösenorden är inte likadana.".to_owned();
+        return password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, "reset", token, Some(e));
+    }
+    match state.store.finish_password_reset(&token, &password, state.clock.now()).await {
+        Ok(_) => password_page(&state, req, StatusCode::OK, "done", String::new(), None),
+        Err(platsen_jobs::Error::Invalid(errors)) => {
+            let e = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, "reset", token, Some(e))
+        }
+        Err(e) => unavailable(e),
+    }
+}

@@ -1,0 +1,347 @@
+//! Web accounts: employer users and operators who sign in with an e-mail
+//! address and a password, their sessions, single-use password reset tokens,
+//! and the per-ad view and apply-click counts employers see.
+//!
+//! Session and reset tokens are 256 random bits handed to the browser (a
+//! cookie) or an inbox (a link); only their SHA-256 is stored, so a copy of
+//! the database signs nobody in.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use super::{Db, Store, ts};
+use crate::error::{Error, Errors, Result};
+use crate::{keys, passwords, validate};
+
+/// How long a session lasts from sign-in.
+pub const SESSION_HOURS: i64 = 12;
+/// How long a password reset link works.
+pub const RESET_MINUTES: i64 = 60;
+
+/// A web account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    pub id: i64,
+    /// The employer the user acts for; `None` for an operator.
+    pub employer_id: Option<i64>,
+    pub email: String,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    /// The token each form of this session must carry.
+    pub csrf: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session just started: the token for the cookie is here and nowhere else.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub session: Session,
+}
+
+fn token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+fn user_from(r: &impl RowLike) -> Result<User> {
+    r.user()
+}
+
+/// Reads a `User` from either database's row.
+trait RowLike {
+    fn user(&self) -> Result<User>;
+}
+
+macro_rules! impl_row_like {
+    ($row:ty) => {
+        impl RowLike for $row {
+            fn user(&self) -> Result<User> {
+                Ok(User {
+                    id: self.try_get("id")?,
+                    employer_id: self.try_get("employer_id")?,
+                    email: self.try_get("email")?,
+                    is_admin: self.try_get("is_admin")?,
+                    created_at: self.try_get("created_at")?,
+                    last_sign_in_at: self.try_get("last_sign_in_at")?,
+                })
+            }
+        }
+    };
+}
+impl_row_like!(sqlx::sqlite::SqliteRow);
+impl_row_like!(sqlx::postgres::PgRow);
+
+impl Store {
+    /// Creates a web account for an employer (or, with `employer_id: None`
+    /// and `is_admin`, an operator). Every problem with the input is
+    /// reported at once; an address can have one account.
+    pub async fn create_user(
+        &self,
+        employer_id: Option<i64>,
+        email: &str,
+        password: &str,
+        is_admin: bool,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let mut errors = Errors::default();
+        let email = errors.take(validate::email("email", email)).map(|e| e.to_lowercase());
+        errors.take(passwords::check("password", password));
+        if employer_id.is_none() && !is_admin {
+            errors.push("employer_id", "required", "Ett konto hör till en arbetsgivare eller är en administratör.");
+        }
+        errors.into_result(|| ())?;
+        let email = email.expect("checked");
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || passwords::hash(&password)).await.expect("hashing");
+        let now = ts(now);
+        let id: i64 = write_tx!(self, |tx| {
+            if let Some(employer_id) = employer_id {
+                let exists: Option<i64> = sqlx::query_scalar("select id from employers where id = $1")
+                    .bind(employer_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(Error::NotFound);
+                }
+            }
+            sqlx::query_scalar(
+                "insert into users (employer_id, email, password_hash, is_admin, created_at)
+                 values ($1, $2, $3, $4, $5) returning id",
+            )
+            .bind(employer_id)
+            .bind(email.as_str())
+            .bind(hash.as_str())
+            .bind(is_admin)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict {
+                    code: "email_taken",
+                    field: Some("email"),
+                    message: "Det finns redan ett konto med den e-postadressen.".into(),
+                },
+                _ => Error::Database(e),
+            })?
+        });
+        tracing::info!(user_id = id, employer_id, is_admin, "user created");
+        Ok(User { id, employer_id, email, is_admin, created_at: now, last_sign_in_at: None })
+    }
+
+    /// The accounts of one employer, or every account.
+    pub async fn users(&self, employer_id: Option<i64>) -> Result<Vec<User>> {
+        read!(self, |pool| {
+            sqlx::query(
+                "select id, employer_id, email, is_admin, created_at, last_sign_in_at from users
+                  where ($1 is null or employer_id = $1) order by id",
+            )
+            .bind(employer_id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(user_from)
+            .collect()
+        })
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+        let email = email.trim().to_lowercase();
+        let found = read!(self, |pool| {
+            match sqlx::query(
+                "select id, employer_id, email, is_admin, created_at, last_sign_in_at, password_hash
+                   from users where email = $1",
+            )
+            .bind(email)
+            .fetch_optional(pool)
+            .await?
+            {
+                Some(r) => Some((user_from(&r)?, r.try_get::<String, _>("password_hash")?)),
+                None => None,
+            }
+        });
+        Ok(found)
+    }
+
+    /// Checks an address and password and starts a session, or `None` when
+    /// either is wrong (the caller cannot tell which, nor by the time taken).
+    pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Option<NewSession>> {
+        let found = self.user_by_email(email).await?;
+        let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| passwords::decoy().to_owned());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored)).await.expect("verifying");
+        let Some((user, _)) = found.filter(|_| ok) else { return Ok(None) };
+        let (token, csrf) = (token(), token());
+        let now = ts(now);
+        let expires_at = now + Duration::hours(SESSION_HOURS);
+        write_tx!(self, |tx| {
+            sqlx::query(
+                "insert into sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(keys::hash(&token))
+            .bind(user.id)
+            .bind(csrf.as_str())
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("update users set last_sign_in_at = $2 where id = $1")
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            // Sessions that ran out are forgotten as new ones start.
+            sqlx::query("delete from sessions where expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        });
+        tracing::info!(user_id = user.id, employer_id = user.employer_id, "signed in");
+        Ok(Some(NewSession { token, session: Session { user, csrf, expires_at } }))
+    }
+
+    /// The unexpired session a cookie's token belongs to.
+    pub async fn session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let row = read!(self, |pool| {
+            match sqlx::query(
+                "select u.id, u.employer_id, u.email, u.is_admin, u.created_at, u.last_sign_in_at,
+                        s.csrf_token, s.expires_at
+                   from sessions s join users u on u.id = s.user_id
+                  where s.token_hash = $1 and s.expires_at > $2",
+            )
+            .bind(keys::hash(token))
+            .bind(ts(now))
+            .fetch_optional(pool)
+            .await?
+            {
+                Some(r) => Some(Session {
+                    user: user_from(&r)?,
+                    csrf: r.try_get("csrf_token")?,
+                    expires_at: r.try_get("expires_at")?,
+                }),
+                None => None,
+            }
+        });
+        Ok(row)
+    }
+
+    /// Ends a session (nothing happens for an unknown token).
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        write_tx!(self, |tx| {
+            sqlx::query("delete from sessions where token_hash = $1").bind(keys::hash(token)).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
+    /// Starts a password reset for an address: the user and the token to
+    /// mail, or `None` for an unknown address (the caller says the same in
+    /// both cases). Earlier unused tokens of the user stop working.
+    pub async fn start_password_reset(&self, email: &str, now: DateTime<Utc>) -> Result<Option<(User, String)>> {
+        let Some((user, _)) = self.user_by_email(email).await? else { return Ok(None) };
+        let token = token();
+        let now = ts(now);
+        write_tx!(self, |tx| {
+            sqlx::query("delete from password_resets where user_id = $1 or expires_at <= $2")
+                .bind(user.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "insert into password_resets (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
+            )
+            .bind(keys::hash(&token))
+            .bind(user.id)
+            .bind(now)
+            .bind(now + Duration::minutes(RESET_MINUTES))
+            .execute(&mut *tx)
+            .await?;
+        });
+        tracing::info!(user_id = user.id, "password reset started");
+        Ok(Some((user, token)))
+    }
+
+    /// Sets a new password with a reset token: once, before it expires. Every
+    /// session of the user ends.
+    pub async fn finish_password_reset(&self, token: &str, password: &str, now: DateTime<Utc>) -> Result<User> {
+        passwords::check("password", password).map_err(|e| Error::Invalid(vec![e]))?;
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || passwords::hash(&password)).await.expect("hashing");
+        let now = ts(now);
+        let user_id: i64 = write_tx!(self, |tx| {
+            let user_id: Option<i64> = sqlx::query_scalar(
+                "update password_resets set used_at = $2
+                  where token_hash = $1 and used_at is null and expires_at > $2
+              returning user_id",
+            )
+            .bind(keys::hash(token))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(user_id) = user_id else {
+                return Err(Error::invalid(
+                    "token",
+                    "invalid_token",
+                    "Länken är ogiltig, redan använd eller för gammal. Begär en ny.",
+                ));
+            };
+            sqlx::query("update users set password_hash = $2 where id = $1")
+                .bind(user_id)
+                .bind(hash.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("delete from sessions where user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            user_id
+        });
+        tracing::info!(user_id, "password reset");
+        let users = self.users(None).await?;
+        users.into_iter().find(|u| u.id == user_id).ok_or(Error::NotFound)
+    }
+
+    /// Adds views and apply clicks, `(job_id, views, clicks)`, in one
+    /// transaction. Counts for ads that no longer exist are dropped.
+    pub async fn add_job_counts(&self, counts: &[(i64, i64, i64)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        write_tx!(self, |tx| {
+            for &(job_id, views, clicks) in counts {
+                sqlx::query(
+                    "insert into job_ad_counters (job_id, views, apply_clicks)
+                     select id, $2, $3 from job_ads where id = $1
+                     on conflict (job_id) do update
+                        set views = job_ad_counters.views + excluded.views,
+                            apply_clicks = job_ad_counters.apply_clicks + excluded.apply_clicks",
+                )
+                .bind(job_id)
+                .bind(views)
+                .bind(clicks)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Views and apply clicks of an employer's ads, by ad id.
+    pub async fn job_counts(&self, employer_id: i64) -> Result<HashMap<i64, (i64, i64)>> {
+        let rows: Vec<(i64, i64, i64)> = read!(self, |pool| {
+            sqlx::query_as(
+                "select c.job_id, c.views, c.apply_clicks from job_ad_counters c
+                   join job_ads j on j.id = c.job_id where j.employer_id = $1",
+            )
+            .bind(employer_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, v, c)| (id, (v, c))).collect())
+    }
+}
