@@ -37,6 +37,16 @@ use super::{Choice, Layout, PublicUrl, html, message, unavailable};
 use crate::AppState;
 use crate::mail::Mailer;
 
+/// The value of a `Result<T, Response>`, or an early return of the page.
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(page) => return page,
+        }
+    };
+}
+
 const SESSION_COOKIE: &str = "platsen_session";
 const CSRF_COOKIE: &str = "platsen_csrf";
 /// The largest form body accepted (an ad's description is at most 20 000
@@ -305,10 +315,7 @@ struct SignInForm {
 
 #[handler]
 async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response {
-    let form: SignInForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let form: SignInForm = try_page!(read_form(body).await);
     if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
         tracing::warn!("sign-in post without a valid CSRF token refused");
         return csrf_refused();
@@ -353,10 +360,7 @@ struct CsrfOnly {
 
 #[handler]
 async fn sign_out(state: Data<&AppState>, req: &Request, body: Body) -> Response {
-    let form: CsrfOnly = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let form: CsrfOnly = try_page!(read_form(body).await);
     if let Err(r) = session_for_post(&state, req, form.csrf.as_deref()).await {
         return r;
     }
@@ -982,12 +986,22 @@ async fn own_ad(state: &AppState, actor: Actor, id: &str) -> Result<JobAd, Respo
     }
 }
 
+/// The signed-in user's own ad, for a form post carrying the session's token.
+async fn own_ad_for_post(
+    state: &AppState,
+    req: &Request,
+    id: &str,
+    csrf: Option<&str>,
+) -> Result<(Session, Actor, JobAd), Response> {
+    let s = session_for_post(state, req, csrf).await?;
+    let Some(actor) = actor(&s) else { return Err(not_found_ad()) };
+    let ad = own_ad(state, actor, id).await?;
+    Ok((s, actor, ad))
+}
+
 #[handler]
 async fn new_ad_page(state: Data<&AppState>, req: &Request) -> Response {
-    let (s, _) = match employer_session(&state, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (s, _) = try_page!(employer_session(&state, req).await);
     let form = AdForm { vacancies: Some("1".into()), extent_percent: Some("100".into()), ..Default::default() };
     ad_page(StatusCode::OK, AdPageArgs { session: &s, ad: None, form: &form, errors: no_errors(), notice: None })
 }
@@ -1005,14 +1019,8 @@ fn domain_errors(e: platsen_jobs::Error) -> Result<Vec<FieldError>, Response> {
 
 #[handler]
 async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Response {
-    let form: AdForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let form: AdForm = try_page!(read_form(body).await);
+    let s = try_page!(session_for_post(&state, req, form.csrf.as_deref()).await);
     let (Some(actor), Some(employer_id)) = (actor(&s), s.user.employer_id) else { return not_found_ad() };
     let now = state.clock.now();
     let (input, own) = form.input(DescriptionFormat::Markdown);
@@ -1046,14 +1054,8 @@ struct AdParams {
 
 #[handler]
 async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, params: Query<AdParams>) -> Response {
-    let (s, actor) = match employer_session(&state, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let ad = match own_ad(&state, actor, &id.0).await {
-        Ok(ad) => ad,
-        Err(r) => return r,
-    };
+    let (s, actor) = try_page!(employer_session(&state, req).await);
+    let ad = try_page!(own_ad(&state, actor, &id.0).await);
     let notice = match (params.sparad.as_deref(), params.klart.as_deref(), params.fel.as_deref()) {
         (_, _, Some("status")) => Some("Statusen kunde inte ändras: annonsen ändrades nyss, eller så är steget inte tillåtet från den nuvarande statusen.".to_owned()),
         (_, Some("publicera"), _) if ad.status == JobStatus::PendingReview => Some("Annonsen väntar nu på granskning innan den publiceras.".to_owned()),
@@ -1069,19 +1071,8 @@ async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, p
 
 #[handler]
 async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
-    let form: AdForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Some(actor) = actor(&s) else { return not_found_ad() };
-    let ad = match own_ad(&state, actor, &id.0).await {
-        Ok(ad) => ad,
-        Err(r) => return r,
-    };
+    let form: AdForm = try_page!(read_form(body).await);
+    let (s, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
     let now = state.clock.now();
     let (input, mut own) = form.input(DescriptionFormat::Html);
     let version = match form.version.as_deref().map(str::parse::<i64>) {
@@ -1113,10 +1104,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
 
 #[handler]
 async fn preview_ad(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, id: Path<String>) -> Response {
-    let (_, actor) = match employer_session(&state, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (_, actor) = try_page!(employer_session(&state, req).await);
     match own_ad(&state, actor, &id.0).await {
         Ok(ad) => private(super::render_job(&state, &base.0.0, &ad, true).await, None),
         Err(r) => r,
@@ -1131,19 +1119,8 @@ struct StatusForm {
 
 #[handler]
 async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
-    let form: StatusForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let s = match session_for_post(&state, req, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Some(actor) = actor(&s) else { return not_found_ad() };
-    let ad = match own_ad(&state, actor, &id.0).await {
-        Ok(ad) => ad,
-        Err(r) => return r,
-    };
+    let form: StatusForm = try_page!(read_form(body).await);
+    let (_, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
     let (step, done) = match form.action.as_deref() {
         Some("publicera") => (Lifecycle::Publish, "publicera"),
         Some("stang") => (Lifecycle::Close, "stang"),
@@ -1204,10 +1181,7 @@ struct ForgotForm {
 
 #[handler]
 async fn forgot(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
-    let form: ForgotForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let form: ForgotForm = try_page!(read_form(body).await);
     if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
         return csrf_refused();
     }
@@ -1260,10 +1234,7 @@ struct ResetForm {
 
 #[handler]
 async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
-    let form: ResetForm = match read_form(body).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+    let form: ResetForm = try_page!(read_form(body).await);
     if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
         return csrf_refused();
     }

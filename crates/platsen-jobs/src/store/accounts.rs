@@ -52,33 +52,19 @@ fn token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn user_from(r: &impl RowLike) -> Result<User> {
-    r.user()
-}
-
-/// Reads a `User` from either database's row.
-trait RowLike {
-    fn user(&self) -> Result<User>;
-}
-
-macro_rules! impl_row_like {
-    ($row:ty) => {
-        impl RowLike for $row {
-            fn user(&self) -> Result<User> {
-                Ok(User {
-                    id: self.try_get("id")?,
-                    employer_id: self.try_get("employer_id")?,
-                    email: self.try_get("email")?,
-                    is_admin: self.try_get("is_admin")?,
-                    created_at: self.try_get("created_at")?,
-                    last_sign_in_at: self.try_get("last_sign_in_at")?,
-                })
-            }
+/// A `User` from a row of either database (expanded in each `read!` arm).
+macro_rules! user_from {
+    ($r:expr) => {
+        User {
+            id: $r.try_get("id")?,
+            employer_id: $r.try_get("employer_id")?,
+            email: $r.try_get("email")?,
+            is_admin: $r.try_get("is_admin")?,
+            created_at: $r.try_get("created_at")?,
+            last_sign_in_at: $r.try_get("last_sign_in_at")?,
         }
     };
 }
-impl_row_like!(sqlx::sqlite::SqliteRow);
-impl_row_like!(sqlx::postgres::PgRow);
 
 impl Store {
     /// Creates a web account for an employer (or, with `employer_id: None`
@@ -148,7 +134,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             .iter()
-            .map(user_from)
+            .map(|r| Ok(user_from!(r)))
             .collect()
         })
     }
@@ -164,7 +150,7 @@ impl Store {
             .fetch_optional(pool)
             .await?
             {
-                Some(r) => Some((user_from(&r)?, r.try_get::<String, _>("password_hash")?)),
+                Some(r) => Some((user_from!(r), r.try_get::<String, _>("password_hash")?)),
                 None => None,
             }
         });
@@ -224,7 +210,7 @@ impl Store {
             .await?
             {
                 Some(r) => Some(Session {
-                    user: user_from(&r)?,
+                    user: user_from!(r),
                     csrf: r.try_get("csrf_token")?,
                     expires_at: r.try_get("expires_at")?,
                 }),
