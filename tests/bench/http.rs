@@ -3,6 +3,12 @@
 //! the same bytes (the HTTP ceiling on this machine), printed as ratios of
 //! that ceiling. Also the server's resident memory with 10,000 ads.
 //!
+//! Then the public web pages on the demo board (`cargo run --release`'s
+//! data): each page's time at p50 and p99 on one connection, next to the
+//! bare handler serving the same bytes; the difference is the server's own
+//! time for the page. The bar is < 20 ms at p50. Page sizes are
+//! printed too (the test suite asserts the 150 KB budget).
+//!
 //! Everything runs in one process on one runtime, load generator included,
 //! so each figure pays the same overheads and the ratios compare like with
 //! like. Not a test: it asserts nothing and is never run by `cargo test`.
@@ -13,7 +19,7 @@ use std::sync::Arc;
 
 use platsen_api::Clock;
 use platsen_jobs::Store;
-use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, bare, load_requests, seed_ads};
+use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, bare, load_requests, load_requests_on, seed_ads};
 
 /// The server binary's allocator, so the server in this process runs as it does there.
 #[global_allocator]
@@ -86,12 +92,84 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     running.shutdown().await.unwrap();
 }
 
+/// The public pages on the demo board, one connection at a time: what one
+/// reader waits for, which is the server time plus the HTTP round trip the
+/// bare handler also pays.
+async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, sizes: &mut Vec<(String, usize)>) {
+    let store = Store::connect(sqlite_url).await.unwrap();
+    store.migrate().await.unwrap();
+    let config = platsen::ServerConfig {
+        meili: None,
+        bind: "127.0.0.1:0".into(),
+        admin_token: None,
+        demo: true,
+        rate_limit: 0,
+        public_url: None,
+        smtp_url: None,
+        mail_from: "Platsen <noreply@platsen.test>".into(),
+    };
+    let running = platsen::start(store, config, Clock::default()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let list: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/jobs?per_page=100")).await.unwrap().json().await.unwrap();
+    let items = list["items"].as_array().expect("demo ads");
+    let job = items[0]["slug"].as_str().unwrap().to_owned();
+    let employer = items[0]["employer"]["slug"].as_str().unwrap().to_owned();
+    let pages = [
+        ("/ (start, search)", "/".to_owned()),
+        ("/jobb?q=upphandlare", "/jobb?q=upphandlare".to_owned()),
+        ("/jobb?q=upphandlrae (typo)", "/jobb?q=upphandlrae".to_owned()),
+        ("/jobb?county=01&sort=deadline", "/jobb?county=01&sort=deadline".to_owned()),
+        ("/jobb/{slug}", format!("/jobb/{job}")),
+        ("/arbetsgivare/{slug}", format!("/arbetsgivare/{employer}")),
+        ("/lonestatistik", "/lonestatistik".to_owned()),
+        ("/lonestatistik?role=upphandlare&lon=42000", "/lonestatistik?role=upphandlare&lon=42000".to_owned()),
+        ("/sitemap.xml", "/sitemap.xml".to_owned()),
+        ("/konto (sign-in form)", "/konto".to_owned()),
+    ];
+    for (label, path) in pages {
+        let url = format!("{base}{path}");
+        let r = reqwest::get(&url).await.unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        let body = r.bytes().await.unwrap().to_vec();
+        sizes.push((label.to_owned(), body.len()));
+        let ceiling_url = bare(body, "text/html; charset=utf-8").await;
+        let one = |u: String| load_requests_on(1, 1, move |c, _| c.get(&u));
+        let _ = one(ceiling_url.clone()).await;
+        let ceiling = one(ceiling_url).await;
+        let _ = one(url.clone()).await;
+        let real = one(url).await;
+        let ratio = real.rps / ceiling.rps;
+        rows.push((format!("bare handler, same bytes as {label}"), ceiling, 1.0));
+        rows.push((format!("page {label}"), real, ratio));
+    }
+    // Every ad's page in turn: past the response cache, the cold path.
+    let urls: Vec<String> = items.iter().map(|i| format!("{base}/jobb/{}", i["slug"].as_str().unwrap())).collect();
+    let n = urls.len();
+    let urls = Arc::new(urls);
+    let _ = load_requests_on(1, n, {
+        let urls = urls.clone();
+        move |c, i| c.get(&urls[i % n])
+    })
+    .await;
+    let real = load_requests_on(1, n, move |c, i| c.get(&urls[i % n])).await;
+    let ceiling = rows.iter().find(|(l, _, _)| l.ends_with("/jobb/{slug}") && l.starts_with("bare")).unwrap().1.clone();
+    rows.push(("bare handler, same bytes as /jobb/{slug}".into(), ceiling.clone(), 1.0));
+    rows.push((format!("page /jobb/{{slug}}, all {n} demo ads in turn"), real.clone(), real.rps / ceiling.rps));
+    running.shutdown().await.unwrap();
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let dir = std::env::temp_dir().join(format!("platsen-bench-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite_url = format!("sqlite:{}", dir.join("bench.db").display());
     let mut rows = Vec::new();
+
+    let mut pages = Vec::new();
+    let mut sizes = Vec::new();
+    let pages_url = format!("sqlite:{}", dir.join("demo.db").display());
+    run_pages(&pages_url, &mut pages, &mut sizes).await;
 
     run_backend("sqlite", Store::connect(&sqlite_url).await.unwrap(), &mut rows).await;
 
@@ -114,6 +192,24 @@ async fn main() {
     println!("{:<62} {:>10} {:>10} {:>10} {:>9}", "target", "req/s", "p50", "p99", "ratio");
     for (name, f, ratio) in &rows {
         println!("{name:<62} {:>10.0} {:>10.2?} {:>10.2?} {:>9.2}", f.rps, f.p50, f.p99, ratio);
+    }
+
+    println!("\nPublic pages on the demo board, one connection (what one reader waits for)");
+    println!("server p50 = page p50 - bare p50 (the bare handler pays the same HTTP round trip)\n");
+    println!("{:<62} {:>10} {:>10} {:>10} {:>9} {:>11}", "target", "req/s", "p50", "p99", "ratio", "server p50");
+    let mut bare_p50 = Duration::ZERO;
+    for (name, f, ratio) in &pages {
+        let server = if name.starts_with("bare") {
+            bare_p50 = f.p50;
+            String::new()
+        } else {
+            format!("{:.2?}", f.p50.saturating_sub(bare_p50))
+        };
+        println!("{name:<62} {:>10.0} {:>10.2?} {:>10.2?} {:>9.2} {server:>11}", f.rps, f.p50, f.p99, ratio);
+    }
+    println!("\nPage sizes (HTML, before images; budget 150 KB):");
+    for (label, bytes) in &sizes {
+        println!("  {label:<50} {:>7.1} KB", *bytes as f64 / 1024.0);
     }
 
     // Memory: the release binary on the seeded SQLite file, after some reads.

@@ -269,3 +269,61 @@ async fn an_employer_signs_in_posts_an_ad_and_another_employer_is_kept_out() {
     b.stop().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_rejects_and_approves_ads_in_the_review_queue() {
+    let app = TestApp::sqlite().await;
+    let password = "ett långt lösenord för drift";
+    app.store.create_user(None, "drift@platsen.se", password, true, app.clock.now()).await.unwrap();
+    let r = app
+        .admin(
+            reqwest::Method::POST,
+            "/api/v1/employers",
+            Some(serde_json::json!({
+                "name": "Täby kommun", "organization_number": platsen_tests::org_number(), "requires_review": true
+            })),
+        )
+        .await;
+    let employer = r.body["id"].as_i64().unwrap();
+    let key = app.create_key(employer).await;
+    let mut ids = Vec::new();
+    for title in ["Inköpare till Täby kommun", "Avtalscontroller till Täby kommun"] {
+        let id = app.post_job(&key, app.job(title)).await;
+        let r = app.call(reqwest::Method::POST, &format!("/api/v1/jobs/{id}/publish"), Some(&key), None).await;
+        assert_eq!(r.body["status"], "pending_review");
+        ids.push(id);
+    }
+    let Some(b) = Browser::start(1280).await else { return };
+
+    b.goto(&app.url("/konto")).await;
+    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Administration").await;
+    assert!(b.el("main").await.text().await.unwrap().contains("annonser väntar på granskning"));
+    b.screenshots("admin").await;
+
+    b.el("nav.admin-nav a[href='/konto/granskning']").await.click().await.unwrap();
+    b.wait_text("h1", "Granskning").await;
+    b.screenshots("admin-granskning").await;
+    // Reject without a reason: the message is next to that ad's field.
+    let reject = format!("#annons-{} form.review-reject button", ids[1]);
+    b.el(&reject).await.click().await.unwrap();
+    b.wait_text(&format!("#reason-{}-error", ids[1]), "Fältet får inte vara tomt.").await;
+    b.el(&format!("#reason-{}", ids[1])).await.send_keys("Ange lönen i kronor per månad.").await.unwrap();
+    b.el(&reject).await.click().await.unwrap();
+    b.wait_text(".notice", "Annonsen är avvisad och tillbaka hos arbetsgivaren som utkast.").await;
+    // Approve the other: live at once.
+    b.el(&format!("#annons-{} form.inline button", ids[0])).await.click().await.unwrap();
+    b.wait_text(".notice", "Annonsen är godkänd och publicerad.").await;
+    b.wait_text("#queue-empty", "Inga annonser väntar på granskning.").await;
+    b.goto(&app.url("/jobb?q=inköpare+täby")).await;
+    assert_eq!(b.el("li.hit h2 a").await.text().await.unwrap(), "Inköpare till Täby kommun");
+
+    b.goto(&app.url(&format!("/konto/arbetsgivare/{employer}"))).await;
+    b.wait_text("h1", "Täby kommun").await;
+    b.screenshots("admin-arbetsgivare").await;
+
+    b.stop().await;
+    app.stop().await;
+}

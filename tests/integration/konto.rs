@@ -10,34 +10,34 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-const PASSWORD: &str = "en lång mening som lösenord";
+pub(crate) const PASSWORD: &str = "en lång mening som lösenord";
 
 /// A client that keeps cookies, as a browser does (no JavaScript).
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     app: &'a TestApp,
     cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     /// The value of the first `name="csrf"` field.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self.body.find(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no csrf field: {}", self.body));
         let rest = &self.body[at + r#"name="csrf" value=""#.len()..];
         rest[..rest.find('"').unwrap()].to_owned()
     }
 
     /// The error shown next to a field.
-    fn field_error(&self, field: &str) -> Option<String> {
+    pub(crate) fn field_error(&self, field: &str) -> Option<String> {
         let marker = format!(r#"<p class="error" id="{field}-error">"#);
         let at = self.body.find(&marker)?;
         let rest = &self.body[at + marker.len()..];
@@ -46,11 +46,11 @@ impl Page {
 }
 
 impl<'a> Visitor<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Visitor { app, cookies: HashMap::new() }
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let r = req.header("cookie", cookie).send().await.unwrap();
         for c in r.headers().get_all(SET_COOKIE) {
@@ -66,17 +66,47 @@ impl<'a> Visitor<'a> {
         Page { status: r.status().as_u16(), headers: r.headers().clone(), body: r.text().await.unwrap() }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.app.client.get(self.app.url(path));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self.app.client.post(self.app.url(path)).form(form);
         self.send(req).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+    /// A `multipart/form-data` post of text fields and one file, as a
+    /// browser sends a form with a file input.
+    pub(crate) async fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Page {
+        let boundary = "----platsen-test-boundary-7d9a";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        let (name, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        self.send(req).await
+    }
+
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let csrf = self.get("/konto").await.csrf();
         self.post("/konto/logga-in", &[("csrf", &csrf), ("email", email), ("password", password)]).await
     }

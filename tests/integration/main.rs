@@ -1,6 +1,7 @@
 //! One integration-test binary, a module per feature. Each contract test runs
 //! on SQLite and on PostgreSQL (see `platsen_tests::contract!`).
 
+mod admin;
 mod authz;
 mod browser;
 mod cli;

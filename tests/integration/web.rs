@@ -288,3 +288,54 @@ async fn the_salary_page_shows_figures_tables_charts_and_compares_a_salary(app: 
     // A year with no survey.
     assert_eq!(page(app, "/lonestatistik?year=2019").await.0, StatusCode::NOT_FOUND);
 }
+
+/// The budget: no page over 150 KB of HTML (before images), on the demo
+/// board; the largest are the ad form (all 290 municipalities), the salary
+/// page (its tables) and the admin's lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_is_over_150_kb() {
+    use crate::konto::{PASSWORD, Visitor};
+    const BUDGET: usize = 150 * 1024;
+    let app = TestApp::sqlite().await;
+    app.seed_demo().await;
+    let list = app.get("/api/v1/jobs?per_page=100").await;
+    let first = &list.body["items"][0];
+    let (job, employer_slug) = (first["slug"].as_str().unwrap(), first["employer"]["slug"].as_str().unwrap());
+    let employer = first["employer"]["id"].as_i64().unwrap();
+    app.create_user(employer, "anna@demo.se", PASSWORD).await;
+    app.store.create_user(None, "drift@platsen.se", PASSWORD, true, app.clock.now()).await.unwrap();
+    let mut anna = Visitor::new(&app);
+    assert_eq!(anna.sign_in("anna@demo.se", PASSWORD).await.status, 303);
+    let mut admin = Visitor::new(&app);
+    assert_eq!(admin.sign_in("drift@platsen.se", PASSWORD).await.status, 303);
+
+    let mut measured = Vec::new();
+    for path in [
+        "/".to_owned(),
+        "/jobb?q=upphandlare".to_owned(),
+        format!("/jobb/{job}"),
+        format!("/arbetsgivare/{employer_slug}"),
+        "/lonestatistik".to_owned(),
+        "/lonestatistik?role=upphandlare&lon=42000".to_owned(),
+        "/sitemap.xml".to_owned(),
+        "/konto/glomt".to_owned(),
+    ] {
+        let (status, _, body) = page(&app, &path).await;
+        assert_eq!(status, 200, "{path}");
+        measured.push((path, body.len()));
+    }
+    for path in ["/konto", "/konto/annonser/ny"] {
+        let r = anna.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        measured.push((format!("{path} (employer)"), r.body.len()));
+    }
+    for path in ["/konto", "/konto/granskning", "/konto/arbetsgivare", "/konto/lonestatistik"] {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, 200, "{path}");
+        measured.push((format!("{path} (admin)"), r.body.len()));
+    }
+    for (path, bytes) in &measured {
+        assert!(*bytes > 500, "{path} is suspiciously small: {bytes} bytes");
+        assert!(*bytes < BUDGET, "{path} is {} KB, over the 150 KB budget", bytes / 1024);
+    }
+}

@@ -5,6 +5,7 @@ use platsen_jobs::search::{SearchQuery, SearchSort};
 use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle, keys};
 use poem::Request;
 use poem::http::StatusCode;
+use poem::web::Data;
 use poem_openapi::auth::Bearer;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -578,22 +579,30 @@ impl EmployersApi {
     /// Create a web account for an employer's user (admin)
     ///
     /// The user signs in at `/konto` with this address and password and
-    /// manages the employer's ads there.
+    /// manages the employer's ads there. Without `password`, the address is
+    /// sent an invitation to choose one (`invitation_sent` says whether the
+    /// mail went out; the account exists either way).
     #[oai(path = "/employers/:id/users", method = "post", operation_id = "createUser", tag = "Tag::Admin")]
     async fn create_user(
         &self,
         auth: Auth,
+        base: Data<&crate::web::PublicUrl>,
         id: Path<i64>,
         body: JsonBody<CreateUser>,
-    ) -> Result<Created<UserView>, ApiError> {
+    ) -> Result<Created<CreatedUserView>, ApiError> {
         auth.0.require_admin()?;
-        let u = self
-            .state
-            .store
-            .create_user(Some(id.0), &body.0.email, &body.0.password, false, self.state.clock.now())
-            .await?;
+        let now = self.state.clock.now();
+        let (user, invitation_sent) = match &body.0.password {
+            Some(password) => {
+                (self.state.store.create_user(Some(id.0), &body.0.email, password, false, now).await?, None)
+            }
+            None => {
+                let (user, sent) = crate::web::invite(&self.state, &base.0.0, id.0, &body.0.email).await?;
+                (user, Some(sent))
+            }
+        };
         let location = format!("/api/v1/employers/{}/users", id.0);
-        Ok(Created::Created(Json(u.into()), location))
+        Ok(Created::Created(Json(CreatedUserView { user: user.into(), invitation_sent }), location))
     }
 
     /// An employer's web accounts (admin)
@@ -661,22 +670,7 @@ impl AdminApi {
     #[oai(path = "/admin/search", method = "get", operation_id = "searchStatus")]
     async fn search_status(&self, auth: Auth) -> Result<Json<SearchStatusView>, ApiError> {
         auth.0.require_admin()?;
-        let now = self.state.clock.now();
-        let outbox = self.state.store.search_outbox_status().await?;
-        let handle = self.state.search.get();
-        let engine = match handle {
-            Some(h) if h.engine.healthy().await => "meilisearch",
-            _ => "database",
-        };
-        Ok(Json(SearchStatusView {
-            engine: engine.into(),
-            meilisearch_configured: self.state.search_configured,
-            outbox_pending: outbox.pending,
-            outbox_dead: outbox.dead,
-            oldest_pending_seconds: outbox.oldest_pending_at.map(|t| (now - t).num_seconds().max(0)),
-            last_success_at: handle.and_then(|h| h.status.last_success_at()),
-            last_error: handle.and_then(|h| h.status.last_error()),
-        }))
+        Ok(Json(search_status(&self.state).await?))
     }
 
     /// Retry dead letters of the search sync (admin)
@@ -705,6 +699,26 @@ pub fn apis(state: AppState) -> Apis {
         AdminApi { state: state.clone() },
         crate::salary::SalaryApi { state },
     )
+}
+
+/// The state of the search sync, for the API and the admin page.
+pub(crate) async fn search_status(state: &AppState) -> platsen_jobs::Result<SearchStatusView> {
+    let now = state.clock.now();
+    let outbox = state.store.search_outbox_status().await?;
+    let handle = state.search.get();
+    let engine = match handle {
+        Some(h) if h.engine.healthy().await => "meilisearch",
+        _ => "database",
+    };
+    Ok(SearchStatusView {
+        engine: engine.into(),
+        meilisearch_configured: state.search_configured,
+        outbox_pending: outbox.pending,
+        outbox_dead: outbox.dead,
+        oldest_pending_seconds: outbox.oldest_pending_at.map(|t| (now - t).num_seconds().max(0)),
+        last_success_at: handle.and_then(|h| h.status.last_success_at()),
+        last_error: handle.and_then(|h| h.status.last_error()),
+    })
 }
 
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.

@@ -458,6 +458,44 @@ impl SalaryApi {
     }
 }
 
+/// Why a survey file was not imported.
+pub(crate) enum ImportFailure {
+    /// The file has invalid rows; nothing was stored.
+    Rejected(platsen_salary::import::Rejected),
+    /// The store refused it (the same file twice) or failed.
+    Store(platsen_jobs::Error),
+    /// The parser panicked (a bug; logged).
+    Panicked,
+}
+
+/// Parses, validates and stores a survey file, all or nothing, for the API
+/// and the admin page alike.
+pub(crate) async fn import_survey(
+    state: &AppState,
+    bytes: Vec<u8>,
+    filename: Option<String>,
+) -> Result<platsen_jobs::store::SalaryImport, ImportFailure> {
+    let now = state.clock.now();
+    let file_sha256 = hex::encode(Sha256::digest(&bytes));
+    let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
+    let rows = tokio::task::spawn_blocking(move || platsen_salary::import::parse(&bytes, latest_year))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "parsing a salary file panicked");
+            ImportFailure::Panicked
+        })?
+        .map_err(ImportFailure::Rejected)?;
+    let filename =
+        filename.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| "enkät.csv".into());
+    let import = state
+        .store
+        .import_salaries(&file_sha256, &filename, &rows, now, |_, _| {})
+        .await
+        .map_err(ImportFailure::Store)?;
+    state.salary.invalidate().await;
+    Ok(import)
+}
+
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Salaries")]
 impl SalaryApi {
     /// Import a salary survey (admin)
@@ -477,16 +515,9 @@ impl SalaryApi {
         filename: Query<Option<String>>,
     ) -> Result<Imported, ApiError> {
         auth.0.require_admin()?;
-        let now = self.state.clock.now();
-        let bytes = body.0;
-        let file_sha256 = hex::encode(Sha256::digest(&bytes));
-        let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
-        let rows = tokio::task::spawn_blocking(move || platsen_salary::import::parse(&bytes, latest_year))
-            .await
-            .map_err(|e| internal("parsing a salary file panicked", &e))?;
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(rejected) => {
+        let import = match import_survey(&self.state, body.0, filename.0).await {
+            Ok(import) => import,
+            Err(ImportFailure::Rejected(rejected)) => {
                 let detail =
                     format!("Filen har {} fel och har inte importerats; inget har sparats.", rejected.problems);
                 let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Ogiltig fil", detail);
@@ -502,10 +533,9 @@ impl SalaryApi {
                     .collect();
                 return Err(ApiError::Unprocessable(Json(p)));
             }
+            Err(ImportFailure::Store(e)) => return Err(e.into()),
+            Err(ImportFailure::Panicked) => return Err(ApiError::internal()),
         };
-        let filename = filename.0.map_or_else(|| "enkät.csv".to_owned(), |f| f.trim().to_owned());
-        let import = self.state.store.import_salaries(&file_sha256, &filename, &rows, now, |_, _| {}).await?;
-        self.state.salary.invalidate().await;
         Ok(Imported::Created(Json(import.into())))
     }
 

@@ -346,9 +346,11 @@ pub struct CreateKey {
 pub struct CreateUser {
     /// The address the user signs in with (one account per address).
     pub email: String,
-    /// 12–128 characters; stored only as an argon2id hash.
+    /// 12–128 characters; stored only as an argon2id hash. Leave it out to
+    /// send the user an e-mailed invitation instead: a link, valid for 7
+    /// days and usable once, where the user chooses a password.
     #[oai(write_only)]
-    pub password: String,
+    pub password: Option<String>,
 }
 
 /// A web account, without its password.
@@ -360,6 +362,17 @@ pub struct UserView {
     pub is_admin: bool,
     pub created_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// A web account just created.
+#[derive(Debug, Clone, Object)]
+pub struct CreatedUserView {
+    #[oai(flatten)]
+    pub user: UserView,
+    /// Set when the account was created without a password: whether the
+    /// invitation mail went out (if not, send a password reset later).
+    #[oai(skip_serializing_if_is_none)]
+    pub invitation_sent: Option<bool>,
 }
 
 impl From<platsen_jobs::store::User> for UserView {

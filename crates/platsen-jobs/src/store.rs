@@ -1507,7 +1507,7 @@ mod accounts;
 mod fulltext;
 mod salary;
 
-pub use accounts::{NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
+pub use accounts::{INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
 
 pub use fulltext::{OutboxRow, OutboxStatus, SearchLease};
 pub use salary::SalaryImport;

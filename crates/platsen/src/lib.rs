@@ -185,6 +185,22 @@ pub enum AdminCommand {
     RevokeKey { key: String },
     /// Print a new random admin token to put in PLATSEN_ADMIN_TOKEN.
     GenerateToken,
+    /// Create a web account that signs in at /konto: an operator (`--admin`)
+    /// or a user of an employer (`--employer`). The password is read from
+    /// PLATSEN_USER_PASSWORD or, if that is not set, from the first line of
+    /// standard input (never from the command line, where `ps` shows it).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Employer id or slug the user acts for.
+        #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
+        employer: Option<String>,
+        /// An operator who sees the admin pages.
+        #[arg(long)]
+        admin: bool,
+        #[arg(skip)]
+        password: Option<String>,
+    },
 }
 
 /// Sets up structured logging from `PLATSEN_LOG`: an `EnvFilter` directive
@@ -281,7 +297,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", out?);
             Ok(())
         }
-        Some(Command::Admin(cmd)) => {
+        Some(Command::Admin(mut cmd)) => {
+            if let AdminCommand::CreateUser { password, .. } = &mut cmd {
+                *password = Some(read_password()?);
+            }
             let store = open_store(&cli.db.database_url).await?;
             let out = admin(&store, cmd).await;
             store.close().await;
@@ -289,6 +308,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The new user's password: `PLATSEN_USER_PASSWORD`, or a line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("PLATSEN_USER_PASSWORD") {
+        return Ok(p);
+    }
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("Lösenord (minst {} tecken, visas när du skriver): ", platsen_jobs::passwords::MIN_LEN);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Carries out an admin command and returns what to print.
@@ -361,6 +394,16 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
             format!("Nyckel {id} återkallad.")
         }
         AdminCommand::GenerateToken => platsen_jobs::keys::generate().secret.replacen("plk_", "pla_", 1),
+        AdminCommand::CreateUser { email, employer, admin, password } => {
+            let employer_id = match employer {
+                Some(e) => Some(employer_id(&e).await?),
+                None => None,
+            };
+            let password = password.unwrap_or_default();
+            let u = store.create_user(employer_id, &email, &password, admin, now).await.map_err(describe)?;
+            let role = if u.is_admin { "administratör" } else { "användare" };
+            format!("Konto {} skapat ({role}, id {}). Logga in på /konto.", u.email, u.id)
+        }
     })
 }
 
@@ -533,6 +576,11 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         platsen_jobs::demo::seed_salaries_if_empty(&store, clock.now())
             .await
             .context("seeding the demo salary survey")?;
+    }
+    if store.users(None).await.map(|u| u.is_empty()).unwrap_or(false) {
+        tracing::info!(
+            "no web accounts yet: `platsen admin create-user --admin --email <address>` makes the first admin for /konto"
+        );
     }
     let mailer = match &config.smtp_url {
         Some(url) => platsen_api::mail::Mailer::smtp(url, &config.mail_from)?,

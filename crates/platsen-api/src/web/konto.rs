@@ -37,16 +37,6 @@ use super::{Choice, Layout, PublicUrl, html, message, unavailable};
 use crate::AppState;
 use crate::mail::Mailer;
 
-/// The value of a `Result<T, Response>`, or an early return of the page.
-macro_rules! try_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(page) => return page,
-        }
-    };
-}
-
 const SESSION_COOKIE: &str = "platsen_session";
 const CSRF_COOKIE: &str = "platsen_csrf";
 /// The largest form body accepted (an ad's description is at most 20 000
@@ -177,7 +167,7 @@ fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, same_site: 
 }
 
 /// The signed-in session, if the cookie names a live one.
-async fn session(state: &AppState, req: &Request) -> Result<Option<Session>, Response> {
+pub(super) async fn session(state: &AppState, req: &Request) -> Result<Option<Session>, Response> {
     let Some(token) = cookie(req, SESSION_COOKIE) else { return Ok(None) };
     state.store.session(token, state.clock.now()).await.map_err(unavailable)
 }
@@ -197,7 +187,7 @@ fn csrf_refused() -> Response {
 }
 
 /// The signed-in session of a form post whose CSRF token matches it.
-async fn session_for_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
+pub(super) async fn session_for_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
     let Some(s) = session(state, req).await? else { return Err(see_other("/konto")) };
     match csrf {
         Some(t) if same_secret(t, &s.csrf) => Ok(s),
@@ -225,12 +215,12 @@ fn anonymous_csrf_ok(req: &Request, csrf: Option<&str>) -> bool {
     matches!((cookie(req, CSRF_COOKIE), csrf), (Some(c), Some(f)) if !c.is_empty() && same_secret(c, f))
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
 }
 
 /// Private pages: never cached, never indexed.
-fn private(mut r: Response, set_cookie: Option<String>) -> Response {
+pub(super) fn private(mut r: Response, set_cookie: Option<String>) -> Response {
     r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
     r.headers_mut().insert("x-robots-tag", "noindex".parse().expect("header"));
     if let Some(c) = set_cookie {
@@ -241,7 +231,7 @@ fn private(mut r: Response, set_cookie: Option<String>) -> Response {
 
 /// Reads an `application/x-www-form-urlencoded` body of at most
 /// [`MAX_FORM_BODY`] bytes.
-async fn read_form<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Response> {
+pub(super) async fn read_form<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Response> {
     let bytes = body.into_bytes_limit(MAX_FORM_BODY).await.map_err(|_| {
         message(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -253,7 +243,7 @@ async fn read_form<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Respon
         .map_err(|_| message(StatusCode::BAD_REQUEST, "Formuläret kunde inte läsas", "Skicka formuläret från sidan."))
 }
 
-fn actor(s: &Session) -> Option<Actor> {
+pub(super) fn actor(s: &Session) -> Option<Actor> {
     match (s.user.is_admin, s.user.employer_id) {
         (_, Some(employer_id)) => Some(Actor::User { employer_id, user_id: s.user.id }),
         (true, None) => Some(Actor::Admin),
@@ -287,7 +277,7 @@ struct SignInPage {
     notice: Option<String>,
 }
 
-fn layout(title: &str) -> Layout {
+pub(super) fn layout(title: &str) -> Layout {
     let mut l = Layout::new(title);
     l.noindex = true;
     l
@@ -354,8 +344,8 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct CsrfOnly {
-    csrf: Option<String>,
+pub(super) struct CsrfOnly {
+    pub(super) csrf: Option<String>,
 }
 
 #[handler]
@@ -413,14 +403,7 @@ async fn dashboard(state: Data<&AppState>, req: &Request, params: Query<Dashboar
         Err(r) => return r,
     };
     let Some(employer_id) = s.user.employer_id else {
-        return private(
-            message(
-                StatusCode::OK,
-                "Administratör",
-                "Administrationen (granskning, arbetsgivare, användare och nycklar) görs än så länge i API:t: /api/docs.",
-            ),
-            None,
-        );
+        return super::admin::overview(&state, s).await;
     };
     let now = state.clock.now();
     state.web.counters.write(&state.store).await;
@@ -1252,4 +1235,35 @@ async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
         }
         Err(e) => unavailable(e),
     }
+}
+
+// ----- invitations ----------------------------------------------------------
+
+/// Creates an employer's account without a password and mails the address a
+/// link to choose one (the reset page, with a token valid for
+/// [`platsen_jobs::store::INVITE_DAYS`] days). Returns the user and whether
+/// the mail went out; the account exists either way, and a password reset
+/// sends a new link.
+pub(crate) async fn invite(
+    state: &AppState,
+    base: &str,
+    employer_id: i64,
+    email: &str,
+) -> platsen_jobs::Result<(platsen_jobs::store::User, bool)> {
+    let now = state.clock.now();
+    let employer = state.store.employer(&platsen_jobs::IdOrSlug::Id(employer_id), now).await?;
+    let (user, token) = state.store.invite_user(employer_id, email, now).await?;
+    let link = format!("{}/konto/aterstall?token={token}", base.trim_end_matches('/'));
+    let body = format!(
+        "Hej!\r\n\r\nDu har fått ett konto på Platsen för {}. Där publicerar och\r\n\
+         hanterar du arbetsgivarens platsannonser.\r\n\r\n\
+         Välj ditt lösenord här inom {} dagar:\r\n\r\n{link}\r\n\r\n\
+         Länken fungerar en gång. Logga sedan in på {}/konto med\r\n{}.\r\n",
+        employer.name,
+        platsen_jobs::store::INVITE_DAYS,
+        base.trim_end_matches('/'),
+        user.email,
+    );
+    let sent = state.web.mailer.send(&user.email, "Välkommen till Platsen", body).await.is_ok();
+    Ok((user, sent))
 }

@@ -22,9 +22,21 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
+/// The value of a `Result<T, Response>`, or an early return of the page.
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(page) => return page,
+        }
+    };
+}
+
+mod admin;
 mod konto;
 mod lonestatistik;
 
+pub(crate) use konto::invite;
 pub use konto::{Counters, SignInLimit, WebState};
 
 /// A static file served under an address that carries a hash of its
@@ -57,7 +69,7 @@ const PER_PAGE: u32 = 20;
 
 /// Adds the pages to the service's routes.
 pub fn mount(route: Route) -> Route {
-    konto::mount(route)
+    admin::mount(konto::mount(route))
         .at("/", get(search_page))
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))

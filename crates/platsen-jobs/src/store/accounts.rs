@@ -19,6 +19,11 @@ use crate::{keys, passwords, validate};
 pub const SESSION_HOURS: i64 = 12;
 /// How long a password reset link works.
 pub const RESET_MINUTES: i64 = 60;
+/// How long an e-mailed invitation works.
+pub const INVITE_DAYS: i64 = 7;
+/// The stored "hash" of an invited user who has not chosen a password yet:
+/// not a PHC string, so no password matches it.
+const NO_PASSWORD: &str = "!invited";
 
 /// A web account.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -78,16 +83,44 @@ impl Store {
         is_admin: bool,
         now: DateTime<Utc>,
     ) -> Result<User> {
+        Ok(self.insert_user(employer_id, email, Some(password), is_admin, now).await?.0)
+    }
+
+    /// Creates an employer's web account without a password and returns the
+    /// token of the invitation to mail: a link that lets the user choose a
+    /// password within [`INVITE_DAYS`] days, once (the reset page takes it).
+    pub async fn invite_user(&self, employer_id: i64, email: &str, now: DateTime<Utc>) -> Result<(User, String)> {
+        let (user, token) = self.insert_user(Some(employer_id), email, None, false, now).await?;
+        Ok((user, token.expect("an invitation has a token")))
+    }
+
+    /// One account, with a password or (`None`) an invitation token.
+    async fn insert_user(
+        &self,
+        employer_id: Option<i64>,
+        email: &str,
+        password: Option<&str>,
+        is_admin: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(User, Option<String>)> {
         let mut errors = Errors::default();
         let email = errors.take(validate::email("email", email)).map(|e| e.to_lowercase());
-        errors.take(passwords::check("password", password));
+        if let Some(password) = password {
+            errors.take(passwords::check("password", password));
+        }
         if employer_id.is_none() && !is_admin {
             errors.push("employer_id", "required", "Ett konto hör till en arbetsgivare eller är en administratör.");
         }
         errors.into_result(|| ())?;
         let email = email.expect("checked");
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || passwords::hash(&password)).await.expect("hashing");
+        let hash = match password {
+            Some(p) => {
+                let p = p.to_owned();
+                tokio::task::spawn_blocking(move || passwords::hash(&p)).await.expect("hashing")
+            }
+            None => NO_PASSWORD.to_owned(),
+        };
+        let invitation = password.is_none().then(token);
         let now = ts(now);
         let id: i64 = write_tx!(self, |tx| {
             if let Some(employer_id) = employer_id {
@@ -99,7 +132,7 @@ impl Store {
                     return Err(Error::NotFound);
                 }
             }
-            sqlx::query_scalar(
+            let id: i64 = sqlx::query_scalar(
                 "insert into users (employer_id, email, password_hash, is_admin, created_at)
                  values ($1, $2, $3, $4, $5) returning id",
             )
@@ -117,10 +150,22 @@ impl Store {
                     message: "Det finns redan ett konto med den e-postadressen.".into(),
                 },
                 _ => Error::Database(e),
-            })?
+            })?;
+            if let Some(token) = &invitation {
+                sqlx::query(
+                    "insert into password_resets (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
+                )
+                .bind(keys::hash(token))
+                .bind(id)
+                .bind(now)
+                .bind(now + Duration::days(INVITE_DAYS))
+                .execute(&mut *tx)
+                .await?;
+            }
+            id
         });
-        tracing::info!(user_id = id, employer_id, is_admin, "user created");
-        Ok(User { id, employer_id, email, is_admin, created_at: now, last_sign_in_at: None })
+        tracing::info!(user_id = id, employer_id, is_admin, invited = invitation.is_some(), "user created");
+        Ok((User { id, employer_id, email, is_admin, created_at: now, last_sign_in_at: None }, invitation))
     }
 
     /// The accounts of one employer, or every account.
@@ -161,10 +206,16 @@ impl Store {
     /// either is wrong (the caller cannot tell which, nor by the time taken).
     pub async fn sign_in(&self, email: &str, password: &str, now: DateTime<Utc>) -> Result<Option<NewSession>> {
         let found = self.user_by_email(email).await?;
-        let stored = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| passwords::decoy().to_owned());
+        // An unknown address, or an invited user without a password yet, is
+        // checked against a decoy hash: the same time, and never a match.
+        let stored = found
+            .as_ref()
+            .map(|(_, h)| h.clone())
+            .filter(|h| h != NO_PASSWORD)
+            .unwrap_or_else(|| passwords::decoy().to_owned());
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored)).await.expect("verifying");
-        let Some((user, _)) = found.filter(|_| ok) else { return Ok(None) };
+        let Some((user, _)) = found.filter(|(_, h)| ok && h != NO_PASSWORD) else { return Ok(None) };
         let (token, csrf) = (token(), token());
         let now = ts(now);
         let expires_at = now + Duration::hours(SESSION_HOURS);

@@ -1,0 +1,833 @@
+//! The operator's pages, for a signed-in admin user: the overview at
+//! `/konto` (review queue, search sync status, salary imports), the
+//! moderation queue (approve, or reject with a reason the employer sees),
+//! employers with their users (added with a password or an e-mailed
+//! invitation) and API keys (shown once, revocable), and salary survey
+//! uploads.
+//!
+//! Every page checks the session and that its user is an admin; anyone else
+//! gets the same "page not found" as for a page that does not exist. Every
+//! form carries the session's CSRF token, and every action goes through the
+//! same store calls, and so the same rules and messages, as the admin API.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use platsen_jobs::input::EmployerInput;
+use platsen_jobs::model::{Actor, JobAd};
+use platsen_jobs::store::Session;
+use platsen_jobs::{FieldError, IdOrSlug, Lifecycle};
+use platsen_taxonomy::survey::Sector;
+use poem::http::StatusCode;
+use poem::web::{Data, Multipart, Path, Query};
+use poem::{Body, Request, Response, Route, get, handler, post};
+use serde::Deserialize;
+use tokio::io::AsyncReadExt;
+
+use super::konto::{CsrfOnly, layout, private, read_form, see_other, session, session_for_post};
+use super::{Choice, Layout, PublicUrl, html, message, unavailable};
+use crate::AppState;
+use crate::salary::{ImportFailure, MAX_CSV_BODY};
+
+/// Employers per page of the list.
+const EMPLOYERS_PER_PAGE: u32 = 50;
+
+pub(super) fn mount(route: Route) -> Route {
+    route
+        .at("/konto/granskning", get(review_page))
+        .at("/konto/granskning/:id", post(review))
+        .at("/konto/arbetsgivare", get(employers_page).post(create_employer))
+        .at("/konto/arbetsgivare/:id", get(employer_page))
+        .at("/konto/arbetsgivare/:id/anvandare", post(create_user))
+        .at("/konto/arbetsgivare/:id/nycklar", post(create_key))
+        .at("/konto/arbetsgivare/:id/nycklar/:key/aterkalla", post(revoke_key))
+        .at("/konto/sokindex/forsok-igen", post(retry_search))
+        .at("/konto/lonestatistik", get(imports_page).post(import))
+}
+
+// ----- access ---------------------------------------------------------------
+
+fn not_found() -> Response {
+    private(message(StatusCode::NOT_FOUND, "Sidan finns inte", "Kontrollera adressen."), None)
+}
+
+fn refuse_non_admin(s: Session) -> Result<Session, Response> {
+    if s.user.is_admin {
+        Ok(s)
+    } else {
+        tracing::warn!(user_id = s.user.id, "a non-admin user asked for an admin page");
+        Err(not_found())
+    }
+}
+
+/// The signed-in admin of a page; others sign in or are told it does not exist.
+async fn admin_session(state: &AppState, req: &Request) -> Result<Session, Response> {
+    match session(state, req).await? {
+        Some(s) => refuse_non_admin(s),
+        None => Err(see_other("/konto")),
+    }
+}
+
+/// The signed-in admin of a form post carrying the session's CSRF token.
+async fn admin_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
+    refuse_non_admin(session_for_post(state, req, csrf).await?)
+}
+
+/// Stockholm time, to the minute.
+fn when(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn when_or(t: Option<DateTime<Utc>>, none: &str) -> String {
+    t.map_or_else(|| none.to_owned(), when)
+}
+
+/// What every admin page's header needs.
+struct AdminHead {
+    csrf: String,
+    email: String,
+    /// The current section, for `aria-current` in the menu.
+    section: &'static str,
+    notice: Option<String>,
+}
+
+fn head(s: &Session, section: &'static str, notice: Option<String>) -> AdminHead {
+    AdminHead { csrf: s.csrf.clone(), email: s.user.email.clone(), section, notice }
+}
+
+/// Field errors by field name, for messages next to the fields.
+fn by_field(errors: Vec<FieldError>) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for e in errors {
+        map.entry(e.field.clone()).or_insert(e.message);
+    }
+    map
+}
+
+/// A store error of a form as field messages (`Err` for a page to show instead).
+fn form_errors(e: platsen_jobs::Error, field_of_conflict: &str) -> Result<HashMap<String, String>, Response> {
+    match e {
+        platsen_jobs::Error::Invalid(errors) => Ok(by_field(errors)),
+        platsen_jobs::Error::Conflict { field, message, .. } => {
+            Ok(HashMap::from([(field.unwrap_or(field_of_conflict).to_owned(), message)]))
+        }
+        platsen_jobs::Error::NotFound => Err(not_found()),
+        e => Err(unavailable(e)),
+    }
+}
+
+// ----- the overview ---------------------------------------------------------
+
+struct ImportRow {
+    filename: String,
+    responses: i64,
+    years: String,
+    created_at: String,
+}
+
+impl From<platsen_jobs::store::SalaryImport> for ImportRow {
+    fn from(i: platsen_jobs::store::SalaryImport) -> Self {
+        ImportRow {
+            filename: i.filename,
+            responses: i.responses,
+            years: i.years.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            created_at: when(i.created_at),
+        }
+    }
+}
+
+struct SearchView {
+    engine: &'static str,
+    configured: bool,
+    pending: i64,
+    dead: i64,
+    oldest_wait: Option<String>,
+    last_success: String,
+    last_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct OverviewPage {
+    layout: Layout,
+    head: AdminHead,
+    pending_review: usize,
+    employers: i64,
+    search: SearchView,
+    imports: Vec<ImportRow>,
+}
+
+fn wait_text(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} sekunder"),
+        s if s < 7200 => format!("{} minuter", s / 60),
+        s => format!("{} timmar", s / 3600),
+    }
+}
+
+/// `/konto` for an admin user.
+pub(super) async fn overview(state: &AppState, s: Session) -> Response {
+    let s = match refuse_non_admin(s) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let now = state.clock.now();
+    let (queue, employers, search, imports) = match tokio::try_join!(
+        state.store.pending_review(now),
+        state.store.employers(1, 1, now),
+        crate::routes::search_status(state),
+        state.store.salary_imports(),
+    ) {
+        Ok(x) => x,
+        Err(e) => return unavailable(e),
+    };
+    let search = SearchView {
+        engine: if search.engine == "meilisearch" { "Meilisearch" } else { "databasens fritextsökning" },
+        configured: search.meilisearch_configured,
+        pending: search.outbox_pending,
+        dead: search.outbox_dead,
+        oldest_wait: search.oldest_pending_seconds.map(wait_text),
+        last_success: when_or(search.last_success_at, "aldrig"),
+        last_error: search.last_error,
+    };
+    let page = OverviewPage {
+        layout: layout("Administration"),
+        head: head(&s, "oversikt", None),
+        pending_review: queue.len(),
+        employers: employers.total,
+        search,
+        imports: imports.into_iter().take(3).map(Into::into).collect(),
+    };
+    private(html(StatusCode::OK, &page), None)
+}
+
+#[handler]
+async fn retry_search(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: CsrfOnly = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    match state.store.revive_search_changes(state.clock.now()).await {
+        Ok(n) => {
+            tracing::info!(user_id = s.user.id, retried = n, "search dead letters retried from the admin page");
+            see_other("/konto")
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+// ----- the moderation queue -------------------------------------------------
+
+struct QueueItem {
+    id: i64,
+    title: String,
+    employer: String,
+    employer_id: i64,
+    place: String,
+    deadline: String,
+    waiting_since: String,
+    reason: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_granskning.html")]
+struct ReviewPage {
+    layout: Layout,
+    head: AdminHead,
+    items: Vec<QueueItem>,
+}
+
+fn queue_item(ad: &JobAd) -> QueueItem {
+    QueueItem {
+        id: ad.id,
+        title: ad.title.clone(),
+        employer: ad.employer_name.clone(),
+        employer_id: ad.employer_id,
+        place: ad.municipality.name.to_owned(),
+        deadline: super::swedish_date(ad.application_deadline),
+        waiting_since: when(ad.updated_at),
+        reason: String::new(),
+        error: None,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneParams {
+    klart: Option<String>,
+}
+
+async fn review_queue(
+    state: &AppState,
+    s: &Session,
+    status: StatusCode,
+    notice: Option<String>,
+    failed: Option<(i64, String, String)>,
+) -> Response {
+    let ads = match state.store.pending_review(state.clock.now()).await {
+        Ok(ads) => ads,
+        Err(e) => return unavailable(e),
+    };
+    let items = ads
+        .iter()
+        .map(|ad| {
+            let mut item = queue_item(ad);
+            if let Some((id, reason, error)) = &failed
+                && *id == ad.id
+            {
+                item.reason = reason.clone();
+                item.error = Some(error.clone());
+            }
+            item
+        })
+        .collect();
+    let title = if failed.is_some() { "Fel i formuläret – Granskning" } else { "Granskning" };
+    private(html(status, &ReviewPage { layout: layout(title), head: head(s, "granskning", notice), items }), None)
+}
+
+#[handler]
+async fn review_page(state: Data<&AppState>, req: &Request, params: Query<DoneParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let notice = match params.klart.as_deref() {
+        Some("godkand") => Some("Annonsen är godkänd och publicerad.".to_owned()),
+        Some("avvisad") => Some("Annonsen är avvisad och tillbaka hos arbetsgivaren som utkast.".to_owned()),
+        Some("andrad") => Some("Annonsen väntar inte längre på granskning (den har ändrats eller stängts).".to_owned()),
+        _ => None,
+    };
+    review_queue(&state, &s, StatusCode::OK, notice, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReviewForm {
+    csrf: Option<String>,
+    action: Option<String>,
+    reason: Option<String>,
+}
+
+#[handler]
+async fn review(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+    let form: ReviewForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let Ok(id) = id.0.parse::<i64>() else { return not_found() };
+    let reason = form.reason.unwrap_or_default();
+    let (step, done) = match form.action.as_deref() {
+        Some("godkann") => (Lifecycle::Approve, "godkand"),
+        Some("avvisa") => (Lifecycle::Reject { reason: reason.clone() }, "avvisad"),
+        _ => {
+            let e = "Fältet action: välj godkann eller avvisa.";
+            return private(message(StatusCode::BAD_REQUEST, "Okänt steg", e), None);
+        }
+    };
+    match state.store.transition(Actor::Admin, id, step, state.clock.now()).await {
+        Ok(ad) => {
+            tracing::info!(user_id = s.user.id, job_id = ad.id, decision = done, "ad reviewed on the admin page");
+            see_other(&format!("/konto/granskning?klart={done}"))
+        }
+        Err(platsen_jobs::Error::Invalid(errors)) => {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            review_queue(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some((id, reason, message))).await
+        }
+        Err(platsen_jobs::Error::Conflict { .. }) => see_other("/konto/granskning?klart=andrad"),
+        Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+// ----- employers ------------------------------------------------------------
+
+struct EmployerRow {
+    id: i64,
+    name: String,
+    organization_number: String,
+    slug: String,
+    open_jobs: i64,
+    requires_review: bool,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct EmployerForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    organization_number: Option<String>,
+    website: Option<String>,
+    sector: Option<String>,
+    requires_review: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_arbetsgivare.html")]
+struct EmployersPage {
+    layout: Layout,
+    head: AdminHead,
+    rows: Vec<EmployerRow>,
+    total: i64,
+    page: u32,
+    page_numbers: Vec<u32>,
+    form: EmployerForm,
+    sectors: Vec<Choice>,
+    errors: HashMap<String, String>,
+}
+
+impl EmployersPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+fn value(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+fn sector_choices(current: &str) -> Vec<Choice> {
+    let mut all = vec![Choice { value: String::new(), label: "Ingen angiven".into(), selected: current.is_empty() }];
+    all.extend(Sector::ALL.iter().map(|s| Choice {
+        value: s.code().into(),
+        label: s.name_sv().into(),
+        selected: s.code() == current,
+    }));
+    all
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageParams {
+    sida: Option<String>,
+}
+
+async fn employers_list(
+    state: &AppState,
+    s: &Session,
+    page: u32,
+    status: StatusCode,
+    form: EmployerForm,
+    errors: HashMap<String, String>,
+) -> Response {
+    let list = match state.store.employers(page, EMPLOYERS_PER_PAGE, state.clock.now()).await {
+        Ok(list) => list,
+        Err(e) => return unavailable(e),
+    };
+    let rows = list
+        .items
+        .into_iter()
+        .map(|e| EmployerRow {
+            id: e.id,
+            name: e.name,
+            organization_number: e.organization_number,
+            slug: e.slug,
+            open_jobs: e.open_jobs,
+            requires_review: e.requires_review,
+        })
+        .collect();
+    let pages = (list.total.max(1) as u32).div_ceil(EMPLOYERS_PER_PAGE);
+    let title = if errors.is_empty() { "Arbetsgivare" } else { "Fel i formuläret – Arbetsgivare" };
+    let sectors = sector_choices(&value(&form.sector));
+    let page = EmployersPage {
+        layout: layout(title),
+        head: head(s, "arbetsgivare", None),
+        rows,
+        total: list.total,
+        page,
+        page_numbers: (1..=pages).collect(),
+        form,
+        sectors,
+        errors,
+    };
+    private(html(status, &page), None)
+}
+
+#[handler]
+async fn employers_page(state: Data<&AppState>, req: &Request, params: Query<PageParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let page = match params.sida.as_deref().map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(p)) if (1..=10_000).contains(&p) => p,
+        Some(_) => {
+            let e = "Fältet sida: ange ett sidnummer från 1.";
+            return private(message(StatusCode::BAD_REQUEST, "Ogiltig sida", e), None);
+        }
+    };
+    employers_list(&state, &s, page, StatusCode::OK, EmployerForm::default(), HashMap::new()).await
+}
+
+#[handler]
+async fn create_employer(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: EmployerForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let input = EmployerInput {
+        name: text(&form.name),
+        organization_number: text(&form.organization_number),
+        website: text(&form.website),
+        sector: text(&form.sector),
+        requires_review: Some(form.requires_review.is_some()),
+        ..Default::default()
+    };
+    match state.store.create_employer(input, false, state.clock.now()).await {
+        Ok(e) => {
+            tracing::info!(user_id = s.user.id, employer_id = e.id, "employer created on the admin page");
+            see_other(&format!("/konto/arbetsgivare/{}?klart=skapad", e.id))
+        }
+        Err(e) => match form_errors(e, "name") {
+            Ok(errors) => employers_list(&state, &s, 1, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await,
+            Err(r) => r,
+        },
+    }
+}
+
+// ----- one employer: users and keys -----------------------------------------
+
+struct UserRow {
+    email: String,
+    created_at: String,
+    last_sign_in: String,
+}
+
+struct KeyRow {
+    id: i64,
+    prefix: String,
+    label: String,
+    created_at: String,
+    last_used: String,
+    revoked: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct UserForm {
+    csrf: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct KeyForm {
+    csrf: Option<String>,
+    label: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_arbetsgivare_en.html")]
+struct EmployerAdminPage {
+    layout: Layout,
+    head: AdminHead,
+    id: i64,
+    name: String,
+    slug: String,
+    organization_number: String,
+    sector: String,
+    requires_review: bool,
+    open_jobs: i64,
+    users: Vec<UserRow>,
+    keys: Vec<KeyRow>,
+    user_email: String,
+    user_errors: HashMap<String, String>,
+    key_label: String,
+    key_errors: HashMap<String, String>,
+    /// A key just created: its secret, shown this once.
+    new_secret: Option<(String, String)>,
+}
+
+impl EmployerAdminPage {
+    fn user_error(&self, field: &str) -> Option<&String> {
+        self.user_errors.get(field)
+    }
+
+    fn key_error(&self, field: &str) -> Option<&String> {
+        self.key_errors.get(field)
+    }
+}
+
+/// What the employer page shows besides its lists.
+#[derive(Default)]
+struct EmployerPageExtra {
+    notice: Option<String>,
+    user_email: String,
+    user_errors: HashMap<String, String>,
+    key_label: String,
+    key_errors: HashMap<String, String>,
+    new_secret: Option<(String, String)>,
+}
+
+async fn employer_admin(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    status: StatusCode,
+    extra: EmployerPageExtra,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    let now = state.clock.now();
+    let key = IdOrSlug::Id(id);
+    let (employer, users, keys) = match tokio::try_join!(
+        state.store.employer(&key, now),
+        state.store.users(Some(id)),
+        state.store.keys(Some(id), None),
+    ) {
+        Ok(x) => x,
+        Err(platsen_jobs::Error::NotFound) => return not_found(),
+        Err(e) => return unavailable(e),
+    };
+    let failed = !extra.user_errors.is_empty() || !extra.key_errors.is_empty();
+    let title = if failed { format!("Fel i formuläret – {}", employer.name) } else { employer.name.clone() };
+    let page = EmployerAdminPage {
+        layout: layout(&title),
+        head: head(s, "arbetsgivare", extra.notice),
+        id: employer.id,
+        name: employer.name,
+        slug: employer.slug,
+        organization_number: employer.organization_number,
+        sector: employer.sector.map_or("Ingen angiven", |s| s.name_sv()).to_owned(),
+        requires_review: employer.requires_review,
+        open_jobs: employer.open_jobs,
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                email: u.email,
+                created_at: when(u.created_at),
+                last_sign_in: when_or(u.last_sign_in_at, "aldrig"),
+            })
+            .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyRow {
+                id: k.id,
+                prefix: k.prefix,
+                label: k.label,
+                created_at: when(k.created_at),
+                last_used: when_or(k.last_used_at, "aldrig"),
+                revoked: k.revoked_at.map(when),
+            })
+            .collect(),
+        user_email: extra.user_email,
+        user_errors: extra.user_errors,
+        key_label: extra.key_label,
+        key_errors: extra.key_errors,
+        new_secret: extra.new_secret,
+    };
+    private(html(status, &page), None)
+}
+
+#[handler]
+async fn employer_page(state: Data<&AppState>, req: &Request, id: Path<String>, params: Query<DoneParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let notice = match params.klart.as_deref() {
+        Some("skapad") => Some("Arbetsgivaren är skapad. Lägg till användare och nycklar nedan."),
+        Some("anvandare") => Some("Användaren är skapad och kan logga in."),
+        Some("inbjuden") => Some("Inbjudan är skickad. Länken i den gäller i 7 dagar."),
+        Some("ej-skickad") => Some(
+            "Användaren är skapad, men inbjudan kunde inte skickas. Be användaren välja \"Glömt lösenordet\" på inloggningssidan.",
+        ),
+        Some("aterkallad") => Some("Nyckeln är återkallad och fungerar inte längre."),
+        _ => None,
+    };
+    let extra = EmployerPageExtra { notice: notice.map(str::to_owned), ..Default::default() };
+    employer_admin(&state, &s, &id.0, StatusCode::OK, extra).await
+}
+
+#[handler]
+async fn create_user(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    id: Path<String>,
+    body: Body,
+) -> Response {
+    let form: UserForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let Ok(employer_id) = id.0.parse::<i64>() else { return not_found() };
+    let email = value(&form.email);
+    let password = form.password.filter(|p| !p.is_empty());
+    let created = match &password {
+        Some(p) => {
+            state.store.create_user(Some(employer_id), &email, p, false, state.clock.now()).await.map(|_| "anvandare")
+        }
+        None => super::invite(&state, &base.0.0, employer_id, &email)
+            .await
+            .map(|(_, sent)| if sent { "inbjuden" } else { "ej-skickad" }),
+    };
+    match created {
+        Ok(done) => {
+            tracing::info!(user_id = s.user.id, employer_id, outcome = done, "employer user added on the admin page");
+            see_other(&format!("/konto/arbetsgivare/{employer_id}?klart={done}"))
+        }
+        Err(e) => match form_errors(e, "email") {
+            Ok(user_errors) => {
+                let extra = EmployerPageExtra { user_email: email, user_errors, ..Default::default() };
+                employer_admin(&state, &s, &id.0, StatusCode::UNPROCESSABLE_ENTITY, extra).await
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+#[handler]
+async fn create_key(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+    let form: KeyForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let Ok(employer_id) = id.0.parse::<i64>() else { return not_found() };
+    let label = value(&form.label);
+    let label_or_none = Some(label.trim()).filter(|l| !l.is_empty());
+    match state.store.create_key(employer_id, label_or_none, state.clock.now()).await {
+        Ok(k) => {
+            tracing::info!(user_id = s.user.id, employer_id, key_id = k.key.id, "API key created on the admin page");
+            // The secret is shown on this answer only (never in a URL, never cached).
+            let extra = EmployerPageExtra {
+                notice: Some("Nyckeln är skapad. Kopiera den nu; den visas inte igen.".into()),
+                new_secret: Some((k.key.prefix, k.secret)),
+                ..Default::default()
+            };
+            employer_admin(&state, &s, &id.0, StatusCode::CREATED, extra).await
+        }
+        Err(e) => match form_errors(e, "label") {
+            Ok(key_errors) => {
+                let extra = EmployerPageExtra { key_label: label, key_errors, ..Default::default() };
+                employer_admin(&state, &s, &id.0, StatusCode::UNPROCESSABLE_ENTITY, extra).await
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+#[handler]
+async fn revoke_key(state: Data<&AppState>, req: &Request, ids: Path<(String, String)>, body: Body) -> Response {
+    let form: CsrfOnly = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let (Ok(employer_id), Ok(key_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
+    // Only a key of the employer whose page the form was on.
+    match state.store.keys(Some(employer_id), None).await {
+        Ok(keys) if keys.iter().any(|k| k.id == key_id) => {}
+        Ok(_) => return not_found(),
+        Err(e) => return unavailable(e),
+    }
+    match state.store.revoke_key(key_id, state.clock.now()).await {
+        Ok(()) => {
+            tracing::info!(user_id = s.user.id, employer_id, key_id, "API key revoked on the admin page");
+            see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=aterkallad"))
+        }
+        Err(platsen_jobs::Error::NotFound) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+// ----- salary survey imports ------------------------------------------------
+
+struct ImportProblem {
+    line: u64,
+    field: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_lonestatistik.html")]
+struct ImportsPage {
+    layout: Layout,
+    head: AdminHead,
+    imports: Vec<ImportRow>,
+    error: Option<String>,
+    problems: Vec<ImportProblem>,
+}
+
+async fn imports_list(
+    state: &AppState,
+    s: &Session,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+    problems: Vec<ImportProblem>,
+) -> Response {
+    let imports = match state.store.salary_imports().await {
+        Ok(i) => i,
+        Err(e) => return unavailable(e),
+    };
+    let title = if error.is_some() { "Filen importerades inte – Lönestatistik" } else { "Lönestatistik" };
+    let page = ImportsPage {
+        layout: layout(title),
+        head: head(s, "lonestatistik", notice),
+        imports: imports.into_iter().map(Into::into).collect(),
+        error,
+        problems,
+    };
+    private(html(status, &page), None)
+}
+
+#[handler]
+async fn imports_page(state: Data<&AppState>, req: &Request, params: Query<DoneParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let notice = params.klart.as_deref().map(|n| match n.parse::<i64>() {
+        Ok(n) => format!("Filen är importerad: {n} svar. Statistiken och diagrammen visar dem nu."),
+        Err(_) => "Filen är importerad.".to_owned(),
+    });
+    imports_list(&state, &s, StatusCode::OK, notice, None, vec![]).await
+}
+
+/// The upload form's fields: the CSRF token and the file (at most
+/// [`MAX_CSV_BODY`] bytes).
+async fn read_upload(mut multipart: Multipart) -> Result<(Option<String>, Option<(String, Vec<u8>)>), String> {
+    let (mut csrf, mut file) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(|_| "Formuläret kunde inte läsas.".to_owned())? {
+        match field.name() {
+            Some("csrf") => {
+                let mut token = Vec::new();
+                let read = field.into_async_read().take(128).read_to_end(&mut token).await;
+                csrf = read.ok().and_then(|_| String::from_utf8(token).ok());
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let mut bytes = Vec::new();
+                field
+                    .into_async_read()
+                    .take(MAX_CSV_BODY as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .await
+                    .map_err(|_| "Filen kunde inte läsas.".to_owned())?;
+                if bytes.len() > MAX_CSV_BODY {
+                    return Err(format!("Filen får vara högst {} MB.", MAX_CSV_BODY / 1024 / 1024));
+                }
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, file))
+}
+
+#[handler]
+async fn import(state: Data<&AppState>, req: &Request, multipart: Multipart) -> Response {
+    let (csrf, file) = match read_upload(multipart).await {
+        Ok(x) => x,
+        Err(e) => return private(message(StatusCode::BAD_REQUEST, "Filen kunde inte tas emot", e), None),
+    };
+    let s = try_page!(admin_post(&state, req, csrf.as_deref()).await);
+    let fail = |status: StatusCode, error: &str, problems: Vec<ImportProblem>| {
+        imports_list(&state, &s, status, None, Some(error.to_owned()), problems)
+    };
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return fail(StatusCode::UNPROCESSABLE_ENTITY, "Välj en CSV-fil att importera.", vec![]).await;
+    };
+    let filename: String = filename.chars().filter(|c| !c.is_control()).take(200).collect();
+    match crate::salary::import_survey(&state, bytes, Some(filename)).await {
+        Ok(import) => {
+            tracing::info!(
+                user_id = s.user.id,
+                import_id = import.id,
+                responses = import.responses,
+                "salary survey imported on the admin page"
+            );
+            see_other(&format!("/konto/lonestatistik?klart={}", import.responses))
+        }
+        Err(ImportFailure::Rejected(rejected)) => {
+            let error = format!(
+                "Filen har {} fel och har inte importerats; inget har sparats. Rätta felen och ladda upp filen igen.",
+                rejected.problems
+            );
+            let problems = rejected
+                .errors
+                .into_iter()
+                .map(|e| ImportProblem { line: e.line, field: e.field, reason: e.reason })
+                .collect();
+            fail(StatusCode::UNPROCESSABLE_ENTITY, &error, problems).await
+        }
+        Err(ImportFailure::Store(platsen_jobs::Error::Conflict { message, .. })) => {
+            fail(StatusCode::CONFLICT, &message, vec![]).await
+        }
+        Err(ImportFailure::Store(e)) => unavailable(e),
+        Err(ImportFailure::Panicked) => unavailable("parsing a salary file panicked"),
+    }
+}
