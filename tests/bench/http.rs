@@ -118,7 +118,7 @@ async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, siz
     let pages = [
         ("/ (start, search)", "/".to_owned()),
         ("/jobb?q=upphandlare", "/jobb?q=upphandlare".to_owned()),
-        ("/jobb?q=upphandlrae (typo)", "/jobb?q=upphandlrae".to_owned()),
+        ("/jobb?q=upphandlrae (typo; no hit in the built-in search)", "/jobb?q=upphandlrae".to_owned()),
         ("/jobb?county=01&sort=deadline", "/jobb?county=01&sort=deadline".to_owned()),
         ("/jobb/{slug}", format!("/jobb/{job}")),
         ("/arbetsgivare/{slug}", format!("/arbetsgivare/{employer}")),
