@@ -12,4 +12,5 @@ mod public;
 mod salary;
 mod search;
 mod search_meili;
+mod stream;
 mod web;

@@ -14,6 +14,7 @@ mod middleware;
 pub mod problem;
 mod routes;
 pub mod salary;
+pub mod stream;
 pub mod web;
 pub mod wire;
 

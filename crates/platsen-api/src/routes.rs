@@ -690,14 +690,15 @@ impl AdminApi {
     }
 }
 
-pub type Apis = (JobsApi, EmployersApi, AdminApi, crate::salary::SalaryApi);
+pub type Apis = (JobsApi, EmployersApi, AdminApi, crate::salary::SalaryApi, crate::stream::StreamApi);
 
 pub fn apis(state: AppState) -> Apis {
     (
         JobsApi { state: state.clone() },
         EmployersApi { state: state.clone() },
         AdminApi { state: state.clone() },
-        crate::salary::SalaryApi { state },
+        crate::salary::SalaryApi { state: state.clone() },
+        crate::stream::StreamApi { state },
     )
 }
 

@@ -104,6 +104,52 @@ macro_rules! record {
     };
 }
 
+/// Appends to the change log what the public now sees of each ad in `$ids`
+/// (see `store/changes.rs`). It must come after the transaction's last write
+/// to `job_ads`: on PostgreSQL it takes the log's advisory lock, held until
+/// commit, which hands out log ids in commit order.
+macro_rules! log_changes {
+    ($self:ident, $tx:ident, $ids:expr, $now:expr) => {{
+        if matches!($self.db, $crate::store::Db::Postgres(_)) {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind($crate::store::changes::CHANGE_LOCK)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for id in $ids {
+            let id: i64 = id;
+            let ad = sqlx::query(concat!(job_select!(), "where j.id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *$tx)
+                .await?
+                .map(|r| $crate::store::job_from_row(&r, $now))
+                .transpose()?;
+            let last: Option<(String, String)> =
+                sqlx::query_as("select change, ad from job_changes where job_id = $1 order by id desc limit 1")
+                    .bind(id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if let Some(c) =
+                $crate::store::changes::decide(ad.as_ref(), last.as_ref().map(|(k, a)| (k.as_str(), a.as_str())))?
+            {
+                sqlx::query(
+                    "insert into job_changes (job_id, employer_id, change, version, ad, reason, created_at)
+                     values ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(c.employer_id)
+                .bind(c.kind.code())
+                .bind(c.version)
+                .bind(c.ad)
+                .bind(c.reason)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    }};
+}
+
 /// The columns of a job ad with its employer, for every query that reads ads.
 macro_rules! job_select {
     () => {
@@ -279,6 +325,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (4, "salary", include_str!("../../../migrations/postgres/0004_salary.sql")),
             (5, "employer sector", include_str!("../../../migrations/postgres/0005_employer_sector.sql")),
             (6, "accounts", include_str!("../../../migrations/postgres/0006_accounts.sql")),
+            (7, "distribution", include_str!("../../../migrations/postgres/0007_distribution.sql")),
         ]
     } else {
         &[
@@ -288,6 +335,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (4, "salary", include_str!("../../../migrations/sqlite/0004_salary.sql")),
             (5, "employer sector", include_str!("../../../migrations/sqlite/0005_employer_sector.sql")),
             (6, "accounts", include_str!("../../../migrations/sqlite/0006_accounts.sql")),
+            (7, "distribution", include_str!("../../../migrations/sqlite/0007_distribution.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -366,6 +414,7 @@ impl Store {
             Db::Postgres(pool) => embedded_migrations(true).run(pool).await?,
         }
         self.backfill_search_columns().await?;
+        self.backfill_changes().await?;
         Ok(())
     }
 
@@ -520,6 +569,14 @@ impl Store {
             .bind(next.sector.map(Sector::code))
             .execute(&mut *tx)
             .await?;
+            // A new name changes what the employer's visible ads show.
+            let visible: Vec<i64> = sqlx::query_scalar(
+                "select id from job_ads where employer_id = $1 and status = 'published' order by id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            log_changes!(self, tx, visible, now);
         });
         tracing::info!(employer_id = id, "employer updated");
         self.employer(&IdOrSlug::Id(id), now).await
@@ -1115,6 +1172,7 @@ impl Store {
                 ));
             }
             record!(&mut *tx, id, current.employer_id, actor, "updated", changes, now)?;
+            log_changes!(self, tx, [id], now);
         });
         tracing::info!(job_id = id, actor = %actor.label(), "job ad updated");
         self.job_for(actor, id, now).await
@@ -1199,6 +1257,7 @@ impl Store {
                 ));
             }
             record!(&mut *tx, id, ad.employer_id, actor, step.action(), detail, now)?;
+            log_changes!(self, tx, [id], now);
         });
         tracing::info!(job_id = id, action = step.action(), to = target.code(), actor = %actor.label(), "job ad lifecycle");
         self.job_for(actor, id, now).await
@@ -1228,6 +1287,7 @@ impl Store {
                 ));
             }
             record!(&mut *tx, id, ad.employer_id, actor, "deleted", json!({ "title": ad.title }), now)?;
+            log_changes!(self, tx, [id], now);
         });
         tracing::info!(job_id = id, actor = %actor.label(), "draft deleted");
         Ok(())
@@ -1263,6 +1323,7 @@ impl Store {
                     expired.push(id);
                 }
             }
+            log_changes!(self, tx, expired.iter().copied(), now);
             expired
         });
         if !ids.is_empty() {
@@ -1504,8 +1565,11 @@ mod tests {
 }
 
 mod accounts;
+mod changes;
 mod fulltext;
 mod salary;
+
+pub use changes::{Change, ChangeKind, ChangePage, RemovalReason};
 
 pub use accounts::{INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
 
