@@ -5,6 +5,7 @@ mod admin;
 mod authz;
 mod browser;
 mod cli;
+mod feeds;
 mod garbage;
 mod konto;
 mod lifecycle;

@@ -33,6 +33,7 @@ macro_rules! try_page {
 }
 
 mod admin;
+mod feeds;
 mod konto;
 mod lonestatistik;
 
@@ -78,6 +79,10 @@ pub fn mount(route: Route) -> Route {
         .at("/lonestatistik", get(lonestatistik::page))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
+        .at("/feeds/jobs.rss", get(feeds::rss_feed))
+        .at("/feeds/jobs.atom", get(feeds::atom_feed))
+        .at("/feeds/jobs.json", get(feeds::json_feed))
+        .at("/feeds/deadlines.ics", get(feeds::deadline_calendar))
         .at("/static/:file", get(asset))
 }
 
@@ -87,6 +92,9 @@ struct Layout {
     description: Option<String>,
     canonical: Option<String>,
     noindex: bool,
+    /// The query string (`?…`, or empty) of the feeds that follow this
+    /// page's ads, announced in the head; `None`: no feeds.
+    feeds: Option<String>,
     css: &'static str,
     js: &'static str,
 }
@@ -98,6 +106,7 @@ impl Layout {
             description: None,
             canonical: None,
             noindex: false,
+            feeds: None,
             css: CSS.href.as_str(),
             js: JS.href.as_str(),
         }
@@ -286,6 +295,8 @@ struct SearchPage {
     summary: String,
     hits: Vec<HitItem>,
     pages: Vec<PageLink>,
+    /// The feeds' query string (`?…`, or empty).
+    feeds: String,
 }
 
 /// A facet's values as options, "Upphandlare (12)", keeping the selected
@@ -504,8 +515,21 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
     layout.description = Some("Lediga jobb för upphandlare, inköpare och avtalscontroller i hela Sverige.".to_owned());
     // Filtered and paged variants are not separate pages for search engines.
     layout.noindex = query.q.is_some() || query.page > 1;
-    let page =
-        SearchPage { layout, heading, q: query.q.clone().unwrap_or_default(), filters, sorts, summary, hits, pages };
+    let mut feed_query = query.clone();
+    feed_query.sort = SearchSort::Relevance;
+    let feeds = search_href(&feed_query, 1).split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    layout.feeds = Some(feeds.clone());
+    let page = SearchPage {
+        feeds,
+        layout,
+        heading,
+        q: query.q.clone().unwrap_or_default(),
+        filters,
+        sorts,
+        summary,
+        hits,
+        pages,
+    };
     html(StatusCode::OK, &page)
 }
 
@@ -781,6 +805,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
         Err(e) => return unavailable(e),
     };
     let mut layout = Layout::new(format!("Lediga jobb hos {}", employer.name));
+    layout.feeds = Some(format!("?employer={}", employer.slug));
     layout.canonical = Some(format!("{}/arbetsgivare/{}", base.0.0.trim_end_matches('/'), employer.slug));
     let page = EmployerPage {
         layout,
