@@ -5,6 +5,7 @@ mod admin;
 mod authz;
 mod browser;
 mod cli;
+mod embed;
 mod feeds;
 mod garbage;
 mod konto;

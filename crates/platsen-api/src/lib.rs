@@ -137,6 +137,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
         .data(web::PublicUrl(options.public_url.clone()))
         .with(middleware::ConditionalGet)
         .with(middleware::RateLimit::new(options.rate_limit_per_sec))
+        .with(middleware::PublicCors)
         .with(middleware::SecurityHeaders)
         .catch_all_error(|err| async move { problem::problem_from_poem_error(err) })
         .with(middleware::AccessLog)

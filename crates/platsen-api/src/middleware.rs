@@ -52,7 +52,13 @@ impl<E: Endpoint> Endpoint for ConditionalGetEndpoint<E> {
             let cc = if authed { "private, no-cache" } else { "public, max-age=30, stale-while-revalidate=30" };
             resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cc));
         }
-        resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization, Accept-Encoding"));
+        // A handler's own Vary (the embed varies by Origin) is kept.
+        let vary = match resp.headers().get(header::VARY).and_then(|v| v.to_str().ok()) {
+            Some(own) => HeaderValue::from_str(&format!("{own}, Authorization, Accept-Encoding"))
+                .unwrap_or(HeaderValue::from_static("*")),
+            None => HeaderValue::from_static("Authorization, Accept-Encoding"),
+        };
+        resp.headers_mut().insert(header::VARY, vary);
         let tag = etag.to_str().unwrap_or_default();
         if let Some(inm) = if_none_match
             && (inm.trim() == "*" || inm.split(',').any(|t| t.trim().trim_start_matches("W/") == tag))
@@ -144,6 +150,40 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         let h = resp.headers_mut();
         h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+        Ok(resp)
+    }
+}
+
+/// CORS for what anyone may read: a GET of the public API (`/api/v1/…`
+/// without an `Authorization` header) or a feed answers any origin, without
+/// credentials. Nothing else gets a CORS header, so no other origin can read
+/// an authenticated answer or a page with a session; and no preflight is
+/// answered, so no other origin can send a write. The embed sets its own
+/// (an employer may restrict it to its own sites).
+pub struct PublicCors;
+
+impl<E: Endpoint> Middleware<E> for PublicCors {
+    type Output = PublicCorsEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        PublicCorsEndpoint(ep)
+    }
+}
+
+pub struct PublicCorsEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for PublicCorsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let public = matches!(*req.method(), Method::GET | Method::HEAD)
+            && !req.headers().contains_key(header::AUTHORIZATION)
+            && (req.uri().path().starts_with("/api/v1/") || req.uri().path().starts_with("/feeds/"));
+        let mut resp = self.0.call(req).await?.into_response();
+        let h = resp.headers_mut();
+        if public {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        }
+        h.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
         Ok(resp)
     }
 }

@@ -71,3 +71,19 @@
     if (picked()) e.preventDefault();
   });
 })();
+
+// Copy buttons (the embed snippet on the dashboard): the code stays
+// selectable without this.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-copy]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    button.addEventListener("click", function () {
+      var source = document.querySelector(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) return;
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        button.textContent = "Kopierat";
+      });
+    });
+  });
+})();

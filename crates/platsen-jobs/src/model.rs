@@ -139,6 +139,8 @@ pub struct Employer {
     pub requires_review: bool,
     pub is_demo: bool,
     pub open_jobs: i64,
+    /// Origins (`https://host[:port]`) allowed to embed its ads; empty: any.
+    pub embed_origins: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

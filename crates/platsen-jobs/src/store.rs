@@ -167,7 +167,7 @@ macro_rules! job_select {
 macro_rules! employer_select {
     () => {
         "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description, e.sector,
-                e.requires_review, e.is_demo, e.created_at, e.updated_at,
+                e.requires_review, e.is_demo, e.created_at, e.updated_at, e.embed_origins,
                 (select count(*) from job_ads j
                   where j.employer_id = e.id and j.status = 'published' and j.expires_at > $1) as open_jobs
            from employers e "
@@ -580,6 +580,36 @@ impl Store {
         });
         tracing::info!(employer_id = id, "employer updated");
         self.employer(&IdOrSlug::Id(id), now).await
+    }
+
+    /// Sets the origins allowed to embed the employer's ads (empty: any).
+    /// An employer changes only its own list.
+    pub async fn set_embed_origins(
+        &self,
+        actor: Actor,
+        employer_id: i64,
+        origins: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Employer> {
+        if actor.employer_id().is_some_and(|own| own != employer_id) {
+            return Err(Error::Forbidden("an employer changes only its own embed origins"));
+        }
+        let origins = validate::origins("embed_origins", origins).map_err(|e| Error::Invalid(vec![e]))?;
+        let now = ts(now);
+        let done = write_tx!(self, |tx| {
+            sqlx::query("update employers set embed_origins = $2, updated_at = $3 where id = $1")
+                .bind(employer_id)
+                .bind(origins.join("\n"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(Error::NotFound);
+        }
+        tracing::info!(employer_id, origins = origins.len(), actor = %actor.label(), "embed origins set");
+        self.employer(&IdOrSlug::Id(employer_id), now).await
     }
 
     /// One employer, with its count of open ads.
@@ -1462,6 +1492,7 @@ where
         requires_review: r.try_get("requires_review")?,
         is_demo: r.try_get("is_demo")?,
         open_jobs: r.try_get("open_jobs")?,
+        embed_origins: r.try_get::<String, _>("embed_origins")?.lines().map(str::to_owned).collect(),
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

@@ -154,6 +154,46 @@ pub fn web_url(field: &str, raw: &str) -> Result<String, FieldError> {
 }
 
 /// An e-mail address as used for applications.
+/// The most origins an employer may list.
+pub const MAX_ORIGINS: usize = 20;
+
+/// Web origins as typed, one per entry (blank entries are skipped): each
+/// `http(s)://host[:port]`, a trailing slash allowed, nothing else. Returns
+/// them in their serialized form, lower-cased, without duplicates.
+pub fn origins(field: &str, raw: &[String]) -> Result<Vec<String>, FieldError> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let bad = |why: &str| {
+            let shown: String = entry.chars().take(60).collect();
+            FieldError::new(field, "invalid_origin", format!("{shown}: {why}"))
+        };
+        if entry.len() > 200 {
+            return Err(bad("för lång."));
+        }
+        let url = url::Url::parse(entry).map_err(|_| bad("ange en webbadress som https://www.example.se."))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(bad("bara http och https."));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("ange en värd."));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("utan användarnamn eller lösenord."));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("bara adressens början, utan sökväg (som https://www.example.se)."));
+        }
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    if out.len() > MAX_ORIGINS {
+        return Err(FieldError::new(field, "too_many", format!("högst {MAX_ORIGINS} webbplatser.")));
+    }
+    Ok(out)
+}
+
 pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
     use email_address::{EmailAddress, Options};
     let raw = raw.trim();
@@ -206,6 +246,31 @@ pub fn slugify(text: &str, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embed_origins() {
+        let ok = |v: &[&str]| origins("o", &v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            ok(&["https://www.Nacka.se/", " http://localhost:8080 ", "", "https://www.nacka.se"]).unwrap(),
+            ["https://www.nacka.se", "http://localhost:8080"]
+        );
+        assert_eq!(ok(&["https://karriar.nacka.se:443"]).unwrap(), ["https://karriar.nacka.se"]);
+        for bad in [
+            "nacka.se",
+            "javascript:alert(1)",
+            "ftp://nacka.se",
+            "https://nacka.se/jobb",
+            "https://nacka.se/?a=1",
+            "https://u:p@nacka.se",
+            "https://nacka.se/#x",
+            "data:text/html,<script>",
+            "*",
+        ] {
+            assert!(ok(&[bad]).is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..21).map(|i| format!("https://s{i}.example.se")).collect();
+        assert!(origins("o", &many).is_err());
+    }
 
     #[test]
     fn organisation_numbers() {

@@ -263,6 +263,7 @@ pub fn mount(route: Route) -> Route {
         .at("/konto/annonser/:id", get(edit_ad_page).post(update_ad))
         .at("/konto/annonser/:id/forhandsgranska", get(preview_ad))
         .at("/konto/annonser/:id/status", post(change_status))
+        .at("/konto/inbaddning", post(save_embed_origins))
 }
 
 // ----- sign-in --------------------------------------------------------------
@@ -385,15 +386,30 @@ struct DashboardPage {
     employer_slug: String,
     ads: Vec<AdRow>,
     total: i64,
+    /// The career-page snippet, its iframe alternative, and the feed's address.
+    embed_script: String,
+    embed_iframe: String,
+    feed_url: String,
+    /// The allowed origins as shown in the form (one per line), and what is
+    /// wrong with them, if the last post was refused.
+    embed_origins: String,
+    embed_error: Option<String>,
+    embed_saved: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct DashboardParams {
     utloggad: Option<String>,
+    inbaddning: Option<String>,
 }
 
 #[handler]
-async fn dashboard(state: Data<&AppState>, req: &Request, params: Query<DashboardParams>) -> Response {
+async fn dashboard(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    params: Query<DashboardParams>,
+) -> Response {
     let s = match session(&state, req).await {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -405,6 +421,21 @@ async fn dashboard(state: Data<&AppState>, req: &Request, params: Query<Dashboar
     let Some(employer_id) = s.user.employer_id else {
         return super::admin::overview(&state, s).await;
     };
+    let saved = params.inbaddning.is_some();
+    employer_dashboard(&state, &base.0.0, s, employer_id, StatusCode::OK, None, saved).await
+}
+
+/// An employer's dashboard; `origins_form` is a refused allow-list post (what
+/// was typed, and why it was refused).
+async fn employer_dashboard(
+    state: &AppState,
+    base: &str,
+    s: Session,
+    employer_id: i64,
+    status: StatusCode,
+    origins_form: Option<(String, String)>,
+    embed_saved: bool,
+) -> Response {
     let now = state.clock.now();
     state.web.counters.write(&state.store).await;
     let key = platsen_jobs::IdOrSlug::Id(employer_id);
@@ -433,16 +464,59 @@ async fn dashboard(state: Data<&AppState>, req: &Request, params: Query<Dashboar
             }
         })
         .collect();
+    let (embed_script, embed_iframe) = super::embed::snippets(base, &employer.slug);
+    let (embed_origins, embed_error) = match origins_form {
+        Some((typed, error)) => (typed, Some(error)),
+        None => (employer.embed_origins.join("\n"), None),
+    };
     let page = DashboardPage {
         layout: layout("Ditt konto"),
         csrf: s.csrf,
         email: s.user.email,
+        feed_url: format!("{base}/feeds/jobs.rss?employer={}", employer.slug),
         employer: employer.name,
         employer_slug: employer.slug,
         ads: rows,
         total: ads.total,
+        embed_script,
+        embed_iframe,
+        embed_origins,
+        embed_error,
+        embed_saved,
     };
-    private(html(StatusCode::OK, &page), None)
+    private(html(status, &page), None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OriginsForm {
+    csrf: Option<String>,
+    origins: Option<String>,
+}
+
+/// Saves the sites allowed to embed the employer's ads.
+#[handler]
+async fn save_embed_origins(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
+    let form: OriginsForm = try_page!(read_form(body).await);
+    let s = try_page!(session_for_post(&state, req, form.csrf.as_deref()).await);
+    let (Some(actor), Some(employer_id)) = (actor(&s), s.user.employer_id) else {
+        return not_found_ad();
+    };
+    let typed = form.origins.unwrap_or_default();
+    if typed.len() > 5000 {
+        let error = "Högst 5 000 tecken.".to_owned();
+        return employer_dashboard(&state, &base.0.0, s, employer_id, StatusCode::BAD_REQUEST, Some((String::new(), error)), false)
+            .await;
+    }
+    let lines: Vec<String> = typed.lines().map(str::to_owned).collect();
+    match state.store.set_embed_origins(actor, employer_id, &lines, state.clock.now()).await {
+        Ok(_) => see_other("/konto?inbaddning=sparad#inbaddning"),
+        Err(platsen_jobs::Error::Invalid(errors)) => {
+            let error = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            employer_dashboard(&state, &base.0.0, s, employer_id, StatusCode::BAD_REQUEST, Some((typed, error)), false)
+                .await
+        }
+        Err(e) => unavailable(e),
+    }
 }
 
 // ----- the ad form ----------------------------------------------------------

@@ -33,6 +33,7 @@ macro_rules! try_page {
 }
 
 mod admin;
+mod embed;
 mod feeds;
 mod konto;
 mod lonestatistik;
@@ -79,6 +80,9 @@ pub fn mount(route: Route) -> Route {
         .at("/lonestatistik", get(lonestatistik::page))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
+        .at("/embed/v1/platsen.js", get(embed::script))
+        .at("/embed/v1/jobs.json", get(embed::jobs))
+        .at("/embed/jobs", get(embed::frame))
         .at("/feeds/jobs.rss", get(feeds::rss_feed))
         .at("/feeds/jobs.atom", get(feeds::atom_feed))
         .at("/feeds/jobs.json", get(feeds::json_feed))
