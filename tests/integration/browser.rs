@@ -327,3 +327,161 @@ async fn an_admin_rejects_and_approves_ads_in_the_review_queue() {
     b.stop().await;
     app.stop().await;
 }
+
+/// A career page of its own, on another origin (`localhost` and another
+/// port), serving `html` for every request.
+async fn career_site(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let html = html.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let (status, body) =
+                    if got.starts_with(b"GET / ") { ("200 OK", html) } else { ("404 Not Found", String::new()) };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://localhost:{port}/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employers_ads_render_on_its_career_page_on_another_origin() {
+    let app = demo_board().await;
+    // The demo employer with the most open ads.
+    let employers = app.store.employers(1, 100, app.clock.now()).await.unwrap();
+    let employer = employers.items.iter().max_by_key(|e| e.open_jobs).unwrap().clone();
+    assert!(employer.open_jobs >= 2, "{employer:?}");
+    let shown = employer.open_jobs.min(5);
+    let host_page = format!(
+        r#"<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Jobba hos oss – {name}</title>
+<script>
+  window.__errors = [];
+  addEventListener("error", e => __errors.push("error: " + e.message));
+  addEventListener("unhandledrejection", e => __errors.push("rejection: " + e.reason));
+  document.addEventListener("securitypolicyviolation", e => __errors.push("csp: " + e.violatedDirective));
+  const consoleError = console.error;
+  console.error = (...a) => {{ __errors.push("console: " + a.join(" ")); consoleError(...a); }};
+</script>
+<style>
+  /* The career site's own styles, deliberately hostile to anything embedded. */
+  :root {{ --platsen-accent: rgb(0, 102, 51); --platsen-font: Georgia, serif; }}
+  body {{ font-family: "Trebuchet MS", sans-serif; margin: 0; background: #f6f3ee; color: #2b2b2b; }}
+  header {{ background: rgb(0, 102, 51); color: #fff; padding: 24px 32px; }}
+  header h1 {{ margin: 0; font-size: 28px; }}
+  main {{ display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); gap: 32px; padding: 32px; max-width: 1100px; }}
+  @media (max-width: 700px) {{ main {{ grid-template-columns: minmax(0, 1fr); padding: 16px; }} }}
+  li {{ color: rgb(150, 30, 30); font-size: 19px; }}
+  .title {{ display: none; }}
+  a {{ color: rgb(200, 0, 200); }}
+  aside {{ background: #fff; padding: 16px; border-radius: 8px; }}
+</style></head>
+<body>
+<header><h1>Jobba hos {name}</h1></header>
+<main>
+  <section>
+    <p>Vi söker kollegor som vill göra skillnad i offentlig upphandling.</p>
+    <script src="{platsen}/embed/v1/platsen.js" data-employer="{slug}" data-limit="5" data-jsonld="true" async></script>
+  </section>
+  <aside>
+    <h2>Förmåner</h2>
+    <ul class="host"><li id="host-li">Friskvård</li></ul>
+    <h2>Som iframe</h2>
+    <iframe id="frame" src="{platsen}/embed/jobs?employer={slug}&amp;limit=2" title="Lediga jobb" style="width:100%;border:0"></iframe>
+    <script src="{platsen}/embed/v1/platsen.js" async></script>
+  </aside>
+</main>
+</body></html>"#,
+        name = employer.name,
+        slug = employer.slug,
+        platsen = app.base,
+    );
+    let site = career_site(host_page).await;
+    let Some(b) = Browser::start(1280).await else { return };
+    b.goto(&site).await;
+    assert_ne!(
+        b.js("return location.origin").await.as_str().unwrap(),
+        app.base,
+        "the career page is on another origin"
+    );
+    b.until(
+        "the widget's list",
+        "const h = document.querySelector('.platsen-jobs'); \
+         return !!(h && h.shadowRoot && h.shadowRoot.querySelectorAll('li').length > 0)",
+    )
+    .await;
+    let items = b.js("return document.querySelector('.platsen-jobs').shadowRoot.querySelectorAll('li').length").await;
+    assert_eq!(items.as_i64().unwrap(), shown);
+    // Accessible: a labelled region with a heading, and real links.
+    let a11y = b
+        .js("const r = document.querySelector('.platsen-jobs').shadowRoot; \
+             const s = r.querySelector('section'); \
+             return [r.getElementById(s.getAttribute('aria-labelledby')).textContent, \
+                     r.querySelectorAll('li a.title[href]').length, r.querySelector('li time').dateTime]")
+        .await;
+    assert_eq!(a11y[0], "Lediga jobb");
+    assert_eq!(a11y[1].as_i64().unwrap(), shown);
+    assert!(a11y[2].as_str().unwrap().len() == 10, "a machine-readable date: {a11y}");
+
+    // Styles cross neither way: the page's `li` and `.title` rules do not
+    // reach the widget, the widget's do not reach the page, and the page's
+    // custom properties theme it.
+    let inside = b
+        .js("const r = document.querySelector('.platsen-jobs').shadowRoot; \
+             const li = getComputedStyle(r.querySelector('li')); const a = getComputedStyle(r.querySelector('a.title')); \
+             return [li.color, li.fontSize, a.display, a.color, getComputedStyle(r.querySelector('li')).fontFamily]")
+        .await;
+    assert_ne!(inside[0], "rgb(150, 30, 30)", "the page's li colour leaked in: {inside}");
+    assert_ne!(inside[1], "19px", "the page's li size leaked in: {inside}");
+    assert_ne!(inside[2], "none", "the page's .title rule leaked in: {inside}");
+    assert_eq!(inside[3], "rgb(0, 102, 51)", "themed by --platsen-accent: {inside}");
+    assert!(inside[4].as_str().unwrap().contains("Georgia"), "themed by --platsen-font: {inside}");
+    let outside = b
+        .js("const li = getComputedStyle(document.getElementById('host-li')); \
+             return [li.color, li.fontSize, li.borderTopWidth, document.querySelectorAll('style').length]")
+        .await;
+    assert_eq!(outside[0], "rgb(150, 30, 30)");
+    assert_eq!(outside[1], "19px");
+    assert_eq!(outside[2], "0px", "the widget's li border leaked out: {outside}");
+    assert_eq!(outside[3], 1, "the widget added no style element to the page");
+
+    // JobPosting JSON-LD for search engines, on the career page itself.
+    let ld = b
+        .js("return [...document.querySelectorAll('head script[type=\"application/ld+json\"]')] \
+             .map(s => JSON.parse(s.textContent)['@type'])")
+        .await;
+    assert_eq!(ld.as_array().unwrap().len() as i64, shown, "{ld}");
+    assert!(ld.as_array().unwrap().iter().all(|t| t == "JobPosting"));
+
+    // The iframe variant grew to its content.
+    b.until(
+        "the iframe's height",
+        "const f = document.getElementById('frame'); return parseInt(f.style.height || '0') > 160",
+    )
+    .await;
+    let errors = b.js("return window.__errors").await;
+    assert_eq!(errors, serde_json::json!([]), "errors on the career page");
+    b.screenshots("inbaddning").await;
+    let errors = b.js("return window.__errors").await;
+    assert_eq!(errors, serde_json::json!([]), "errors on the career page at phone width");
+    b.stop().await;
+    app.stop().await;
+}

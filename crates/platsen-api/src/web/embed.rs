@@ -74,7 +74,11 @@ async fn embed(state: &AppState, p: &EmbedParams, now: DateTime<Utc>) -> Result<
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                return Err(ApiError::bad_request("limit", "out_of_range", format!("Ett tal från 1 till {MAX_LIMIT}.")));
+                return Err(ApiError::bad_request(
+                    "limit",
+                    "out_of_range",
+                    format!("Ett tal från 1 till {MAX_LIMIT}."),
+                ));
             }
         },
     };
@@ -180,9 +184,9 @@ pub(super) async fn jobs(
     if e.jsonld {
         for hit in &results.hits {
             match state.store.public_job(&IdOrSlug::Id(hit.id), now).await {
-                Ok(ad) => json_ld.push(
-                    serde_json::from_str(&super::job_posting_json_ld(&ad, base)).expect("JSON-LD is JSON"),
-                ),
+                Ok(ad) => {
+                    json_ld.push(serde_json::from_str(&super::job_posting_json_ld(&ad, base)).expect("JSON-LD is JSON"))
+                }
                 // Closed between the search and now: leave it out.
                 Err(platsen_jobs::Error::NotFound) => {}
                 Err(err) => return fail(err.into()),
@@ -274,11 +278,8 @@ pub(super) async fn frame(state: Data<&AppState>, base: Data<&PublicUrl>, params
         municipality: text(&p.municipality),
         q: text(&p.q),
     };
-    let ancestors = if e.employer.embed_origins.is_empty() {
-        "*".to_owned()
-    } else {
-        e.employer.embed_origins.join(" ")
-    };
+    let ancestors =
+        if e.employer.embed_origins.is_empty() { "*".to_owned() } else { e.employer.embed_origins.join(" ") };
     match page.render() {
         Ok(body) => Response::builder()
             .content_type("text/html; charset=utf-8")
@@ -301,9 +302,8 @@ pub(super) async fn frame(state: Data<&AppState>, base: Data<&PublicUrl>, params
 /// The one-line snippet for an employer's career page, and the iframe
 /// alternative, as the dashboard shows them.
 pub(crate) fn snippets(base: &str, slug: &str) -> (String, String) {
-    let one_line = format!(
-        r#"<script src="{base}/embed/v1/platsen.js" data-employer="{slug}" data-limit="10" async></script>"#
-    );
+    let one_line =
+        format!(r#"<script src="{base}/embed/v1/platsen.js" data-employer="{slug}" data-limit="10" async></script>"#);
     let iframe = format!(
         r#"<iframe src="{base}/embed/jobs?employer={slug}" title="Lediga jobb" style="width:100%;border:0" loading="lazy"></iframe>
 <script src="{base}/embed/v1/platsen.js" async></script>"#

@@ -504,8 +504,16 @@ async fn save_embed_origins(state: Data<&AppState>, base: Data<&PublicUrl>, req:
     let typed = form.origins.unwrap_or_default();
     if typed.len() > 5000 {
         let error = "Högst 5 000 tecken.".to_owned();
-        return employer_dashboard(&state, &base.0.0, s, employer_id, StatusCode::BAD_REQUEST, Some((String::new(), error)), false)
-            .await;
+        return employer_dashboard(
+            &state,
+            &base.0.0,
+            s,
+            employer_id,
+            StatusCode::BAD_REQUEST,
+            Some((String::new(), error)),
+            false,
+        )
+        .await;
     }
     let lines: Vec<String> = typed.lines().map(str::to_owned).collect();
     match state.store.set_embed_origins(actor, employer_id, &lines, state.clock.now()).await {
