@@ -131,6 +131,25 @@ impl TestApp {
         pg_schema: Option<(String, String)>,
         meili: Option<meili::Meili>,
     ) -> TestApp {
+        Self::start_with(store, dir, pg_schema, meili, true).await
+    }
+
+    /// A SQLite app whose webhooks, as in production, reach only public
+    /// addresses.
+    pub async fn sqlite_public_webhooks_only() -> TestApp {
+        let dir = tempfile_dir::TempDir::new();
+        let url = format!("sqlite:{}", dir.0.join("platsen.db").display());
+        let store = platsen::open_store(&url).await.expect("open sqlite");
+        Self::start_with(store, Some(dir), None, None, false).await
+    }
+
+    async fn start_with(
+        store: Store,
+        dir: Option<tempfile_dir::TempDir>,
+        pg_schema: Option<(String, String)>,
+        meili: Option<meili::Meili>,
+        webhook_allow_private: bool,
+    ) -> TestApp {
         let clock = Clock::default();
         let smtp = smtp::SmtpSink::start().await;
         let config = ServerConfig {
@@ -146,6 +165,8 @@ impl TestApp {
             public_url: None,
             smtp_url: Some(format!("smtp://{}", smtp.addr)),
             mail_from: "Platsen <noreply@platsen.test>".into(),
+            // The tests' webhook receivers listen on loopback.
+            webhook_allow_private,
         };
         let running = platsen::start(store.clone(), config, clock.clone()).await.expect("server starts");
         TestApp {

@@ -58,6 +58,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
@@ -107,6 +108,7 @@ async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, siz
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);

@@ -194,6 +194,7 @@ async fn main() {
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let queries =

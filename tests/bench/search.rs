@@ -43,6 +43,7 @@ fn server_config(meili: Option<&Meili>) -> platsen::ServerConfig {
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     }
 }
 

@@ -154,6 +154,7 @@ async fn demo_board_is_seeded_once_on_an_empty_database() {
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     };
     for round in 0..2 {
         let store = platsen::open_store(&url).await.unwrap();

@@ -2,6 +2,7 @@
 //! on SQLite and on PostgreSQL (see `platsen_tests::contract!`).
 
 mod admin;
+mod alerts;
 mod authz;
 mod browser;
 mod cli;
@@ -16,3 +17,4 @@ mod search;
 mod search_meili;
 mod stream;
 mod web;
+mod webhooks;

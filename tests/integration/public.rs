@@ -188,6 +188,7 @@ async fn requests_over_the_rate_limit_get_429() {
         public_url: None,
         smtp_url: None,
         mail_from: "Platsen <noreply@platsen.test>".into(),
+        webhook_allow_private: false,
     };
     let running = platsen::start(store, config, platsen_api::Clock::default()).await.unwrap();
     let url = format!("http://{}/api/v1/jobs", running.addr);

@@ -8,6 +8,7 @@
 // would only add indirection on the error path.
 #![allow(clippy::result_large_err)]
 
+pub mod alerts;
 pub mod body;
 pub mod mail;
 mod middleware;
@@ -16,6 +17,7 @@ mod routes;
 pub mod salary;
 pub mod stream;
 pub mod web;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -71,6 +73,9 @@ pub struct AppState {
     /// What the web pages keep between requests: view and apply-click
     /// counts on their way to the database, the sign-in limits, the mailer.
     pub web: web::WebState,
+    /// Whether webhooks may target loopback, private and link-local
+    /// addresses (`PLATSEN_WEBHOOK_ALLOW_PRIVATE=1`, development and tests).
+    pub webhook_allow_private: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,7 +106,7 @@ impl Default for HttpOptions {
 
 /// The OpenAPI service (also used to print the spec without a server).
 pub fn openapi(state: &AppState, public_url: &str) -> OpenApiService<routes::Apis, ()> {
-    OpenApiService::new(routes::apis(state.clone()), "Platsen", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(routes::apis(state.clone(), public_url), "Platsen", env!("CARGO_PKG_VERSION"))
         .description(
             "Lediga jobb inom offentlig upphandling och inköp. Public reads need no key; \
              employers use an API key (`Authorization: Bearer plk_…`), operators the admin token. \

@@ -4,7 +4,7 @@
 //! development wants. Messages are built with `lettre`.
 
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// Where mail goes.
@@ -52,6 +52,18 @@ impl Mailer {
     /// Sends a plain-text mail. Failures are logged and returned; the
     /// recipient's address is not logged.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+        self.send_with_headers(to, subject, body, &[]).await
+    }
+
+    /// Sends a plain-text mail with extra headers (such as RFC 8058's
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post`).
+    pub async fn send_with_headers(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        headers: &[(&'static str, String)],
+    ) -> anyhow::Result<()> {
         match self {
             Mailer::Log => {
                 tracing::info!(subject, body = %body, "mail (no PLATSEN_SMTP_URL set, so it is only logged)");
@@ -59,10 +71,12 @@ impl Mailer {
             }
             Mailer::Smtp { transport, from } => {
                 let sent = async {
-                    let message = Message::builder()
-                        .from(from.clone())
-                        .to(to.parse()?)
-                        .subject(subject)
+                    let mut builder = Message::builder().from(from.clone()).to(to.parse()?).subject(subject);
+                    for (name, value) in headers {
+                        builder =
+                            builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.clone()));
+                    }
+                    let message = builder
                         .header(ContentType::TEXT_PLAIN)
                         // lettre picks 7bit, quoted-printable or base64 so
                         // that no line is too long (links are).

@@ -690,15 +690,25 @@ impl AdminApi {
     }
 }
 
-pub type Apis = (JobsApi, EmployersApi, AdminApi, crate::salary::SalaryApi, crate::stream::StreamApi);
+pub type Apis = (
+    JobsApi,
+    EmployersApi,
+    AdminApi,
+    crate::salary::SalaryApi,
+    crate::stream::StreamApi,
+    crate::webhooks::WebhooksApi,
+    crate::alerts::AlertsApi,
+);
 
-pub fn apis(state: AppState) -> Apis {
+pub fn apis(state: AppState, public_url: &str) -> Apis {
     (
         JobsApi { state: state.clone() },
         EmployersApi { state: state.clone() },
         AdminApi { state: state.clone() },
         crate::salary::SalaryApi { state: state.clone() },
-        crate::stream::StreamApi { state },
+        crate::stream::StreamApi { state: state.clone() },
+        crate::webhooks::WebhooksApi { state: state.clone() },
+        crate::alerts::AlertsApi { state, public_url: public_url.trim_end_matches('/').to_owned() },
     )
 }
 

@@ -326,6 +326,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (5, "employer sector", include_str!("../../../migrations/postgres/0005_employer_sector.sql")),
             (6, "accounts", include_str!("../../../migrations/postgres/0006_accounts.sql")),
             (7, "distribution", include_str!("../../../migrations/postgres/0007_distribution.sql")),
+            (8, "webhooks", include_str!("../../../migrations/postgres/0008_webhooks.sql")),
+            (9, "alerts", include_str!("../../../migrations/postgres/0009_alerts.sql")),
         ]
     } else {
         &[
@@ -336,6 +338,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (5, "employer sector", include_str!("../../../migrations/sqlite/0005_employer_sector.sql")),
             (6, "accounts", include_str!("../../../migrations/sqlite/0006_accounts.sql")),
             (7, "distribution", include_str!("../../../migrations/sqlite/0007_distribution.sql")),
+            (8, "webhooks", include_str!("../../../migrations/sqlite/0008_webhooks.sql")),
+            (9, "alerts", include_str!("../../../migrations/sqlite/0009_alerts.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -1596,11 +1600,15 @@ mod tests {
 }
 
 mod accounts;
+mod alerts;
 mod changes;
 mod fulltext;
 mod salary;
+mod webhooks;
 
+pub use alerts::{Alert, AlertFrequency, CONFIRM_DAYS, ClaimedAlert};
 pub use changes::{Change, ChangeKind, ChangePage, RemovalReason};
+pub use webhooks::{DueWebhook, Webhook, WebhookDelivery, WebhookOutcome};
 
 pub use accounts::{INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
 

@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// The sender of outgoing mail.
     #[arg(long, env = "PLATSEN_MAIL_FROM", default_value = "Platsen <noreply@platsen.localhost>")]
     pub mail_from: String,
+    /// Let webhooks target loopback, private and link-local addresses
+    /// (development and tests only).
+    #[arg(long, env = "PLATSEN_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
 }
 
 /// Lets `ServeArgs` be read from the environment alone.
@@ -279,6 +283,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 search_configured: false,
                 salary: Default::default(),
                 web: Default::default(),
+                webhook_allow_private: false,
             };
             println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
             Ok(())
@@ -541,6 +546,8 @@ pub struct ServerConfig {
     /// Outgoing mail: `smtp://host:port`, or `None` to log mails.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Webhooks may target private addresses (`PLATSEN_WEBHOOK_ALLOW_PRIVATE=1`).
+    pub webhook_allow_private: bool,
 }
 
 impl From<ServeArgs> for ServerConfig {
@@ -560,6 +567,7 @@ impl From<ServeArgs> for ServerConfig {
             public_url: a.public_url,
             smtp_url: a.smtp_url,
             mail_from: a.mail_from,
+            webhook_allow_private: a.webhook_allow_private,
         }
     }
 }
@@ -598,7 +606,11 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         search_configured: config.meili.is_some(),
         salary: Default::default(),
         web: platsen_api::web::WebState::new(mailer, secure_cookies),
+        webhook_allow_private: config.webhook_allow_private,
     };
+    if config.webhook_allow_private {
+        tracing::warn!("PLATSEN_WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses");
+    }
     if state.admin_token.is_none() {
         tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");
     }
@@ -612,7 +624,10 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         .and_then(|a| a.as_socket_addr())
         .context("the listener has no socket address")?;
     let public_url = config.public_url.unwrap_or_else(|| format!("http://{addr}"));
-    let app = platsen_api::app(state.clone(), &HttpOptions { rate_limit_per_sec: config.rate_limit, public_url });
+    let app = platsen_api::app(
+        state.clone(),
+        &HttpOptions { rate_limit_per_sec: config.rate_limit, public_url: public_url.clone() },
+    );
     let (stop, mut stopped) = watch::channel(false);
 
     // The sweeper writes down expiries (listing hides them regardless).
@@ -667,6 +682,17 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         })
     });
 
+    // Webhooks: the change log pushed to integrators' URLs.
+    let webhooks =
+        tokio::spawn(platsen_api::webhooks::run(state.clone(), config.webhook_allow_private, stopped.clone()));
+
+    // Job alerts: confirmed saved searches, run and mailed.
+    let alerts = tokio::spawn(platsen_api::alerts::run(
+        state.clone(),
+        public_url.trim_end_matches('/').to_owned(),
+        stopped.clone(),
+    ));
+
     tracing::info!(%addr, database = store.backend(), "platsen listening");
     let task = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
@@ -680,6 +706,8 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
             .await
             .context("serving HTTP")?;
         let _ = sweeper.await;
+        let _ = webhooks.await;
+        let _ = alerts.await;
         if let Some(t) = search_task {
             let _ = t.await;
         }

@@ -33,6 +33,7 @@ macro_rules! try_page {
 }
 
 mod admin;
+mod bevakningar;
 mod embed;
 mod feeds;
 mod konto;
@@ -80,6 +81,10 @@ pub fn mount(route: Route) -> Route {
         .at("/lonestatistik", get(lonestatistik::page))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
+        .at("/bevakningar", poem::post(bevakningar::subscribe))
+        .at("/bevakningar/bekrafta", get(bevakningar::confirm_page).post(bevakningar::confirm))
+        .at("/bevakningar/hantera", get(bevakningar::manage_page).post(bevakningar::manage))
+        .at("/bevakningar/avsluta", get(bevakningar::unsubscribe_page).post(bevakningar::unsubscribe))
         .at("/embed/v1/platsen.js", get(embed::script))
         .at("/embed/v1/jobs.json", get(embed::jobs))
         .at("/embed/jobs", get(embed::frame))
@@ -174,17 +179,66 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 
 /// The search page's query string. Everything is text here, checked below,
 /// so a bad value gets a page that names it instead of a bare 400.
-#[derive(Debug, Default, Deserialize)]
-struct SearchParams {
-    q: Option<String>,
-    role: Option<String>,
-    county: Option<String>,
-    municipality: Option<String>,
-    employment_type: Option<String>,
-    remote: Option<String>,
-    employer: Option<String>,
-    sort: Option<String>,
-    page: Option<String>,
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct SearchParams {
+    pub(crate) q: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) county: Option<String>,
+    pub(crate) municipality: Option<String>,
+    pub(crate) employment_type: Option<String>,
+    pub(crate) remote: Option<String>,
+    pub(crate) employer: Option<String>,
+    pub(crate) sort: Option<String>,
+    pub(crate) page: Option<String>,
+}
+
+/// A search to save (a job alert): checked like the search page's, and
+/// returned as its canonical query string (no sort, no page).
+pub(crate) fn saved_search(p: &SearchParams) -> Result<String, (&'static str, String)> {
+    let params = SearchParams { sort: None, page: None, ..p.clone() };
+    let query = parse_search(&params)?;
+    Ok(search_href(&query, 1).split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default())
+}
+
+/// A saved search back as a search (`None` if it no longer parses, say a
+/// code that was retired).
+pub(crate) fn search_of_saved(saved: &str) -> Option<SearchQuery> {
+    let params: SearchParams = serde_urlencoded::from_str(saved).ok()?;
+    parse_search(&params).ok()
+}
+
+/// What a search looks for, in Swedish: "”upphandlare”, inköpschef i Stockholms län".
+pub(crate) fn describe_search(query: &SearchQuery) -> String {
+    let f = &query.filter;
+    let mut what = Vec::new();
+    if let Some(q) = &query.q {
+        what.push(format!("”{q}”"));
+    }
+    if let Some(r) = f.role {
+        what.push(r.name_sv().to_lowercase());
+    }
+    if let Some(e) = f.employment_type {
+        what.push(e.name_sv().to_lowercase());
+    }
+    if let Some(r) = f.remote {
+        what.push(r.name_sv().to_lowercase());
+    }
+    let mut text = if what.is_empty() { "alla lediga jobb".to_owned() } else { what.join(", ") };
+    let place = match (&f.municipality_code, &f.county_code) {
+        (Some(m), _) => platsen_taxonomy::municipality(m).map(|m| m.name),
+        (None, Some(c)) => platsen_taxonomy::county(c).map(|c| c.name),
+        (None, None) => None,
+    };
+    if let Some(p) = place {
+        text.push_str(&format!(" i {p}"));
+    }
+    if let Some(e) = &f.employer {
+        match e {
+            IdOrSlug::Slug(s) => text.push_str(&format!(" hos {s}")),
+            IdOrSlug::Id(id) => text.push_str(&format!(" hos arbetsgivare {id}")),
+        }
+    }
+    text
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -301,6 +355,8 @@ struct SearchPage {
     pages: Vec<PageLink>,
     /// The feeds' query string (`?…`, or empty).
     feeds: String,
+    /// The search's parameters, for the form that saves it as an alert.
+    alert_fields: Vec<(String, String)>,
 }
 
 /// A facet's values as options, "Upphandlare (12)", keeping the selected
@@ -377,7 +433,7 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-fn swedish_date(d: NaiveDate) -> String {
+pub(crate) fn swedish_date(d: NaiveDate) -> String {
     const MONTHS: [&str; 12] = [
         "januari",
         "februari",
@@ -523,7 +579,10 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
     feed_query.sort = SearchSort::Relevance;
     let feeds = search_href(&feed_query, 1).split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     layout.feeds = Some(feeds.clone());
+    let alert_fields: Vec<(String, String)> =
+        serde_urlencoded::from_str(feeds.trim_start_matches('?')).unwrap_or_default();
     let page = SearchPage {
+        alert_fields,
         feeds,
         layout,
         heading,

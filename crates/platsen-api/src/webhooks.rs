@@ -1,0 +1,494 @@
+//! Webhooks: the change stream pushed to an integrator's URL.
+//!
+//! An employer's key (its own ads) or the operator's token (every ad)
+//! registers a URL and gets a signing secret once. A worker then POSTs each
+//! batch of new changes, the same JSON as `/api/v1/stream`, signed:
+//!
+//! ```text
+//! Platsen-Signature: t=1764000000,v1=<hex HMAC-SHA256(secret, "1764000000." + body)>
+//! Platsen-Delivery: <webhook id>-<first position>-<last position>
+//! ```
+//!
+//! A receiver checks the HMAC over the timestamp and the raw body, and
+//! refuses a timestamp more than five minutes off (replay). A batch is
+//! retried with backoff until the receiver answers 2xx; the cursor moves only
+//! then, so a receiver gets every change at least once, in order, and can
+//! drop a repeated `Platsen-Delivery`.
+//!
+//! **Server-side request forgery.** A webhook URL must not point into the
+//! operator's network: its host must resolve only to public addresses, when
+//! it is registered and again at every delivery (the resolver refuses the
+//! rest, so a DNS answer that changes later does not help), and redirects are
+//! not followed. `PLATSEN_WEBHOOK_ALLOW_PRIVATE=1` lifts this for development
+//! and tests.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use platsen_jobs::store::{DueWebhook, WebhookOutcome};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::problem::ApiError;
+use crate::routes::Auth;
+use crate::stream::ChangeView;
+
+/// Changes per delivery.
+const BATCH: u32 = 100;
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local, shared (CGNAT), multicast, documentation, benchmarking or
+/// otherwise reserved, including IPv4 inside IPv6.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let s = v6.segments();
+            // NAT64 (64:ff9b::/96) carries an IPv4 address too.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                let [a, b] = s[6].to_be_bytes();
+                let [c, d] = s[7].to_be_bytes();
+                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || s[0..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible, deprecated
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || a >= 240) // reserved
+}
+
+/// Checks a webhook URL as typed: http(s), a host, no credentials in it,
+/// at most 2000 characters, and (unless allowed) only public addresses.
+pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, ApiError> {
+    let bad = |code: &str, msg: &str| ApiError::bad_request("url", code, msg);
+    let raw = raw.trim();
+    if raw.len() > 2000 {
+        return Err(bad("too_long", "Högst 2 000 tecken."));
+    }
+    let url = url::Url::parse(raw)
+        .map_err(|_| bad("invalid_url", "Ange en fullständig adress, som https://ats.example.se/platsen."))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(bad("invalid_url", "Bara http och https."));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("invalid_url", "Ingen inloggning i adressen; kontrollera signaturen i stället."));
+    }
+    let Some(host) = url.host_str().map(str::to_owned) else {
+        return Err(bad("invalid_url", "Adressen saknar värd."));
+    };
+    if allow_private {
+        return Ok(url);
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.trim_matches(['[', ']']), port)).await {
+        Ok(a) => a.collect(),
+        Err(_) => return Err(bad("unresolvable_host", "Värden gick inte att slå upp.")),
+    };
+    if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(bad(
+            "private_address",
+            "Adressen pekar på ett internt, privat eller lokalt nät; webhooks går bara till publika adresser.",
+        ));
+    }
+    Ok(url)
+}
+
+/// A resolver that hands reqwest only public addresses (DNS rebinding: a
+/// name that was public at registration may not turn private later).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The `Platsen-Signature` header's value for a body sent at `at`.
+pub fn signature(secret: &str, at: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(at.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={at},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The client deliveries go through: no redirects, a timeout, and unless
+/// allowed, only public addresses.
+pub fn client(allow_private: bool) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .user_agent(concat!("Platsen-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        b = b.dns_resolver(Arc::new(PublicOnly));
+    }
+    b.build().expect("the webhook client builds")
+}
+
+/// Delivers due webhooks until `stopped` changes: every second, up to four
+/// at a time.
+pub async fn run(state: AppState, allow_private: bool, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let client = client(allow_private);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let due = match state.store.lease_due_webhooks(state.clock.now(), 4).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading due webhooks failed");
+                continue;
+            }
+        };
+        let deliveries = due.into_iter().map(|w| deliver(&state, &client, allow_private, w));
+        futures_util::future::join_all(deliveries).await;
+    }
+}
+
+/// One batch to one webhook, recorded whatever happens.
+async fn deliver(state: &AppState, client: &reqwest::Client, allow_private: bool, w: DueWebhook) {
+    let page = match state.store.webhook_changes(&w, BATCH).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(webhook_id = w.id, error = %e, "reading a webhook's changes failed");
+            return;
+        }
+    };
+    let (Some(first), Some(last)) = (page.changes.first(), page.changes.last()) else { return };
+    let (first, last, n) = (first.position, last.position, page.changes.len() as i64);
+    let body = serde_json::json!({
+        "webhook_id": w.id,
+        "changes": page.changes.into_iter().map(|c| ChangeView::from(c).to_json()).collect::<Vec<_>>(),
+        "next_cursor": page.cursor.to_string(),
+        "has_more": page.more,
+    })
+    .to_string();
+    let now = state.clock.now();
+    let started = Instant::now();
+    let sent = match literal_refused(&w.url, allow_private) {
+        Some(refusal) => Err(refusal),
+        None => client
+            .post(&w.url)
+            .header("content-type", "application/json")
+            .header("platsen-signature", signature(&w.secret, now.timestamp(), body.as_bytes()))
+            .header("platsen-delivery", format!("{}-{first}-{last}", w.id))
+            .header("platsen-webhook-id", w.id.to_string())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| error_text(&e)),
+    };
+    let outcome = WebhookOutcome {
+        first_position: first,
+        last_position: last,
+        changes: n,
+        status_code: sent.as_ref().ok().map(|r| r.status().as_u16()),
+        error: sent.as_ref().err().cloned(),
+        duration_ms: started.elapsed().as_millis() as i64,
+    };
+    if outcome.succeeded() {
+        tracing::info!(webhook_id = w.id, changes = n, status = outcome.status_code, "webhook delivered");
+    } else {
+        tracing::warn!(
+            webhook_id = w.id,
+            attempt = w.attempts + 1,
+            status = outcome.status_code,
+            error = outcome.error.as_deref(),
+            "webhook delivery failed"
+        );
+    }
+    if let Err(e) = state.store.record_webhook_delivery(&w, &outcome, state.clock.now()).await {
+        tracing::error!(webhook_id = w.id, error = %e, "recording a webhook delivery failed");
+    }
+}
+
+/// reqwest does not resolve an IP literal, so the resolver never sees it:
+/// refuse a literal non-public address here.
+fn literal_refused(raw: &str, allow_private: bool) -> Option<String> {
+    if allow_private {
+        return None;
+    }
+    let url = url::Url::parse(raw).ok()?;
+    let ip = match url.host()? {
+        url::Host::Ipv4(v4) => IpAddr::V4(v4),
+        url::Host::Ipv6(v6) => IpAddr::V6(v6),
+        url::Host::Domain(_) => return None,
+    };
+    (!is_public(ip)).then(|| format!("{ip} is not a public address"))
+}
+
+/// An error without the URL's secrets (reqwest's text includes the URL).
+fn error_text(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_redirect() {
+        "redirect"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_owned() } else { format!("{kind}: {detail}") }
+}
+
+// ----- the API ----------------------------------------------------------------
+
+#[derive(Tags)]
+enum Tag {
+    /// Changes pushed to your URL, signed.
+    Webhooks,
+}
+
+/// A webhook to register.
+#[derive(Debug, Clone, Object, Deserialize)]
+pub struct CreateWebhook {
+    /// Where to POST the changes (http or https, a public address).
+    pub url: String,
+}
+
+/// A registered webhook.
+#[derive(Debug, Clone, Object)]
+pub struct WebhookView {
+    pub id: i64,
+    pub url: String,
+    /// Whose ads' changes it receives; absent: every ad.
+    pub employer_id: Option<i64>,
+    /// The last change delivered.
+    pub cursor: String,
+    /// Failed attempts at the current batch.
+    pub failed_attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// Set after too many failures in a row; register it again to resume.
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<platsen_jobs::store::Webhook> for WebhookView {
+    fn from(w: platsen_jobs::store::Webhook) -> Self {
+        WebhookView {
+            id: w.id,
+            url: w.url,
+            employer_id: w.employer_id,
+            cursor: w.cursor.to_string(),
+            failed_attempts: w.attempts,
+            next_attempt_at: w.next_attempt_at,
+            last_error: w.last_error,
+            disabled_at: w.disabled_at,
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// A new webhook with its secret, shown this once.
+#[derive(Debug, Clone, Object)]
+pub struct NewWebhookView {
+    #[oai(flatten)]
+    pub webhook: WebhookView,
+    /// The HMAC-SHA256 key of `Platsen-Signature`. Keep it; it is not shown again.
+    pub secret: String,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Object)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub first_cursor: String,
+    pub last_cursor: String,
+    pub changes: i64,
+    pub attempt: i64,
+    /// The receiver's status; absent when it did not answer.
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+enum CreatedWebhook {
+    /// Registered; deliveries start with the next change.
+    #[oai(status = 201)]
+    Created(Json<NewWebhookView>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+enum Deleted {
+    /// Removed, with its delivery log.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn principal_actor(auth: &Auth) -> platsen_jobs::model::Actor {
+    match auth.0 {
+        crate::routes::Principal::Admin => platsen_jobs::model::Actor::Admin,
+        crate::routes::Principal::Employer { employer_id, key_id } => {
+            platsen_jobs::model::Actor::Employer { employer_id, key_id }
+        }
+    }
+}
+
+pub struct WebhooksApi {
+    pub(crate) state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Webhooks")]
+impl WebhooksApi {
+    /// Register a webhook
+    ///
+    /// An employer's key receives its own ads' changes; the operator's token
+    /// every ad's. The answer holds the signing secret, shown this once.
+    #[oai(path = "/webhooks", method = "post", operation_id = "createWebhook")]
+    async fn create(&self, auth: Auth, body: JsonBody<CreateWebhook>) -> Result<CreatedWebhook, ApiError> {
+        let url = check_url(&body.0.url, self.state.webhook_allow_private).await?;
+        let (w, secret) =
+            self.state.store.create_webhook(principal_actor(&auth), url.as_str(), self.state.clock.now()).await?;
+        let location = format!("/api/v1/webhooks/{}", w.id);
+        Ok(CreatedWebhook::Created(Json(NewWebhookView { webhook: w.into(), secret }), location))
+    }
+
+    /// Your webhooks
+    #[oai(path = "/webhooks", method = "get", operation_id = "listWebhooks")]
+    async fn list(&self, auth: Auth) -> Result<Json<Vec<WebhookView>>, ApiError> {
+        let hooks = self.state.store.webhooks(principal_actor(&auth)).await?;
+        Ok(Json(hooks.into_iter().map(Into::into).collect()))
+    }
+
+    /// A webhook's delivery log
+    ///
+    /// The latest 200 attempts, newest first: what was sent, the receiver's
+    /// status or error, and how long it took.
+    #[oai(path = "/webhooks/:id/deliveries", method = "get", operation_id = "webhookDeliveries")]
+    async fn deliveries(&self, auth: Auth, id: Path<i64>) -> Result<Json<Vec<DeliveryView>>, ApiError> {
+        let log = self.state.store.webhook_deliveries(principal_actor(&auth), id.0, 200).await?;
+        Ok(Json(
+            log.into_iter()
+                .map(|d| DeliveryView {
+                    id: d.id,
+                    first_cursor: d.first_position.to_string(),
+                    last_cursor: d.last_position.to_string(),
+                    changes: d.changes,
+                    attempt: d.attempt,
+                    status_code: d.status_code,
+                    error: d.error,
+                    duration_ms: d.duration_ms,
+                    created_at: d.created_at,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Remove a webhook
+    #[oai(path = "/webhooks/:id", method = "delete", operation_id = "deleteWebhook")]
+    async fn delete(&self, auth: Auth, id: Path<i64>) -> Result<Deleted, ApiError> {
+        self.state.store.delete_webhook(principal_actor(&auth), id.0).await?;
+        Ok(Deleted::NoContent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "198.18.0.1",
+            "192.0.0.8",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2001:db8::1",
+            "::127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_over_timestamp_and_body() {
+        let sig = signature("whsec_test", 1_764_000_000, b"{\"a\":1}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_test").unwrap();
+        mac.update(b"1764000000.{\"a\":1}");
+        assert_eq!(sig, format!("t=1764000000,v1={}", hex::encode(mac.finalize().into_bytes())));
+        assert_ne!(sig, signature("whsec_other", 1_764_000_000, b"{\"a\":1}"));
+        assert_ne!(sig, signature("whsec_test", 1_764_000_001, b"{\"a\":1}"));
+    }
+
+    #[test]
+    fn literal_private_targets_are_refused_at_delivery() {
+        assert!(literal_refused("http://127.0.0.1:9/x", false).is_some());
+        assert!(literal_refused("http://[::1]/x", false).is_some());
+        assert!(literal_refused("http://169.254.169.254/latest/meta-data", false).is_some());
+        assert!(literal_refused("http://127.0.0.1:9/x", true).is_none());
+        assert!(literal_refused("https://example.org/x", false).is_none());
+    }
+}
