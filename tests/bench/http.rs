@@ -128,6 +128,11 @@ async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, siz
         ("/lonestatistik?role=upphandlare&lon=42000", "/lonestatistik?role=upphandlare&lon=42000".to_owned()),
         ("/sitemap.xml", "/sitemap.xml".to_owned()),
         ("/konto (sign-in form)", "/konto".to_owned()),
+        ("/feeds/jobs.rss", "/feeds/jobs.rss".to_owned()),
+        ("/feeds/deadlines.ics", "/feeds/deadlines.ics".to_owned()),
+        ("/embed/v1/jobs.json?employer={slug}", format!("/embed/v1/jobs.json?employer={employer}")),
+        ("/api/v1/stream?since=0&limit=100 (micro-cached)", "/api/v1/stream?since=0&limit=100".to_owned()),
+        ("/api/v1/snapshot (micro-cached)", "/api/v1/snapshot".to_owned()),
     ];
     for (label, path) in pages {
         let url = format!("{base}{path}");

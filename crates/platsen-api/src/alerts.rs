@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use platsen_jobs::search::{SearchHit, SearchSort};
 use platsen_jobs::store::{AlertFrequency, ClaimedAlert};
 use poem_openapi::payload::Json;
@@ -76,8 +77,8 @@ pub(crate) async fn subscribe(
     Ok(())
 }
 
-/// Runs due alerts until `stopped` changes: every two seconds, up to ten at
-/// a time.
+/// Runs due alerts until `stopped` changes: every two seconds, up to a
+/// hundred, four at a time.
 pub async fn run(state: AppState, base: String, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -86,16 +87,15 @@ pub async fn run(state: AppState, base: String, mut stopped: tokio::sync::watch:
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
-        let due = match state.store.claim_due_alerts(state.clock.now(), 10).await {
+        let due = match state.store.claim_due_alerts(state.clock.now(), 100).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "reading due job alerts failed");
                 continue;
             }
         };
-        for claimed in due {
-            run_one(&state, &base, claimed).await;
-        }
+        // Four at a time: searches and mails overlap, the database is not flooded.
+        futures_util::stream::iter(due).for_each_concurrent(4, |claimed| run_one(&state, &base, claimed)).await;
     }
 }
 

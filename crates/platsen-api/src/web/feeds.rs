@@ -113,25 +113,7 @@ async fn feed(state: &AppState, base: &str, params: &SearchParams, calendar: boo
 
 /// The feed's name, in Swedish, from what it is a search for.
 fn title(query: &SearchQuery, employer: Option<&str>, calendar: bool) -> String {
-    let f = &query.filter;
-    let mut what = Vec::new();
-    if let Some(q) = &query.q {
-        what.push(format!("”{q}”"));
-    }
-    if let Some(r) = f.role {
-        what.push(r.name_sv().to_lowercase());
-    }
-    if let Some(e) = f.employment_type {
-        what.push(e.name_sv().to_lowercase());
-    }
-    if let Some(r) = f.remote {
-        what.push(r.name_sv().to_lowercase());
-    }
-    let place = match (&f.municipality_code, &f.county_code) {
-        (Some(m), _) => platsen_taxonomy::municipality(m).map(|m| m.name),
-        (None, Some(c)) => platsen_taxonomy::county(c).map(|c| c.name),
-        (None, None) => None,
-    };
+    let (what, place) = super::search_parts(query);
     let mut title = if calendar { "Sista ansökningsdagar".to_owned() } else { "Lediga jobb".to_owned() };
     if !what.is_empty() {
         title.push_str(": ");

@@ -207,8 +207,9 @@ pub(crate) fn search_of_saved(saved: &str) -> Option<SearchQuery> {
     parse_search(&params).ok()
 }
 
-/// What a search looks for, in Swedish: "”upphandlare”, inköpschef i Stockholms län".
-pub(crate) fn describe_search(query: &SearchQuery) -> String {
+/// What a search looks for (its words and codes, named in Swedish) and
+/// where (a municipality's or county's name).
+pub(crate) fn search_parts(query: &SearchQuery) -> (Vec<String>, Option<&'static str>) {
     let f = &query.filter;
     let mut what = Vec::new();
     if let Some(q) = &query.q {
@@ -223,20 +224,25 @@ pub(crate) fn describe_search(query: &SearchQuery) -> String {
     if let Some(r) = f.remote {
         what.push(r.name_sv().to_lowercase());
     }
-    let mut text = if what.is_empty() { "alla lediga jobb".to_owned() } else { what.join(", ") };
     let place = match (&f.municipality_code, &f.county_code) {
         (Some(m), _) => platsen_taxonomy::municipality(m).map(|m| m.name),
         (None, Some(c)) => platsen_taxonomy::county(c).map(|c| c.name),
         (None, None) => None,
     };
+    (what, place)
+}
+
+/// What a search looks for, in Swedish: "”upphandlare”, inköpschef i Stockholms län".
+pub(crate) fn describe_search(query: &SearchQuery) -> String {
+    let (what, place) = search_parts(query);
+    let mut text = if what.is_empty() { "alla lediga jobb".to_owned() } else { what.join(", ") };
     if let Some(p) = place {
         text.push_str(&format!(" i {p}"));
     }
-    if let Some(e) = &f.employer {
-        match e {
-            IdOrSlug::Slug(s) => text.push_str(&format!(" hos {s}")),
-            IdOrSlug::Id(id) => text.push_str(&format!(" hos arbetsgivare {id}")),
-        }
+    match &query.filter.employer {
+        Some(IdOrSlug::Slug(s)) => text.push_str(&format!(" hos {s}")),
+        Some(IdOrSlug::Id(id)) => text.push_str(&format!(" hos arbetsgivare {id}")),
+        None => {}
     }
     text
 }

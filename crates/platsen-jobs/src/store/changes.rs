@@ -345,7 +345,23 @@ pub(super) fn ad_from(json: &str) -> Result<JobAd> {
     parse(json)?.into_ad()
 }
 
-type LogRow = (i64, i64, String, String, Option<String>, DateTime<Utc>);
+/// A row of `job_changes`: id, job_id, change, ad, reason, created_at.
+pub(super) type LogRow = (i64, i64, String, String, Option<String>, DateTime<Utc>);
+
+/// Rows read with `limit + 1` as a page of at most `limit`, continuing from
+/// `cursor` when there are none.
+pub(super) fn page_of(rows: Vec<LogRow>, limit: u32, cursor: i64) -> Result<ChangePage> {
+    let more = rows.len() > limit as usize;
+    let changes = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(position, job_id, kind, ad, reason, at)| {
+            change_from(position, job_id, &kind, &ad, reason.as_deref(), at)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cursor = changes.last().map_or(cursor, |c| c.position);
+    Ok(ChangePage { changes, cursor, more })
+}
 
 impl Store {
     /// The log entries after `cursor` (0: from the beginning), oldest first,
@@ -377,16 +393,7 @@ impl Store {
                 )]));
             }
         }
-        let more = rows.len() > limit as usize;
-        let changes = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(|(position, job_id, kind, ad, reason, at)| {
-                change_from(position, job_id, &kind, &ad, reason.as_deref(), at)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cursor = changes.last().map_or(cursor, |c| c.position);
-        Ok(ChangePage { changes, cursor, more })
+        page_of(rows, limit, cursor)
     }
 
     /// Every ad the log shows as visible up to its newest entry, with that

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::changes::{ChangePage, MAX_PAGE, change_from};
+use super::changes::{ChangePage, LogRow, MAX_PAGE, page_of};
 use super::{Db, Store, ts};
 use crate::error::{Error, Result};
 use crate::model::Actor;
@@ -262,7 +262,6 @@ impl Store {
     /// (an operator's: all).
     pub async fn webhook_changes(&self, due: &DueWebhook, limit: u32) -> Result<ChangePage> {
         let limit = limit.clamp(1, MAX_PAGE);
-        type LogRow = (i64, i64, String, String, Option<String>, DateTime<Utc>);
         let rows: Vec<LogRow> = match due.employer_id {
             Some(e) => read!(self, |pool| {
                 sqlx::query_as(
@@ -286,16 +285,7 @@ impl Store {
                 .await?
             }),
         };
-        let more = rows.len() > limit as usize;
-        let changes = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(|(position, job_id, kind, ad, reason, at)| {
-                change_from(position, job_id, &kind, &ad, reason.as_deref(), at)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let cursor = changes.last().map_or(due.cursor, |c| c.position);
-        Ok(ChangePage { changes, cursor, more })
+        page_of(rows, limit, due.cursor)
     }
 
     /// Records a delivery attempt and releases the lease: on success the
