@@ -8,56 +8,19 @@
 //! and none comes twice.
 
 use chrono::{DateTime, Utc};
-use platsen_jobs::store::{Change, ChangeKind, RemovalReason};
+use platsen_jobs::store::{Change, ChangeKind};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::{Enum, Object, OpenApi, Tags};
+use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::AppState;
 use crate::problem::ApiError;
-use crate::wire::JobView;
+use crate::wire::{ChangeCode, JobView, RemovalCode};
 
 #[derive(Tags)]
 enum Tag {
     /// Keeping a copy of the board: the snapshot and the change stream.
     Stream,
-}
-
-/// Whether an ad became (or stayed) visible with new content, or went away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ChangeCode {
-    Upsert,
-    Removed,
-}
-
-/// Why an ad went away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RemovalCode {
-    /// Filled or withdrawn by the employer.
-    Closed,
-    /// Its publication period ended.
-    Expired,
-    Archived,
-    /// Changed and waiting for review; it comes back as an upsert if approved.
-    InReview,
-    /// Back to draft.
-    Unpublished,
-    Deleted,
-}
-
-impl From<RemovalReason> for RemovalCode {
-    fn from(r: RemovalReason) -> Self {
-        match r {
-            RemovalReason::Closed => RemovalCode::Closed,
-            RemovalReason::Expired => RemovalCode::Expired,
-            RemovalReason::Archived => RemovalCode::Archived,
-            RemovalReason::InReview => RemovalCode::InReview,
-            RemovalReason::Unpublished => RemovalCode::Unpublished,
-            RemovalReason::Deleted => RemovalCode::Deleted,
-        }
-    }
 }
 
 /// What a removed ad was, so a consumer can filter tombstones the way it

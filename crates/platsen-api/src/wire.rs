@@ -35,6 +35,30 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
+    /// Whether an ad became (or stayed) visible with new content, or went away.
+    ChangeCode => platsen_jobs::store::ChangeKind {
+        Upsert = "upsert",
+        Removed = "removed",
+    }
+);
+
+wire_enum!(
+    /// Why an ad went away.
+    RemovalCode => platsen_jobs::store::RemovalReason {
+        /// Filled or withdrawn by the employer.
+        Closed = "closed",
+        /// Its publication period ended.
+        Expired = "expired",
+        Archived = "archived",
+        /// Changed and waiting for review; it comes back as an upsert if approved.
+        InReview = "in_review",
+        /// Back to draft.
+        Unpublished = "unpublished",
+        Deleted = "deleted",
+    }
+);
+
+wire_enum!(
     /// A procurement role, shared with Lönestatistik.
     RoleCode => Role {
         Upphandlare = "upphandlare",

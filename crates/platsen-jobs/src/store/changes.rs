@@ -426,13 +426,6 @@ impl Store {
         Ok((ads, cursor))
     }
 
-    /// The newest position in the log (0 when it is empty).
-    pub async fn changes_head(&self) -> Result<i64> {
-        Ok(read!(self, |pool| {
-            sqlx::query_scalar("select coalesce(max(id), 0) from job_changes").fetch_one(pool).await?
-        }))
-    }
-
     /// Starts the log of a database that had visible ads before the log
     /// existed: one upsert each. Returns how many it wrote.
     pub(super) async fn backfill_changes(&self) -> Result<usize> {
