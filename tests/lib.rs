@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 
+pub mod axe;
 #[path = "bench_support.rs"]
 pub mod bench;
 pub mod browser;

@@ -79,6 +79,11 @@ impl SmtpSink {
         self.mails.lock().unwrap().clone()
     }
 
+    /// The mails accepted for `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<Mail> {
+        self.mails().into_iter().filter(|m| m.to.iter().any(|t| t == to)).collect()
+    }
+
     /// Waits up to 10 s for a mail to `to`.
     pub async fn wait_for(&self, to: &str) -> Mail {
         for _ in 0..200 {

@@ -9,6 +9,11 @@
 //! time for the page. The bar is < 20 ms at p50. Page sizes are
 //! printed too (the test suite asserts the 150 KB budget).
 //!
+//! Then writes: ads created through the API on SQLite with
+//! `synchronous=FULL` (what Platsen runs with: an acknowledged write survives
+//! a power loss) against `NORMAL` (which may lose the last commits), on one
+//! and on eight connections.
+//!
 //! Everything runs in one process on one runtime, load generator included,
 //! so each figure pays the same overheads and the ratios compare like with
 //! like. Not a test: it asserts nothing and is never run by `cargo test`.
@@ -19,6 +24,7 @@ use std::sync::Arc;
 
 use platsen_api::Clock;
 use platsen_jobs::Store;
+use platsen_jobs::store::SqliteDurability;
 use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, bare, load_requests, load_requests_on, seed_ads};
 
 /// The server binary's allocator, so the server in this process runs as it does there.
@@ -49,17 +55,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     store.migrate().await.unwrap();
     let ids = seed_ads(&store, ADS).await;
     let id = ids[ids.len() / 2];
-    let config = platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: false,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    };
+    let config = platsen_tests::bench::server_config();
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
     for (label, path) in [
@@ -93,23 +89,57 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     running.shutdown().await.unwrap();
 }
 
+/// What syncing SQLite's log at every commit costs: ads created through
+/// the API (one write transaction each) on `synchronous=FULL`, what Platsen
+/// runs with, against `NORMAL`, which may lose the last commits on a power
+/// loss. One connection (each write waits for its sync) and eight.
+async fn run_writes(dir: &std::path::Path, rows: &mut Vec<(String, Figures, f64)>) {
+    let mut reference: Vec<Figures> = Vec::new();
+    for (label, durability) in [("NORMAL", SqliteDurability::Normal), ("FULL", SqliteDurability::Full)] {
+        let url = format!("sqlite:{}", dir.join(format!("writes-{label}.db")).display());
+        let store = Store::connect_with(&url, durability).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = chrono::Utc::now();
+        let input = platsen_jobs::input::EmployerInput {
+            name: Some("Skrivkommunen".into()),
+            organization_number: Some(platsen_tests::bench::org(77)),
+            ..Default::default()
+        };
+        let employer = store.create_employer(input, false, now).await.unwrap().id;
+        let key = store.create_key(employer, None, now).await.unwrap().secret;
+        let config = platsen_tests::bench::server_config();
+        let running = platsen::start(store, config, Clock::default()).await.unwrap();
+        let url = format!("http://{}/api/v1/jobs", running.addr);
+        let deadline = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+        let body = Arc::new(serde_json::json!({
+            "title": "Upphandlare till Skrivkommunen",
+            "description": "Vi söker en upphandlare som leder upphandlingar enligt LOU och följer upp avtal.",
+            "role": "upphandlare", "municipality_code": "0182", "employment_type": "tillsvidare",
+            "application_deadline": deadline, "apply_url": "https://example.org/ansok",
+        }));
+        for (i, connections) in [1usize, 8].into_iter().enumerate() {
+            let (url, key, body) = (url.clone(), key.clone(), body.clone());
+            let f = load_requests_on(connections, 1, move |c, _| c.post(&url).bearer_auth(&key).json(&*body)).await;
+            let ratio = match reference.get(i) {
+                Some(normal) => f.rps / normal.rps,
+                None => {
+                    reference.push(f.clone());
+                    1.0
+                }
+            };
+            rows.push((format!("POST /api/v1/jobs, SQLite {label}, {connections} conn."), f, ratio));
+        }
+        running.shutdown().await.unwrap();
+    }
+}
+
 /// The public pages on the demo board, one connection at a time: what one
 /// reader waits for, which is the server time plus the HTTP round trip the
 /// bare handler also pays.
 async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, sizes: &mut Vec<(String, usize)>) {
     let store = Store::connect(sqlite_url).await.unwrap();
     store.migrate().await.unwrap();
-    let config = platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: true,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    };
+    let config = platsen::ServerConfig { demo: true, ..platsen_tests::bench::server_config() };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
     let list: serde_json::Value =
@@ -125,7 +155,10 @@ async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, siz
         ("/jobb/{slug}", format!("/jobb/{job}")),
         ("/arbetsgivare/{slug}", format!("/arbetsgivare/{employer}")),
         ("/lonestatistik", "/lonestatistik".to_owned()),
-        ("/lonestatistik?role=upphandlare&lon=42000", "/lonestatistik?role=upphandlare&lon=42000".to_owned()),
+        (
+            "/lonestatistik?role=upphandlare (one role: its charts' sizes and texts)",
+            "/lonestatistik?role=upphandlare".to_owned(),
+        ),
         ("/sitemap.xml", "/sitemap.xml".to_owned()),
         ("/konto (sign-in form)", "/konto".to_owned()),
         ("/feeds/jobs.rss", "/feeds/jobs.rss".to_owned()),
@@ -198,6 +231,15 @@ async fn main() {
     println!("\n{CONNECTIONS} connections, {SECONDS} s each, {ADS} published ads, one process on this machine\n");
     println!("{:<62} {:>10} {:>10} {:>10} {:>9}", "target", "req/s", "p50", "p99", "ratio");
     for (name, f, ratio) in &rows {
+        println!("{name:<62} {:>10.0} {:>10.2?} {:>10.2?} {:>9.2}", f.rps, f.p50, f.p99, ratio);
+    }
+
+    let mut writes = Vec::new();
+    run_writes(&dir, &mut writes).await;
+    println!("\nWrites: ads created through the API; ratio = req/s against SQLite NORMAL at the same connections");
+    println!("(NORMAL may lose the last commits on a power loss; Platsen runs FULL)\n");
+    println!("{:<62} {:>10} {:>10} {:>10} {:>9}", "target", "req/s", "p50", "p99", "ratio");
+    for (name, f, ratio) in &writes {
         println!("{name:<62} {:>10.0} {:>10.2?} {:>10.2?} {:>9.2}", f.rps, f.p50, f.p99, ratio);
     }
 

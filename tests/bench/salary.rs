@@ -165,11 +165,19 @@ async fn main() {
         let mut times = Vec::new();
         for format in [Format::Svg, Format::Png] {
             let query = StatsQuery::default();
-            let _ = platsen_salary::charts::render(&data, chart, &query, format).unwrap();
+            let _ = platsen_salary::charts::render(&data, chart, &query, format, platsen_salary::charts::DEFAULT_WIDTH)
+                .unwrap();
             let mut t: Vec<f64> = (0..30)
                 .map(|_| {
                     let started = Instant::now();
-                    let _ = platsen_salary::charts::render(&data, chart, &query, format).unwrap();
+                    let _ = platsen_salary::charts::render(
+                        &data,
+                        chart,
+                        &query,
+                        format,
+                        platsen_salary::charts::DEFAULT_WIDTH,
+                    )
+                    .unwrap();
                     ms(started.elapsed())
                 })
                 .collect();
@@ -185,17 +193,7 @@ async fn main() {
     let url = format!("sqlite:{}", dir.join("api.db").display());
     let store = platsen::open_store(&url).await.unwrap();
     platsen_jobs::demo::seed_salaries_if_empty(&store, chrono::Utc::now()).await.unwrap();
-    let config = platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: false,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    };
+    let config = platsen_tests::bench::server_config();
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let queries =
         ["group_by=role", "group_by=sector,gender", "group_by=county&role=upphandlare", "group_by=year&sector=stat"];

@@ -36,14 +36,7 @@ fn server_config(meili: Option<&Meili>) -> platsen::ServerConfig {
             master_key: m.master_key.clone(),
             index: "jobs".into(),
         }),
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: false,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
+        ..platsen_tests::bench::server_config()
     }
 }
 

@@ -115,7 +115,7 @@ async fn only_admins_reach_the_admin_pages_and_review_ads(app: &TestApp) {
     let r = admin.post(&path, &[("csrf", &csrf), ("action", "avvisa"), ("reason", reason)]).await;
     assert_eq!((r.status, r.location()), (303, "/konto/granskning?klart=avvisad"), "{}", r.body);
     let mine = anna.get(&format!("/konto/annonser/{bad}")).await;
-    assert!(mine.body.contains("Status: Utkast"), "{}", mine.body);
+    assert!(mine.body.contains("Status: Avvisad"), "{}", mine.body);
     assert!(mine.body.contains("Lönen måste anges &#60;b&#62;i kronor&#60;/b&#62;."), "{}", mine.body);
 
     // Approve: published and public.
@@ -215,7 +215,8 @@ async fn admins_manage_employers_users_and_keys_on_the_pages(app: &TestApp) {
     assert!(mail.data.contains("Subject: =?utf-8?") || mail.data.contains("Välkommen"), "{}", mail.data);
     let body = mail.body();
     assert!(body.contains("Vallentuna kommun") && body.contains("inom 7 dagar"), "{body}");
-    let link = body.split_whitespace().find(|w| w.contains("/konto/aterstall?token=")).expect("a link").to_owned();
+    let link = body.split_whitespace().find(|w| w.contains("/konto/aterstall?")).expect("a link").to_owned();
+    assert!(link.contains("valkommen=1&token="), "an invitation is a welcome: {link}");
     let mut per = Visitor::new(app);
     assert_eq!(per.sign_in("per@vallentuna.se", "").await.status, 400);
     assert_eq!(per.sign_in("per@vallentuna.se", "!invited").await.status, 401);
@@ -269,7 +270,7 @@ async fn admins_manage_employers_users_and_keys_on_the_pages(app: &TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["invitation_sent"], true);
     assert_eq!(r.body["email"], "lisa@vallentuna.se");
-    assert!(app.smtp.wait_for("lisa@vallentuna.se").await.body().contains("/konto/aterstall?token="));
+    assert!(app.smtp.wait_for("lisa@vallentuna.se").await.body().contains("/konto/aterstall?valkommen=1&token="));
     let r = app.admin(Method::POST, &path, Some(json!({ "email": "eva@vallentuna.se", "password": PASSWORD }))).await;
     assert!(r.body.get("invitation_sent").is_none(), "{}", r.body);
     r.assert_problem(409, "email");
@@ -362,7 +363,7 @@ async fn the_command_line_creates_web_users(app: &TestApp) {
     let e = platsen::admin(&app.store, create("y@kommun.se", Some("finns-inte".into()), false, PASSWORD))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("not found"), "{e}");
+    assert!(e.to_string().contains("finns inte"), "{e}");
     let e = platsen::admin(&app.store, create("ULLA@kommun.se", None, true, PASSWORD)).await.unwrap_err();
     assert!(e.to_string().contains("Det finns redan ett konto"), "{e}");
     assert_eq!(app.store.users(None).await.unwrap().len(), 2);
@@ -373,4 +374,240 @@ contract!(
     admins_manage_employers_users_and_keys_on_the_pages,
     admins_upload_salary_surveys_and_see_the_search_sync,
     the_command_line_creates_web_users,
+    review_is_mailed_both_ways_and_the_employer_sees_why,
+    operators_find_ads_take_them_down_and_edit_employers,
 );
+
+/// Nobody has to keep looking: the operators are mailed when an ad waits
+/// for review, the employer's users when it is sent back (with the reason)
+/// or approved; the dashboard says "Avvisad" with the reason; an employer
+/// whose ads are reviewed is offered "Skicka för granskning".
+async fn review_is_mailed_both_ways_and_the_employer_sees_why(app: &TestApp) {
+    admin_user(app).await;
+    let (employer, _) = reviewed_employer(app, "Meddelade kommunen").await;
+    app.create_user(employer, "eva@meddelade.se", PASSWORD).await;
+    let mut eva = Visitor::new(app);
+    assert_eq!(eva.sign_in("eva@meddelade.se", PASSWORD).await.status, 303);
+    let csrf = eva.get("/konto").await.csrf();
+    let deadline = app.date_in(20);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("title", "Upphandlare som granskas"),
+        ("role", "upphandlare"),
+        ("description", "## Om tjänsten\n\nDu leder upphandlingar enligt LOU från behov till avtal."),
+        ("municipality_code", "0182"),
+        ("employment_type", "tillsvidare"),
+        ("application_deadline", deadline.as_str()),
+        ("apply_url", "https://example.org/ansok/7"),
+    ];
+    let r = eva.post("/konto/annonser/ny", &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let edit = r.location().split('?').next().unwrap().to_owned();
+    let id: i64 = edit.trim_start_matches("/konto/annonser/").parse().unwrap();
+    let page = eva.get(&edit).await;
+    assert!(page.body.contains(">Skicka för granskning</button>"), "{}", page.body);
+    assert!(!page.body.contains(">Publicera</button>"));
+    let r = eva.post(&format!("{edit}/status"), &[("csrf", &csrf), ("action", "publicera")]).await;
+    assert_eq!(r.location(), format!("{edit}?klart=publicera"));
+    let mail = app.smtp.wait_for(ADMIN).await;
+    assert!(
+        mail.body().contains("Upphandlare som granskas") && mail.body().contains("/konto/granskning"),
+        "{}",
+        mail.body()
+    );
+
+    // Sent back with a reason: mailed, and named on the dashboard.
+    let mut admin = Visitor::new(app);
+    assert_eq!(admin.sign_in(ADMIN, PASSWORD).await.status, 303);
+    let admin_csrf = admin.get("/konto").await.csrf();
+    let reason = "Lönen måste anges i kronor per månad.";
+    let r = admin
+        .post(&format!("/konto/granskning/{id}"), &[("csrf", &admin_csrf), ("action", "avvisa"), ("reason", reason)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mail = app.smtp.wait_for("eva@meddelade.se").await;
+    assert!(mail.body().contains(reason) && mail.body().contains(&format!("/konto/annonser/{id}")), "{}", mail.body());
+    let dash = eva.get("/konto").await;
+    assert!(dash.body.contains("<td>Avvisad<br><span class=\"reason\">"), "{}", dash.body);
+    assert!(dash.body.contains(reason));
+    assert!(!dash.body.contains("<td>Utkast"), "{}", dash.body);
+
+    // Sent again and approved: mailed with the ad's address.
+    let r = eva.post(&format!("{edit}/status"), &[("csrf", &csrf), ("action", "publicera")]).await;
+    assert_eq!(r.location(), format!("{edit}?klart=publicera"));
+    let r = admin.post(&format!("/konto/granskning/{id}"), &[("csrf", &admin_csrf), ("action", "godkann")]).await;
+    assert_eq!(r.status, 303);
+    platsen_tests::eventually(10, "the approval mail", || async {
+        app.smtp.mails_to("eva@meddelade.se").iter().any(|m| m.body().contains("godkänd"))
+    })
+    .await;
+    assert_eq!(app.smtp.mails_to(ADMIN).len(), 2, "one mail per ad waiting");
+    // Through the API too: publishing for review mails the operators.
+    let key = app.create_key(employer).await;
+    submit_for_review(app, &key, "Inköpare via API").await;
+    platsen_tests::eventually(10, "the third review mail", || async { app.smtp.mails_to(ADMIN).len() == 3 }).await;
+}
+
+/// The operator finds any ad without its id, takes one down with a reason
+/// the employer sees (and cannot undo), edits an employer, and removes or
+/// re-invites its users.
+async fn operators_find_ads_take_them_down_and_edit_employers(app: &TestApp) {
+    admin_user(app).await;
+    let (employer, key) = app.employer_with_key("Ordningens kommun").await;
+    app.create_user(employer, "olof@ordningen.se", PASSWORD).await;
+    let (_, other_key) = app.employer_with_key("Andra kommunen").await;
+    let bad = app.publish_job(&key, app.job("Upphandlare med olämplig text")).await;
+    let _good = app.publish_job(&key, app.job("Avtalscontroller till Ordningen")).await;
+    let draft = app.post_job(&key, app.job("Utkast som inte syns")).await;
+    let _elsewhere = app.publish_job(&other_key, app.job("Inköpare hos andra")).await;
+    let mut admin = Visitor::new(app);
+    assert_eq!(admin.sign_in(ADMIN, PASSWORD).await.status, 303);
+    let csrf = admin.get("/konto").await.csrf();
+
+    // The list: all statuses, by status, employer and words or id.
+    let all = admin.get("/konto/alla-annonser").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(all.body.contains("4 annonser"), "{}", all.body);
+    let drafts = admin.get("/konto/alla-annonser?status=draft").await;
+    assert!(drafts.body.contains("Utkast som inte syns") && drafts.body.contains("1 annonser"), "{}", drafts.body);
+    let theirs = admin.get(&format!("/konto/alla-annonser?arbetsgivare={employer}")).await;
+    assert!(theirs.body.contains("3 annonser") && !theirs.body.contains("Inköpare hos andra"), "{}", theirs.body);
+    let words = admin.get("/konto/alla-annonser?q=ol%C3%A4mplig").await;
+    assert!(
+        words.body.contains("1 annonser") && words.body.contains("Upphandlare med olämplig text"),
+        "{}",
+        words.body
+    );
+    let by_id = admin.get(&format!("/konto/alla-annonser?q={draft}")).await;
+    assert!(by_id.body.contains("1 annonser") && by_id.body.contains("Utkast som inte syns"), "{}", by_id.body);
+    for garbage in ["status=borta", "arbetsgivare=x", "sida=0", "q=%25%27%20or%201%3D1"] {
+        let r = admin.get(&format!("/konto/alla-annonser?{garbage}")).await;
+        assert!(r.status == 400 || (r.status == 200 && r.body.contains("0 annonser")), "{garbage}: {}", r.status);
+    }
+
+    // Take down: a reason is needed; the employer is told and cannot reopen it.
+    let page = format!("/konto/alla-annonser/{bad}");
+    let r = admin.post(&page, &[("csrf", &csrf), ("action", "ta-ner"), ("reason", "")]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"reason-error\""), "{}", r.body);
+    let reason = "Annonsen bryter mot reglerna för platsannonser.";
+    let r = admin.post(&page, &[("csrf", &csrf), ("action", "ta-ner"), ("reason", reason)]).await;
+    assert_eq!(r.location(), format!("{page}?klart=nertagen"), "{}", r.body);
+    let slug = app.call(Method::GET, &format!("/api/v1/account/jobs/{bad}"), Some(&key), None).await.body["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.get(&format!("/jobb/{slug}")).await.status, 410);
+    let mail = app.smtp.wait_for("olof@ordningen.se").await;
+    assert!(mail.body().contains(reason), "{}", mail.body());
+    let mut olof = Visitor::new(app);
+    assert_eq!(olof.sign_in("olof@ordningen.se", PASSWORD).await.status, 303);
+    let dash = olof.get("/konto").await;
+    assert!(dash.body.contains("Stängd av Platsen") && dash.body.contains(reason), "{}", dash.body);
+    let edit = olof.get(&format!("/konto/annonser/{bad}")).await;
+    assert!(edit.body.contains(&format!("Platsen stängde annonsen: {reason}")), "{}", edit.body);
+    assert!(!edit.body.contains("Öppna igen"), "{}", edit.body);
+    let olof_csrf = edit.csrf();
+    let r = olof.post(&format!("/konto/annonser/{bad}/status"), &[("csrf", &olof_csrf), ("action", "oppna")]).await;
+    assert_eq!(r.location(), format!("/konto/annonser/{bad}?fel=status"));
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{bad}/reopen"), Some(&key), None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    // Only an admin takes ads down; the admin can reopen.
+    let r = app
+        .call(Method::POST, &format!("/api/v1/jobs/{bad}/take-down"), Some(&key), Some(json!({ "reason": "x y z" })))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = admin.post(&page, &[("csrf", &csrf), ("action", "oppna")]).await;
+    assert_eq!(r.location(), format!("{page}?klart=oppnad"));
+    assert_eq!(app.get(&format!("/jobb/{slug}")).await.status, 200);
+    // The admin API lists and takes down the same way.
+    let r = app.admin(Method::GET, &format!("/api/v1/admin/jobs?status=published&employer={employer}"), None).await;
+    assert_eq!(r.body["total"], 2, "{}", r.body);
+    let r = app.admin(Method::POST, &format!("/api/v1/jobs/{bad}/take-down"), Some(json!({ "reason": reason }))).await;
+    assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some("closed")), "{}", r.body);
+    assert_eq!(r.body["rejection_reason"], reason);
+
+    // The employer: its name, sector, review flag, website and logo.
+    let path = format!("/konto/arbetsgivare/{employer}");
+    let r = admin
+        .post(
+            &path,
+            &[("csrf", &csrf), ("name", "Ordningens kommun"), ("website", "inte en adress"), ("sector", "kommun")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"website-error\""), "{}", r.body);
+    assert!(r.body.contains("value=\"inte en adress\""), "what was typed stays");
+    let r = admin
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("name", "Ordningens nya kommun"),
+                ("website", "https://ordningen.example.se"),
+                ("logo_url", "https://ordningen.example.se/logo.png"),
+                ("sector", "region"),
+                ("requires_review", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), format!("{path}?klart=sparad"), "{}", r.body);
+    let e = app.get(&format!("/api/v1/employers/{employer}")).await.body;
+    assert_eq!((e["name"].as_str(), e["sector"].as_str()), (Some("Ordningens nya kommun"), Some("region")), "{e}");
+    assert_eq!(e["requires_review"], true, "{e}");
+    assert_eq!(e["website"], "https://ordningen.example.se/", "{e}");
+
+    // Users: invited again (a welcome, not a reset), removed.
+    let users = app.store.users(Some(employer)).await.unwrap();
+    let olof_id = users.iter().find(|u| u.email == "olof@ordningen.se").unwrap().id;
+    let r = admin
+        .post(&format!("{path}/anvandare"), &[("csrf", &csrf), ("email", "nya@ordningen.se"), ("password", "")])
+        .await;
+    assert_eq!(r.status, 303);
+    app.smtp.wait_for("nya@ordningen.se").await;
+    let nya_id =
+        app.store.users(Some(employer)).await.unwrap().iter().find(|u| u.email == "nya@ordningen.se").unwrap().id;
+    let r = admin.post(&format!("{path}/anvandare/{nya_id}/bjud-in-igen"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.location(), format!("{path}?klart=inbjuden-igen"));
+    platsen_tests::eventually(10, "the second invitation", || async {
+        app.smtp.mails_to("nya@ordningen.se").len() == 2
+    })
+    .await;
+    let body = app.smtp.mails_to("nya@ordningen.se")[1].body();
+    let link = body.split_whitespace().find(|w| w.contains("/konto/aterstall?")).expect("a link").to_owned();
+    assert!(link.contains("valkommen=1"), "{link}");
+    let mut nya = Visitor::new(app);
+    let welcome = nya.get(link.trim_start_matches(&app.url(""))).await;
+    assert!(welcome.body.contains("<h1>Välj ditt lösenord</h1>"), "{}", welcome.body);
+    assert!(!welcome.body.contains("nytt lösenord"), "an invited user has no old password");
+    let token = link.split("token=").nth(1).unwrap();
+    let chosen = "ett alldeles eget lösenord";
+    let done = nya
+        .post(
+            "/konto/aterstall",
+            &[
+                ("csrf", &welcome.csrf()),
+                ("token", token),
+                ("valkommen", "1"),
+                ("password", chosen),
+                ("password_again", chosen),
+            ],
+        )
+        .await;
+    assert!(done.body.contains("<h1>Ditt konto är klart</h1>"), "{}", done.body);
+    // The first invitation's link no longer works.
+    let first = app.smtp.mails_to("nya@ordningen.se")[0].body();
+    let old = first.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert!(app.store.finish_password_reset(&old, "ett annat långt lösenord", app.clock.now()).await.is_err());
+    // Removed: Olof cannot sign in; another employer's user is not found from here.
+    let r = admin.post(&format!("{path}/anvandare/{olof_id}/ta-bort"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.location(), format!("{path}?klart=borttagen"));
+    assert_eq!(Visitor::new(app).sign_in("olof@ordningen.se", PASSWORD).await.status, 401);
+    let other = app.create_employer("Tredje kommunen").await;
+    let stranger = app.create_user(other, "x@tredje.se", PASSWORD).await;
+    let r = admin.post(&format!("{path}/anvandare/{stranger}/ta-bort"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(Visitor::new(app).sign_in("x@tredje.se", PASSWORD).await.status, 303);
+    // A form without the token is refused.
+    assert_eq!(admin.post(&format!("{path}/anvandare/{nya_id}/ta-bort"), &[]).await.status, 403);
+}

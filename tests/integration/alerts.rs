@@ -9,7 +9,11 @@ use serde_json::json;
 
 use crate::konto::Visitor;
 
-platsen_tests::contract!(alerts_mail_each_new_matching_ad_once_and_unsubscribe_in_one_click, alerts_refuse_garbage);
+platsen_tests::contract!(
+    alerts_mail_each_new_matching_ad_once_and_unsubscribe_in_one_click,
+    alerts_refuse_garbage,
+    alerts_cannot_mail_bomb_or_carry_a_strangers_text,
+);
 
 /// A header's value, unfolded.
 fn header(mail: &Mail, name: &str) -> Option<String> {
@@ -203,13 +207,80 @@ async fn alerts_refuse_garbage(app: &TestApp) {
     assert!(search.body.contains(r#"name="county" value="01""#), "with the search's own filters");
 
     // An address with the most alerts gets the same answer and no more mail.
-    for _ in 0..25 {
-        let r = app
-            .call(Method::POST, "/api/v1/alerts", None, Some(json!({ "email": "c@example.se", "frequency": "weekly" })))
-            .await;
-        assert_eq!(r.status, StatusCode::ACCEPTED);
+    for i in 0..20 {
+        let search = format!("q=ord{i}");
+        let (_, token) =
+            app.store.create_alert("c@example.se", &search, weekly(), app.clock.now()).await.unwrap().unwrap();
+        app.store.confirm_alert(&token, app.clock.now()).await.unwrap();
     }
-    platsen_tests::eventually(10, "20 confirmations", || async { mails_to(app, "c@example.se").len() >= 20 }).await;
+    let r = app
+        .call(Method::POST, "/api/v1/alerts", None, Some(json!({ "email": "c@example.se", "frequency": "weekly" })))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(mails_to(app, "c@example.se").len(), 20);
+    assert!(mails_to(app, "c@example.se").is_empty());
+}
+
+fn weekly() -> platsen_jobs::store::AlertFrequency {
+    platsen_jobs::store::AlertFrequency::Weekly
+}
+
+/// Nobody can use the alerts to mail-bomb an address or to send their own
+/// text in our name: an address waits for one confirmation at a time
+/// however many ask, one client asks for a few confirmations and is then
+/// refused, and the mail names the search by its filters and its words,
+/// never by what was typed.
+async fn alerts_cannot_mail_bomb_or_carry_a_strangers_text(app: &TestApp) {
+    let typed = "Vinn! Besök https://evil.example/pris?id=1\r\n\r\nRing <070-123 45 67> nu";
+    for i in 0..25 {
+        let client = format!("127.0.3.{}", i + 1);
+        let mut v = Visitor::from_address(app, &client);
+        let r = v.post("/bevakningar", &[("email", "offer@example.se"), ("frequency", "instant"), ("q", typed)]).await;
+        assert_eq!(r.status, 200, "request {i}: the same answer every time: {}", r.body);
+        let api = reqwest::Client::builder().local_address(Some(client.parse().unwrap())).build().unwrap();
+        let r = api
+            .post(app.url("/api/v1/alerts"))
+            .json(&json!({ "email": "offer@example.se", "frequency": "daily", "q": format!("{typed} {i}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    let mails = wait_mails(app, "offer@example.se", 1).await;
+    let body = mails[0].body();
+    assert!(body.contains("”vinn besök https evil example pris id 1 ring 070”"), "{body}");
+    for stranger in ["https://evil", "evil.example/", "<070", "\r\n\r\nRing", "pris?id"] {
+        assert!(!body.contains(stranger), "the mail carries {stranger:?}: {body}");
+    }
+    // The confirmed alert's search is what the typed words say, and a new
+    // confirmation can be asked for once it is answered.
+    let token = token_in(&body, "/bevakningar/bekrafta");
+    app.store.confirm_alert(&token, app.clock.now()).await.unwrap();
+    let mut v = Visitor::from_address(app, "127.0.4.1");
+    let r =
+        v.post("/bevakningar", &[("email", "offer@example.se"), ("frequency", "weekly"), ("role", "inkopare")]).await;
+    assert_eq!(r.status, 200);
+    wait_mails(app, "offer@example.se", 2).await;
+
+    // One client asking for many addresses: five confirmations, then 429.
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let body = json!({ "email": format!("mottagare{i}@example.se"), "frequency": "weekly" });
+        let r = Visitor::from_address(app, "127.0.5.1")
+            .post("/bevakningar", &[("email", body["email"].as_str().unwrap()), ("frequency", "weekly")])
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    // Garbage addresses and unknown employers count for nothing and mail nothing.
+    let mut v = Visitor::from_address(app, "127.0.6.1");
+    for _ in 0..8 {
+        assert_eq!(v.post("/bevakningar", &[("email", "inte en adress"), ("frequency", "daily")]).await.status, 400);
+    }
+    let r =
+        v.post("/bevakningar", &[("email", "x@example.se"), ("frequency", "daily"), ("employer", "finns-inte")]).await;
+    assert_eq!(r.status, 400);
+    assert!(r.field_error("employer").is_some(), "{}", r.body);
+    assert!(mails_to(app, "x@example.se").is_empty());
+    assert_eq!(v.post("/bevakningar", &[("email", "y@example.se"), ("frequency", "daily")]).await.status, 200);
 }

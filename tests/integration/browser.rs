@@ -368,7 +368,22 @@ async fn an_employers_ads_render_on_its_career_page_on_another_origin() {
     let employers = app.store.employers(1, 100, app.clock.now()).await.unwrap();
     let employer = employers.items.iter().max_by_key(|e| e.open_jobs).unwrap().clone();
     assert!(employer.open_jobs >= 2, "{employer:?}");
-    let shown = employer.open_jobs.min(5);
+    // One of its ads closes in two days and states a salary.
+    let soon = app
+        .admin(
+            reqwest::Method::POST,
+            "/api/v1/jobs",
+            Some(platsen_tests::with(
+                app.job("Upphandlare med bråttom"),
+                serde_json::json!({ "employer_id": employer.id, "application_deadline": app.date_in(2),
+                                    "salary_min": 145_000, "salary_max": 152_000 }),
+            )),
+        )
+        .await;
+    let soon = soon.body["id"].as_i64().unwrap();
+    let r = app.admin(reqwest::Method::POST, &format!("/api/v1/jobs/{soon}/publish"), None).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    let shown = (employer.open_jobs + 1).min(5);
     let host_page = format!(
         r#"<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -482,6 +497,343 @@ async fn an_employers_ads_render_on_its_career_page_on_another_origin() {
     b.screenshots("inbaddning").await;
     let errors = b.js("return window.__errors").await;
     assert_eq!(errors, serde_json::json!([]), "errors on the career page at phone width");
+    // On a phone: no salary broken inside a number, and "closing soon" in words.
+    b.resize(390, 900).await;
+    let phone = b
+        .js("const r = document.querySelector('.platsen-jobs').shadowRoot; let broken = 0;              for (const s of r.querySelectorAll('.salary')) { const t = s.firstChild;                for (const m of t.textContent.matchAll(/\\d{1,3}(?:\\u00a0\\d{3})+/g)) {                  const g = document.createRange(); g.setStart(t, m.index); g.setEnd(t, m.index + m[0].length);                  if (new Set([...g.getClientRects()].map(x => Math.round(x.top))).size > 1) broken++; } }              return [broken, r.querySelectorAll('.salary').length,                      [...r.querySelectorAll('strong.soon')].map(s => s.textContent)]")
+        .await;
+    assert_eq!(phone[0], 0, "salaries broken inside a number: {phone}");
+    assert!(phone[1].as_u64().unwrap() >= 1, "{phone}");
+    assert_eq!(phone[2], serde_json::json!(["Stänger snart"]), "closing soon, said in words: {phone}");
     b.stop().await;
     app.stop().await;
+}
+
+/// Lönestatistik filtered to one role, at desktop and phone width: every
+/// chart draws its groups (the gender chart was an empty frame), its text is
+/// never smaller than the page's small print as shown, every chart has an
+/// alternative text with figures, and women's and men's medians are a table too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_salary_page_for_one_role_draws_readable_charts_at_both_widths() {
+    let app = demo_board().await;
+    let Some(b) = Browser::start(1280).await else { return };
+    for width in [1280, 390] {
+        b.resize(width, 900).await;
+        b.goto(&app.url("/lonestatistik?role=upphandlare")).await;
+        b.js("document.querySelectorAll('.charts img').forEach(i => i.loading = 'eager'); return null").await;
+        b.until(
+            "the charts",
+            "const i = [...document.querySelectorAll('.charts img')]; \
+             return i.length === 4 && i.every(i => i.complete && i.naturalWidth > 0)",
+        )
+        .await;
+        // Each chart as drawn: its smallest text, scaled to the size shown,
+        // and the bars it draws.
+        b.js("window.__charts = null; \
+              Promise.all([...document.querySelectorAll('.charts img')].map(async img => { \
+                const svg = await (await fetch(img.currentSrc)).text(); \
+                const doc = new DOMParser().parseFromString(svg, 'image/svg+xml'); \
+                const sizes = [...doc.querySelectorAll('text')].filter(t => t.textContent.trim()) \
+                  .map(t => parseFloat(t.getAttribute('font-size'))); \
+                const bars = [...doc.querySelectorAll('rect')].filter(r => \
+                  ['#0072B2', '#E69F00'].includes(r.getAttribute('fill')) && parseFloat(r.getAttribute('height')) >= 15.5).length; \
+                return { src: img.currentSrc, alt: img.alt, min: Math.min(...sizes), \
+                         scale: img.clientWidth / img.naturalWidth, shown: img.clientWidth, bars }; \
+              })).then(c => window.__charts = c); return null")
+            .await;
+        b.until("the charts' SVG", "return window.__charts !== null").await;
+        let charts = b.js("return window.__charts").await;
+        let small_print =
+            b.js("return parseFloat(getComputedStyle(document.querySelector('p.source')).fontSize)").await;
+        let small_print = small_print.as_f64().unwrap();
+        for chart in charts.as_array().unwrap() {
+            let shown_px = chart["min"].as_f64().unwrap() * chart["scale"].as_f64().unwrap();
+            assert!(
+                shown_px + 0.01 >= small_print,
+                "at {width} px, {} shows text at {shown_px:.1} px, under the page's small print {small_print} px",
+                chart["src"]
+            );
+            let alt = chart["alt"].as_str().unwrap();
+            assert!(alt.contains(" kr") || alt.contains("svar"), "an alternative text with figures: {alt}");
+            assert!(chart["shown"].as_f64().unwrap() <= f64::from(width), "{chart}");
+        }
+        let gender =
+            charts.as_array().unwrap().iter().find(|c| c["src"].as_str().unwrap().contains("/gender.svg")).unwrap();
+        assert!(gender["bars"].as_u64().unwrap() >= 2, "the gender chart draws women and men: {gender}");
+        let by_sector = charts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["src"].as_str().unwrap().contains("percentiles-by-sector"))
+            .unwrap();
+        assert!(by_sector["bars"].as_u64().unwrap() >= 2, "one band per sector: {by_sector}");
+        // The gender figures as a table too.
+        let rows = b.js("return document.querySelectorAll('#gender-h ~ .scroll tbody tr').length").await;
+        assert!(rows.as_u64().unwrap() >= 2, "{rows}");
+        // Hidden figures say so in words next to them (never a bare blank).
+        let blanks = b
+            .js("return [...document.querySelectorAll('dl.facts dd')].filter(d => !d.textContent.trim()).length")
+            .await;
+        assert_eq!(blanks, 0);
+    }
+    b.screenshots("lonestatistik-roll").await;
+    b.stop().await;
+    app.stop().await;
+}
+
+/// The search on a phone: the filters fold behind "Filter" (saying how
+/// many are chosen) so the first ad shows on the first screen; snippets
+/// break between words; the alert page's radio buttons sit beside their
+/// labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_and_the_alert_page_read_right_on_a_phone() {
+    let app = demo_board().await;
+    let Some(b) = Browser::start(390).await else { return };
+    b.goto(&app.url("/jobb?q=upphandling")).await;
+    let top = b.js("return document.querySelector('li.hit').getBoundingClientRect().top").await;
+    assert!(top.as_f64().unwrap() < 600.0, "the first ad starts {top} px down");
+    let folded = b.js("return [document.querySelector('details.filters').open, document.getElementById('county').checkVisibility()]").await;
+    assert_eq!(folded, serde_json::json!([false, false]), "the filters are folded away");
+    // Snippets wrap between words.
+    let breaks = b.js("return getComputedStyle(document.querySelector('li.hit .snippet')).wordBreak").await;
+    assert_ne!(breaks, "break-all");
+    let split_words = b
+        .js("let n = 0; for (const p of document.querySelectorAll('li.hit .snippet')) { \
+               const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT); let t; \
+               while ((t = walker.nextNode())) { for (const m of t.textContent.matchAll(/[\\p{L}\\p{N}]+/gu)) { \
+                 const r = document.createRange(); r.setStart(t, m.index); r.setEnd(t, m.index + m[0].length); \
+                 const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top))); if (tops.size > 1) n++; } } } \
+             return n")
+        .await;
+    assert_eq!(split_words, 0, "words broken across lines in snippets");
+    b.screenshots("jobb-sok").await;
+    b.resize(390, 900).await;
+    // Open the filters, choose a county: the summary counts it.
+    b.el("details.filters summary").await.click().await.unwrap();
+    let code = b.js("return [...document.querySelectorAll('#county option')].find(o => o.value).value").await;
+    b.js(&format!("document.getElementById('county').value = '{}'; return null", code.as_str().unwrap())).await;
+    b.el("form.search button[type=submit]").await.click().await.unwrap();
+    b.until("the filtered search", "return location.search.includes('county=')").await;
+    assert_eq!(b.js("return location.search.includes('role=')").await, false, "no empty parameters in the address");
+    let summary = b.el("details.filters summary").await.text().await.unwrap();
+    assert_eq!(summary, "Filter (1 valda)");
+    // At desktop width the filters are simply open.
+    b.resize(1280, 900).await;
+    assert_eq!(b.js("return document.getElementById('county').checkVisibility()").await, true);
+    b.resize(390, 900).await;
+
+    // The alert page's radio buttons, beside their labels.
+    let (_, token) = app
+        .store
+        .create_alert("b@example.se", "role=upphandlare", platsen_jobs::store::AlertFrequency::Daily, app.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let alert = app.store.confirm_alert(&token, app.clock.now()).await.unwrap();
+    let manage = app.store.alert_link_token(alert.id, app.clock.now()).await.unwrap();
+    for width in [390, 1280] {
+        b.resize(width, 900).await;
+        b.goto(&app.url(&format!("/bevakningar/hantera?token={manage}"))).await;
+        let layout = b
+            .js("return [...document.querySelectorAll('label.choice')].map(l => { \
+                   const i = l.querySelector('input').getBoundingClientRect(); const r = l.getBoundingClientRect(); \
+                   const text = document.createRange(); text.selectNodeContents(l); \
+                   const last = [...text.getClientRects()].pop(); \
+                   return [i.width, Math.round(r.height), i.right <= last.left + 1, Math.abs((i.top + i.bottom) / 2 - (last.top + last.bottom) / 2) < 8]; })")
+            .await;
+        for l in layout.as_array().unwrap() {
+            assert!(l[0].as_f64().unwrap() < 40.0, "at {width} px a radio button is {} px wide", l[0]);
+            assert_eq!(
+                (l[2].as_bool(), l[3].as_bool()),
+                (Some(true), Some(true)),
+                "at {width} px: beside its label: {layout}"
+            );
+        }
+    }
+    b.screenshots("bevakning").await;
+    b.stop().await;
+    app.stop().await;
+}
+
+/// An operator's upload that is refused: its long error messages wrap on a
+/// phone instead of running off the edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_page_wraps_long_error_messages_on_a_phone() {
+    let app = TestApp::sqlite().await;
+    let password = "ett långt lösenord för drift";
+    app.store.create_user(None, "drift@platsen.se", password, true, app.clock.now()).await.unwrap();
+    let Some(b) = Browser::start(390).await else { return };
+    b.goto(&app.url("/konto")).await;
+    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Administration").await;
+    b.goto(&app.url("/konto/lonestatistik")).await;
+    let dir = std::env::temp_dir().join(format!("platsen-upload-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("enkat.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n2025,upphandlare,kommun,01,kvinna,41,7,540000,100,,false\n2025,chef,kommun,99,x,4,7,1,0,,kanske\n",
+            platsen_tests::HEADER
+        ),
+    )
+    .unwrap();
+    b.el("#file").await.send_keys(file.to_str().unwrap()).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.el("table.wrap").await;
+    let overflow = b
+        .js("const s = document.querySelector('.errors .scroll'); return [s.scrollWidth - s.clientWidth, \
+             [...document.querySelectorAll('table.wrap td')].some(td => td.textContent.includes('årslön'))]")
+        .await;
+    assert_eq!(overflow, serde_json::json!([0, true]), "the problems fit the phone's width");
+    platsen_tests::axe::assert_no_serious(&b, "the upload page with a refused file at 390 px").await;
+    b.resize(1280, 900).await;
+    platsen_tests::axe::assert_no_serious(&b, "the upload page with a refused file at 1280 px").await;
+    b.screenshots("admin-lonestatistik-fel").await;
+    let _ = std::fs::remove_dir_all(dir);
+    b.stop().await;
+    app.stop().await;
+}
+
+/// An axe-core audit (WCAG 2.2 A and AA) of every public, employer and
+/// admin page, at desktop and phone width: no critical or serious
+/// violation anywhere. Every page's problems are reported at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_an_accessibility_audit_at_both_widths() {
+    use platsen_tests::axe;
+    let app = demo_board().await;
+    let password = "ett långt lösenord för granskning";
+    let now = app.clock.now();
+    let employers = app.store.employers(1, 100, now).await.unwrap();
+    let employer = employers.items.iter().max_by_key(|e| e.open_jobs).unwrap().clone();
+    app.create_user(employer.id, "granskare@demo.se", password).await;
+    app.store.create_user(None, "drift@platsen.se", password, true, now).await.unwrap();
+    let own = app.store.employer_jobs(employer.id, None, 1, 10, now).await.unwrap().items;
+    let (open, closed) = (own[0].clone(), own[1].clone());
+    app.store
+        .transition(platsen_jobs::model::Actor::Admin, closed.id, platsen_jobs::Lifecycle::Close, now)
+        .await
+        .unwrap();
+    let (_, token) = app
+        .store
+        .create_alert("lasare@example.se", "role=upphandlare", platsen_jobs::store::AlertFrequency::Daily, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let alert = app.store.confirm_alert(&token, now).await.unwrap();
+    let manage = app.store.alert_link_token(alert.id, now).await.unwrap();
+    let (_, pending) = app
+        .store
+        .create_alert("ny@example.se", "q=inkop", platsen_jobs::store::AlertFrequency::Weekly, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(b) = Browser::start(1280).await else { return };
+    let mut failures: Vec<String> = Vec::new();
+    // The audit can fail: a page with no language and an unnamed field does.
+    let broken = career_site(
+        "<!doctype html><html><head><title>x</title></head><body><main><input></main></body></html>".into(),
+    )
+    .await;
+    b.goto(&broken).await;
+    if let Some(found) = axe::try_audit(&b, "").await {
+        let rules: Vec<&str> = axe::serious(&found).iter().map(|v| v.id.as_str()).collect();
+        assert!(
+            rules.contains(&"html-has-lang") && rules.contains(&"label"),
+            "the audit sees what is wrong: {rules:?}"
+        );
+    }
+
+    async fn check(b: &Browser, failures: &mut Vec<String>, name: &str) {
+        for width in [1280, 390] {
+            b.resize(width, 900).await;
+            let Some(violations) = axe::try_audit(b, "").await else { return };
+            let bad = axe::serious(&violations);
+            if !bad.is_empty() {
+                failures.push(format!("{name} at {width} px ({}):\n{}", b.url().await, axe::report(&bad)));
+            }
+        }
+    }
+
+    let public = [
+        ("the search", "/".to_owned()),
+        ("a search with words and a filter", "/jobb?q=upphandlare&county=01".to_owned()),
+        ("an ad", format!("/jobb/{}", open.slug)),
+        ("a closed ad (410)", format!("/jobb/{}", closed.slug)),
+        ("an employer", format!("/arbetsgivare/{}", employer.slug)),
+        ("Lönestatistik", "/lonestatistik".to_owned()),
+        ("Lönestatistik for one role", "/lonestatistik?role=upphandlare".to_owned()),
+        ("an alert's page", format!("/bevakningar/hantera?token={manage}")),
+        ("an alert's confirmation", format!("/bevakningar/bekrafta?token={pending}")),
+        ("an address that is not there", "/finns-inte".to_owned()),
+        ("the embed's iframe", format!("/embed/jobs?employer={}", employer.slug)),
+        ("the sign-in page", "/konto".to_owned()),
+        ("a forgotten password", "/konto/glomt".to_owned()),
+    ];
+    for (name, path) in &public {
+        b.goto(&app.url(path)).await;
+        check(&b, &mut failures, name).await;
+    }
+    // The salary comparison's answer (a post).
+    b.goto(&app.url("/lonestatistik?role=upphandlare")).await;
+    b.el("#lon").await.send_keys("45000").await.unwrap();
+    b.el("#jamfor button[type=submit]").await.click().await.unwrap();
+    b.el(".answer").await;
+    check(&b, &mut failures, "a compared salary").await;
+    // The API's documentation.
+    b.goto(&app.url("/api/docs")).await;
+    b.el(".swagger-ui .opblock-tag").await;
+    check(&b, &mut failures, "the API documentation").await;
+
+    // An employer's user.
+    b.resize(1280, 900).await;
+    b.goto(&app.url("/konto")).await;
+    b.el("#email").await.send_keys("granskare@demo.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", &employer.name).await;
+    for (name, path) in [
+        ("the dashboard", "/konto".to_owned()),
+        ("a new ad", "/konto/annonser/ny".to_owned()),
+        ("editing an ad", format!("/konto/annonser/{}", open.id)),
+        ("a preview", format!("/konto/annonser/{}/forhandsgranska", open.id)),
+        ("closing an ad", format!("/konto/annonser/{}/stang", open.id)),
+    ] {
+        b.goto(&app.url(&path)).await;
+        check(&b, &mut failures, name).await;
+    }
+    // The ad form with its errors.
+    b.resize(1280, 900).await;
+    b.goto(&app.url("/konto/annonser/ny")).await;
+    b.el("#salary_min").await.send_keys("fyrtiotusen").await.unwrap();
+    b.el("form.ad button[type=submit]").await.click().await.unwrap();
+    b.el("#salary_min-error").await;
+    check(&b, &mut failures, "the ad form with errors").await;
+    b.resize(1280, 900).await;
+    b.goto(&app.url("/konto")).await;
+    b.el(".account-head button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".notice", "Du är utloggad.").await;
+
+    // An operator.
+    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Administration").await;
+    for (name, path) in [
+        ("the operator's overview", "/konto".to_owned()),
+        ("the review queue", "/konto/granskning".to_owned()),
+        ("every ad", "/konto/alla-annonser".to_owned()),
+        ("one ad, for the operator", format!("/konto/alla-annonser/{}", open.id)),
+        ("employers", "/konto/arbetsgivare".to_owned()),
+        ("one employer", format!("/konto/arbetsgivare/{}", employer.id)),
+        ("salary uploads", "/konto/lonestatistik".to_owned()),
+    ] {
+        b.goto(&app.url(&path)).await;
+        check(&b, &mut failures, name).await;
+    }
+    b.stop().await;
+    app.stop().await;
+    assert!(failures.is_empty(), "{} pages are not accessible:\n\n{}", failures.len(), failures.join("\n\n"));
 }

@@ -76,6 +76,22 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let token = platsen::admin(&app.store, AdminCommand::GenerateToken).await.unwrap();
     assert!(token.len() >= 24 && !token.starts_with("plk_"));
+
+    // What an operator reads when something is not there is Swedish, as the
+    // rest of what the command prints.
+    for (cmd, expected) in [
+        (AdminCommand::RevokeKey { key: "987654".into() }, "finns inte"),
+        (AdminCommand::RevokeKey { key: "plk_ingen".into() }, "det finns ingen nyckel"),
+        (AdminCommand::CreateKey { employer: "finns-inte-kommun".into(), label: None }, "finns inte"),
+        (
+            AdminCommand::CreateKey { employer: "Inte Ett Namn".into(), label: None },
+            "varken ett id eller ett adressnamn",
+        ),
+    ] {
+        let err = format!("{:#}", platsen::admin(&app.store, cmd).await.unwrap_err());
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains("not found") && !err.contains("no key"), "{err}");
+    }
 }
 
 /// The seeding `cargo run` does, on either database: at least 40 ads from

@@ -7,7 +7,33 @@ use reqwest::{Method, StatusCode};
 use rss::validation::Validate;
 use serde_json::json;
 
-platsen_tests::contract!(feeds_of_a_search_validate_in_every_format, feeds_refuse_garbage);
+platsen_tests::contract!(
+    feeds_of_a_search_validate_in_every_format,
+    feeds_refuse_garbage,
+    rss_descriptions_carry_employer_text_as_text_never_as_markup,
+);
+
+/// A feed reader renders an RSS `<description>` as HTML: whatever an
+/// employer wrote (an escaped tag in the description, a tag in its name)
+/// must arrive there as text, escaped, never as a tag.
+async fn rss_descriptions_carry_employer_text_as_text_never_as_markup(app: &TestApp) {
+    let (_, key) = app.employer_with_key("<img src=x onerror=alert(1)> AB").await;
+    let description = "Vi skriver &lt;script&gt;alert(1)&lt;/script&gt; och <img src=x onerror=alert(2)> i annonsen \
+                       för att se att inget av det blir kod hos läsaren.";
+    app.publish_job(&key, with(app.job("Inköpare <script>alert(3)</script>"), json!({ "description": description })))
+        .await;
+    let r = app.get("/feeds/jobs.rss").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let channel = rss::Channel::read_from(r.text.as_bytes()).expect("RSS parses");
+    channel.validate().expect("RSS validates");
+    assert_eq!(channel.items.len(), 1);
+    let html = channel.items[0].description.as_deref().unwrap();
+    assert!(!html.contains('<'), "the description as a reader's HTML holds a tag: {html}");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; AB"), "the employer's name, as text: {html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the description's words, as text: {html}");
+    // The title element is plain text by the RSS rules and parses back exactly.
+    assert_eq!(channel.items[0].title.as_deref(), Some("Inköpare <script>alert(3)</script>"));
+}
 
 async fn feeds_of_a_search_validate_in_every_format(app: &TestApp) {
     let (_, key) = app.employer_with_key("Bröderna Ek & Söner").await;
@@ -44,7 +70,8 @@ async fn feeds_of_a_search_validate_in_every_format(app: &TestApp) {
     let item_a = channel.items.iter().find(|i| i.title.as_deref() == Some(tricky)).unwrap();
     assert_eq!(item_a.guid.as_ref().unwrap().value, app.url(&format!("/api/v1/jobs/{a}")));
     assert!(item_a.link.as_deref().unwrap().starts_with(&app.url("/jobb/")));
-    assert!(item_a.description.as_deref().unwrap().contains("Bröderna Ek & Söner"));
+    // The description is HTML to a reader: the employer's "&" arrives escaped.
+    assert!(item_a.description.as_deref().unwrap().contains("Bröderna Ek &amp; Söner"));
     assert!(item_a.description.as_deref().unwrap().contains("Sista ansökningsdag"));
     let self_link = &channel.atom_ext.as_ref().expect("atom:link rel=self").links[0];
     assert_eq!(self_link.rel, "self");

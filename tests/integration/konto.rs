@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use platsen_tests::{TestApp, contract};
-use reqwest::Method;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 pub(crate) const PASSWORD: &str = "en lång mening som lösenord";
@@ -15,6 +15,7 @@ pub(crate) const PASSWORD: &str = "en lång mening som lösenord";
 /// A client that keeps cookies, as a browser does (no JavaScript).
 pub(crate) struct Visitor<'a> {
     app: &'a TestApp,
+    client: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
@@ -47,7 +48,18 @@ impl Page {
 
 impl<'a> Visitor<'a> {
     pub(crate) fn new(app: &'a TestApp) -> Self {
-        Visitor { app, cookies: HashMap::new() }
+        Visitor { app, client: app.client.clone(), cookies: HashMap::new() }
+    }
+
+    /// A visitor whose connections come from another loopback address
+    /// (`127.0.0.2`…): another office, another attacker.
+    pub(crate) fn from_address(app: &'a TestApp, ip: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(Some(ip.parse().unwrap()))
+            .build()
+            .unwrap();
+        Visitor { app, client, cookies: HashMap::new() }
     }
 
     pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
@@ -67,12 +79,12 @@ impl<'a> Visitor<'a> {
     }
 
     pub(crate) async fn get(&mut self, path: &str) -> Page {
-        let req = self.app.client.get(self.app.url(path));
+        let req = self.client.get(self.app.url(path));
         self.send(req).await
     }
 
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.app.client.post(self.app.url(path)).form(form);
+        let req = self.client.post(self.app.url(path)).form(form);
         self.send(req).await
     }
 
@@ -98,7 +110,6 @@ impl<'a> Visitor<'a> {
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = self
-            .app
             .client
             .post(self.app.url(path))
             .header("content-type", format!("multipart/form-data; boundary={boundary}"))
@@ -128,8 +139,8 @@ fn ad_form<'a>(csrf: &'a str, title: &'a str, deadline: &'a str) -> Vec<(&'a str
         ("vacancies", "1"),
         ("application_deadline", deadline),
         ("apply_url", "https://example.org/ansok/42"),
-        ("contact_name", "Anna Lind"),
-        ("contact_phone", "08-123 456 78"),
+        ("contact_name_1", "Anna Lind"),
+        ("contact_phone_1", "08-123 456 78"),
     ]
 }
 
@@ -362,8 +373,20 @@ async fn an_employer_user_signs_in_posts_an_ad_and_sees_views_and_clicks(app: &T
     let theirs = olle.get("/konto").await;
     assert!(!theirs.body.contains("Senior upphandlare") && theirs.body.contains("Ni har inga annonser ännu."));
 
-    // Close, then reopen.
+    // Close (the button asks first), then reopen.
+    let page = anna.get(&edit).await;
+    assert!(
+        page.body.contains(&format!(r#"<a class="apply" href="{edit}/stang">Stäng annonsen</a>"#)),
+        "{}",
+        page.body
+    );
     let r = anna.post(&format!("{edit}/status"), &[("csrf", &csrf), ("action", "stang")]).await;
+    assert_eq!(r.location(), format!("{edit}/stang"), "closing without the confirmation asks");
+    assert_eq!(app.get(&format!("/jobb/{}", ad.slug)).await.status, 200, "still open");
+    let confirm = anna.get(&format!("{edit}/stang")).await;
+    assert!(confirm.body.contains("<h1>Stäng annonsen?</h1>"), "{}", confirm.body);
+    assert!(confirm.body.contains(r#"name="bekraftad" value="1""#));
+    let r = anna.post(&format!("{edit}/status"), &[("csrf", &csrf), ("action", "stang"), ("bekraftad", "1")]).await;
     assert_eq!(r.location(), format!("{edit}?klart=stang"));
     assert_eq!(app.get(&format!("/jobb/{}", ad.slug)).await.status, 410);
     let r = anna.post(&format!("{edit}/status"), &[("csrf", &csrf), ("action", "oppna")]).await;
@@ -466,11 +489,144 @@ async fn a_forgotten_password_is_reset_once_by_an_emailed_link(app: &TestApp) {
     assert_eq!(r.status, 422);
 }
 
+/// The text in a page's `<textarea id="…">`, unescaped as a browser shows it.
+fn textarea(body: &str, id: &str) -> String {
+    let start = body.find(&format!(r#"<textarea id="{id}""#)).unwrap_or_else(|| panic!("no textarea {id}"));
+    let rest = &body[start..];
+    let open = rest.find('>').unwrap() + 1;
+    let text = &rest[open..rest.find("</textarea>").unwrap()];
+    text.replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+/// Editing an ad gives back what its employer wrote: Markdown as
+/// Markdown, from the dashboard and from the API alike, and the HTML an
+/// applicant-tracking system sent as that HTML; readers get the rendering.
+async fn the_ad_editor_gives_back_what_the_employer_wrote(app: &TestApp) {
+    let (employer, key) = app.employer_with_key("Nacka kommun").await;
+    app.create_user(employer, "anna@nacka.se", PASSWORD).await;
+    let mut anna = Visitor::new(app);
+    assert_eq!(anna.sign_in("anna@nacka.se", PASSWORD).await.status, 303);
+    let csrf = anna.get("/konto").await.csrf();
+    let deadline = app.date_in(20);
+    let markdown = "## Om tjänsten\n\nDu leder **upphandlingar** enligt LOU.\n\n- avtal\n- analys & <uppföljning>";
+    let mut form = ad_form(&csrf, "Upphandlare till Nacka", &deadline);
+    form.retain(|(k, _)| *k != "description");
+    form.push(("description", markdown));
+    let r = anna.post("/konto/annonser/ny", &form).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let path = r.location().split('?').next().unwrap().to_owned();
+    let id: i64 = path.trim_start_matches("/konto/annonser/").parse().unwrap();
+    let edit = anna.get(&path).await;
+    assert_eq!(textarea(&edit.body, "description"), markdown, "the Markdown comes back as written");
+    // Saved again with another title, it stays Markdown; readers get HTML.
+    let own = app.call(Method::GET, &format!("/api/v1/account/jobs/{id}"), Some(&key), None).await;
+    let version = own.body["version"].to_string();
+    let mut again = form.clone();
+    again.retain(|(k, _)| *k != "title");
+    again.extend([("title", "Upphandlare till Nacka kommun"), ("version", version.as_str())]);
+    let r = anna.post(&path, &again).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let own = app.call(Method::GET, &format!("/api/v1/account/jobs/{id}"), Some(&key), None).await;
+    assert_eq!(own.body["title"], "Upphandlare till Nacka kommun");
+    assert_eq!(own.body["description_source"], markdown);
+    assert_eq!(own.body["description_format"], "markdown");
+    assert!(own.body["description"].as_str().unwrap().contains("<h2>Om tjänsten</h2>"), "{}", own.body);
+    assert_eq!(textarea(&anna.get(&path).await.body, "description"), markdown);
+
+    // Through the API in Markdown: the editor shows that Markdown.
+    let api_markdown = "Vi söker en *strategisk* inköpare.\n\n### Kvalifikationer\n\n1. LOU\n2. Excel";
+    let body = platsen_tests::with(app.job("Inköpare via API"), json!({ "description": api_markdown }));
+    let from_api = app.post_job(&key, body).await;
+    let edit = anna.get(&format!("/konto/annonser/{from_api}")).await;
+    assert_eq!(textarea(&edit.body, "description"), api_markdown);
+    // In HTML (an applicant-tracking system): the editor shows that HTML and keeps it HTML.
+    let html = "<p>Vi söker en <strong>inköpschef</strong>.</p><ul><li>Ledarskap</li><li>Avtal</li></ul>";
+    let body = platsen_tests::with(
+        app.job("Inköpschef via ATS"),
+        json!({ "description": html, "description_format": "html" }),
+    );
+    let from_ats = app.post_job(&key, body).await;
+    let edit = anna.get(&format!("/konto/annonser/{from_ats}")).await;
+    assert_eq!(textarea(&edit.body, "description"), html);
+    assert!(edit.body.contains(r#"name="description_format" value="html""#));
+    let own = app.call(Method::GET, &format!("/api/v1/account/jobs/{from_ats}"), Some(&key), None).await;
+    assert_eq!(own.body["description_source"], html);
+    assert_eq!(own.body["description_format"], "html");
+    // The public never sees the source fields.
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{from_ats}/publish"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let public = app.get(&format!("/api/v1/jobs/{from_ats}")).await;
+    assert!(public.body.get("description_source").is_none(), "{}", public.body);
+}
+
 contract!(
+    the_ad_editor_gives_back_what_the_employer_wrote,
     admins_create_users_and_garbage_is_refused,
     an_employer_user_signs_in_posts_an_ad_and_sees_views_and_clicks,
     a_forgotten_password_is_reset_once_by_an_emailed_link,
 );
+
+/// Only failures count: an office whose colleagues sign in all day from one
+/// address, with the odd typo, is never locked out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn successful_sign_ins_never_count_against_an_address() {
+    let app = TestApp::sqlite().await;
+    let employer = app.create_employer("Nacka kommun").await;
+    app.create_user(employer, "anna@nacka.se", PASSWORD).await;
+    let mut anna = Visitor::new(&app);
+    assert_eq!(anna.sign_in("anna@nacka.se", "fel lösenord igen och igen").await.status, 401);
+    for _ in 0..6 {
+        assert_eq!(Visitor::new(&app).sign_in("anna@nacka.se", PASSWORD).await.status, 303);
+    }
+    for i in 0..25 {
+        let email = format!("kollega{i}@nacka.se");
+        app.create_user(employer, &email, PASSWORD).await;
+        assert_eq!(Visitor::new(&app).sign_in(&email, PASSWORD).await.status, 303, "colleague {i}");
+    }
+    app.stop().await;
+}
+
+/// Password-reset mails are limited per account: asking again and again
+/// (from many addresses) sends a few, answers every time as if it had, and
+/// keeps the account's sign-in open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_requests_flood_no_inbox() {
+    let app = TestApp::sqlite().await;
+    let employer = app.create_employer("Nacka kommun").await;
+    app.create_user(employer, "anna@nacka.se", PASSWORD).await;
+    for i in 0..6 {
+        let mut v = Visitor::from_address(&app, &format!("127.0.1.{}", i + 1));
+        let csrf = v.get("/konto/glomt").await.csrf();
+        let r = v.post("/konto/glomt", &[("csrf", &csrf), ("email", "anna@nacka.se")]).await;
+        assert_eq!(r.status, 200, "request {i}: the same answer every time");
+    }
+    platsen_tests::eventually(5, "three reset mails", || async { app.smtp.mails_to("anna@nacka.se").len() >= 3 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.mails_to("anna@nacka.se").len(), 3, "at most three reset mails in a row");
+    // One address asking for many accounts is slowed down.
+    let mut v = Visitor::from_address(&app, "127.0.2.1");
+    let csrf = v.get("/konto/glomt").await.csrf();
+    let statuses: Vec<u16> = {
+        let mut out = Vec::new();
+        for i in 0..7 {
+            let email = format!("x{i}@nacka.se");
+            out.push(v.post("/konto/glomt", &[("csrf", &csrf), ("email", &email)]).await.status);
+        }
+        out
+    };
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    assert_eq!(Visitor::new(&app).sign_in("anna@nacka.se", PASSWORD).await.status, 303);
+    app.stop().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_attempts_are_limited_per_address() {
@@ -486,9 +642,19 @@ async fn sign_in_attempts_are_limited_per_address() {
     assert_eq!(r.status, 429);
     assert_eq!(r.headers["retry-after"], "60");
     assert!(r.body.contains("För många inloggningsförsök"));
-    // Another address is not held up by it.
+    // Another account is not held up by it.
     app.create_user(employer, "bo@nacka.se", PASSWORD).await;
     assert_eq!(v.sign_in("bo@nacka.se", PASSWORD).await.status, 303);
+    // Nor is the real user, from an address that has not failed, though
+    // the guessing goes on at one a minute.
+    assert_eq!(Visitor::from_address(&app, "127.0.0.2").sign_in("anna@nacka.se", PASSWORD).await.status, 303);
+    // The guessing address stays refused, and asking for a password reset
+    // from anywhere neither locks the account nor is locked by it.
+    assert_eq!(Visitor::new(&app).sign_in("anna@nacka.se", PASSWORD).await.status, 429);
+    let mut reset = Visitor::from_address(&app, "127.0.0.3");
+    let csrf = reset.get("/konto/glomt").await.csrf();
+    assert_eq!(reset.post("/konto/glomt", &[("csrf", &csrf), ("email", "anna@nacka.se")]).await.status, 200);
+    assert_eq!(reset.sign_in("anna@nacka.se", PASSWORD).await.status, 303);
     // Garbage: an overlong address, an empty form, a body that is too big.
     let mut v = Visitor::new(&app);
     assert_eq!(v.sign_in(&"a".repeat(300), PASSWORD).await.status, 400);

@@ -82,6 +82,20 @@ async fn health_and_readiness(app: &TestApp) {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.body["database"], app.store.backend());
+    // An acknowledged write survives a power loss: SQLite syncs its log at
+    // every commit (the benchmark measures what that costs).
+    let durable = if app.store.backend() == "sqlite" { "full" } else { "postgres" };
+    assert_eq!(ready.body["durability"], durable, "{}", ready.body);
+    if app.store.backend() == "sqlite" {
+        let dir = std::env::temp_dir().join(format!("platsen-durability-{:x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("normal.db").display());
+        let normal =
+            platsen_jobs::Store::connect_with(&url, platsen_jobs::store::SqliteDurability::Normal).await.unwrap();
+        assert_eq!(normal.durability().await.unwrap(), "normal", "the check tells the settings apart");
+        normal.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
     let missing = app.get("/no/such/page").await;
     missing.assert_problem_kind(404, "not-found");
     let wrong_method = app.call(Method::PUT, "/api/v1/jobs", None, None).await;

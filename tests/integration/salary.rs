@@ -11,7 +11,41 @@ platsen_tests::contract!(
     bad_files_and_bad_parameters_get_problems_and_store_nothing,
     charts_and_the_salary_calculator,
     a_job_ad_shows_the_market_salary_for_its_role,
+    a_filter_that_matches_one_respondent_answers_as_one_that_matches_none,
 );
+
+/// Whether a filter matched anybody must not show: one avtalscontroller
+/// answers exactly as no inköpsassistent does, grouped or not, and every
+/// hidden figure has the same code whatever hid it.
+async fn a_filter_that_matches_one_respondent_answers_as_one_that_matches_none(app: &TestApp) {
+    let (csv, _) = survey();
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    let one = format!("{HEADER}\n2025,avtalscontroller,region,03,man,44,7,52000,100,,false\n");
+    assert_eq!(app.upload_survey(&one, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    for extra in ["", "&group_by=sector", "&group_by=gender,county", "&group_by=year", "&sector=region"] {
+        let a = app.get(&format!("/api/v1/salaries/stats?role=avtalscontroller{extra}")).await;
+        let b = app.get(&format!("/api/v1/salaries/stats?role=inkopsassistent{extra}")).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert_eq!(a.body, b.body, "one respondent and none answer alike ({extra})");
+    }
+    // The codes: the 12 inköpschefer's hidden P10 (too few), the 26 women's
+    // hidden count among 40 upphandlare (derivable), the missing change:
+    // one code for all.
+    let t = app.get("/api/v1/salaries/stats?role=upphandlare&group_by=gender").await;
+    let mut codes: Vec<String> = Vec::new();
+    for row in t.body["rows"].as_array().unwrap().iter().chain([&t.body["total"]]) {
+        for (_, v) in row["suppressed"].as_object().unwrap() {
+            codes.push(v["code"].as_str().unwrap().to_owned());
+        }
+    }
+    let chef = app.get("/api/v1/salaries/stats?role=inkopschef").await;
+    for (_, v) in chef.body["total"]["suppressed"].as_object().unwrap() {
+        codes.push(v["code"].as_str().unwrap().to_owned());
+    }
+    assert!(codes.len() >= 3, "{codes:?}");
+    codes.dedup();
+    assert_eq!(codes, ["suppressed"]);
+}
 
 /// Hyndman–Fan type 7, computed here independently of Polars.
 fn type7(sorted: &[f64], p: f64) -> i64 {
@@ -59,8 +93,8 @@ async fn a_survey_is_imported_whole_and_once_and_feeds_the_statistics(app: &Test
     let chef = rows.iter().find(|r| r["group"]["role"] == "inkopschef").unwrap();
     assert!(chef["p25"].as_i64().is_some() && chef["median"].as_i64().is_some());
     assert_eq!(chef["p10"], Value::Null);
-    assert_eq!(chef["suppressed"]["p10"]["code"], "few_respondents");
-    assert!(chef["suppressed"]["p10"]["reason"].as_str().unwrap().contains("För få svar"));
+    assert_eq!(chef["suppressed"]["p10"]["code"], "suppressed");
+    assert!(chef["suppressed"]["p10"]["reason"].as_str().unwrap().starts_with("Döljs"));
     assert_eq!(chef["label"], "Inköpschef");
     // Never a minimum or a maximum.
     assert!(!t.text.contains("\"min\"") && !t.text.contains("\"max\""));
@@ -142,13 +176,21 @@ async fn charts_and_the_salary_calculator(app: &TestApp) {
     app.get("/api/v1/salaries/charts/gender.svg").await.assert_problem_kind(404, "no-salary-data");
     let (csv, upph) = survey();
     assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
-    for chart in ["percentiles-by-role", "percentiles-by-sector", "median-trend", "distribution", "gender"] {
+    for chart in [
+        "percentiles-by-role",
+        "percentiles-by-sector",
+        "percentiles-by-county",
+        "percentiles-by-experience",
+        "median-trend",
+        "distribution",
+        "gender",
+    ] {
         let r = app.client.get(app.url(&format!("/api/v1/salaries/charts/{chart}.svg"))).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{chart}");
         assert_eq!(r.headers()["content-type"], "image/svg+xml", "{chart}");
         let etag = r.headers()["etag"].to_str().unwrap().to_owned();
         let svg = r.text().await.unwrap();
-        assert!(svg.contains("Källa: Platsen lönestatistik 2025, n = 52"), "{chart}");
+        assert!(svg.contains("Källa: Platsen lönestatistik 2025, n\u{a0}=\u{a0}52"), "{chart}");
         let again = app
             .client
             .get(app.url(&format!("/api/v1/salaries/charts/{chart}.svg")))
@@ -164,6 +206,15 @@ async fn charts_and_the_salary_calculator(app: &TestApp) {
     }
     let by_role = app.get("/api/v1/salaries/charts/percentiles-by-role.svg").await.text;
     assert!(by_role.contains("Upphandlare") && by_role.contains("Inköpschef"));
+    // Drawn for the width asked for (a phone's), no text below 15 px.
+    let narrow = app.get("/api/v1/salaries/charts/gender.svg?width=360&group_by=sector").await.text;
+    assert!(narrow.contains("<svg width=\"360\""), "{narrow}");
+    for size in narrow.split("font-size=\"").skip(1).map(|s| s[..s.find('"').unwrap()].parse::<f64>().unwrap()) {
+        assert!(size >= 15.0, "a text of {size} px");
+    }
+    for bad in ["100", "5000", "bred"] {
+        app.get(&format!("/api/v1/salaries/charts/gender.svg?width={bad}")).await.assert_problem(400, "width");
+    }
 
     let median = type7(&upph, 0.5);
     let c = app.get(&format!("/api/v1/salaries/compare?role=upphandlare&sector=kommun&salary={median}")).await;
@@ -198,8 +249,16 @@ async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {
     assert_eq!(market["county_code"], "01");
     assert_eq!(market["label"], "Upphandlare i Stockholms län");
     // Its offered range, where stated, is placed in the band.
+    // 45 000–55 000 kr: the lower end inside the band, the upper above P90.
     let offered = &market["offered"];
-    assert!(offered["text"].as_str().unwrap().starts_with("Lönespannet ligger mellan"), "{market}");
+    assert!(55_000 > type7(&upph, 0.9), "the test's range reaches past P90");
+    let low = offered["min_percentile"].as_u64().expect("the lower end is placed");
+    assert_eq!(offered["max_percentile"], Value::Null);
+    assert_eq!(
+        offered["text"],
+        format!("Lönespannets nedre gräns ligger vid percentil {low} och den övre över P90 för rollen."),
+        "{market}"
+    );
 
     // An ad elsewhere (Luleå, Norrbottens län) gets the national band.
     let lulea = app

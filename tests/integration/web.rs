@@ -13,6 +13,12 @@ platsen_tests::contract!(
     garbage_in_the_query_string_gets_a_page_naming_the_field,
     the_employer_page_lists_its_open_ads,
     the_salary_page_shows_figures_tables_charts_and_compares_a_salary,
+    an_ad_shows_its_positions_and_every_contact_with_links,
+    a_closed_ads_page_names_it_and_offers_similar_open_ads,
+    a_browser_gets_a_page_for_an_address_that_is_not_there,
+    search_addresses_carry_only_what_is_chosen,
+    names_are_sorted_as_swedish_sorts_them,
+    snippets_keep_headings_apart_from_text,
 );
 
 /// A page as text, with its status and content type.
@@ -196,6 +202,10 @@ async fn the_employer_page_lists_its_open_ads(app: &TestApp) {
     assert!(html.contains("Lediga jobb (1)"));
     assert!(html.contains(&format!(r#"href="/jobb/{}""#, slug_of(app, open).await)));
     assert!(!html.contains("Utkastet"), "a draft is not public");
+    // The feeds, announced in the head, are links under the list too.
+    let main = &html[html.find("<main").unwrap()..];
+    assert!(main.contains(&format!(r#"<a href="/feeds/jobs.rss?employer={slug}">RSS</a>"#)), "{html}");
+    assert!(main.contains(&format!(r#"<a href="/feeds/deadlines.ics?employer={slug}">"#)), "{html}");
     let (status, _, _) = page(app, "/arbetsgivare/ingen-sadan").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -245,14 +255,42 @@ async fn the_salary_page_shows_figures_tables_charts_and_compares_a_salary(app: 
     assert!(html.contains(&format!("<dd class=\"big\">{shown}</dd>")), "median {shown} in {html}");
     assert!(html.contains("<h2 id=\"breakdown-h\">Per sektor, 2025</h2>"), "{html}");
     assert!(
-        html.contains("/api/v1/salaries/charts/percentiles-by-sector.svg?year=2025&#38;role=upphandlare"),
+        html.contains("/api/v1/salaries/charts/percentiles-by-sector.svg?role=upphandlare&#38;year=2025&#38;width=880"),
         "{html}"
     );
+    assert!(html.contains("<th scope=\"col\">Sektor</th>"), "the breakdown's first column is named: {html}");
+    // Women's and men's medians as a table too, the whole selection first.
+    assert!(html.contains("<h2 id=\"gender-h\">Kvinnor och män, 2025</h2>"), "{html}");
+    assert!(html.contains("<th scope=\"row\">Hela urvalet</th>"), "{html}");
+    let women: Vec<f64> = {
+        // The survey's 2025 upphandlare: women are those with i % 3 != 0.
+        let (csv, _) = survey();
+        csv.lines()
+            .filter(|l| l.starts_with("2025,upphandlare") && l.contains(",kvinna,"))
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                f[7].parse::<f64>().unwrap() * 100.0 / f[8].parse::<f64>().unwrap()
+            })
+            .collect()
+    };
+    let mut women = women;
+    women.sort_by(f64::total_cmp);
+    let h = (women.len() - 1) as f64 * 0.5;
+    let w = women[h.floor() as usize] + (h - h.floor()) * (women[h.ceil() as usize] - women[h.floor() as usize]);
+    let w = ((w / 100.0).round() * 100.0) as i64;
+    assert!(html.contains(&format!("<td>{} {:03} kr</td>", w / 1000, w % 1000)), "women's median {w} in {html}");
 
-    // Jämför din lön: an answer with a place on the scale, and never cached.
-    let r = app.client.get(app.url("/lonestatistik?role=upphandlare&year=2025&lon=45+000")).send().await.unwrap();
+    // Jämför din lön: posted, an answer with a place on the scale, never cached.
+    let r = app
+        .client
+        .post(app.url("/lonestatistik?role=upphandlare&year=2025"))
+        .form(&[("lon", "45 000")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-robots-tag"], "noindex");
     let html = r.text().await.unwrap();
     let below = upph.iter().filter(|s| **s < 45_000.0).count();
     assert!(below > 0 && below < upph.len());
@@ -260,18 +298,28 @@ async fn the_salary_page_shows_figures_tables_charts_and_compares_a_salary(app: 
     assert!(html.contains("<meter id=\"gauge\""), "{html}");
     assert!(html.contains("noindex"), "a compared salary is not indexed");
     assert!(html.contains("value=\"45 000\""), "the field keeps the entry: {html}");
+    assert!(
+        html.contains("<form method=\"post\" action=\"/lonestatistik?role=upphandlare&#38;year=2025#jamfor\">"),
+        "{html}"
+    );
+    // A salary in the address is not read: it belongs in no URL.
+    let (_, _, html) = page(app, "/lonestatistik?role=upphandlare&year=2025&lon=45000").await;
+    assert!(!html.contains("45 000 kr är"), "{html}");
 
     // Garbage in the salary: shown next to the field, with the filters kept.
-    for garbage in ["abc", "-5", "99999999999999999999", "45000<script>", "0"] {
+    for garbage in ["abc", "-5", "99999999999999999999", "45000<script>", "0", ""] {
         let r =
-            app.client.get(app.url("/lonestatistik?role=upphandlare")).query(&[("lon", garbage)]).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{garbage}");
+            app.client.post(app.url("/lonestatistik?role=upphandlare")).form(&[("lon", garbage)]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{garbage}");
         let html = r.text().await.unwrap();
         assert!(html.contains("aria-invalid=\"true\""), "{garbage}: {html}");
-        assert!(html.contains("<p class=\"error\" id=\"lon-error\">Ange"), "{garbage}: {html}");
+        assert!(html.contains("<p class=\"error\" id=\"lon-error\">"), "{garbage}: {html}");
         assert!(!html.contains("<script>"), "{garbage} is escaped");
         assert!(html.contains("<option value=\"upphandlare\" selected>"), "{garbage}: {html}");
     }
+    let huge = "9".repeat(200 * 1024);
+    let r = app.client.post(app.url("/lonestatistik")).form(&[("lon", huge.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // Garbage in a filter: a page naming the field.
     for (query, field) in [
         ("role=chef%00", "role"),
@@ -338,4 +386,147 @@ async fn no_page_is_over_150_kb() {
         assert!(*bytes > 500, "{path} is suspiciously small: {bytes} bytes");
         assert!(*bytes < BUDGET, "{path} is {} KB, over the 150 KB budget", bytes / 1024);
     }
+}
+
+/// An ad shows how many are hired (also in the JSON-LD) and every contact
+/// person, with links to write and call.
+async fn an_ad_shows_its_positions_and_every_contact_with_links(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Kontaktkommunen").await;
+    let body = with(
+        app.job("Tre upphandlare till Kontaktkommunen"),
+        json!({
+            "vacancies": 3,
+            "contacts": [
+                { "name": "Anna Lind", "title": "Upphandlingschef", "email": "anna@kontakt.se", "phone": "08-123 456 78" },
+                { "name": "Bo Ek", "title": "Facklig företrädare, Vision", "phone": "+46 70 111 22 33" },
+                { "name": "Cia Berg", "email": "cia@kontakt.se" },
+            ],
+        }),
+    );
+    let id = app.publish_job(&key, body).await;
+    let slug = slug_of(app, id).await;
+    let (status, _, html) = page(app, &format!("/jobb/{slug}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("<div><dt>Antal tjänster</dt><dd>3</dd></div>"), "{html}");
+    assert_eq!(json_ld(&html)["totalJobOpenings"], 3);
+    for name in ["Anna Lind", "Bo Ek", "Cia Berg"] {
+        assert!(html.contains(&format!("<span class=\"name\">{name}</span>")), "{name} in {html}");
+    }
+    assert!(html.contains(r#"<a href="tel:+46812345678">08-123 456 78</a>"#), "{html}");
+    assert!(html.contains(r#"<a href="tel:+46701112233">+46 70 111 22 33</a>"#), "{html}");
+    assert!(html.contains(r#"<a href="mailto:anna@kontakt.se">anna@kontakt.se</a>"#), "{html}");
+    assert_eq!(html.matches("href=\"tel:").count(), 2, "{html}");
+}
+
+/// A closed ad's page (410) says what the ad was and from whom, and leads
+/// on to similar open ads, the employer and the role.
+async fn a_closed_ads_page_names_it_and_offers_similar_open_ads(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Stängda kommunen").await;
+    let (_, other) = app.employer_with_key("Öppna kommunen").await;
+    let closed = app.publish_job(&key, app.job("Upphandlare som tillsattes")).await;
+    let similar = app.publish_job(&other, app.job("Upphandlare som söks nu")).await;
+    let unrelated =
+        app.publish_job(&other, with(app.job("Kategoriledare IT"), json!({ "role": "kategoriledare" }))).await;
+    let slug = slug_of(app, closed).await;
+    app.call(Method::POST, &format!("/api/v1/jobs/{closed}/close"), Some(&key), None).await;
+    let (status, _, html) = page(app, &format!("/jobb/{slug}")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("<h1>Upphandlare som tillsattes</h1>"), "{html}");
+    assert!(html.contains(">Stängda kommunen</a>"), "{html}");
+    assert!(html.contains(&format!(r#"href="/jobb/{}""#, slug_of(app, similar).await)), "{html}");
+    assert!(!html.contains(&slug_of(app, unrelated).await), "another role is not similar");
+    assert!(html.contains(r#"href="/jobb?role=upphandlare""#), "{html}");
+    assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
+}
+
+/// A browser (it asks for HTML) that mistypes an address gets a Swedish
+/// page with the site's header and a search box; the API and clients that
+/// ask for JSON keep problem+json.
+async fn a_browser_gets_a_page_for_an_address_that_is_not_there(app: &TestApp) {
+    let html_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for (path, status) in [("/finns-inte", 404), ("/jobb/a/b/c", 404), ("/bevakningar", 405)] {
+        let r = app.client.get(app.url(path)).header("accept", html_accept).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<h1>Sidan finns inte</h1>"), "{path}: {html}");
+        assert!(html.contains(r#"<form class="search" method="get" action="/jobb" role="search">"#), "{path}");
+        assert!(html.contains(r#"<header class="site">"#), "{path}");
+    }
+    for (path, accept) in
+        [("/finns-inte", "application/json"), ("/api/v1/finns-inte", html_accept), ("/finns-inte", "*/*")]
+    {
+        let r = app.client.get(app.url(path)).header("accept", accept).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{path} {accept}");
+    }
+}
+
+/// The search form sends every field, empty ones too; the address a reader
+/// shares carries only what was chosen. A page past the last leads back to
+/// the last one. The site has an icon.
+async fn search_addresses_carry_only_what_is_chosen(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Adresskommunen").await;
+    for i in 0..23 {
+        app.publish_job(&key, app.job(&format!("Upphandlare nummer {i}"))).await;
+    }
+    let r = app.get("/jobb?q=&role=&county=01&municipality=&employment_type=&remote=&employer=&sort=relevance").await;
+    assert_eq!((r.status.as_u16(), r.header("location")), (302, Some("/jobb?county=01")));
+    let r = app.get("/jobb?q=upphandlare+nacka&sort=newest&page=1").await;
+    assert_eq!(r.header("location"), Some("/jobb?q=upphandlare+nacka&sort=newest"));
+    assert_eq!(app.get("/jobb?county=01").await.status, StatusCode::OK, "a canonical address is served");
+    // Past the end: the last page.
+    let r = app.get("/jobb?page=99").await;
+    assert_eq!((r.status.as_u16(), r.header("location")), (302, Some("/jobb?page=2")));
+    let r = app.get("/jobb?role=inkopare&page=3").await;
+    assert_eq!(r.header("location"), Some("/jobb?role=inkopare"), "no hits: the first page");
+    // The icon, linked from every page and at the address browsers try.
+    let (_, _, html) = page(app, "/jobb").await;
+    assert!(html.contains(r#"<link rel="icon" href="/favicon.ico" sizes="32x32">"#), "{html}");
+    let start = html.find(r#"<link rel="icon" href="/static/favicon."#).expect("the SVG icon")
+        + r#"<link rel="icon" href=""#.len();
+    let href = &html[start..start + html[start..].find('"').unwrap()];
+    let r = app.client.get(app.url(href)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().starts_with("<svg"));
+    let r = app.client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    assert_eq!(&r.bytes().await.unwrap()[..4], &[0, 0, 1, 0], "an ICO file");
+}
+
+/// Names sort as Swedish does (å, ä, ö after z): employers, and the places
+/// in the ad form and the search's filters.
+async fn names_are_sorted_as_swedish_sorts_them(app: &TestApp) {
+    for name in ["Örebro kommun", "Ronneby kommun", "Älmhults kommun", "Norrtälje kommun", "Åre kommun"] {
+        app.create_employer(name).await;
+    }
+    let list = app.get("/api/v1/employers?per_page=100").await;
+    let names: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Norrtälje kommun", "Ronneby kommun", "Åre kommun", "Älmhults kommun", "Örebro kommun"]);
+    // Municipalities by name in the search's filter (Skåne: Ängelholm, Örkelljunga last).
+    let (_, key) = app.employer_with_key("Skånska kommunen").await;
+    for code in ["1292", "1257", "1277", "1230"] {
+        app.publish_job(&key, with(app.job("Upphandlare i Skåne"), json!({ "municipality_code": code }))).await;
+    }
+    let (_, _, html) = page(app, "/jobb?county=12").await;
+    let select = &html[html.find(r#"<select id="municipality""#).unwrap()..];
+    let select = &select[..select.find("</select>").unwrap()];
+    let order: Vec<&str> =
+        ["Staffanstorp", "Åstorp", "Ängelholm", "Örkelljunga"].into_iter().filter(|n| select.contains(n)).collect();
+    assert_eq!(order.len(), 4, "{select}");
+    let positions: Vec<usize> = order.iter().map(|n| select.find(n).unwrap()).collect();
+    assert!(positions.is_sorted(), "Staffanstorp, Åstorp, Ängelholm, Örkelljunga: {select}");
+}
+
+/// Search snippets keep a heading apart from the text after it.
+async fn snippets_keep_headings_apart_from_text(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Snuttkommunen").await;
+    let description =
+        "## Om oss\n\nEn växande kommun med fokus på hållbar upphandling.\n\n## Vi erbjuder\n\n- Friskvård\n- Flex";
+    app.publish_job(&key, with(app.job("Upphandlare hos Snuttkommunen"), json!({ "description": description }))).await;
+    let r = app.get("/api/v1/jobs/search?q=v%C3%A4xande").await;
+    let snippet = r.body["hits"][0]["snippet"].as_str().unwrap().replace("<mark>", "").replace("</mark>", "");
+    assert!(snippet.contains("Om oss. En växande kommun"), "{snippet}");
+    assert!(!snippet.contains("Om oss En"), "{snippet}");
 }

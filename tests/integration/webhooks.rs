@@ -275,6 +275,8 @@ async fn webhooks_refuse_private_targets() {
         "http://[fd00::1]/hook",
         "http://[fe80::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[64:ff9b:1::7f00:1]/",
+        "http://[2002:7f00:1::]/",
         "http://2130706433/hook",
     ] {
         let r = app.call(Method::POST, "/api/v1/webhooks", Some(&key), Some(json!({ "url": target }))).await;

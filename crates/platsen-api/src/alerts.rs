@@ -34,31 +34,81 @@ const MARGIN_MINUTES: i64 = 15;
 /// The most ads one alert mail lists.
 const MAX_ADS: u32 = 30;
 
-/// Why a subscription was refused: the field and a Swedish message.
-pub(crate) type Refusal = (&'static str, String);
+/// Why a subscription was refused.
+pub(crate) enum Refusal {
+    /// A field and a Swedish message.
+    Field(&'static str, String),
+    /// This client asked for too many confirmations just now.
+    TooMany,
+}
+
+/// Confirmation mails a client address may ask for: five, then one every
+/// ten minutes. (Per mail address: one pending confirmation at a time,
+/// kept by the store.)
+pub struct SubscribeLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+
+impl Default for SubscribeLimit {
+    fn default() -> Self {
+        let n = |v: u32| std::num::NonZeroU32::new(v).expect("non-zero");
+        let quota = governor::Quota::with_period(Duration::from_secs(600)).expect("non-zero").allow_burst(n(5));
+        SubscribeLimit(governor::RateLimiter::keyed(quota))
+    }
+}
+
+impl SubscribeLimit {
+    fn allow(&self, client: Option<std::net::IpAddr>) -> bool {
+        let Some(ip) = client else { return true };
+        if self.0.len() > 10_000 {
+            self.0.retain_recent();
+        }
+        self.0.check_key(&ip).is_ok()
+    }
+}
 
 /// Saves an unconfirmed alert and mails the confirmation link. The answer
-/// is the same whether or not the address already had alerts.
+/// is the same whether or not the address already had alerts or waits for
+/// a confirmation.
 pub(crate) async fn subscribe(
     state: &AppState,
     base: &str,
+    client: Option<std::net::IpAddr>,
     email: &str,
     params: &SearchParams,
     frequency: &str,
 ) -> Result<(), Refusal> {
     let frequency = AlertFrequency::from_code(frequency.trim())
-        .ok_or(("frequency", "välj instant, daily eller weekly.".to_owned()))?;
-    let search = saved_search(params)?;
+        .ok_or(Refusal::Field("frequency", "välj instant, daily eller weekly.".to_owned()))?;
+    let search = saved_search(params).map_err(|(field, message)| Refusal::Field(field, message))?;
+    platsen_jobs::validate::email("email", email).map_err(|e| Refusal::Field("email", e.message))?;
     let now = state.clock.now();
+    // The mail names the employer by its address on the board: only a real one.
+    if let Some(employer) = search_of_saved(&search).and_then(|q| q.filter.employer) {
+        match state.store.employer(&employer, now).await {
+            Ok(_) => {}
+            Err(platsen_jobs::Error::NotFound) => {
+                return Err(Refusal::Field("employer", "okänd arbetsgivare.".to_owned()));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading an alert's employer failed");
+                let message = "Bevakningen kunde inte sparas just nu. Försök igen om en stund.".to_owned();
+                return Err(Refusal::Field("email", message));
+            }
+        }
+    }
+    if !state.web.subscribe.allow(client) {
+        tracing::warn!(client = ?client, "job alert refused: too many confirmations asked from one address");
+        return Err(Refusal::TooMany);
+    }
     let created = match state.store.create_alert(email, &search, frequency, now).await {
         Ok(c) => c,
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let message = errors.into_iter().next().map(|e| e.message).unwrap_or_default();
-            return Err(("email", message));
+            return Err(Refusal::Field("email", message));
         }
         Err(e) => {
             tracing::error!(error = %e, "saving a job alert failed");
-            return Err(("email", "Bevakningen kunde inte sparas just nu. Försök igen om en stund.".to_owned()));
+            let message = "Bevakningen kunde inte sparas just nu. Försök igen om en stund.".to_owned();
+            return Err(Refusal::Field("email", message));
         }
     };
     if let Some((_, token)) = created {
@@ -267,7 +317,7 @@ impl AlertsApi {
     /// (`instant`), daily or weekly. Every mail has a one-click unsubscribe
     /// (RFC 8058) and a link to manage the alert; no account is needed.
     #[oai(path = "/alerts", method = "post", operation_id = "createAlert")]
-    async fn create(&self, body: JsonBody<CreateAlert>) -> Result<Accepted, ApiError> {
+    async fn create(&self, req: &poem::Request, body: JsonBody<CreateAlert>) -> Result<Accepted, ApiError> {
         let b = body.0;
         let params = SearchParams {
             q: b.q,
@@ -285,9 +335,11 @@ impl AlertsApi {
             FrequencyCode::Daily => "daily",
             FrequencyCode::Weekly => "weekly",
         };
-        subscribe(&self.state, &self.public_url, &b.email, &params, frequency)
-            .await
-            .map_err(|(field, message)| ApiError::bad_request(field, "invalid_parameter", message))?;
+        let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        subscribe(&self.state, &self.public_url, client, &b.email, &params, frequency).await.map_err(|r| match r {
+            Refusal::Field(field, message) => ApiError::bad_request(field, "invalid_parameter", message),
+            Refusal::TooMany => ApiError::too_many_requests(),
+        })?;
         Ok(Accepted::Accepted(Json(AlertAccepted {
             status: "confirmation_sent".into(),
             message: "Vi har skickat en länk för att bekräfta bevakningen. Inga mejl skickas förrän den är bekräftad."

@@ -10,8 +10,10 @@
 
 pub mod alerts;
 pub mod body;
+mod docs;
 pub mod mail;
 mod middleware;
+mod notify;
 pub mod problem;
 mod routes;
 pub mod salary;
@@ -119,7 +121,9 @@ pub fn openapi(state: &AppState, public_url: &str) -> OpenApiService<routes::Api
 pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     let api = openapi(&state, &options.public_url);
     let spec = api.spec();
-    let docs = api.swagger_ui();
+    let cache_spec = spec.clone();
+    // Swagger UI, made accessible (see `docs.rs`), built once.
+    let docs = docs::accessible_swagger_ui(&api.swagger_ui_html());
     let ready_state = state.clone();
     let routes = Route::new()
         .nest("/api", api)
@@ -127,7 +131,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
             "/api/openapi.json",
             get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone()))),
         )
-        .nest("/api/docs", docs)
+        .nest("/api/docs", Route::new().at("/", get(make_sync(move |_| poem::web::Html(docs.clone())))))
         .at("/healthz", get(make_sync(|_| poem::web::Json(serde_json::json!({ "status": "ok" })))))
         .at(
             "/readyz",
@@ -137,7 +141,23 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
             })),
         );
     web::mount(routes)
-        .with(middleware::ResponseCache::new(state.clone()))
+        .around(|ep, req| async move {
+            // A browser that asks for a page that is not there gets a page.
+            let html = web::wants_html(&req);
+            match ep.call(req).await {
+                Err(e)
+                    if html
+                        && matches!(
+                            e.status(),
+                            poem::http::StatusCode::NOT_FOUND | poem::http::StatusCode::METHOD_NOT_ALLOWED
+                        ) =>
+                {
+                    Ok(web::not_found_page(e.status()))
+                }
+                other => other.map(poem::IntoResponse::into_response),
+            }
+        })
+        .with(middleware::ResponseCache::new(state.clone(), &cache_spec))
         .data(state)
         .data(web::PublicUrl(options.public_url.clone()))
         .with(middleware::ConditionalGet)

@@ -227,9 +227,40 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
 /// [`ResponseCache::TTL_SECS`] on the application clock (which bounds how
 /// late a write by another process, or an expiry, shows). The ETag is
 /// computed once, when the entry is made.
+///
+/// Anyone can ask for any URL, so the cache must not grow with what is
+/// asked: it is keyed by the path and only the query parameters the
+/// operation declares in the OpenAPI spec (sorted), so `?cb=<n>` cache
+/// busters share one entry; it holds at most [`ResponseCache::MAX_BYTES`]
+/// of answers (the oldest go first) and no answer over
+/// [`ResponseCache::MAX_ENTRY_BYTES`]; and expired entries are dropped every
+/// second, with or without traffic.
 pub struct ResponseCache {
     state: crate::AppState,
-    entries: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedResponse>>>>,
+    inner: Arc<CacheInner>,
+}
+
+struct CacheInner {
+    /// The public GET operations' path templates and query parameters.
+    routes: Vec<RouteShape>,
+    entries: std::sync::RwLock<Entries>,
+}
+
+/// An operation's path, split at `/` (`None` for a `{parameter}`), and the
+/// names of its query parameters.
+struct RouteShape {
+    segments: Vec<Option<String>>,
+    query: Vec<String>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: std::collections::HashMap<String, Arc<CachedResponse>>,
+    /// Keys in the order they were stored, with the sequence number of the
+    /// entry stored then (a key stored again has a newer one).
+    order: std::collections::VecDeque<(String, u64)>,
+    bytes: usize,
+    seq: u64,
 }
 
 pub struct CachedResponse {
@@ -238,28 +269,162 @@ pub struct CachedResponse {
     headers: poem::http::HeaderMap,
     generation: u64,
     made_at: chrono::DateTime<chrono::Utc>,
+    seq: u64,
+    /// What the entry costs: body, key and headers.
+    size: usize,
 }
 
 impl ResponseCache {
     pub const TTL_SECS: i64 = 1;
+    /// The most the cached answers may hold together.
+    pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+    /// Larger answers are not cached.
+    pub const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
     const MAX_ENTRIES: usize = 20_000;
 
-    pub fn new(state: crate::AppState) -> Self {
-        ResponseCache { state, entries: Arc::default() }
+    /// A cache for the operations of `spec` (the OpenAPI document as JSON,
+    /// served under `/api`). Starts a task that drops expired entries.
+    pub fn new(state: crate::AppState, spec: &str) -> Self {
+        let inner = Arc::new(CacheInner { routes: route_shapes(spec), entries: Default::default() });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (weak, clock) = (Arc::downgrade(&inner), state.clock.clone());
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.entries.write().expect("cache lock").drop_expired(clock.now());
+                }
+            });
+        }
+        ResponseCache { state, inner }
+    }
+}
+
+/// The GET operations of an OpenAPI document: path templates and query parameters.
+fn route_shapes(spec: &str) -> Vec<RouteShape> {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(spec) else { return Vec::new() };
+    let Some(paths) = doc["paths"].as_object() else { return Vec::new() };
+    paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let get = item.get("get")?;
+            let query = get["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "query")
+                        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let segments = format!("/api{path}")
+                .split('/')
+                .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned()))
+                .collect();
+            Some(RouteShape { segments, query })
+        })
+        .collect()
+}
+
+impl CacheInner {
+    /// The cache key of a request: its path and the query parameters its
+    /// operation declares, sorted; `None` when no public GET operation has
+    /// that path.
+    fn key(&self, path: &str, query: Option<&str>) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let shape = self
+            .routes
+            .iter()
+            .filter(|r| {
+                r.segments.len() == parts.len()
+                    && r.segments.iter().zip(&parts).all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
+            })
+            // A literal segment wins over a parameter (`/jobs/search` over `/jobs/{id}`).
+            .max_by_key(|r| r.segments.iter().filter(|s| s.is_some()).count())?;
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .filter(|(name, _)| shape.query.iter().any(|q| q == name))
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        let mut key = url::form_urlencoded::Serializer::for_suffix(format!("{path}?"), path.len() + 1);
+        key.extend_pairs(pairs);
+        Some(key.finish())
+    }
+}
+
+impl Entries {
+    fn get(&self, key: &str) -> Option<Arc<CachedResponse>> {
+        self.map.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: String, mut entry: CachedResponse) {
+        self.drop_expired(entry.made_at);
+        self.seq += 1;
+        entry.seq = self.seq;
+        entry.size = entry.body.len()
+            + 2 * key.len()
+            + entry.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum::<usize>()
+            + 128;
+        self.bytes += entry.size;
+        self.order.push_back((key.clone(), entry.seq));
+        if let Some(old) = self.map.insert(key, Arc::new(entry)) {
+            self.bytes -= old.size;
+        }
+        while self.bytes > ResponseCache::MAX_BYTES || self.map.len() > ResponseCache::MAX_ENTRIES {
+            if !self.pop_oldest() {
+                break;
+            }
+        }
+    }
+
+    /// Forgets the oldest stored entry; `false` when there is none.
+    fn pop_oldest(&mut self) -> bool {
+        let Some((key, seq)) = self.order.pop_front() else { return false };
+        if self.map.get(&key).is_some_and(|e| e.seq == seq)
+            && let Some(e) = self.map.remove(&key)
+        {
+            self.bytes -= e.size;
+        }
+        true
+    }
+
+    /// Forgets the entries older than the time to live (in storage order,
+    /// so this stops at the first fresh one).
+    fn drop_expired(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        while let Some((key, seq)) = self.order.front() {
+            let fresh = match self.map.get(key) {
+                Some(e) if e.seq == *seq => {
+                    (now - e.made_at).num_seconds() < ResponseCache::TTL_SECS && now >= e.made_at
+                }
+                // Replaced or gone: its place in the queue is stale.
+                _ => false,
+            };
+            if fresh {
+                break;
+            }
+            let _ = seq;
+            self.pop_oldest();
+        }
+        if self.order.len() > 2 * self.map.len() + 64 {
+            // Stale queue places of replaced keys add up under churn.
+            let map = &self.map;
+            self.order.retain(|(k, s)| map.get(k).is_some_and(|e| e.seq == *s));
+        }
     }
 }
 
 impl<E: Endpoint> Middleware<E> for ResponseCache {
     type Output = ResponseCacheEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
-        ResponseCacheEndpoint { inner: ep, state: self.state.clone(), entries: self.entries.clone() }
+        ResponseCacheEndpoint { inner: ep, state: self.state.clone(), cache: self.inner.clone() }
     }
 }
 
 pub struct ResponseCacheEndpoint<E> {
     inner: E,
     state: crate::AppState,
-    entries: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<CachedResponse>>>>,
+    cache: Arc<CacheInner>,
 }
 
 fn etag_of(body: &[u8]) -> HeaderValue {
@@ -276,13 +441,13 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
             && req.uri().path().starts_with("/api/v1/")
             // The salary a reader compares is not kept, not even here.
             && req.uri().path() != "/api/v1/salaries/compare";
-        if !cacheable {
+        let key = if cacheable { self.cache.key(req.uri().path(), req.uri().query()) } else { None };
+        let Some(key) = key else {
             return Ok(self.inner.call(req).await?.into_response());
-        }
-        let key = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        };
         let now = self.state.clock.now();
         let generation = self.state.store.generation();
-        let hit = self.entries.read().expect("cache lock").get(&key).cloned();
+        let hit = self.cache.entries.read().expect("cache lock").get(&key);
         if let Some(entry) = hit
             && entry.generation == generation
             && (now - entry.made_at).num_seconds() < ResponseCache::TTL_SECS
@@ -299,17 +464,82 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         let body = resp.take_body().into_bytes().await?;
         let etag = etag_of(&body);
         resp.headers_mut().insert(header::ETAG, etag);
-        let mut headers = resp.headers().clone();
-        headers.remove(header::DATE);
-        let entry = Arc::new(CachedResponse { body: body.clone(), headers, generation, made_at: now });
-        {
-            let mut entries = self.entries.write().expect("cache lock");
-            if entries.len() >= ResponseCache::MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(key, entry);
+        if body.len() <= ResponseCache::MAX_ENTRY_BYTES {
+            let mut headers = resp.headers().clone();
+            headers.remove(header::DATE);
+            let entry = CachedResponse { body: body.clone(), headers, generation, made_at: now, seq: 0, size: 0 };
+            self.cache.entries.write().expect("cache lock").insert(key, entry);
         }
         resp.set_body(body);
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache() -> CacheInner {
+        let spec = serde_json::json!({ "paths": {
+            "/v1/jobs": { "get": { "parameters": [
+                { "name": "role", "in": "query" }, { "name": "page", "in": "query" } ] } },
+            "/v1/jobs/search": { "get": { "parameters": [ { "name": "q", "in": "query" } ] } },
+            "/v1/jobs/{id_or_slug}": { "get": { "parameters": [ { "name": "id_or_slug", "in": "path" } ] } },
+            "/v1/jobs/{id}/publish": { "post": {} },
+        }});
+        CacheInner { routes: route_shapes(&spec.to_string()), entries: Default::default() }
+    }
+
+    #[test]
+    fn the_key_holds_only_declared_parameters_in_order() {
+        let c = cache();
+        assert_eq!(
+            c.key("/api/v1/jobs", Some("page=2&cb=1&role=upphandlare")),
+            c.key("/api/v1/jobs", Some("role=upphandlare&page=2&cb=99"))
+        );
+        assert_ne!(c.key("/api/v1/jobs", Some("page=2")), c.key("/api/v1/jobs", Some("page=3")));
+        assert_eq!(c.key("/api/v1/jobs/search", Some("q=a+b&x=1")).unwrap(), "/api/v1/jobs/search?q=a+b");
+        assert_eq!(c.key("/api/v1/jobs/nacka-1", Some("q=x")).unwrap(), "/api/v1/jobs/nacka-1?");
+        assert_eq!(c.key("/api/v1/nothing", None), None);
+        assert_eq!(c.key("/api/v1/jobs/1/publish", None), None, "not a GET operation");
+    }
+
+    fn entry(bytes: usize, at: chrono::DateTime<chrono::Utc>) -> CachedResponse {
+        CachedResponse {
+            body: bytes::Bytes::from(vec![b'x'; bytes]),
+            headers: Default::default(),
+            generation: 0,
+            made_at: at,
+            seq: 0,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_byte_budget_and_drops_the_oldest_first() {
+        let now = chrono::Utc::now();
+        let mut e = Entries::default();
+        let n = 3 * ResponseCache::MAX_BYTES / 100_000;
+        for i in 0..n {
+            e.insert(format!("/k{i}"), entry(100_000, now));
+            assert!(e.bytes <= ResponseCache::MAX_BYTES);
+        }
+        assert!(e.map.len() < n / 2);
+        assert!(e.get(&format!("/k{}", n - 1)).is_some(), "the newest stays");
+        assert!(e.get("/k0").is_none(), "the oldest went first");
+        assert_eq!(e.bytes, e.map.values().map(|v| v.size).sum::<usize>());
+    }
+
+    #[test]
+    fn expired_entries_are_dropped() {
+        let now = chrono::Utc::now();
+        let mut e = Entries::default();
+        for i in 0..100 {
+            e.insert(format!("/k{i}"), entry(1000, now));
+        }
+        e.insert("/k0".into(), entry(1000, now)); // stored again: one entry
+        assert_eq!(e.map.len(), 100);
+        e.drop_expired(now + chrono::Duration::seconds(ResponseCache::TTL_SECS));
+        assert!(e.map.is_empty() && e.bytes == 0 && e.order.is_empty());
     }
 }

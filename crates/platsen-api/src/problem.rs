@@ -154,6 +154,19 @@ impl ApiError {
         )))
     }
 
+    /// Too many requests of this kind from the client just now.
+    pub fn too_many_requests() -> Self {
+        ApiError::TooManyRequests(
+            Json(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "För många förfrågningar",
+                "För många förfrågningar av det här slaget just nu; vänta en stund och försök igen.",
+            )),
+            "600".into(),
+        )
+    }
+
     pub fn internal() -> Self {
         ApiError::Internal(Json(Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -187,6 +187,8 @@ pub(crate) async fn run_search(
 
 pub struct JobsApi {
     state: AppState,
+    /// The public base URL, for the links in review mails.
+    public_url: String,
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Jobs")]
@@ -448,6 +450,16 @@ impl JobsApi {
         self.step(auth, id.0, Lifecycle::Reject { reason: body.0.reason }).await
     }
 
+    /// Take down a published ad, with a reason (admin)
+    ///
+    /// The ad closes at once and its employer sees the reason (and is
+    /// mailed it); only an administrator can reopen it.
+    #[oai(path = "/jobs/:id/take-down", method = "post", operation_id = "takeDownJob", tag = "Tag::Admin")]
+    async fn take_down(&self, auth: Auth, id: Path<i64>, body: JsonBody<RejectJob>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::TakeDown { reason: body.0.reason }).await
+    }
+
     /// The audit trail of an ad
     ///
     /// Who changed what, and when. The employer sees its own ads' trails, the admin every one.
@@ -490,7 +502,8 @@ impl JobsApi {
 
 impl JobsApi {
     async fn step(&self, auth: Auth, id: i64, step: Lifecycle) -> Result<Versioned, ApiError> {
-        let ad = self.state.store.transition(auth.0.actor(), id, step, self.state.clock.now()).await?;
+        let ad = self.state.store.transition(auth.0.actor(), id, step.clone(), self.state.clock.now()).await?;
+        crate::notify::after_step(&self.state, &self.public_url, &step, &ad);
         Ok(versioned(ad))
     }
 }
@@ -681,6 +694,35 @@ impl AdminApi {
         Ok(Json(RetriedView { retried: retried as i64 }))
     }
 
+    /// Every ad, in any status (admin)
+    ///
+    /// Filtered by status, employer (id or slug) and words of the title
+    /// (or an ad's id in `q`); the most recently changed first.
+    #[oai(path = "/admin/jobs", method = "get", operation_id = "allJobs")]
+    async fn all_jobs(
+        &self,
+        auth: Auth,
+        status: Query<Option<JobStatusCode>>,
+        /// Employer id or slug.
+        employer: Query<Option<String>>,
+        /// Words of the title, or an ad's id.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<JobList>, ApiError> {
+        auth.0.require_admin()?;
+        let now = self.state.clock.now();
+        let employer_id = match employer.0.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(raw) => Some(self.state.store.employer(&parse_key("employer", raw)?, now).await?.id),
+            None => None,
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let status: Option<JobStatus> = status.0.map(Into::into);
+        let result = self.state.store.all_jobs(status, employer_id, q.0.as_deref(), page, per_page, now).await?;
+        Ok(Json(JobList::from_page(result, JobView::owner)))
+    }
+
     /// Ads waiting for review, oldest first (admin)
     #[oai(path = "/admin/review", method = "get", operation_id = "reviewQueue")]
     async fn review_queue(&self, auth: Auth) -> Result<Json<Vec<JobView>>, ApiError> {
@@ -702,7 +744,7 @@ pub type Apis = (
 
 pub fn apis(state: AppState, public_url: &str) -> Apis {
     (
-        JobsApi { state: state.clone() },
+        JobsApi { state: state.clone(), public_url: public_url.trim_end_matches('/').to_owned() },
         EmployersApi { state: state.clone() },
         AdminApi { state: state.clone() },
         crate::salary::SalaryApi { state: state.clone() },
@@ -735,9 +777,11 @@ pub(crate) async fn search_status(state: &AppState) -> platsen_jobs::Result<Sear
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.
 pub async fn readiness(state: &AppState) -> poem::Response {
     match state.store.ping().await {
-        Ok(()) => poem::IntoResponse::into_response(poem::web::Json(
-            serde_json::json!({ "status": "ok", "database": state.store.backend() }),
-        )),
+        Ok(()) => poem::IntoResponse::into_response(poem::web::Json(serde_json::json!({
+            "status": "ok",
+            "database": state.store.backend(),
+            "durability": state.store.durability().await.unwrap_or("unknown"),
+        }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Inte redo", "Databasen svarar inte.")

@@ -195,9 +195,10 @@ pub enum Imported {
 /// Why a value is absent.
 #[derive(Debug, Clone, Object)]
 pub struct SuppressionView {
-    /// `few_respondents`, `complementary` or `not_comparable`.
+    /// Always `suppressed`: one code whatever the reason, since the reason
+    /// could tell a group of 1–4 respondents from a larger one.
     pub code: String,
-    /// The reason in Swedish.
+    /// Why figures are hidden, in Swedish (the same general text for all).
     pub reason: String,
 }
 
@@ -298,8 +299,7 @@ fn row_view(row: &Row, group_by: &[Dimension]) -> StatsRowView {
 }
 
 fn suppression(r: platsen_salary::Suppressed) -> SuppressionView {
-    let code = serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    SuppressionView { code, reason: r.reason_sv().to_owned() }
+    SuppressionView { code: platsen_salary::Suppressed::CODE.to_owned(), reason: r.reason_sv().to_owned() }
 }
 
 fn stats_view(t: &Table) -> StatsView {
@@ -599,9 +599,12 @@ impl SalaryApi {
 
     /// A salary chart (SVG or PNG)
     ///
-    /// `percentiles-by-role`, `percentiles-by-sector`, `median-trend`,
-    /// `distribution` or `gender`, followed by `.svg` or `.png`; the filters
-    /// are those of the statistics (`group_by=sector` makes `gender` per sector).
+    /// `percentiles-by-role`, `percentiles-by-sector`, `percentiles-by-county`,
+    /// `percentiles-by-experience`, `median-trend`, `distribution` or
+    /// `gender`, followed by `.svg` or `.png`; the filters are those of the
+    /// statistics (`group_by=sector` makes `gender` per sector). Drawn
+    /// `width` pixels wide (320–1600, default 900), its text never smaller
+    /// than 15 px; the height follows from the number of groups.
     #[oai(path = "/salaries/charts/:file", method = "get", operation_id = "salaryChart")]
     #[allow(clippy::too_many_arguments)]
     async fn chart(
@@ -616,6 +619,9 @@ impl SalaryApi {
         #[oai(validator(max_length = 40))] gender: Query<Option<String>>,
         #[oai(validator(max_length = 10))] experience: Query<Option<String>>,
         #[oai(validator(max_length = 10))] age: Query<Option<String>>,
+        /// The width to draw for, in pixels.
+        #[oai(validator(minimum(value = "320"), maximum(value = "1600")))]
+        width: Query<Option<u32>>,
     ) -> Result<ChartResponse, ApiError> {
         let (name, format) = match file.0.rsplit_once('.') {
             Some((name, "svg")) => (name, Format::Svg),
@@ -626,7 +632,8 @@ impl SalaryApi {
             ApiError::bad_request(
                 "chart",
                 "unknown_chart",
-                "Diagram: percentiles-by-role, percentiles-by-sector, median-trend, distribution, gender.",
+                "Diagram: percentiles-by-role, percentiles-by-sector, percentiles-by-county, \
+                 percentiles-by-experience, median-trend, distribution, gender.",
             )
         })?;
         let query = parse_query(
@@ -640,13 +647,15 @@ impl SalaryApi {
             age.0.as_deref(),
         )?;
         let data = self.data().await?;
-        let image = tokio::task::spawn_blocking(move || platsen_salary::charts::render(&data, chart, &query, format))
-            .await
-            .map_err(|e| internal("drawing a chart panicked", &e))?
-            .map_err(|e| match e {
-                platsen_salary::ChartError::Stats(e) => stats_error(e),
-                e => internal("drawing a chart failed", &e),
-            })?;
+        let width = platsen_salary::charts::clamp_width(width.0);
+        let image =
+            tokio::task::spawn_blocking(move || platsen_salary::charts::render(&data, chart, &query, format, width))
+                .await
+                .map_err(|e| internal("drawing a chart panicked", &e))?
+                .map_err(|e| match e {
+                    platsen_salary::ChartError::Stats(e) => stats_error(e),
+                    e => internal("drawing a chart failed", &e),
+                })?;
         let cache = "public, max-age=300".to_owned();
         Ok(match format {
             Format::Svg => ChartResponse::Svg(Binary(image), cache),
@@ -732,16 +741,20 @@ pub struct OfferedView {
     pub min_percentile: Option<u32>,
     /// Percentile of the upper end.
     pub max_percentile: Option<u32>,
-    /// In Swedish, e.g. "Lönespannet ligger mellan percentil 40 och 75."
+    /// In Swedish, e.g. "Lönespannet ligger mellan percentil 40 och 75 för
+    /// rollen." or "Lönespannets nedre gräns ligger under P25 och den övre
+    /// vid percentil 63 för rollen."
     pub text: String,
 }
 
+/// Where an amount sits, as a phrase after "ligger": "vid percentil 40",
+/// "under P25 (den lägsta percentil som visas)", "över P75".
 fn describe_position(p: Option<Position>) -> (Option<u32>, String) {
     match p {
-        Some(Position::Percentile { percentile }) => (Some(percentile), format!("percentil {percentile}")),
+        Some(Position::Percentile { percentile }) => (Some(percentile), format!("vid percentil {percentile}")),
         Some(Position::Below { percentile }) => (None, format!("under P{percentile}")),
         Some(Position::Above { percentile }) => (None, format!("över P{percentile}")),
-        None => (None, "okänt läge".into()),
+        None => (None, "utanför det som går att visa".into()),
     }
 }
 
@@ -801,10 +814,10 @@ pub async fn market_salary(
         let (lo, hi) = (min.or(max)?, max.or(min)?);
         let (min_percentile, a) = describe_position(position(row, lo as f64));
         let (max_percentile, b) = describe_position(position(row, hi as f64));
-        let text = if lo == hi {
-            format!("Den erbjudna lönen ligger vid {a} för rollen.")
-        } else {
-            format!("Lönespannet ligger mellan {a} och {b} för rollen.")
+        let text = match (min_percentile, max_percentile) {
+            _ if lo == hi => format!("Den erbjudna lönen ligger {a} för rollen."),
+            (Some(x), Some(y)) => format!("Lönespannet ligger mellan percentil {x} och {y} för rollen."),
+            _ => format!("Lönespannets nedre gräns ligger {a} och den övre {b} för rollen."),
         };
         Some(OfferedView { min_percentile, max_percentile, text })
     });

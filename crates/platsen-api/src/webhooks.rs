@@ -49,31 +49,57 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether an address is on the public internet: not loopback, private,
 /// link-local, shared (CGNAT), multicast, documentation, benchmarking or
-/// otherwise reserved, including IPv4 inside IPv6.
+/// otherwise reserved. An IPv6 address must be global unicast (2000::/3),
+/// and where it carries an IPv4 address (IPv4-mapped and -translated,
+/// NAT64, 6to4, Teredo) that address must be public too; the local-use
+/// NAT64 prefix (64:ff9b:1::/48, RFC 8215) leads into someone's own
+/// network and is refused whole.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            let s = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address too.
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let [a, b] = s[6].to_be_bytes();
-                let [c, d] = s[7].to_be_bytes();
-                return is_public_v4(Ipv4Addr::new(a, b, c, d));
-            }
-            !(v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                || s[0..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible, deprecated
-        }
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+fn v4_of(hi: u16, lo: u16) -> Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
+fn is_public_v6(v6: std::net::Ipv6Addr) -> bool {
+    let s = v6.segments();
+    // IPv4-mapped (::ffff:0:0/96) and IPv4-translated (::ffff:0:0:0/96, RFC 2765).
+    if (s[0..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff) || (s[0..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0) {
+        return is_public_v4(v4_of(s[6], s[7]));
+    }
+    // NAT64, the well-known prefix (64:ff9b::/96, RFC 6052).
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return is_public_v4(v4_of(s[6], s[7]));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48, RFC 8215): a translator inside some
+    // operator's network, whatever address it carries.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return false;
+    }
+    // Only global unicast from here on; that leaves out ::/8 (loopback,
+    // unspecified, IPv4-compatible), 100::/64 (discard), fc00::/7,
+    // fe80::/10, fec0::/10 and ff00::/8, among others.
+    if s[0] & 0xe000 != 0x2000 {
+        return false;
+    }
+    // 6to4 (2002::/16): the IPv4 address of the relay's other end.
+    if s[0] == 0x2002 {
+        return is_public_v4(v4_of(s[1], s[2]));
+    }
+    // Teredo (2001::/32): the server's IPv4 address and the client's (inverted).
+    if s[0] == 0x2001 && s[1] == 0 {
+        return is_public_v4(v4_of(s[2], s[3])) && is_public_v4(v4_of(!s[6], !s[7]));
+    }
+    !((s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] & 0xfff0) == 0x3ff0 // documentation (3fff::/20, RFC 9637)
+        || (s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking (2001:2::/48)
+        || (s[0] == 0x2001 && (0x0010..0x0030).contains(&s[1]))) // ORCHID and ORCHIDv2 (2001:10::/28, 2001:20::/28)
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -465,10 +491,35 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2001:db8::1",
             "::127.0.0.1",
+            // Prefixes that carry an IPv4 address, with a private one inside.
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            "::ffff:0:7f00:1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:a00:1::1",                      // Teredo, server 10.0.0.1
+            // Not global unicast, or reserved inside it.
+            "100::1",
+            "5f00::1",
+            "3fff::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "ff02::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2a00:1450:4001:80b::200e",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -217,7 +217,7 @@ impl From<CreateJob> for JobInput {
             contacts: b.contacts.map(|c| c.into_iter().map(Into::into).collect()),
             slug: b.slug,
             featured: b.featured,
-            description_is_stored: false,
+            stored_description: None,
         }
     }
 }
@@ -472,6 +472,13 @@ pub struct JobView {
     pub title: String,
     /// Sanitized HTML.
     pub description: String,
+    /// The description as it was written, to edit and send back with
+    /// `description_format`; for its employer only (absent in public views).
+    #[oai(skip_serializing_if_is_none)]
+    pub description_source: Option<String>,
+    /// How `description_source` is written; for its employer only.
+    #[oai(skip_serializing_if_is_none)]
+    pub description_format: Option<DescriptionFormatCode>,
     pub role: Coded,
     pub employer: EmployerRef,
     pub location: Location,
@@ -512,6 +519,8 @@ impl JobView {
             status: ad.status.into(),
             title: ad.title,
             description: ad.description,
+            description_source: Some(ad.description_source),
+            description_format: Some(ad.description_format.into()),
             role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
             employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
             location: Location {
@@ -556,6 +565,8 @@ impl JobView {
     pub fn public(ad: JobAd) -> Self {
         let mut v = Self::owner(ad);
         v.rejection_reason = None;
+        v.description_source = None;
+        v.description_format = None;
         v
     }
 }

@@ -36,7 +36,7 @@
       none: "Inga lediga jobb just nu.",
       error: "Det gick inte att hämta lediga jobb.",
       deadline: "Sista ansökningsdag",
-      soon: "snart",
+      soon: "Stänger snart",
       all: "Alla lediga jobb hos ",
     },
     en: {
@@ -45,7 +45,7 @@
       none: "No open positions right now.",
       error: "Could not load open positions.",
       deadline: "Apply by",
-      soon: "soon",
+      soon: "Closing soon",
       all: "All open positions at ",
     },
   };
@@ -135,7 +135,15 @@
         var date = el("time", job.closing_soon ? "soon" : null, job.deadline_text);
         date.dateTime = job.deadline;
         meta.appendChild(date);
-        if (job.salary) meta.appendChild(document.createTextNode(" · " + job.salary));
+        // Said in words, not by colour alone.
+        if (job.closing_soon) {
+          meta.appendChild(document.createTextNode(" "));
+          meta.appendChild(el("strong", "soon", t.soon));
+        }
+        if (job.salary) {
+          meta.appendChild(document.createTextNode(" · "));
+          meta.appendChild(el("span", "salary", job.salary));
+        }
         li.appendChild(meta);
         ul.appendChild(li);
       });

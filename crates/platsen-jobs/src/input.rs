@@ -63,10 +63,19 @@ pub struct JobInput {
     pub contacts: Option<Vec<ContactInput>>,
     pub slug: Option<String>,
     pub featured: Option<bool>,
-    /// Set when `description` is the ad's stored, already sanitized HTML
-    /// (an update that leaves the description alone): it is kept as it is
-    /// instead of being checked again as raw input.
-    pub description_is_stored: bool,
+    /// The ad's description as stored, set when an update leaves the
+    /// description alone: it is kept as it is instead of being checked and
+    /// rendered again (`description` and `description_format` are then
+    /// ignored).
+    pub stored_description: Option<StoredDescription>,
+}
+
+/// A description as stored: its source as written and the HTML rendered from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDescription {
+    pub html: String,
+    pub source: String,
+    pub format: DescriptionFormat,
 }
 
 /// A partial update of a job ad (JSON Merge Patch semantics: an absent field
@@ -121,9 +130,8 @@ impl JobPatch {
     pub fn apply_to(self, ad: &JobAd) -> JobInput {
         let mut input = JobInput {
             title: Some(ad.title.clone()),
-            // The stored description is sanitized HTML; keep it as HTML.
-            description: Some(ad.description.clone()),
-            description_format: Some(DescriptionFormat::Html),
+            description: Some(ad.description_source.clone()),
+            description_format: Some(ad.description_format),
             role: Some(ad.role),
             municipality_code: Some(ad.municipality.code.to_owned()),
             remote: Some(ad.remote),
@@ -151,13 +159,17 @@ impl JobPatch {
             ),
             slug: Some(ad.slug.clone()),
             featured: Some(ad.featured),
-            description_is_stored: true,
+            stored_description: Some(StoredDescription {
+                html: ad.description.clone(),
+                source: ad.description_source.clone(),
+                format: ad.description_format,
+            }),
         };
         // A new description comes in the format the client names (Markdown by
-        // default), never in the stored HTML's.
+        // default), whatever the stored one's was.
         if self.description != Patch::Absent {
             input.description_format = Some(DescriptionFormat::Markdown);
-            input.description_is_stored = false;
+            input.stored_description = None;
         }
         // A new deadline moves the default expiry along with it (re-sending
         // the same deadline changes nothing).
@@ -193,7 +205,11 @@ impl JobPatch {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidJob {
     pub title: String,
+    /// The sanitized HTML every reader sees.
     pub description: String,
+    /// What the employer wrote, and in which format.
+    pub description_source: String,
+    pub description_format: DescriptionFormat,
     pub role: Role,
     pub municipality: &'static Municipality,
     pub remote: RemoteMode,
@@ -243,16 +259,17 @@ impl JobInput {
             None => missing(&mut errs, "title"),
         };
 
-        let description = match self.description.as_deref() {
-            Some(stored) if self.description_is_stored => Some(stored.to_owned()),
-            None => missing(&mut errs, "description"),
-            Some(raw) => match validate::multiline("description", raw, 1, limits::DESCRIPTION_MAX) {
+        let description = match (self.stored_description, self.description.as_deref()) {
+            (Some(stored), _) => Some(stored),
+            (None, None) => missing(&mut errs, "description"),
+            (None, Some(raw)) => match validate::multiline("description", raw, 1, limits::DESCRIPTION_MAX) {
                 Err(e) => {
                     errs.take::<()>(Err(e));
                     None
                 }
-                Ok(raw) => {
-                    let html = sanitize::description_html(&raw, self.description_format.unwrap_or_default());
+                Ok(source) => {
+                    let format = self.description_format.unwrap_or_default();
+                    let html = sanitize::description_html(&source, format);
                     if sanitize::visible_text_len(&html) < limits::DESCRIPTION_MIN_VISIBLE {
                         errs.push(
                             "description",
@@ -261,7 +278,7 @@ impl JobInput {
                         );
                         None
                     } else {
-                        Some(html)
+                        Some(StoredDescription { html, source, format })
                     }
                 }
             },
@@ -365,24 +382,29 @@ impl JobInput {
 
         let slug = self.slug.as_deref().and_then(|s| errs.take(validate::slug("slug", s)));
 
-        errs.into_result(|| ValidJob {
-            title: title.expect("checked"),
-            description: description.expect("checked"),
-            role: role.expect("checked"),
-            municipality: municipality.expect("checked"),
-            remote: self.remote.unwrap_or(RemoteMode::OnSite),
-            employment_type: employment_type.expect("checked"),
-            extent_percent,
-            salary,
-            vacancies,
-            application_deadline: application_deadline.expect("checked"),
-            expires_at: expires_at.expect("checked"),
-            start_text,
-            apply_url,
-            apply_email,
-            contacts,
-            slug,
-            featured: self.featured.unwrap_or(false),
+        errs.into_result(|| {
+            let description = description.expect("checked");
+            ValidJob {
+                title: title.expect("checked"),
+                description: description.html,
+                description_source: description.source,
+                description_format: description.format,
+                role: role.expect("checked"),
+                municipality: municipality.expect("checked"),
+                remote: self.remote.unwrap_or(RemoteMode::OnSite),
+                employment_type: employment_type.expect("checked"),
+                extent_percent,
+                salary,
+                vacancies,
+                application_deadline: application_deadline.expect("checked"),
+                expires_at: expires_at.expect("checked"),
+                start_text,
+                apply_url,
+                apply_email,
+                contacts,
+                slug,
+                featured: self.featured.unwrap_or(false),
+            }
         })
     }
 }

@@ -172,12 +172,18 @@ pub struct JobAd {
     pub employer_name: String,
     /// The employer's sector, if it has stated one.
     pub employer_sector: Option<Sector>,
+    /// Whether the employer's ads are reviewed before they are published.
+    pub employer_requires_review: bool,
     /// The status as of the moment the ad was read (a published ad past its
     /// expiry reads as expired).
     pub status: JobStatus,
     pub title: String,
-    /// Sanitized HTML.
+    /// Sanitized HTML, rendered from the source: what everyone is shown.
     pub description: String,
+    /// The description as its employer wrote it, given back for editing
+    /// (an ad stored before sources were kept: its HTML).
+    pub description_source: String,
+    pub description_format: crate::sanitize::DescriptionFormat,
     pub role: Role,
     pub municipality: &'static Municipality,
     pub remote: RemoteMode,

@@ -17,6 +17,23 @@ pub enum DescriptionFormat {
     Html,
 }
 
+impl DescriptionFormat {
+    pub fn code(self) -> &'static str {
+        match self {
+            DescriptionFormat::Markdown => "markdown",
+            DescriptionFormat::Html => "html",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "markdown" => Some(DescriptionFormat::Markdown),
+            "html" => Some(DescriptionFormat::Html),
+            _ => None,
+        }
+    }
+}
+
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let tags: HashSet<&str> = [
         "p",

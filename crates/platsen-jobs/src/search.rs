@@ -98,9 +98,10 @@ pub struct Facets {
 
 impl Facets {
     /// Stores the counts of one dimension (`role`, `county`, `municipality`,
-    /// `employment_type`, `remote`, `employer`), most common first.
+    /// `employment_type`, `remote`, `employer`), most common first, equal
+    /// counts by name in Swedish order.
     pub fn set(&mut self, dim: &str, mut counts: Vec<FacetCount>) {
-        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| platsen_taxonomy::swedish_cmp(&a.name, &b.name)));
         match dim {
             "role" => self.role = counts,
             "county" => self.county = counts,
@@ -155,11 +156,21 @@ pub const MARK_END: char = '\u{E001}';
 /// Escapes engine output for HTML and turns the marks into `<mark>` tags, so
 /// a title like `<script>` stays text however it matched.
 pub fn marked_html(text: &str) -> String {
+    html_escaped(text, true)
+}
+
+/// Text as HTML: the five characters that mean something there, escaped
+/// (the marks too, as the characters they are).
+pub fn escape_html(text: &str) -> String {
+    html_escaped(text, false)
+}
+
+fn html_escaped(text: &str, marks: bool) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
-            MARK_START => out.push_str("<mark>"),
-            MARK_END => out.push_str("</mark>"),
+            MARK_START if marks => out.push_str("<mark>"),
+            MARK_END if marks => out.push_str("</mark>"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -172,19 +183,47 @@ pub fn marked_html(text: &str) -> String {
 }
 
 /// The visible text of sanitized description HTML (for indexing and
-/// snippets): tags become spaces, the entities ammonia writes are decoded.
+/// snippets): tags become spaces, the entities ammonia writes are decoded,
+/// and the end of a heading, paragraph or list item ends a sentence, so a
+/// snippet does not run a heading into the text ("Om oss. En växande…").
 pub fn html_to_text(html: &str) -> String {
+    const BLOCKS: [&str; 11] = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "div", "tr", "blockquote"];
     let mut out = String::with_capacity(html.len());
+    let mut tag = String::new();
     let mut in_tag = false;
+    let mut break_pending = false;
     for c in html.chars() {
         match c {
-            '<' => in_tag = true,
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
             '>' if in_tag => {
                 in_tag = false;
+                let name: String = tag
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .flat_map(|c| c.to_lowercase())
+                    .collect();
+                let closes_block = tag.starts_with('/') && BLOCKS.contains(&name.as_str());
+                break_pending |= closes_block;
                 out.push(' ');
             }
-            c if !in_tag => out.push(c),
-            _ => {}
+            c if in_tag => tag.push(c),
+            c => {
+                if break_pending && !c.is_whitespace() {
+                    break_pending = false;
+                    let last = out.trim_end().chars().last();
+                    if last.is_some_and(|l| !".!?:;…".contains(l)) {
+                        let trimmed = out.trim_end().len();
+                        out.truncate(trimmed);
+                        out.push('.');
+                    }
+                    out.push(' ');
+                }
+                out.push(c);
+            }
         }
     }
     let decoded = out
@@ -243,7 +282,13 @@ mod tests {
 
     #[test]
     fn text_from_html() {
-        assert_eq!(html_to_text("<h2>Om oss</h2><p>Vi &amp; ni &lt;3</p>"), "Om oss Vi & ni <3");
+        assert_eq!(html_to_text("<h2>Om oss</h2><p>Vi &amp; ni &lt;3</p>"), "Om oss. Vi & ni <3");
+        assert_eq!(
+            html_to_text("<h2>Vi erbjuder:</h2><ul><li>Friskvård</li><li>Flex</li></ul><p>Välkommen!</p>"),
+            "Vi erbjuder: Friskvård. Flex. Välkommen!"
+        );
+        assert_eq!(html_to_text("<p>Storgatan 1<br>Nacka</p><p>Ring oss</p>"), "Storgatan 1 Nacka. Ring oss");
+        assert_eq!(html_to_text("Fet <strong>text</strong> i mitten"), "Fet text i mitten");
         assert_eq!(crop("ett två tre fyra", 9), "ett två…");
         assert_eq!(fold("Örebro Malmö Å"), "orebro malmo a");
     }

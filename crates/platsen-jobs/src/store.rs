@@ -32,6 +32,7 @@ use crate::model::{
     Actor, ApiKey, AuditEvent, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page, RemoteMode,
     Salary, SalaryPeriod,
 };
+use crate::sanitize::DescriptionFormat;
 use crate::validate::{self, today_in_sweden};
 
 #[derive(Clone)]
@@ -154,8 +155,9 @@ macro_rules! log_changes {
 macro_rules! job_select {
     () => {
         "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, e.sector as employer_sector,
+                e.requires_review as employer_requires_review,
                 j.slug, j.status, j.title,
-                j.description, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
+                j.description, j.description_source, j.description_format, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
                 j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
                 j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.closed_at,
                 j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at
@@ -278,7 +280,14 @@ pub enum Lifecycle {
     Archive,
     Reopen,
     Approve,
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
+    /// An operator closes a published ad that breaks the rules, with a
+    /// reason its employer sees; only an operator can reopen it.
+    TakeDown {
+        reason: String,
+    },
 }
 
 impl Lifecycle {
@@ -290,6 +299,7 @@ impl Lifecycle {
             Lifecycle::Reopen => "reopen",
             Lifecycle::Approve => "approve",
             Lifecycle::Reject { .. } => "reject",
+            Lifecycle::TakeDown { .. } => "take_down",
         }
     }
 }
@@ -328,6 +338,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (7, "distribution", include_str!("../../../migrations/postgres/0007_distribution.sql")),
             (8, "webhooks", include_str!("../../../migrations/postgres/0008_webhooks.sql")),
             (9, "alerts", include_str!("../../../migrations/postgres/0009_alerts.sql")),
+            (10, "description source", include_str!("../../../migrations/postgres/0010_description_source.sql")),
         ]
     } else {
         &[
@@ -340,6 +351,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (7, "distribution", include_str!("../../../migrations/sqlite/0007_distribution.sql")),
             (8, "webhooks", include_str!("../../../migrations/sqlite/0008_webhooks.sql")),
             (9, "alerts", include_str!("../../../migrations/sqlite/0009_alerts.sql")),
+            (10, "description source", include_str!("../../../migrations/sqlite/0010_description_source.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -350,19 +362,42 @@ fn embedded_migrations(postgres: bool) -> Migrator {
     )
 }
 
+/// When SQLite counts a commit as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// The write-ahead log is synced to disk at every commit: an
+    /// acknowledged write survives a power loss or an OS crash, not only a
+    /// crash of the process. What Platsen runs with.
+    Full,
+    /// Synced only at checkpoints: survives a crash of the process, but the
+    /// last commits may be lost on a power loss. Only for the benchmark
+    /// that measures what `Full` costs.
+    Normal,
+}
+
 impl Store {
     /// Connects to `url`: `postgres://…`, `sqlite:PATH` or a plain file path.
-    /// A SQLite file is created if missing. Does not migrate.
+    /// A SQLite file is created if missing, and runs with
+    /// [`SqliteDurability::Full`]. Does not migrate.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::connect_with(url, SqliteDurability::Full).await
+    }
+
+    /// [`Store::connect`] with a SQLite durability of choice (benchmarks).
+    pub async fn connect_with(url: &str, durability: SqliteDurability) -> Result<Store> {
         let (postgres, url) = parse_url(url)?;
         if postgres {
             let opts = PgConnectOptions::from_str(&url)?.application_name("platsen");
             Self::connect_postgres(opts).await
         } else {
+            let synchronous = match durability {
+                SqliteDurability::Full => SqliteSynchronous::Full,
+                SqliteDurability::Normal => SqliteSynchronous::Normal,
+            };
             let opts = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
@@ -418,6 +453,7 @@ impl Store {
             Db::Postgres(pool) => embedded_migrations(true).run(pool).await?,
         }
         self.backfill_search_columns().await?;
+        self.backfill_name_sort().await?;
         self.backfill_changes().await?;
         Ok(())
     }
@@ -459,6 +495,25 @@ impl Store {
         Ok(filled)
     }
 
+    /// Fills the name sort keys of employers stored before they existed.
+    async fn backfill_name_sort(&self) -> Result<()> {
+        let rows: Vec<(i64, String)> = read!(self, |pool| {
+            sqlx::query_as("select id, name from employers where name_sort = '' order by id").fetch_all(pool).await?
+        });
+        for chunk in rows.chunks(500) {
+            write_tx!(self, |tx| {
+                for (id, name) in chunk {
+                    sqlx::query("update employers set name_sort = $2 where id = $1")
+                        .bind(*id)
+                        .bind(platsen_taxonomy::swedish_sort_key(name))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// Forgets pending search-index changes. Without a search engine to keep
     /// in step (the database answers searches itself), nothing consumes the
     /// outbox; an engine connected later starts with a full reindex.
@@ -472,6 +527,27 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         read!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// How the database makes a commit durable: SQLite's `synchronous` of
+    /// the connection that writes (`full` or `normal`), or `postgres`
+    /// (durable once acknowledged, with PostgreSQL's defaults).
+    pub async fn durability(&self) -> Result<&'static str> {
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                let level: i64 = sqlx::query_scalar("pragma synchronous").fetch_one(write).await?;
+                Ok(match level {
+                    0 => "off",
+                    1 => "normal",
+                    2 => "full",
+                    _ => "extra",
+                })
+            }
+            Db::Postgres(pool) => {
+                let on: String = sqlx::query_scalar("show synchronous_commit").fetch_one(pool).await?;
+                Ok(if on == "off" { "postgres, synchronous_commit off" } else { "postgres" })
+            }
+        }
     }
 
     pub async fn close(&self) {
@@ -530,8 +606,8 @@ impl Store {
             };
             sqlx::query_scalar(
                 "insert into employers (slug, name, organization_number, website, logo_url, description,
-                                        requires_review, is_demo, created_at, updated_at, sector)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) returning id",
+                                        requires_review, is_demo, created_at, updated_at, sector, name_sort)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) returning id",
             )
             .bind(slug)
             .bind(e.name.as_str())
@@ -543,6 +619,7 @@ impl Store {
             .bind(is_demo)
             .bind(now)
             .bind(e.sector.map(Sector::code))
+            .bind(platsen_taxonomy::swedish_sort_key(&e.name))
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?
@@ -560,7 +637,7 @@ impl Store {
         write_tx!(self, |tx| {
             sqlx::query(
                 "update employers set name = $2, website = $3, logo_url = $4, description = $5, requires_review = $6,
-                        updated_at = $7, sector = $8
+                        updated_at = $7, sector = $8, name_sort = $9
                   where id = $1",
             )
             .bind(id)
@@ -571,6 +648,7 @@ impl Store {
             .bind(next.requires_review)
             .bind(now)
             .bind(next.sector.map(Sector::code))
+            .bind(platsen_taxonomy::swedish_sort_key(&next.name))
             .execute(&mut *tx)
             .await?;
             // A new name changes what the employer's visible ads show.
@@ -642,7 +720,7 @@ impl Store {
     pub async fn employers(&self, page: u32, per_page: u32, now: DateTime<Utc>) -> Result<Page<Employer>> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         let (items, total) = read!(self, |pool| {
-            let items = sqlx::query(concat!(employer_select!(), "order by e.slug, e.id limit $2 offset $3"))
+            let items = sqlx::query(concat!(employer_select!(), "order by e.name_sort, e.id limit $2 offset $3"))
                 .bind(ts(now))
                 .bind(i64::from(per_page))
                 .bind(offset)
@@ -812,21 +890,24 @@ impl Store {
         row.ok_or(Error::NotFound)
     }
 
-    /// Whether an ad with this slug was public once and is not any more
-    /// (closed, expired or archived): its page answers 410 Gone.
-    pub async fn job_gone(&self, slug: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n: i64 = read!(self, |pool| {
-            sqlx::query_scalar(
-                "select count(*) from job_ads
-                  where slug = $1
-                    and (status in ('closed', 'expired', 'archived') or (status = 'published' and expires_at <= $2))",
-            )
+    /// The ad with this slug if it was public once and is not any more
+    /// (closed, expired or archived): its page answers 410 Gone, with what
+    /// the ad was and similar open ads.
+    pub async fn gone_job(&self, slug: &str, now: DateTime<Utc>) -> Result<Option<JobAd>> {
+        let row = read!(self, |pool| {
+            sqlx::query(concat!(
+                job_select!(),
+                "where j.slug = $1
+                   and (j.status in ('closed', 'expired', 'archived') or (j.status = 'published' and j.expires_at <= $2))"
+            ))
             .bind(slug)
             .bind(ts(now))
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await?
+            .map(|r| job_from_row(&r, now))
+            .transpose()?
         });
-        Ok(n > 0)
+        Ok(row)
     }
 
     /// Every open ad's slug, its employer's slug and when it last changed,
@@ -947,6 +1028,69 @@ impl Store {
         Ok(Page { items: rows, total, page, per_page })
     }
 
+    /// Every ad in any status, for an operator: by status (as of `now`),
+    /// employer, and the words of its title or its id (`q`); the most
+    /// recently changed first.
+    pub async fn all_jobs(
+        &self,
+        status: Option<JobStatus>,
+        employer_id: Option<i64>,
+        q: Option<&str>,
+        page: u32,
+        per_page: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Page<JobAd>> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+        let q = q.map(str::trim).filter(|q| !q.is_empty());
+        let id: Option<i64> = q.and_then(|q| q.parse().ok());
+        // Only letters and digits reach the pattern: no LIKE wildcard of the caller's.
+        let pattern: Option<String> = match (q, id) {
+            (Some(q), None) => {
+                let words = crate::search::terms(q);
+                (!words.is_empty()).then(|| format!("%{}%", words.join("%")))
+            }
+            _ => None,
+        };
+        macro_rules! all {
+            ($head:expr, $tail:expr) => {
+                concat!(
+                    $head,
+                    "where ($1 is null or (case when j.status = 'published' and j.expires_at <= $2
+                                                then 'expired' else j.status end) = $1)
+                       and ($3 is null or j.employer_id = $3)
+                       and ($4 is null or j.id = $4)
+                       and ($5 is null or lower(j.title) like $5) ",
+                    $tail
+                )
+            };
+        }
+        let (rows, total) = read!(self, |pool| {
+            let rows = sqlx::query(all!(job_select!(), "order by j.updated_at desc, j.id desc limit $6 offset $7"))
+                .bind(status.map(JobStatus::code))
+                .bind(ts(now))
+                .bind(employer_id)
+                .bind(id)
+                .bind(pattern.as_deref())
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| job_from_row(r, now))
+                .collect::<Result<Vec<_>>>()?;
+            let total: i64 = sqlx::query_scalar(all!("select count(*) from job_ads j ", ""))
+                .bind(status.map(JobStatus::code))
+                .bind(ts(now))
+                .bind(employer_id)
+                .bind(id)
+                .bind(pattern.as_deref())
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        Ok(Page { items: rows, total, page, per_page })
+    }
+
     /// Ads waiting for review, oldest first (the moderation queue).
     pub async fn pending_review(&self, now: DateTime<Utc>) -> Result<Vec<JobAd>> {
         read!(self, |pool| {
@@ -1052,9 +1196,10 @@ impl Store {
                 "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
                      county_code, remote, employment_type, extent_percent, salary_min, salary_max, salary_period,
                      vacancies, application_deadline, start_text, apply_url, apply_email, contacts, featured,
-                     expires_at, is_demo, version, created_at, updated_at, role_name, place_name, description_text)
+                     expires_at, is_demo, version, created_at, updated_at, role_name, place_name, description_text,
+                     description_source, description_format)
                  values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                         $19, $20, $21, $22, 1, $23, $23, $24, $25, $26)
+                         $19, $20, $21, $22, 1, $23, $23, $24, $25, $26, $27, $28)
                  returning id",
             )
             .bind(employer_id)
@@ -1083,6 +1228,8 @@ impl Store {
             .bind(job.role.name_sv())
             .bind(place_name(job.municipality))
             .bind(crate::search::html_to_text(&job.description))
+            .bind(job.description_source.as_str())
+            .bind(job.description_format.code())
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?;
@@ -1167,6 +1314,7 @@ impl Store {
                         salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
                         apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
                         role_name = $24, place_name = $25, description_text = $26,
+                        description_source = $27, description_format = $28,
                         status = case when $23 and status = 'published' then 'pending_review' else status end,
                         version = version + 1, updated_at = $22
                   where id = $1 and version = $2",
@@ -1197,6 +1345,8 @@ impl Store {
             .bind(next.role.name_sv())
             .bind(place_name(next.municipality))
             .bind(crate::search::html_to_text(&next.description))
+            .bind(next.description_source.as_str())
+            .bind(next.description_format.code())
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -1216,10 +1366,23 @@ impl Store {
     pub async fn transition(&self, actor: Actor, id: i64, step: Lifecycle, now: DateTime<Utc>) -> Result<JobAd> {
         let now = ts(now);
         let ad = self.job_for(actor, id, now).await?;
-        if matches!(step, Lifecycle::Approve | Lifecycle::Reject { .. }) && !actor.is_operator() {
+        if matches!(step, Lifecycle::Approve | Lifecycle::Reject { .. } | Lifecycle::TakeDown { .. })
+            && !actor.is_operator()
+        {
             return Err(Error::Forbidden("only an administrator reviews ads"));
         }
         use JobStatus as S;
+        // An ad the operator took down stays down unless the operator says otherwise.
+        if matches!(step, Lifecycle::Reopen)
+            && ad.status == S::Closed
+            && ad.rejection_reason.is_some()
+            && !actor.is_operator()
+        {
+            return Err(Error::conflict(
+                "taken_down",
+                "Annonsen är stängd av Platsen och kan inte öppnas igen här; kontakta oss.",
+            ));
+        }
         let going_live = matches!(
             (&step, ad.status),
             (Lifecycle::Publish, S::Draft)
@@ -1238,7 +1401,7 @@ impl Store {
             }
             (Lifecycle::Approve, S::PendingReview) => S::Published,
             (Lifecycle::Reject { .. }, S::PendingReview) => S::Draft,
-            (Lifecycle::Close, S::Published | S::Expired | S::PendingReview) => S::Closed,
+            (Lifecycle::Close | Lifecycle::TakeDown { .. }, S::Published | S::Expired | S::PendingReview) => S::Closed,
             (Lifecycle::Archive, from) if from != S::Archived => S::Archived,
             (step, from) => {
                 return Err(Error::conflict(
@@ -1257,7 +1420,7 @@ impl Store {
             JobPatch::default().apply_to(&ad).validate(today_in_sweden(now), DeadlineCheck::MustNotBePast)?;
         }
         let reason = match &step {
-            Lifecycle::Reject { reason } => {
+            Lifecycle::Reject { reason } | Lifecycle::TakeDown { reason } => {
                 Some(validate::multiline("reason", reason, 3, 2000).map_err(|e| Error::Invalid(vec![e]))?)
             }
             _ => None,
@@ -1272,7 +1435,8 @@ impl Store {
                     set status = $3,
                         published_at = case when $3 = 'published' then $4 else published_at end,
                         closed_at = case when $3 = 'closed' then $4 when $3 = 'published' then null else closed_at end,
-                        rejection_reason = case when $3 = 'draft' then $5 when $3 in ('published', 'pending_review') then null
+                        rejection_reason = case when $3 in ('draft', 'closed') and $5 is not null then $5
+                                                when $3 in ('published', 'pending_review') then null
                                                 else rejection_reason end,
                         version = version + 1, updated_at = $4
                   where id = $1 and version = $2",
@@ -1408,6 +1572,7 @@ fn verb_sv(step: &Lifecycle) -> &'static str {
         Lifecycle::Reopen => "återöppna",
         Lifecycle::Approve => "godkänna",
         Lifecycle::Reject { .. } => "avslå",
+        Lifecycle::TakeDown { .. } => "ta ner",
     }
 }
 
@@ -1452,7 +1617,7 @@ fn diff(old: &JobAd, new: &ValidJob) -> Value {
     };
     cmp(&mut changes, "title", json!(old.title), json!(new.title));
     // Descriptions are long; record that they changed, not both texts.
-    if old.description != new.description {
+    if old.description != new.description || old.description_source != new.description_source {
         changes.insert("description".into(), json!({ "changed": true }));
     }
     cmp(&mut changes, "role", json!(old.role.code()), json!(new.role.code()));
@@ -1534,6 +1699,7 @@ where
     };
     let contacts: String = r.try_get("contacts")?;
     let contacts: Vec<Contact> = serde_json::from_str(&contacts).map_err(|_| corrupt("contacts", &contacts))?;
+    let description: String = r.try_get("description")?;
     Ok(JobAd {
         id: r.try_get("id")?,
         slug: r.try_get("slug")?,
@@ -1541,9 +1707,18 @@ where
         employer_slug: r.try_get("employer_slug")?,
         employer_name: r.try_get("employer_name")?,
         employer_sector: r.try_get::<Option<String>, _>("employer_sector")?.as_deref().and_then(Sector::from_code),
+        employer_requires_review: r.try_get("employer_requires_review")?,
         status,
         title: r.try_get("title")?,
-        description: r.try_get("description")?,
+        description_source: r
+            .try_get::<Option<String>, _>("description_source")?
+            .unwrap_or_else(|| description.clone()),
+        description_format: match r.try_get::<String, _>("description_format")?.as_str() {
+            "markdown" => DescriptionFormat::Markdown,
+            "html" => DescriptionFormat::Html,
+            other => return Err(corrupt("description format", other)),
+        },
+        description,
         role: Role::from_code(&role).ok_or_else(|| corrupt("role", &role))?,
         municipality: platsen_taxonomy::municipality(&municipality)
             .ok_or_else(|| corrupt("municipality", &municipality))?,

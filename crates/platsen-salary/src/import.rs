@@ -148,10 +148,16 @@ pub fn parse(bytes: &[u8], latest_year: i32) -> Result<Vec<Response>, Rejected> 
         if let (Some(s), Some(e)) = (salary, extent) {
             let full_time = s as f64 * 100.0 / e as f64;
             if !(FULL_TIME_BOUNDS.0..=FULL_TIME_BOUNDS.1).contains(&full_time) {
+                // What the number most likely is instead, by which side it falls on.
+                let guess = if full_time > FULL_TIME_BOUNDS.1 {
+                    "Är det en årslön?"
+                } else {
+                    "Är det en timlön, eller stämmer inte omfattningen i procent?"
+                };
                 bad(
                     "monthly_salary_sek",
                     format!(
-                        "Lönen omräknad till heltid, {} kr, ligger utanför 15 000–250 000 kr. Är det en årslön?",
+                        "Lönen omräknad till heltid, {} kr, ligger utanför 15 000–250 000 kr. {guess}",
                         crate::format::kronor(full_time)
                     ),
                 );
@@ -280,6 +286,17 @@ mod tests {
         assert!(parse(b"", 2026).is_err());
         let future = format!("{HEADER}2031,upphandlare,kommun,01,kvinna,41,7,45300,100,,false,\n");
         assert_eq!(parse(future.as_bytes(), 2026).unwrap_err().errors[0].field, "year");
+    }
+
+    #[test]
+    fn an_implausible_salary_gets_the_likely_mistake_named() {
+        let file = format!(
+            "{HEADER}2025,upphandlare,kommun,01,kvinna,41,7,540000,100,,false,\n2025,upphandlare,kommun,01,kvinna,41,7,320,100,,false,\n"
+        );
+        let e = parse(file.as_bytes(), 2026).unwrap_err();
+        assert!(e.errors[0].reason.ends_with("Är det en årslön?"), "{:?}", e.errors);
+        assert!(e.errors[1].reason.contains("timlön"), "{:?}", e.errors);
+        assert!(!e.errors[1].reason.contains("årslön"), "too low is never a yearly salary: {:?}", e.errors);
     }
 
     #[test]

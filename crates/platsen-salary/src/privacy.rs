@@ -35,9 +35,11 @@ pub const DECILE_MIN: usize = 21;
 /// be derived).
 pub const BLOCK_MIN: usize = 5;
 
-/// Why a figure is absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Why a figure is absent. The reason stays inside: what is published is
+/// one code, [`Suppressed::CODE`], and one general sentence, because the
+/// reason itself would tell a group of 1–4 respondents (too few) from one
+/// of 5 or more (derivable from other figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Suppressed {
     /// Too few respondents for this measure.
     FewRespondents,
@@ -48,15 +50,14 @@ pub enum Suppressed {
 }
 
 impl Suppressed {
-    /// The Swedish explanation shown next to a hidden value.
+    /// The one code every hidden figure is published with.
+    pub const CODE: &'static str = "suppressed";
+
+    /// The Swedish explanation shown next to a hidden value: the same for
+    /// every reason.
     pub fn reason_sv(self) -> &'static str {
-        match self {
-            Suppressed::FewRespondents => "För få svar för att visa värdet utan risk att röja enskilda.",
-            Suppressed::Complementary => {
-                "Döljs eftersom det annars kunde räknas fram ur andra publicerade siffror för en liten grupp."
-            }
-            Suppressed::NotComparable => "Jämförelsevärdet visas inte, så förändringen kan inte anges.",
-        }
+        "Döljs för att ingen enskild persons lön ska kunna räknas fram (för få svar i gruppen, \
+         eller går att räkna fram ur andra publicerade siffror)."
     }
 }
 

@@ -13,7 +13,7 @@ use crate::privacy::{Blocks, DECILE_MIN, MEDIAN_MIN, QUARTILE_MIN, Suppressed};
 use platsen_taxonomy::survey::{AgeBand, ExperienceBand, Gender, Response, Sector};
 
 /// The quantile method, named in every answer.
-pub const QUANTILE_METHOD: &str = "linear (Hyndman–Fan typ 7, som Excels PERCENTILE.INC)";
+pub const QUANTILE_METHOD: &str = "linjärt (Hyndman–Fan typ 7, som Excels PERCENTILE.INC)";
 
 /// A dimension results can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -64,6 +64,19 @@ impl Dimension {
 
     pub fn from_code(code: &str) -> Option<Dimension> {
         Dimension::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    /// The dimension's name in Swedish, as a column heading.
+    pub fn name_sv(self) -> &'static str {
+        match self {
+            Dimension::Role => "Roll",
+            Dimension::Sector => "Sektor",
+            Dimension::County => "Län",
+            Dimension::Gender => "Kön",
+            Dimension::Experience => "Erfarenhet",
+            Dimension::Age => "Ålder",
+            Dimension::Year => "År",
+        }
     }
 }
 
@@ -434,9 +447,12 @@ impl Dataset {
         let gender_split = query.filter.gender.is_none() && !dims.contains(&Dimension::Gender);
         let extras = if gender_split { Extras::PrivacyAndGender } else { Extras::Privacy };
         let raw = self.grouped(&query.filter, &dims, &years, extras)?;
+        // A group of fewer than 5 is left out, as an empty group is: its
+        // figures are all hidden anyway, and a row that is there or not
+        // would tell 1–4 respondents from none.
         let mut rows: Vec<Row> = raw
             .iter()
-            .filter(|(cell, _)| by_year || cell.year == year)
+            .filter(|(cell, r)| (by_year || cell.year == year) && r.n >= MEDIAN_MIN)
             .map(|(cell, r)| row(cell, Some(r), &raw))
             .collect();
         rows.sort_by_key(|r| order_key(&r.cell, &dims));
@@ -875,12 +891,49 @@ mod tests {
         assert_eq!(t.total.n, Figure::Shown(15));
         assert!(t.total.mean.shown().is_some());
         let women = t.rows.iter().find(|r| r.cell.gender == Some(Gender::Kvinna)).unwrap();
-        let men = t.rows.iter().find(|r| r.cell.gender == Some(Gender::Man)).unwrap();
         assert_eq!(women.n, Figure::Hidden(Suppressed::Complementary));
         assert_eq!(women.mean, Figure::Hidden(Suppressed::Complementary));
         assert!(women.median.shown().is_some(), "a median of 11 is not additive and may show");
-        assert_eq!(men.n, Figure::Hidden(Suppressed::FewRespondents));
-        assert_eq!(men.median, Figure::Hidden(Suppressed::FewRespondents));
+        assert!(t.rows.iter().all(|r| r.cell.gender != Some(Gender::Man)), "four men: no row, as for none");
+    }
+
+    /// A group of 1–4 answers exactly as an empty one: no row in a grouping,
+    /// and a total hidden for the same reason, so nobody can tell that a
+    /// filter matched someone.
+    #[test]
+    fn a_small_group_answers_exactly_like_an_empty_one() {
+        let mut rows: Vec<Response> = (0..30)
+            .map(|i| response(2025, Role::Upphandlare, Sector::Kommun, Gender::Kvinna, 40_000 + 100 * i))
+            .collect();
+        rows.push(response(2025, Role::Inkopare, Sector::Stat, Gender::Man, 61_000));
+        let data = Dataset::new(rows).unwrap();
+        let one = Cell { role: Some(Role::Inkopare), ..Cell::default() };
+        let none = Cell { role: Some(Role::Upphandlingschef), ..Cell::default() };
+        for group_by in
+            [vec![], vec![Dimension::Sector], vec![Dimension::Gender, Dimension::Sector], vec![Dimension::Year]]
+        {
+            let a = data.stats(&StatsQuery { group_by: group_by.clone(), filter: one, ..Default::default() }).unwrap();
+            let b = data.stats(&StatsQuery { group_by: group_by.clone(), filter: none, ..Default::default() }).unwrap();
+            assert!(a.rows.is_empty() && b.rows.is_empty(), "{group_by:?}: {:?} / {:?}", a.rows, b.rows);
+            let hidden = |r: &Row| {
+                (
+                    r.n,
+                    r.mean,
+                    r.p10,
+                    r.p25,
+                    r.median,
+                    r.p75,
+                    r.p90,
+                    r.median_ci.reason(),
+                    r.median_change_percent.reason(),
+                    r.women_median_percent_of_men.reason(),
+                )
+            };
+            assert_eq!(hidden(&a.total), hidden(&b.total), "{group_by:?}");
+        }
+        // Grouped by role, the one inköpare is not a row either.
+        let t = data.stats(&StatsQuery { group_by: vec![Dimension::Role], ..Default::default() }).unwrap();
+        assert_eq!(t.rows.len(), 1);
     }
 
     /// The guarantee, checked from the outside: over every answer to every
@@ -974,9 +1027,12 @@ mod tests {
         assert_eq!(upph.median_change_percent, Figure::Shown(4.8));
         // women 42 450 → 42 500; men 44 450 → 44 500: 95.5 %
         assert_eq!(upph.women_median_percent_of_men, Figure::Shown(95.5));
-        let ink = t.rows.iter().find(|r| r.cell.role == Some(Role::Inkopare)).unwrap();
-        assert_eq!(ink.median, Figure::Hidden(Suppressed::FewRespondents));
-        assert_eq!(ink.median_change_percent, Figure::Hidden(Suppressed::NotComparable));
+        assert!(t.rows.iter().all(|r| r.cell.role != Some(Role::Inkopare)), "one inköpare: no row");
+        let ink = data
+            .stats(&StatsQuery { filter: Cell { role: Some(Role::Inkopare), ..Cell::default() }, ..Default::default() })
+            .unwrap();
+        assert_eq!(ink.total.median, Figure::Hidden(Suppressed::FewRespondents));
+        assert_eq!(ink.total.median_change_percent, Figure::Hidden(Suppressed::NotComparable));
     }
 
     #[test]

@@ -156,9 +156,52 @@ pub fn counties() -> &'static [County] {
     &GEOGRAPHY.counties
 }
 
+/// A key that sorts names as Swedish does under any byte-wise ordering
+/// (SQLite's, PostgreSQL's `collate "C"`, Rust's): case folded, å, ä and ö
+/// after z in that order, é as e, ü as y, æ as ä and ø as ö.
+pub fn swedish_sort_key(name: &str) -> String {
+    name.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            // The three code points after `z` in ASCII, in the Swedish order.
+            'å' => '{',
+            'ä' | 'æ' => '|',
+            'ö' | 'ø' => '}',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'á' | 'à' | 'â' => 'a',
+            'ü' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
+/// Compares names as Swedish sorts them (see [`swedish_sort_key`]); equal
+/// keys fall back to the exact text, so the order is total.
+pub fn swedish_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    swedish_sort_key(a).cmp(&swedish_sort_key(b)).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swedish_names_sort_with_a_ring_a_umlaut_and_o_umlaut_after_z() {
+        let mut names =
+            vec!["Örebro", "Älvsbyn", "Åre", "Norrköping", "Ronneby", "Zinkgruvan", "ale", "Eda", "Ed", "Uddevalla"];
+        names.sort_by(|a, b| swedish_cmp(a, b));
+        assert_eq!(
+            names,
+            ["ale", "Ed", "Eda", "Norrköping", "Ronneby", "Uddevalla", "Zinkgruvan", "Åre", "Älvsbyn", "Örebro"]
+        );
+        let mut counties: Vec<&str> = counties().iter().map(|c| c.name).collect();
+        counties.sort_by(|a, b| swedish_cmp(a, b));
+        assert_eq!(counties.last(), Some(&"Östergötlands län"));
+        assert!(
+            counties.iter().position(|c| *c == "Örebro län")
+                > counties.iter().position(|c| *c == "Västra Götalands län")
+        );
+    }
 
     #[test]
     fn ships_all_municipalities_and_counties() {

@@ -99,7 +99,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PLATSEN_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Seed the demo board when the database is empty.
-    #[arg(long, env = "PLATSEN_DEMO", default_value_t = false)]
+    #[arg(long, env = "PLATSEN_DEMO", default_value_t = false, value_parser = boolish())]
     pub demo: bool,
     /// Requests per second per client address; 0 turns the limit off.
     #[arg(long, env = "PLATSEN_RATE_LIMIT", default_value_t = 50)]
@@ -125,8 +125,14 @@ pub struct ServeArgs {
     pub mail_from: String,
     /// Let webhooks target loopback, private and link-local addresses
     /// (development and tests only).
-    #[arg(long, env = "PLATSEN_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    #[arg(long, env = "PLATSEN_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, value_parser = boolish())]
     pub webhook_allow_private: bool,
+}
+
+/// A yes-or-no setting as people write it: `1/0`, `true/false`,
+/// `yes/no`, `on/off` (also `y/n`, `t/f`), any case.
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
 }
 
 /// Lets `ServeArgs` be read from the environment alone.
@@ -333,7 +339,8 @@ fn read_password() -> anyhow::Result<String> {
 pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
     let employer_id = |raw: &str| {
-        let key = IdOrSlug::parse(raw).ok_or_else(|| anyhow::anyhow!("not an employer id or slug: {raw:?}"));
+        let key = IdOrSlug::parse(raw)
+            .ok_or_else(|| anyhow::anyhow!("{raw:?} är varken ett id eller ett adressnamn för en arbetsgivare"));
         async move { Ok::<_, anyhow::Error>(store.employer(&key?, now).await.map_err(describe)?.id) }
     };
     Ok(match cmd {
@@ -391,7 +398,7 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
                     let found = store.keys(None, Some(&key)).await.map_err(describe)?;
                     match found.as_slice() {
                         [one] if one.prefix == key => one.id,
-                        _ => bail!("no key with the prefix {key:?}"),
+                        _ => bail!("det finns ingen nyckel med prefixet {key:?}"),
                     }
                 }
             };
@@ -491,12 +498,21 @@ pub async fn salary_command(
     Ok(format!("Import {}: {} svar för {} från {name}.", import.id, import.responses, years.join(", ")))
 }
 
+/// A domain error as the command line prints it, in Swedish (the detail of
+/// a database failure stays in the log).
 fn describe(e: platsen_jobs::Error) -> anyhow::Error {
+    use platsen_jobs::Error as E;
     match e {
-        platsen_jobs::Error::Invalid(fields) => {
+        E::Invalid(fields) => {
             anyhow::anyhow!(fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("\n"))
         }
-        other => anyhow::anyhow!("{other}"),
+        E::NotFound => anyhow::anyhow!("finns inte (kontrollera id:t eller adressnamnet)"),
+        E::Forbidden(why) => anyhow::anyhow!("inte tillåtet: {why}"),
+        E::Conflict { message, .. } => anyhow::anyhow!("{message}"),
+        e @ (E::Database(_) | E::Migrate(_)) => {
+            tracing::error!(error = %e, "the database failed");
+            anyhow::anyhow!("databasen svarade inte som väntat; se loggen")
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use chrono::{DateTime, Utc};
-use platsen_jobs::input::EmployerInput;
+use platsen_jobs::input::{EmployerInput, EmployerPatch, Patch};
 use platsen_jobs::model::{Actor, JobAd};
 use platsen_jobs::store::Session;
 use platsen_jobs::{FieldError, IdOrSlug, Lifecycle};
@@ -38,8 +38,12 @@ pub(super) fn mount(route: Route) -> Route {
         .at("/konto/granskning", get(review_page))
         .at("/konto/granskning/:id", post(review))
         .at("/konto/arbetsgivare", get(employers_page).post(create_employer))
-        .at("/konto/arbetsgivare/:id", get(employer_page))
+        .at("/konto/arbetsgivare/:id", get(employer_page).post(update_employer))
         .at("/konto/arbetsgivare/:id/anvandare", post(create_user))
+        .at("/konto/arbetsgivare/:id/anvandare/:user/ta-bort", post(remove_user))
+        .at("/konto/arbetsgivare/:id/anvandare/:user/bjud-in-igen", post(reinvite_user))
+        .at("/konto/alla-annonser", get(ads_page))
+        .at("/konto/alla-annonser/:id", get(ad_page).post(moderate_ad))
         .at("/konto/arbetsgivare/:id/nycklar", post(create_key))
         .at("/konto/arbetsgivare/:id/nycklar/:key/aterkalla", post(revoke_key))
         .at("/konto/sokindex/forsok-igen", post(retry_search))
@@ -296,32 +300,62 @@ async fn review_page(state: Data<&AppState>, req: &Request, params: Query<DonePa
     review_queue(&state, &s, StatusCode::OK, notice, None).await
 }
 
+/// A moderation form: the step, and the reason the employer is given.
 #[derive(Debug, Default, Deserialize)]
-struct ReviewForm {
+struct ReasonForm {
     csrf: Option<String>,
     action: Option<String>,
     reason: Option<String>,
 }
 
-#[handler]
-async fn review(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
-    let form: ReviewForm = try_page!(read_form(body).await);
-    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
-    let Ok(id) = id.0.parse::<i64>() else { return not_found() };
+/// A step an operator takes on an ad from a page, read from its form:
+/// the signed-in admin, the ad, the step (by `steps`: action → step and the
+/// word for "done") and the reason as typed; `Err` is the page to answer.
+async fn admin_step(
+    state: &AppState,
+    req: &Request,
+    id: &str,
+    body: Body,
+    steps: &[(&str, &'static str)],
+) -> Result<(Session, i64, Lifecycle, &'static str, String), Response> {
+    let form: ReasonForm = read_form(body).await?;
+    let s = admin_post(state, req, form.csrf.as_deref()).await?;
+    let Ok(id) = id.parse::<i64>() else { return Err(not_found()) };
     let reason = form.reason.unwrap_or_default();
-    let (step, done) = match form.action.as_deref() {
-        Some("godkann") => (Lifecycle::Approve, "godkand"),
-        Some("avvisa") => (Lifecycle::Reject { reason: reason.clone() }, "avvisad"),
-        _ => {
-            let e = "Fältet action: välj godkann eller avvisa.";
-            return private(message(StatusCode::BAD_REQUEST, "Okänt steg", e), None);
-        }
+    let Some((action, done)) = steps.iter().find(|(a, _)| Some(*a) == form.action.as_deref()) else {
+        let names: Vec<&str> = steps.iter().map(|(a, _)| *a).collect();
+        let e = format!("Fältet action: välj {}.", names.join(" eller "));
+        return Err(private(message(StatusCode::BAD_REQUEST, "Okänt steg", e), None));
     };
-    match state.store.transition(Actor::Admin, id, step, state.clock.now()).await {
-        Ok(ad) => {
-            tracing::info!(user_id = s.user.id, job_id = ad.id, decision = done, "ad reviewed on the admin page");
-            see_other(&format!("/konto/granskning?klart={done}"))
-        }
+    let step = match *action {
+        "godkann" => Lifecycle::Approve,
+        "avvisa" => Lifecycle::Reject { reason: reason.clone() },
+        "ta-ner" => Lifecycle::TakeDown { reason: reason.clone() },
+        _ => Lifecycle::Reopen,
+    };
+    Ok((s, id, step, done, reason))
+}
+
+/// Takes the step as the operator, and mails who should hear of it.
+async fn moderate(state: &AppState, base: &str, s: &Session, id: i64, step: &Lifecycle) -> platsen_jobs::Result<JobAd> {
+    let ad = state.store.transition(Actor::Admin, id, step.clone(), state.clock.now()).await?;
+    tracing::info!(user_id = s.user.id, job_id = ad.id, status = ad.status.code(), "ad moderated on the admin pages");
+    crate::notify::after_step(state, base, step, &ad);
+    Ok(ad)
+}
+
+#[handler]
+async fn review(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    id: Path<String>,
+    body: Body,
+) -> Response {
+    let steps = [("godkann", "godkand"), ("avvisa", "avvisad")];
+    let (s, id, step, done, reason) = try_page!(admin_step(&state, req, &id.0, body, &steps).await);
+    match moderate(&state, &base.0.0, &s, id, &step).await {
+        Ok(_) => see_other(&format!("/konto/granskning?klart={done}")),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
             review_queue(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some((id, reason, message))).await
@@ -349,6 +383,7 @@ struct EmployerForm {
     name: Option<String>,
     organization_number: Option<String>,
     website: Option<String>,
+    logo_url: Option<String>,
     sector: Option<String>,
     requires_review: Option<String>,
 }
@@ -475,9 +510,12 @@ async fn create_employer(state: Data<&AppState>, req: &Request, body: Body) -> R
 // ----- one employer: users and keys -----------------------------------------
 
 struct UserRow {
+    id: i64,
     email: String,
     created_at: String,
     last_sign_in: String,
+    /// Never signed in (an invitation may wait): can be invited again.
+    invited: bool,
 }
 
 struct KeyRow {
@@ -514,6 +552,10 @@ struct EmployerAdminPage {
     sector: String,
     requires_review: bool,
     open_jobs: i64,
+    /// The employer form, as stored or as just posted, and its errors.
+    form: EmployerForm,
+    sectors: Vec<Choice>,
+    employer_errors: HashMap<String, String>,
     users: Vec<UserRow>,
     keys: Vec<KeyRow>,
     user_email: String,
@@ -532,6 +574,10 @@ impl EmployerAdminPage {
     fn key_error(&self, field: &str) -> Option<&String> {
         self.key_errors.get(field)
     }
+
+    fn employer_error(&self, field: &str) -> Option<&String> {
+        self.employer_errors.get(field)
+    }
 }
 
 /// What the employer page shows besides its lists.
@@ -543,6 +589,8 @@ struct EmployerPageExtra {
     key_label: String,
     key_errors: HashMap<String, String>,
     new_secret: Option<(String, String)>,
+    /// A refused edit of the employer: what was typed and what is wrong.
+    employer_form: Option<(EmployerForm, HashMap<String, String>)>,
 }
 
 async fn employer_admin(
@@ -564,7 +612,19 @@ async fn employer_admin(
         Err(platsen_jobs::Error::NotFound) => return not_found(),
         Err(e) => return unavailable(e),
     };
-    let failed = !extra.user_errors.is_empty() || !extra.key_errors.is_empty();
+    let failed = !extra.user_errors.is_empty() || !extra.key_errors.is_empty() || extra.employer_form.is_some();
+    let (form, employer_errors) = extra.employer_form.unwrap_or_else(|| {
+        let form = EmployerForm {
+            name: Some(employer.name.clone()),
+            website: employer.website.clone(),
+            logo_url: employer.logo_url.clone(),
+            sector: employer.sector.map(|s| s.code().to_owned()),
+            requires_review: employer.requires_review.then(|| "1".to_owned()),
+            ..Default::default()
+        };
+        (form, HashMap::new())
+    });
+    let sectors = sector_choices(&value(&form.sector));
     let title = if failed { format!("Fel i formuläret – {}", employer.name) } else { employer.name.clone() };
     let page = EmployerAdminPage {
         layout: layout(&title),
@@ -576,9 +636,14 @@ async fn employer_admin(
         sector: employer.sector.map_or("Ingen angiven", |s| s.name_sv()).to_owned(),
         requires_review: employer.requires_review,
         open_jobs: employer.open_jobs,
+        form,
+        sectors,
+        employer_errors,
         users: users
             .into_iter()
             .map(|u| UserRow {
+                id: u.id,
+                invited: u.last_sign_in_at.is_none(),
                 email: u.email,
                 created_at: when(u.created_at),
                 last_sign_in: when_or(u.last_sign_in_at, "aldrig"),
@@ -615,6 +680,9 @@ async fn employer_page(state: Data<&AppState>, req: &Request, id: Path<String>, 
             "Användaren är skapad, men inbjudan kunde inte skickas. Be användaren välja \"Glömt lösenordet\" på inloggningssidan.",
         ),
         Some("aterkallad") => Some("Nyckeln är återkallad och fungerar inte längre."),
+        Some("sparad") => Some("Arbetsgivarens uppgifter är sparade."),
+        Some("borttagen") => Some("Användaren är borttagen och kan inte längre logga in."),
+        Some("inbjuden-igen") => Some("En ny inbjudan är skickad. Länken i den gäller i 7 dagar."),
         _ => None,
     };
     let extra = EmployerPageExtra { notice: notice.map(str::to_owned), ..Default::default() };
@@ -702,6 +770,309 @@ async fn revoke_key(state: Data<&AppState>, req: &Request, ids: Path<(String, St
             see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=aterkallad"))
         }
         Err(platsen_jobs::Error::NotFound) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Saves an employer's name, website, logo address, sector and review flag.
+#[handler]
+async fn update_employer(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+    let form: EmployerForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let Ok(employer_id) = id.0.parse::<i64>() else { return not_found() };
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let set = |v: Option<String>| v.map_or(Patch::Null, Patch::Set);
+    let patch = EmployerPatch {
+        name: text(&form.name).map_or(Patch::Set(String::new()), Patch::Set),
+        website: set(text(&form.website)),
+        logo_url: set(text(&form.logo_url)),
+        sector: set(text(&form.sector)),
+        requires_review: Patch::Set(form.requires_review.is_some()),
+        ..Default::default()
+    };
+    match state.store.update_employer(employer_id, patch, state.clock.now()).await {
+        Ok(_) => {
+            tracing::info!(user_id = s.user.id, employer_id, "employer changed on the admin page");
+            see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=sparad"))
+        }
+        Err(e) => match form_errors(e, "name") {
+            Ok(errors) => {
+                let extra = EmployerPageExtra { employer_form: Some((form, errors)), ..Default::default() };
+                employer_admin(&state, &s, &id.0, StatusCode::UNPROCESSABLE_ENTITY, extra).await
+            }
+            Err(r) => r,
+        },
+    }
+}
+
+/// Removes one of an employer's users (from that employer's page only).
+#[handler]
+async fn remove_user(state: Data<&AppState>, req: &Request, ids: Path<(String, String)>, body: Body) -> Response {
+    let form: CsrfOnly = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let (Ok(employer_id), Ok(user_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
+    match state.store.remove_user(employer_id, user_id).await {
+        Ok(()) => {
+            tracing::info!(user_id = s.user.id, employer_id, removed = user_id, "user removed on the admin page");
+            see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=borttagen"))
+        }
+        Err(platsen_jobs::Error::NotFound) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Mails an employer's user a new invitation (a user who never signed in,
+/// whose link was lost or went out of date).
+#[handler]
+async fn reinvite_user(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    ids: Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let form: CsrfOnly = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let (Ok(employer_id), Ok(user_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
+    match super::konto::reinvite(&state, &base.0.0, employer_id, user_id).await {
+        Ok(sent) => {
+            tracing::info!(
+                user_id = s.user.id,
+                employer_id,
+                invited = user_id,
+                sent,
+                "user invited again on the admin page"
+            );
+            let done = if sent { "inbjuden-igen" } else { "ej-skickad" };
+            see_other(&format!("/konto/arbetsgivare/{employer_id}?klart={done}"))
+        }
+        Err(platsen_jobs::Error::NotFound) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+// ----- every ad -------------------------------------------------------------
+
+/// Ads per page of the operator's list.
+const ADS_PER_PAGE: u32 = 50;
+
+struct AdListRow {
+    id: i64,
+    title: String,
+    employer: String,
+    employer_id: i64,
+    status: String,
+    deadline: String,
+    changed: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_annonser.html")]
+struct AdsPage {
+    layout: Layout,
+    head: AdminHead,
+    rows: Vec<AdListRow>,
+    total: i64,
+    statuses: Vec<Choice>,
+    employers: Vec<Choice>,
+    q: String,
+    pages: Vec<(u32, String, bool)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AdsParams {
+    status: Option<String>,
+    arbetsgivare: Option<String>,
+    q: Option<String>,
+    sida: Option<String>,
+}
+
+/// Every ad, filtered by status, employer and words of its title (or its id).
+#[handler]
+async fn ads_page(state: Data<&AppState>, req: &Request, params: Query<AdsParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let p = &params.0;
+    let bad = |field: &str, what: &str| {
+        private(message(StatusCode::BAD_REQUEST, "Ogiltigt urval", format!("Fältet {field}: {what}")), None)
+    };
+    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let status = match nonempty(&p.status) {
+        None => None,
+        Some(code) => match platsen_jobs::model::JobStatus::from_code(&code) {
+            Some(st) => Some(st),
+            None => return bad("status", "välj en status i listan."),
+        },
+    };
+    let employer = match nonempty(&p.arbetsgivare).map(|e| e.parse::<i64>()) {
+        None => None,
+        Some(Ok(id)) if id > 0 => Some(id),
+        Some(_) => return bad("arbetsgivare", "välj en arbetsgivare i listan."),
+    };
+    let q = nonempty(&p.q);
+    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return bad("q", "högst 200 tecken.");
+    }
+    let page = match nonempty(&p.sida).map(|v| v.parse::<u32>()) {
+        None => 1,
+        Some(Ok(n)) if (1..=10_000).contains(&n) => n,
+        Some(_) => return bad("sida", "ett sidnummer från 1."),
+    };
+    let now = state.clock.now();
+    let (list, employers) = match tokio::try_join!(
+        state.store.all_jobs(status, employer, q.as_deref(), page, ADS_PER_PAGE, now),
+        state.store.employers(1, 1000, now),
+    ) {
+        Ok(x) => x,
+        Err(e) => return unavailable(e),
+    };
+    let statuses = std::iter::once(Choice { value: String::new(), label: "Alla".into(), selected: status.is_none() })
+        .chain(platsen_jobs::model::JobStatus::ALL.iter().map(|st| Choice {
+            value: st.code().into(),
+            label: st.name_sv().into(),
+            selected: Some(*st) == status,
+        }))
+        .collect();
+    let employers =
+        std::iter::once(Choice { value: String::new(), label: "Alla".into(), selected: employer.is_none() })
+            .chain(employers.items.iter().map(|e| Choice {
+                value: e.id.to_string(),
+                label: e.name.clone(),
+                selected: Some(e.id) == employer,
+            }))
+            .collect();
+    let pages_total = (list.total.max(1) as u32).div_ceil(ADS_PER_PAGE);
+    let query = |n: u32| {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(st) = status {
+            pairs.append_pair("status", st.code());
+        }
+        if let Some(e) = employer {
+            pairs.append_pair("arbetsgivare", &e.to_string());
+        }
+        if let Some(q) = &q {
+            pairs.append_pair("q", q);
+        }
+        if n > 1 {
+            pairs.append_pair("sida", &n.to_string());
+        }
+        let q = pairs.finish();
+        if q.is_empty() { "/konto/alla-annonser".to_owned() } else { format!("/konto/alla-annonser?{q}") }
+    };
+    let pages =
+        if pages_total > 1 { (1..=pages_total.min(50)).map(|n| (n, query(n), n == page)).collect() } else { vec![] };
+    let rows = list
+        .items
+        .iter()
+        .map(|ad| AdListRow {
+            id: ad.id,
+            title: ad.title.clone(),
+            employer: ad.employer_name.clone(),
+            employer_id: ad.employer_id,
+            status: super::konto::status_label(ad).to_owned(),
+            deadline: super::swedish_date(ad.application_deadline),
+            changed: when(ad.updated_at),
+        })
+        .collect();
+    let page = AdsPage {
+        layout: layout("Alla annonser"),
+        head: head(&s, "annonser", None),
+        rows,
+        total: list.total,
+        statuses,
+        employers,
+        q: q.unwrap_or_default(),
+        pages,
+    };
+    private(html(StatusCode::OK, &page), None)
+}
+
+#[derive(Template)]
+#[template(path = "admin_annons.html")]
+struct ModeratePage {
+    layout: Layout,
+    head: AdminHead,
+    id: i64,
+    title: String,
+    employer: String,
+    employer_id: i64,
+    status: String,
+    public_slug: Option<String>,
+    can_take_down: bool,
+    can_reopen: bool,
+    reason: String,
+    error: Option<String>,
+    note: Option<String>,
+}
+
+async fn moderate_page(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    failed: Option<(String, String)>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    let ad = match state.store.job_for(Actor::Admin, id, state.clock.now()).await {
+        Ok(ad) => ad,
+        Err(platsen_jobs::Error::NotFound) => return not_found(),
+        Err(e) => return unavailable(e),
+    };
+    use platsen_jobs::model::JobStatus as S;
+    let taken_down = ad.status == S::Closed && ad.rejection_reason.is_some();
+    let (reason, error) = failed.map_or((String::new(), None), |(r, e)| (r, Some(e)));
+    let page = ModeratePage {
+        layout: layout(&if error.is_some() { format!("Fel i formuläret – {}", ad.title) } else { ad.title.clone() }),
+        head: head(s, "annonser", notice),
+        id: ad.id,
+        status: super::konto::status_label(&ad).to_owned(),
+        public_slug: ad.is_public().then(|| ad.slug.clone()),
+        can_take_down: matches!(ad.status, S::Published | S::PendingReview | S::Expired),
+        can_reopen: taken_down,
+        note: ad.rejection_reason.clone(),
+        title: ad.title,
+        employer: ad.employer_name,
+        employer_id: ad.employer_id,
+        reason,
+        error,
+    };
+    private(html(status, &page), None)
+}
+
+#[handler]
+async fn ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, params: Query<DoneParams>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let notice = match params.klart.as_deref() {
+        Some("nertagen") => {
+            Some("Annonsen är nertagen. Arbetsgivaren ser förklaringen och har fått den i ett mejl.".to_owned())
+        }
+        Some("oppnad") => Some("Annonsen är öppen igen.".to_owned()),
+        _ => None,
+    };
+    moderate_page(&state, &s, &id.0, StatusCode::OK, notice, None).await
+}
+
+/// Takes an ad down with a reason the employer sees, or reopens one that was.
+#[handler]
+async fn moderate_ad(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    id: Path<String>,
+    body: Body,
+) -> Response {
+    let steps = [("ta-ner", "nertagen"), ("oppna", "oppnad")];
+    let (s, job_id, step, done, reason) = try_page!(admin_step(&state, req, &id.0, body, &steps).await);
+    match moderate(&state, &base.0.0, &s, job_id, &step).await {
+        Ok(_) => see_other(&format!("/konto/alla-annonser/{job_id}?klart={done}")),
+        Err(platsen_jobs::Error::Invalid(errors)) => {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            moderate_page(&state, &s, &id.0, StatusCode::UNPROCESSABLE_ENTITY, None, Some((reason, message))).await
+        }
+        Err(platsen_jobs::Error::Conflict { message, .. }) => {
+            moderate_page(&state, &s, &id.0, StatusCode::CONFLICT, None, Some((reason, message))).await
+        }
+        Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found(),
         Err(e) => unavailable(e),
     }
 }

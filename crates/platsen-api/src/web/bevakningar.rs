@@ -13,7 +13,7 @@ use askama::Template;
 use platsen_jobs::store::{Alert, AlertFrequency};
 use poem::http::StatusCode;
 use poem::web::{Data, Query};
-use poem::{Body, Response, handler};
+use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 
 use super::konto::{private, read_form};
@@ -85,11 +85,12 @@ pub(super) struct SubscribeForm {
 }
 
 #[handler]
-pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, body: Body) -> Response {
+pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
     let form: SubscribeForm = try_page!(read_form(body).await);
     let email = form.email.unwrap_or_default();
     let frequency = form.frequency.unwrap_or_else(|| "daily".into());
-    match crate::alerts::subscribe(&state, &base.0.0, &email, &form.search, &frequency).await {
+    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    match crate::alerts::subscribe(&state, &base.0.0, client, &email, &form.search, &frequency).await {
         Ok(()) => {
             let what = super::saved_search(&form.search)
                 .ok()
@@ -111,7 +112,16 @@ pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, bo
             };
             private(html(StatusCode::OK, &body), None)
         }
-        Err((field, message)) => {
+        Err(crate::alerts::Refusal::TooMany) => {
+            let mut r = super::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "För många bevakningar på en gång",
+                "Vänta en stund och försök sedan igen.",
+            );
+            r.headers_mut().insert(poem::http::header::RETRY_AFTER, "600".parse().expect("header"));
+            private(r, None)
+        }
+        Err(crate::alerts::Refusal::Field(field, message)) => {
             let mut layout = Layout::new("Bevakningen sparades inte");
             layout.noindex = true;
             let body = AlertPage {

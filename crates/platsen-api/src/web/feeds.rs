@@ -148,7 +148,9 @@ pub(super) async fn rss_feed(state: Data<&AppState>, base: Data<&PublicUrl>, par
         .map(|hit| rss::Item {
             title: Some(hit.title.clone()),
             link: Some(feed.ad_url(hit)),
-            description: Some(Feed::summary(hit)),
+            // RSS readers take `<description>` as HTML: the summary is text,
+            // so it goes in escaped (the `rss` crate wraps it in CDATA as is).
+            description: Some(platsen_jobs::search::escape_html(&Feed::summary(hit))),
             guid: Some(rss::Guid { value: feed.ad_id(hit), permalink: false }),
             pub_date: hit.published_at.map(|t| t.to_rfc2822()),
             categories: vec![rss::Category { name: hit.role.name_sv().to_owned(), domain: None }],

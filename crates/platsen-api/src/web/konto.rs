@@ -15,13 +15,11 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use askama::Template;
 use chrono::NaiveDate;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use platsen_jobs::input::{ContactInput, JobInput, JobPatch, Patch};
 use platsen_jobs::model::{Actor, EmploymentType, JobAd, JobStatus, RemoteMode, SalaryPeriod};
 use platsen_jobs::sanitize::DescriptionFormat;
@@ -48,6 +46,8 @@ const MAX_FORM_BODY: usize = 128 * 1024;
 pub struct WebState {
     pub counters: Arc<Counters>,
     pub sign_in: Arc<SignInLimit>,
+    /// Confirmation mails of job alerts asked for per client address.
+    pub subscribe: Arc<crate::alerts::SubscribeLimit>,
     pub mailer: Arc<Mailer>,
     /// Mark cookies `Secure` (the public address is https).
     pub secure_cookies: bool,
@@ -120,31 +120,125 @@ impl Counters {
 
 // ----- sign-in limits -------------------------------------------------------
 
-/// Sign-in attempts: five at once and then one a minute per address, and
-/// twenty at once and then one every six seconds per client address.
+/// Leaky buckets: each event adds one to its key's level, which drains at a
+/// steady rate; a key is full at its burst. Unlike a token bucket whose
+/// check consumes a token, a bucket here can be read without adding to it,
+/// so only failures need to count.
+struct Buckets<K> {
+    levels: std::sync::Mutex<HashMap<K, (f64, std::time::Instant)>>,
+    burst: f64,
+    /// How many events drain away per second.
+    per_sec: f64,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
+    fn new(burst: u32, per: std::time::Duration) -> Self {
+        Buckets { levels: Default::default(), burst: f64::from(burst), per_sec: 1.0 / per.as_secs_f64() }
+    }
+
+    fn level_at(&self, (level, at): (f64, std::time::Instant), now: std::time::Instant) -> f64 {
+        (level - now.duration_since(at).as_secs_f64() * self.per_sec).max(0.0)
+    }
+
+    /// How many events the key holds now.
+    fn level(&self, key: &K) -> f64 {
+        let now = std::time::Instant::now();
+        self.levels.lock().expect("limit lock").get(key).map_or(0.0, |v| self.level_at(*v, now))
+    }
+
+    fn full(&self, key: &K) -> bool {
+        self.level(key) > self.burst - 0.5
+    }
+
+    fn add(&self, key: K) {
+        let now = std::time::Instant::now();
+        let mut levels = self.levels.lock().expect("limit lock");
+        if levels.len() > 10_000 {
+            // Forget the drained ones so the table stays small.
+            levels.retain(|_, v| self.level_at(*v, now) > 0.0);
+        }
+        let level = levels.get(&key).map_or(0.0, |v| self.level_at(*v, now));
+        levels.insert(key, (level + 1.0, now));
+    }
+}
+
+/// Sign-in and password-reset limits. Only failures count against sign-in,
+/// so colleagues behind one office address are never held up by each
+/// other's successful sign-ins:
+/// - an address with 20 failures (then one every six seconds, on any
+///   account) is refused;
+/// - an account with 5 failures (then one a minute) refuses the addresses
+///   that failed on it, but not an address that has not: the real user
+///   still signs in from their own while someone guesses from elsewhere.
+///
+/// Password-reset requests have their own buckets (five, then one every
+/// two minutes per address; three mails, then one every twenty minutes per
+/// account), so asking for resets neither locks anyone out of signing in
+/// nor floods an inbox.
 pub struct SignInLimit {
-    by_email: DefaultKeyedRateLimiter<String>,
-    by_client: DefaultKeyedRateLimiter<IpAddr>,
+    failures_by_client: Buckets<IpAddr>,
+    failures_by_account: Buckets<String>,
+    failures_by_account_and_client: Buckets<(String, Option<IpAddr>)>,
+    resets_by_client: Buckets<IpAddr>,
+    resets_by_account: Buckets<String>,
 }
 
 impl Default for SignInLimit {
     fn default() -> Self {
-        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
+        let secs = std::time::Duration::from_secs;
         SignInLimit {
-            by_email: RateLimiter::keyed(Quota::per_minute(n(1)).allow_burst(n(5))),
-            by_client: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(20))),
+            failures_by_client: Buckets::new(20, secs(6)),
+            failures_by_account: Buckets::new(5, secs(60)),
+            failures_by_account_and_client: Buckets::new(5, secs(60)),
+            resets_by_client: Buckets::new(5, secs(120)),
+            resets_by_account: Buckets::new(3, secs(20 * 60)),
         }
     }
 }
 
+fn account_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 impl SignInLimit {
-    fn allow(&self, email: &str, client: Option<IpAddr>) -> bool {
-        if self.by_email.len() > 10_000 {
-            self.by_email.retain_recent();
-            self.by_client.retain_recent();
+    /// Whether this address may try to sign in to this account now.
+    fn may_try(&self, email: &str, client: Option<IpAddr>) -> bool {
+        let account = account_key(email);
+        if client.is_some_and(|ip| self.failures_by_client.full(&ip)) {
+            return false;
         }
-        let client_ok = client.is_none_or(|ip| self.by_client.check_key(&ip).is_ok());
-        client_ok && self.by_email.check_key(&email.trim().to_lowercase()).is_ok()
+        // A guessed-at account refuses only the addresses that guessed.
+        !(self.failures_by_account.full(&account)
+            && self.failures_by_account_and_client.level(&(account, client)) > 0.0)
+    }
+
+    fn failed(&self, email: &str, client: Option<IpAddr>) {
+        let account = account_key(email);
+        if let Some(ip) = client {
+            self.failures_by_client.add(ip);
+        }
+        self.failures_by_account.add(account.clone());
+        self.failures_by_account_and_client.add((account, client));
+    }
+
+    /// Whether this address may ask for a reset now (counts the request).
+    fn may_ask_reset(&self, client: Option<IpAddr>) -> bool {
+        let Some(ip) = client else { return true };
+        if self.resets_by_client.full(&ip) {
+            return false;
+        }
+        self.resets_by_client.add(ip);
+        true
+    }
+
+    /// Whether a reset mail may go to this account now (counts the mail).
+    fn may_mail_reset(&self, email: &str) -> bool {
+        let account = account_key(email);
+        if self.resets_by_account.full(&account) {
+            return false;
+        }
+        self.resets_by_account.add(account);
+        true
     }
 }
 
@@ -263,6 +357,7 @@ pub fn mount(route: Route) -> Route {
         .at("/konto/annonser/:id", get(edit_ad_page).post(update_ad))
         .at("/konto/annonser/:id/forhandsgranska", get(preview_ad))
         .at("/konto/annonser/:id/status", post(change_status))
+        .at("/konto/annonser/:id/stang", get(close_page))
         .at("/konto/inbaddning", post(save_embed_origins))
 }
 
@@ -322,8 +417,8 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
         return sign_in_page(&state, req, StatusCode::BAD_REQUEST, "", Some(e), None);
     }
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    if !state.web.sign_in.allow(&email, client) {
-        tracing::warn!(client = ?client, "sign-in rate limited");
+    if !state.web.sign_in.may_try(&email, client) {
+        tracing::warn!(client = ?client, "sign-in refused: too many failures");
         let e = "För många inloggningsförsök. Vänta en minut och försök igen.".to_owned();
         let mut r = sign_in_page(&state, req, StatusCode::TOO_MANY_REQUESTS, &email, Some(e), None);
         r.headers_mut().insert(header::RETRY_AFTER, "60".parse().expect("header"));
@@ -336,6 +431,7 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
             private(see_other("/konto"), Some(cookie))
         }
         Ok(None) => {
+            state.web.sign_in.failed(&email, client);
             tracing::info!(client = ?client, "sign-in refused: wrong address or password");
             let e = "Fel e-postadress eller lösenord.".to_owned();
             sign_in_page(&state, req, StatusCode::UNAUTHORIZED, &email, Some(e), None)
@@ -369,6 +465,8 @@ struct AdRow {
     id: i64,
     title: String,
     status: String,
+    /// Why the ad was sent back or taken down.
+    reason: Option<String>,
     slug: String,
     public: bool,
     deadline: String,
@@ -455,7 +553,8 @@ async fn employer_dashboard(
             AdRow {
                 id: ad.id,
                 title: ad.title.clone(),
-                status: ad.status.name_sv().to_owned(),
+                status: status_label(ad).to_owned(),
+                reason: ad.rejection_reason.clone(),
                 slug: ad.slug.clone(),
                 public: ad.is_public(),
                 deadline: super::swedish_date(ad.application_deadline),
@@ -537,6 +636,9 @@ struct AdForm {
     version: Option<String>,
     title: Option<String>,
     description: Option<String>,
+    /// `markdown` or `html`: how the description in the box is written
+    /// (an ad from an applicant-tracking system may be HTML).
+    description_format: Option<String>,
     role: Option<String>,
     municipality_code: Option<String>,
     remote: Option<String>,
@@ -550,21 +652,29 @@ struct AdForm {
     start_text: Option<String>,
     apply_url: Option<String>,
     apply_email: Option<String>,
-    contact_name: Option<String>,
-    contact_title: Option<String>,
-    contact_email: Option<String>,
-    contact_phone: Option<String>,
+    /// The contact people's fields, `contact_name_1` … `contact_phone_5`
+    /// (see [`contact_key`]).
+    #[serde(flatten)]
+    contacts: HashMap<String, String>,
+}
+
+/// The parts of a contact person in the form, in order.
+const CONTACT_PARTS: [&str; 4] = ["name", "title", "email", "phone"];
+
+/// The form field of part `part` of contact person `n` (1-based).
+fn contact_key(part: &str, n: usize) -> String {
+    format!("contact_{part}_{n}")
 }
 
 impl AdForm {
     fn of(ad: &JobAd) -> AdForm {
-        let contact = ad.contacts.first();
         let n = |v: Option<i64>| v.map(|v| v.to_string());
         AdForm {
             csrf: None,
             version: Some(ad.version.to_string()),
             title: Some(ad.title.clone()),
-            description: Some(ad.description.clone()),
+            description: Some(ad.description_source.clone()),
+            description_format: Some(ad.description_format.code().to_owned()),
             role: Some(ad.role.code().to_owned()),
             municipality_code: Some(ad.municipality.code.to_owned()),
             remote: Some(ad.remote.code().to_owned()),
@@ -578,17 +688,41 @@ impl AdForm {
             start_text: ad.start_text.clone(),
             apply_url: ad.apply_url.clone(),
             apply_email: ad.apply_email.clone(),
-            contact_name: contact.map(|c| c.name.clone()),
-            contact_title: contact.and_then(|c| c.title.clone()),
-            contact_email: contact.and_then(|c| c.email.clone()),
-            contact_phone: contact.and_then(|c| c.phone.clone()),
+            contacts: ad
+                .contacts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    [
+                        ("name", Some(c.name.clone())),
+                        ("title", c.title.clone()),
+                        ("email", c.email.clone()),
+                        ("phone", c.phone.clone()),
+                    ]
+                    .into_iter()
+                    .filter_map(move |(part, v)| v.map(|v| (contact_key(part, i + 1), v)))
+                })
+                .collect(),
         }
+    }
+
+    /// The contact blocks (1-based) with anything filled in, in order: the
+    /// domain numbers its contacts in this order.
+    fn contact_blocks(&self) -> Vec<usize> {
+        (1..=platsen_jobs::input::limits::CONTACTS_MAX)
+            .filter(|n| {
+                CONTACT_PARTS
+                    .iter()
+                    .any(|p| self.contacts.get(&contact_key(p, *n)).is_some_and(|v| !v.trim().is_empty()))
+            })
+            .collect()
     }
 
     /// The form as domain input, with the problems of values that are not
     /// even of the right kind (a word where a number goes).
     fn input(&self, format: DescriptionFormat) -> (JobInput, Vec<FieldError>) {
         let mut errors = Vec::new();
+        let format = self.description_format.as_deref().and_then(DescriptionFormat::from_code).unwrap_or(format);
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let mut number = |field: &str, v: &Option<String>| match text(v) {
             None => None,
@@ -631,13 +765,14 @@ impl AdForm {
                 }
             },
         };
-        let contact = ContactInput {
-            name: text(&self.contact_name),
-            title: text(&self.contact_title),
-            email: text(&self.contact_email),
-            phone: text(&self.contact_phone),
-        };
-        let contacts = if contact == ContactInput::default() { vec![] } else { vec![contact] };
+        // Empty contact blocks are skipped; the others keep their order.
+        let contacts: Vec<ContactInput> = (1..=platsen_jobs::input::limits::CONTACTS_MAX)
+            .map(|n| {
+                let part = |p: &str| text(&self.contacts.get(&contact_key(p, n)).cloned());
+                ContactInput { name: part("name"), title: part("title"), email: part("email"), phone: part("phone") }
+            })
+            .filter(|c| *c != ContactInput::default())
+            .collect();
         let input = JobInput {
             title: text(&self.title),
             description: text(&self.description),
@@ -660,24 +795,25 @@ impl AdForm {
             contacts: Some(contacts),
             slug: None,
             featured: None,
-            description_is_stored: false,
+            stored_description: None,
         };
         (input, errors)
     }
 }
 
 /// Every field set to the form's value (an empty field clears it), except the
-/// description when it is the stored one, unchanged.
-fn patch_of(input: JobInput, stored_description: &str) -> JobPatch {
+/// description when it is the stored source, unchanged.
+fn patch_of(input: JobInput, ad: &JobAd) -> JobPatch {
     let p = |v: Option<String>| v.map_or(Patch::Null, Patch::Set);
+    let format = input.description_format.unwrap_or(ad.description_format);
     let description = match input.description {
-        Some(d) if d.trim() == stored_description.trim() => Patch::Absent,
+        Some(d) if d.trim() == ad.description_source.trim() && format == ad.description_format => Patch::Absent,
         other => p(other),
     };
     JobPatch {
         title: p(input.title),
         description,
-        description_format: Patch::Set(DescriptionFormat::Html),
+        description_format: Patch::Set(format),
         role: input.role.map_or(Patch::Null, Patch::Set),
         municipality_code: p(input.municipality_code),
         remote: input.remote.map_or(Patch::Null, Patch::Set),
@@ -703,7 +839,7 @@ struct OptionGroup {
 }
 
 struct FieldView {
-    name: &'static str,
+    name: String,
     label: &'static str,
     /// `text`, `email`, `url`, `date`, `number` (text with a numeric
     /// keyboard), `textarea` or `select`.
@@ -730,13 +866,15 @@ impl FieldView {
 }
 
 struct Fieldset {
-    legend: &'static str,
+    legend: String,
     fields: Vec<FieldView>,
 }
 
 struct StatusAction {
     action: &'static str,
     label: &'static str,
+    /// Asked about on a page of its own first (closing an ad).
+    confirm: bool,
 }
 
 #[derive(Template)]
@@ -747,6 +885,8 @@ struct AdPage {
     heading: String,
     action: String,
     version: String,
+    /// How the description in the box is written (empty: Markdown).
+    description_format: String,
     /// Errors in order, for the summary at the top: (field id, message).
     summary: Vec<(String, String)>,
     notice: Option<String>,
@@ -776,8 +916,8 @@ fn one_group(first: &str, options: Vec<Choice>) -> Vec<OptionGroup> {
 
 fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> Vec<Fieldset> {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
-    let field = |name: &'static str, label: &'static str, kind: &'static str, value: String| FieldView {
-        name,
+    let field = |name: &str, label: &'static str, kind: &'static str, value: String| FieldView {
+        name: name.to_owned(),
         label,
         kind,
         value,
@@ -793,12 +933,17 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
         label: String::new(),
         options: vec![Choice { value: String::new(), label: "Välj kommun".into(), selected: municipality.is_empty() }],
     }];
-    for county in platsen_taxonomy::counties() {
+    // Counties and their municipalities by name, in Swedish order.
+    let mut counties: Vec<&platsen_taxonomy::County> = platsen_taxonomy::counties().iter().collect();
+    counties.sort_by(|a, b| platsen_taxonomy::swedish_cmp(a.name, b.name));
+    for county in counties {
+        let mut in_county: Vec<&platsen_taxonomy::Municipality> =
+            platsen_taxonomy::municipalities().iter().filter(|m| m.county.code == county.code).collect();
+        in_county.sort_by(|a, b| platsen_taxonomy::swedish_cmp(a.name, b.name));
         municipalities.push(OptionGroup {
             label: county.name.to_owned(),
-            options: platsen_taxonomy::municipalities()
-                .iter()
-                .filter(|m| m.county.code == county.code)
+            options: in_county
+                .into_iter()
                 .map(|m| Choice {
                     value: m.code.to_owned(),
                     label: m.name.to_owned(),
@@ -807,14 +952,18 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
                 .collect(),
         });
     }
-    let description_hint = if editing {
-        "Texten är sparad som HTML (rubriker, stycken, listor och länkar behålls; allt annat tas bort)."
+    let _ = editing;
+    let html_source = form.description_format.as_deref() == Some("html");
+    let description_hint = if html_source {
+        "Texten är skriven i HTML (till exempel från ert rekryteringssystem). Rubriker, stycken, listor och \
+         länkar behålls; allt annat tas bort när annonsen visas."
     } else {
-        "Skriv i Markdown: en tom rad mellan stycken, ## före en rubrik och - före varje punkt i en lista."
+        "Skriv i Markdown: en tom rad mellan stycken, ## före en rubrik och - före varje punkt i en lista. \
+         Texten sparas som du skriver den."
     };
-    vec![
+    let mut sets = vec![
         Fieldset {
-            legend: "Tjänsten",
+            legend: "Tjänsten".into(),
             fields: vec![
                 FieldView { required: true, ..field("title", "Rubrik", "text", v(&form.title)) },
                 FieldView {
@@ -874,7 +1023,7 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
             ],
         },
         Fieldset {
-            legend: "Lön",
+            legend: "Lön".into(),
             fields: vec![
                 FieldView {
                     hint: Some("Kronor. Ett spann hjälper de sökande; båda fälten får vara tomma."),
@@ -891,7 +1040,7 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
             ],
         },
         Fieldset {
-            legend: "Ansökan",
+            legend: "Ansökan".into(),
             fields: vec![
                 FieldView {
                     required: true,
@@ -904,28 +1053,59 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
                 field("apply_email", "E-post för ansökan", "email", v(&form.apply_email)),
             ],
         },
-        Fieldset {
-            legend: "Kontaktperson",
+    ];
+    // The contact people given, and one empty block for another (up to five).
+    let given = form.contact_blocks().last().copied().unwrap_or(0);
+    let blocks = (given + 1).clamp(2, platsen_jobs::input::limits::CONTACTS_MAX);
+    for n in 1..=blocks {
+        let value = |part: &str| form.contacts.get(&contact_key(part, n)).cloned().unwrap_or_default();
+        sets.push(Fieldset {
+            legend: if n == 1 { "Kontaktperson".into() } else { format!("Kontaktperson {n} (valfri)") },
             fields: vec![
-                FieldView { autocomplete: "name", ..field("contact_name", "Namn", "text", v(&form.contact_name)) },
-                field("contact_title", "Titel", "text", v(&form.contact_title)),
-                field("contact_email", "E-post", "email", v(&form.contact_email)),
-                FieldView { autocomplete: "tel", ..field("contact_phone", "Telefon", "text", v(&form.contact_phone)) },
+                FieldView {
+                    autocomplete: "name",
+                    hint: (n == 1).then_some(
+                        "Till exempel rekryterande chef och facklig företrädare. Tomma rutor sparas inte; \
+                         fler rutor visas när du har sparat.",
+                    ),
+                    ..field(&contact_key("name", n), "Namn", "text", value("name"))
+                },
+                field(&contact_key("title", n), "Titel", "text", value("title")),
+                field(&contact_key("email", n), "E-post", "email", value("email")),
+                FieldView { autocomplete: "tel", ..field(&contact_key("phone", n), "Telefon", "tel", value("phone")) },
             ],
-        },
-    ]
+        });
+    }
+    sets
 }
 
-/// The form's field for an error reported by the domain.
-fn form_field(field: &str) -> String {
-    match field.strip_prefix("contacts[0].") {
-        Some(rest) => format!("contact_{rest}"),
-        None if field.starts_with("contacts") => "contact_name".into(),
-        None => field.to_owned(),
+/// The form's field for an error reported by the domain; `blocks` are the
+/// form's contact blocks that were filled in, in the order the domain got them.
+fn form_field(field: &str, blocks: &[usize]) -> String {
+    let Some(rest) = field.strip_prefix("contacts") else { return field.to_owned() };
+    let parsed = rest
+        .strip_prefix('[')
+        .and_then(|r| r.split_once("]."))
+        .and_then(|(i, part)| Some((i.parse::<usize>().ok()?, part)));
+    match parsed {
+        Some((i, part)) if CONTACT_PARTS.contains(&part) => contact_key(part, blocks.get(i).copied().unwrap_or(i + 1)),
+        _ => contact_key("name", 1),
     }
 }
 
 /// The form's fields in order, with the label the error summary names.
+fn form_fields() -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> =
+        FORM_FIELDS.iter().map(|(f, label)| ((*f).to_owned(), (*label).to_owned())).collect();
+    for n in 1..=platsen_jobs::input::limits::CONTACTS_MAX {
+        let who = if n == 1 { "Kontaktpersonens".to_owned() } else { format!("Kontaktperson {n}:s") };
+        for (part, what) in CONTACT_PARTS.iter().zip(["namn", "titel", "e-post", "telefon"]) {
+            all.push((contact_key(part, n), format!("{who} {what}")));
+        }
+    }
+    all
+}
+
 const FORM_FIELDS: &[(&str, &str)] = &[
     ("title", "Rubrik"),
     ("role", "Roll"),
@@ -942,10 +1122,6 @@ const FORM_FIELDS: &[(&str, &str)] = &[
     ("application_deadline", "Sista ansökningsdag"),
     ("apply_url", "Ansökningslänk"),
     ("apply_email", "E-post för ansökan"),
-    ("contact_name", "Kontaktpersonens namn"),
-    ("contact_title", "Kontaktpersonens titel"),
-    ("contact_email", "Kontaktpersonens e-post"),
-    ("contact_phone", "Kontaktpersonens telefon"),
 ];
 
 struct FormErrors {
@@ -955,31 +1131,54 @@ struct FormErrors {
 
 /// Merges the form's own errors and the domain's (the form's first; one
 /// message per field), in the order the fields appear.
-fn form_errors(own: Vec<FieldError>, domain: Vec<FieldError>) -> FormErrors {
+fn form_errors(form: &AdForm, own: Vec<FieldError>, domain: Vec<FieldError>) -> FormErrors {
+    let fields = form_fields();
+    let blocks = form.contact_blocks();
     let mut by_field: HashMap<String, String> = HashMap::new();
     let mut other = Vec::new();
     for e in own.into_iter().chain(domain) {
-        let f = form_field(&e.field);
-        if FORM_FIELDS.iter().any(|(name, _)| *name == f) {
+        let f = form_field(&e.field, &blocks);
+        if fields.iter().any(|(name, _)| *name == f) {
             by_field.entry(f).or_insert(e.message);
         } else {
             other.push(("title".to_owned(), e.message));
         }
     }
-    let mut summary: Vec<(String, String)> = FORM_FIELDS
-        .iter()
-        .filter_map(|(f, label)| by_field.get(*f).map(|m| ((*f).to_owned(), format!("{label}: {m}"))))
-        .collect();
+    let mut summary: Vec<(String, String)> =
+        fields.iter().filter_map(|(f, label)| by_field.get(f).map(|m| (f.clone(), format!("{label}: {m}")))).collect();
     summary.extend(other);
     FormErrors { by_field, summary }
 }
 
-fn status_actions(status: JobStatus) -> Vec<StatusAction> {
-    match status {
-        JobStatus::Draft => vec![StatusAction { action: "publicera", label: "Publicera" }],
-        JobStatus::Published => vec![StatusAction { action: "stang", label: "Stäng annonsen" }],
-        JobStatus::Closed | JobStatus::Expired => vec![StatusAction { action: "oppna", label: "Öppna igen" }],
+/// What an ad's employer can do with it next. Publishing says that the ad
+/// goes to review when the employer's ads are reviewed; closing asks first;
+/// an ad the operator took down is not reopened from here.
+fn status_actions(ad: &JobAd) -> Vec<StatusAction> {
+    let publish = if ad.employer_requires_review { "Skicka för granskning" } else { "Publicera" };
+    match ad.status {
+        JobStatus::Draft => vec![StatusAction { action: "publicera", label: publish, confirm: false }],
+        JobStatus::Published => vec![StatusAction { action: "stang", label: "Stäng annonsen", confirm: true }],
+        JobStatus::Closed if taken_down(ad) => vec![],
+        JobStatus::Closed | JobStatus::Expired => {
+            let label = if ad.employer_requires_review { "Öppna igen (granskas först)" } else { "Öppna igen" };
+            vec![StatusAction { action: "oppna", label, confirm: false }]
+        }
         JobStatus::PendingReview | JobStatus::Archived => vec![],
+    }
+}
+
+/// Whether the operator closed the ad with a reason (a take-down).
+fn taken_down(ad: &JobAd) -> bool {
+    ad.status == JobStatus::Closed && ad.rejection_reason.is_some()
+}
+
+/// An ad's status as its employer reads it: a draft sent back from review
+/// is "Avvisad", an ad the operator closed "Stängd av Platsen".
+pub(super) fn status_label(ad: &JobAd) -> &'static str {
+    match ad.status {
+        JobStatus::Draft if ad.rejection_reason.is_some() => "Avvisad",
+        JobStatus::Closed if ad.rejection_reason.is_some() => "Stängd av Platsen",
+        s => s.name_sv(),
     }
 }
 
@@ -1007,14 +1206,18 @@ fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
         heading,
         action: a.ad.map_or_else(|| "/konto/annonser/ny".to_owned(), |ad| format!("/konto/annonser/{}", ad.id)),
         version: a.form.version.clone().unwrap_or_default(),
+        description_format: a.form.description_format.clone().unwrap_or_default(),
         summary: a.errors.summary,
         notice: a.notice,
         fieldsets: fieldsets(a.form, &a.errors.by_field, editing),
         id: a.ad.map(|ad| ad.id),
-        status: a.ad.map(|ad| ad.status.name_sv().to_owned()).unwrap_or_default(),
+        status: a.ad.map(|ad| status_label(ad).to_owned()).unwrap_or_default(),
         public_slug: a.ad.filter(|ad| ad.is_public()).map(|ad| ad.slug.clone()),
-        actions: a.ad.map(|ad| status_actions(ad.status)).unwrap_or_default(),
-        rejection: a.ad.and_then(|ad| ad.rejection_reason.clone()),
+        actions: a.ad.map(status_actions).unwrap_or_default(),
+        rejection: a.ad.and_then(|ad| {
+            let who = if taken_down(ad) { "Platsen stängde annonsen" } else { "Granskningen" };
+            ad.rejection_reason.as_ref().map(|r| format!("{who}: {r}"))
+        }),
     };
     private(html(status, &page), None)
 }
@@ -1103,7 +1306,13 @@ async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Respons
         Err(e) => match domain_errors(e) {
             Ok(domain) => ad_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                AdPageArgs { session: &s, ad: None, form: &form, errors: form_errors(own, domain), notice: None },
+                AdPageArgs {
+                    session: &s,
+                    ad: None,
+                    form: &form,
+                    errors: form_errors(&form, own, domain),
+                    notice: None,
+                },
             ),
             Err(r) => r,
         },
@@ -1139,7 +1348,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
     let form: AdForm = try_page!(read_form(body).await);
     let (s, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
     let now = state.clock.now();
-    let (input, mut own) = form.input(DescriptionFormat::Html);
+    let (input, mut own) = form.input(ad.description_format);
     let version = match form.version.as_deref().map(str::parse::<i64>) {
         Some(Ok(v)) => Some(v),
         _ => {
@@ -1147,7 +1356,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
             None
         }
     };
-    let patch = patch_of(input, &ad.description);
+    let patch = patch_of(input, &ad);
     let result = if own.is_empty() {
         state.store.update_job(actor, ad.id, patch, version, now).await
     } else {
@@ -1160,7 +1369,13 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
         Err(e) => match domain_errors(e) {
             Ok(domain) => ad_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: form_errors(own, domain), notice: None },
+                AdPageArgs {
+                    session: &s,
+                    ad: Some(&ad),
+                    form: &form,
+                    errors: form_errors(&form, own, domain),
+                    notice: None,
+                },
             ),
             Err(r) => r,
         },
@@ -1180,15 +1395,52 @@ async fn preview_ad(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Reques
 struct StatusForm {
     csrf: Option<String>,
     action: Option<String>,
+    /// Set by the confirmation page's button (closing asks first).
+    bekraftad: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "konto_stang.html")]
+struct ClosePage {
+    layout: Layout,
+    csrf: String,
+    id: i64,
+    title: String,
+}
+
+/// "Stäng annonsen?": the page the close button leads to, with the button
+/// that closes.
+#[handler]
+async fn close_page(state: Data<&AppState>, req: &Request, id: Path<String>) -> Response {
+    let (s, actor) = try_page!(employer_session(&state, req).await);
+    let ad = try_page!(own_ad(&state, actor, &id.0).await);
+    if ad.status != JobStatus::Published {
+        return see_other(&format!("/konto/annonser/{}", ad.id));
+    }
+    private(
+        html(
+            StatusCode::OK,
+            &ClosePage { layout: layout("Stäng annonsen?"), csrf: s.csrf, id: ad.id, title: ad.title },
+        ),
+        None,
+    )
 }
 
 #[handler]
-async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
+async fn change_status(
+    state: Data<&AppState>,
+    base: Data<&PublicUrl>,
+    req: &Request,
+    id: Path<String>,
+    body: Body,
+) -> Response {
     let form: StatusForm = try_page!(read_form(body).await);
     let (_, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
     let (step, done) = match form.action.as_deref() {
         Some("publicera") => (Lifecycle::Publish, "publicera"),
-        Some("stang") => (Lifecycle::Close, "stang"),
+        Some("stang") if form.bekraftad.as_deref() == Some("1") => (Lifecycle::Close, "stang"),
+        // Closing takes the ad off the board: the button asks first.
+        Some("stang") => return see_other(&format!("/konto/annonser/{}/stang", ad.id)),
         Some("oppna") => (Lifecycle::Reopen, "oppna"),
         _ => {
             return private(
@@ -1197,8 +1449,11 @@ async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, 
             );
         }
     };
-    match state.store.transition(actor, ad.id, step, state.clock.now()).await {
-        Ok(_) => see_other(&format!("/konto/annonser/{}?klart={done}", ad.id)),
+    match state.store.transition(actor, ad.id, step.clone(), state.clock.now()).await {
+        Ok(after) => {
+            crate::notify::after_step(&state, &base.0.0, &step, &after);
+            see_other(&format!("/konto/annonser/{}?klart={done}", ad.id))
+        }
         Err(platsen_jobs::Error::Conflict { .. } | platsen_jobs::Error::Invalid(_)) => {
             see_other(&format!("/konto/annonser/{}?fel=status", ad.id))
         }
@@ -1229,7 +1484,13 @@ fn password_page(
     error: Option<String>,
 ) -> Response {
     let (csrf, set) = anonymous_csrf(state, req);
-    let title = if step == "reset" { "Välj ett nytt lösenord" } else { "Glömt lösenordet" };
+    let title = match step {
+        "reset" => "Välj ett nytt lösenord",
+        "welcome" => "Välj ditt lösenord",
+        "done" => "Lösenordet är bytt",
+        "welcomed" => "Ditt konto är klart",
+        _ => "Glömt lösenordet",
+    };
     private(html(status, &PasswordPage { layout: layout(title), csrf, step, token, error }), set)
 }
 
@@ -1255,9 +1516,16 @@ async fn forgot(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, b
         return password_page(&state, req, StatusCode::BAD_REQUEST, "forgot", String::new(), Some(e.message));
     }
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    if !state.web.sign_in.allow(&email, client) {
-        let e = "För många försök. Vänta en minut och försök igen.".to_owned();
-        return password_page(&state, req, StatusCode::TOO_MANY_REQUESTS, "forgot", String::new(), Some(e));
+    if !state.web.sign_in.may_ask_reset(client) {
+        let e = "För många försök. Vänta några minuter och försök igen.".to_owned();
+        let mut r = password_page(&state, req, StatusCode::TOO_MANY_REQUESTS, "forgot", String::new(), Some(e));
+        r.headers_mut().insert(header::RETRY_AFTER, "120".parse().expect("header"));
+        return r;
+    }
+    // An inbox gets a few reset mails at most; the answer stays the same.
+    if !state.web.sign_in.may_mail_reset(&email) {
+        tracing::info!("password reset not mailed: the address had several just now");
+        return password_page(&state, req, StatusCode::OK, "sent", String::new(), None);
     }
     match state.store.start_password_reset(&email, state.clock.now()).await {
         Ok(Some((user, token))) => {
@@ -1281,12 +1549,15 @@ async fn forgot(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, b
 #[derive(Debug, Default, Deserialize)]
 struct TokenParams {
     token: Option<String>,
+    /// Set in an invitation's link: the user chooses a first password.
+    valkommen: Option<String>,
 }
 
 #[handler]
 async fn reset_page(state: Data<&AppState>, req: &Request, params: Query<TokenParams>) -> Response {
     let token = params.token.clone().unwrap_or_default();
-    password_page(&state, req, StatusCode::OK, "reset", token, None)
+    let step = if params.valkommen.is_some() { "welcome" } else { "reset" };
+    password_page(&state, req, StatusCode::OK, step, token, None)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1295,6 +1566,7 @@ struct ResetForm {
     token: Option<String>,
     password: Option<String>,
     password_again: Option<String>,
+    valkommen: Option<String>,
 }
 
 #[handler]
@@ -1305,15 +1577,16 @@ async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     }
     let token = form.token.unwrap_or_default();
     let password = form.password.unwrap_or_default();
+    let (step, done) = if form.valkommen.is_some() { ("welcome", "welcomed") } else { ("reset", "done") };
     if Some(&password) != form.password_again.as_ref() {
         let e = "Lösenorden är inte likadana.".to_owned();
-        return password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, "reset", token, Some(e));
+        return password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, step, token, Some(e));
     }
     match state.store.finish_password_reset(&token, &password, state.clock.now()).await {
-        Ok(_) => password_page(&state, req, StatusCode::OK, "done", String::new(), None),
+        Ok(_) => password_page(&state, req, StatusCode::OK, done, String::new(), None),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let e = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
-            password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, "reset", token, Some(e))
+            password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, step, token, Some(e))
         }
         Err(e) => unavailable(e),
     }
@@ -1335,17 +1608,35 @@ pub(crate) async fn invite(
     let now = state.clock.now();
     let employer = state.store.employer(&platsen_jobs::IdOrSlug::Id(employer_id), now).await?;
     let (user, token) = state.store.invite_user(employer_id, email, now).await?;
-    let link = format!("{}/konto/aterstall?token={token}", base.trim_end_matches('/'));
+    let sent = send_invitation(state, base, &employer.name, &user.email, &token).await;
+    Ok((user, sent))
+}
+
+/// Mails one of an employer's users a new invitation (the earlier link
+/// stops working); returns whether the mail went out.
+pub(crate) async fn reinvite(
+    state: &AppState,
+    base: &str,
+    employer_id: i64,
+    user_id: i64,
+) -> platsen_jobs::Result<bool> {
+    let now = state.clock.now();
+    let employer = state.store.employer(&platsen_jobs::IdOrSlug::Id(employer_id), now).await?;
+    let (user, token) = state.store.reinvite_user(employer_id, user_id, now).await?;
+    Ok(send_invitation(state, base, &employer.name, &user.email, &token).await)
+}
+
+/// The invitation mail: a link to the page where the user chooses a
+/// password, worded as a welcome (`valkommen=1`), not as a reset.
+async fn send_invitation(state: &AppState, base: &str, employer: &str, email: &str, token: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    let link = format!("{base}/konto/aterstall?valkommen=1&token={token}");
     let body = format!(
-        "Hej!\r\n\r\nDu har fått ett konto på Platsen för {}. Där publicerar och\r\n\
+        "Hej!\r\n\r\nDu har fått ett konto på Platsen för {employer}. Där publicerar och\r\n\
          hanterar du arbetsgivarens platsannonser.\r\n\r\n\
          Välj ditt lösenord här inom {} dagar:\r\n\r\n{link}\r\n\r\n\
-         Länken fungerar en gång. Logga sedan in på {}/konto med\r\n{}.\r\n",
-        employer.name,
+         Länken fungerar en gång. Logga sedan in på {base}/konto med\r\n{email}.\r\n",
         platsen_jobs::store::INVITE_DAYS,
-        base.trim_end_matches('/'),
-        user.email,
     );
-    let sent = state.web.mailer.send(&user.email, "Välkommen till Platsen", body).await.is_ok();
-    Ok((user, sent))
+    state.web.mailer.send(email, "Välkommen till Platsen", body).await.is_ok()
 }

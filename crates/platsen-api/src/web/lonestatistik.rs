@@ -1,21 +1,28 @@
 //! `/lonestatistik`: the salary statistics as a page. Filters (role, sector,
 //! county, year), the key figures of the selection, charts with the same
-//! numbers in tables beside them, "jämför din lön" and the methodology.
+//! numbers in tables beside them (women's and men's medians too), "jämför
+//! din lön" and the methodology.
 //!
-//! The salary a reader compares travels in the query string of a GET (so the
-//! answer is a plain, bookmarkable page without JavaScript) but is never
-//! stored: the access log records paths only, the page is sent `no-store`
-//! and `noindex`, and the API's response cache does not cover pages.
+//! The salary a reader compares is posted (so it never lands in a URL, the
+//! browser's history or a server's log) and never stored: the answer is
+//! sent `no-store` and `noindex`, and the API's response cache does not
+//! cover pages. The page still works without JavaScript.
+//!
+//! Charts are drawn for the width they are shown at: a `<picture>` picks a
+//! narrow drawing on a phone, a middle one on a tablet and a wide one on a
+//! desktop, so chart text is never smaller than the page's small print; each
+//! has an alternative text with its figures.
 
 use askama::Template;
+use platsen_salary::charts::{Chart, Described};
 use platsen_salary::privacy::{DECILE_MIN, MEDIAN_MIN, QUARTILE_MIN};
 use platsen_salary::stats::QUANTILE_METHOD;
-use platsen_salary::{Cell, Dimension, Figure, Row, StatsQuery};
+use platsen_salary::{Cell, Dimension, Figure, Gender, Row, StatsQuery, Table};
 use platsen_taxonomy::Role;
 use platsen_taxonomy::survey::Sector;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Query};
-use poem::{Response, handler};
+use poem::{Body, Response, handler};
 use serde::Deserialize;
 
 use super::{Choice, Layout, html, message, nonempty, unavailable, url_encode};
@@ -28,9 +35,17 @@ pub(super) struct SalaryParams {
     sector: Option<String>,
     county: Option<String>,
     year: Option<String>,
-    /// The reader's own full-time monthly salary, for the comparison.
+}
+
+/// The comparison form's body: the reader's own full-time monthly salary.
+#[derive(Debug, Default, Deserialize)]
+struct CompareForm {
     lon: Option<String>,
 }
+
+/// The widths charts are drawn for, and the widest screen each is for:
+/// phones, tablets, the rest.
+const CHART_WIDTHS: [(u32, Option<u32>); 3] = [(360, Some(640)), (600, Some(960)), (880, None)];
 
 /// A figure as the page shows it: the amount, or a dash and why.
 struct Value {
@@ -39,25 +54,27 @@ struct Value {
 }
 
 impl Value {
-    fn amount(f: Figure<i64>) -> Value {
+    fn of<T: Copy>(f: Figure<T>, show: impl Fn(T) -> String) -> Value {
         match f {
-            Figure::Shown(v) => Value { text: format!("{} kr", platsen_salary::format::thousands(v)), hidden: None },
+            Figure::Shown(v) => Value { text: show(v), hidden: None },
             Figure::Hidden(r) => Value { text: "–".into(), hidden: Some(r.reason_sv()) },
         }
+    }
+
+    fn amount(f: Figure<i64>) -> Value {
+        Value::of(f, |v| format!("{} kr", platsen_salary::format::thousands(v)))
     }
 
     fn count(f: Figure<i64>) -> Value {
-        match f {
-            Figure::Shown(v) => Value { text: platsen_salary::format::thousands(v), hidden: None },
-            Figure::Hidden(r) => Value { text: "–".into(), hidden: Some(r.reason_sv()) },
-        }
+        Value::of(f, platsen_salary::format::thousands)
     }
 
     fn change(f: Figure<f64>) -> Value {
-        match f {
-            Figure::Shown(v) => Value { text: percent(v, true), hidden: None },
-            Figure::Hidden(r) => Value { text: "–".into(), hidden: Some(r.reason_sv()) },
-        }
+        Value::of(f, |v| percent(v, true))
+    }
+
+    fn share(f: Figure<f64>) -> Value {
+        Value::of(f, |v| percent(v, false))
     }
 }
 
@@ -97,10 +114,29 @@ impl TableRow {
     }
 }
 
-struct ChartItem {
+/// One drawing of a chart: its address, size, and the widest screen it is for.
+struct ChartSource {
     src: String,
+    width: u32,
+    height: u32,
+    media: Option<String>,
+}
+
+struct ChartItem {
     title: String,
     alt: String,
+    /// Narrowest first; the last is the `<img>` itself.
+    sources: Vec<ChartSource>,
+}
+
+impl ChartItem {
+    fn img(&self) -> &ChartSource {
+        self.sources.last().expect("a chart has a drawing")
+    }
+
+    fn media_sources(&self) -> &[ChartSource] {
+        &self.sources[..self.sources.len() - 1]
+    }
 }
 
 struct SelectView {
@@ -122,15 +158,19 @@ struct SalaryPage {
     year: i32,
     selection: String,
     selects: Vec<SelectView>,
-    hidden_filters: Vec<(&'static str, String)>,
+    /// The filters' query string, for the comparison form's address.
+    filter_query: String,
     median: Value,
-    quartiles: String,
+    quartiles: Value,
     n: Value,
     change: Value,
     median_ci: Option<String>,
     breakdown_heading: String,
+    breakdown_column: &'static str,
     breakdown: Vec<TableRow>,
     trend: Vec<TableRow>,
+    /// Women's and men's medians: the whole selection first, then each group.
+    gender: Vec<TableRow>,
     charts: Vec<ChartItem>,
     lon: String,
     lon_error: Option<String>,
@@ -141,11 +181,10 @@ struct SalaryPage {
     quantile_method: &'static str,
 }
 
-/// The checked filters and salary, or the field that is wrong and why.
+/// The checked filters, or the field that is wrong and why.
 struct Parsed {
     filter: Cell,
     year: Option<i32>,
-    salary: Result<Option<i64>, String>,
 }
 
 fn parse(p: &SalaryParams) -> Result<Parsed, (&'static str, &'static str)> {
@@ -168,38 +207,38 @@ fn parse(p: &SalaryParams) -> Result<Parsed, (&'static str, &'static str)> {
         },
         None => None,
     };
-    // The salary is the reader's own entry: a mistake there is shown next to
-    // the field on the page, not as an error page.
-    let salary = match nonempty(&p.lon) {
-        None => Ok(None),
-        Some(raw) => {
-            let digits: String = raw
-                .trim_end_matches("kr")
-                .chars()
-                .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
-                .collect();
-            match digits.parse::<i64>() {
-                Ok(v) if (1..=1_000_000).contains(&v) => Ok(Some(v)),
-                Ok(_) => Err("Ange en månadslön mellan 1 och 1 000 000 kronor.".to_owned()),
-                Err(_) => Err("Ange lönen i hela kronor, t.ex. 45 000.".to_owned()),
-            }
-        }
-    };
-    Ok(Parsed { filter: Cell { role, sector, county, ..Cell::default() }, year, salary })
+    Ok(Parsed { filter: Cell { role, sector, county, ..Cell::default() }, year })
 }
 
-/// The query string of the filters, for chart addresses.
+/// The reader's own entry: a mistake there is shown next to the field.
+fn parse_salary(raw: &str) -> Result<i64, String> {
+    let digits: String = raw
+        .trim()
+        .trim_end_matches("kr")
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
+        .collect();
+    match digits.parse::<i64>() {
+        Ok(v) if (1..=1_000_000).contains(&v) => Ok(v),
+        Ok(_) => Err("Ange en månadslön mellan 1 och 1 000 000 kronor.".to_owned()),
+        Err(_) => Err("Ange lönen i hela kronor, till exempel 45 000.".to_owned()),
+    }
+}
+
+/// The query string of the filters, for chart addresses and the comparison.
 fn filter_query(filter: &Cell, year: i32) -> String {
-    let mut pairs = vec![format!("year={year}")];
+    let mut pairs = Vec::new();
     for d in [Dimension::Role, Dimension::Sector, Dimension::County] {
         if let Some(v) = filter.value(d) {
             pairs.push(format!("{}={}", d.code(), url_encode(&v)));
         }
     }
+    pairs.push(format!("year={year}"));
     pairs.join("&")
 }
 
-fn selection_label(filter: &Cell) -> String {
+/// What the selection is, in Swedish ("Upphandlare · Kommun").
+pub(crate) fn selection_label(filter: &Cell) -> String {
     let parts: Vec<String> = [Dimension::Role, Dimension::Sector, Dimension::County]
         .into_iter()
         .filter(|d| filter.value(*d).is_some())
@@ -208,9 +247,53 @@ fn selection_label(filter: &Cell) -> String {
     if parts.is_empty() { "Alla svarande".to_owned() } else { parts.join(" · ") }
 }
 
+/// Women's and men's medians and the ratio: the selection first, then
+/// each group of `by` in which at least one of them is published.
+fn gender_rows(total: &Row, by_gender: &Table, grouped: &Table, split: &Table, by: Dimension) -> Vec<TableRow> {
+    let median_of = |rows: &[Row], cell: Cell, g: Gender| {
+        rows.iter()
+            .find(|r| r.cell == Cell { gender: Some(g), ..cell })
+            .map_or(Figure::Hidden(platsen_salary::Suppressed::FewRespondents), |r| r.median)
+    };
+    let row = |label: String, cell: Cell, rows: &[Row], ratio: Figure<f64>| TableRow {
+        label: label.replace('/', "/\u{200B}"),
+        values: vec![
+            Value::amount(median_of(rows, cell, Gender::Kvinna)),
+            Value::amount(median_of(rows, cell, Gender::Man)),
+            Value::share(ratio),
+        ],
+    };
+    let mut out = vec![row("Hela urvalet".into(), total.cell, &by_gender.rows, total.women_median_percent_of_men)];
+    for g in &grouped.rows {
+        let r = row(g.cell.label(by), g.cell, &split.rows, g.women_median_percent_of_men);
+        if r.values[..2].iter().any(|v| v.hidden.is_none()) {
+            out.push(r);
+        }
+    }
+    out
+}
+
 #[handler]
 pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) -> Response {
-    let parsed = match parse(&params.0) {
+    render(&state, &params.0, None).await
+}
+
+/// "Jämför din lön": the salary comes in the body of a post, never in the address.
+#[handler]
+pub(super) async fn compare(state: Data<&AppState>, params: Query<SalaryParams>, body: Body) -> Response {
+    let form: CompareForm = match super::konto::read_form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let mut resp = render(&state, &params.0, Some(form.lon.unwrap_or_default())).await;
+    // The reader's salary: kept by no cache, shown to no search engine.
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    resp
+}
+
+async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) -> Response {
+    let parsed = match parse(params) {
         Ok(p) => p,
         Err((field, reason)) => {
             return message(StatusCode::BAD_REQUEST, "Ogiltigt urval", format!("Fältet {field}: {reason}"));
@@ -218,7 +301,7 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
     };
     let filter = parsed.filter;
     let query = StatsQuery { year: parsed.year, group_by: vec![], filter };
-    let (data, total) = match crate::salary::table(&state, query).await {
+    let (data, total) = match crate::salary::table(state, query).await {
         Ok(t) => t,
         Err(ApiError::NotFound(p)) => {
             let status = if parsed.year.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
@@ -232,58 +315,74 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
         .into_iter()
         .find(|d| filter.value(*d).is_none())
         .unwrap_or(Dimension::Experience);
-    let grouped = crate::salary::table(&state, StatsQuery { year: Some(year), group_by: vec![by], filter }).await;
-    let by_year =
-        crate::salary::table(&state, StatsQuery { year: None, group_by: vec![Dimension::Year], filter }).await;
-    let (grouped, by_year) = match (grouped, by_year) {
-        (Ok((_, g)), Ok((_, t))) => (g, t),
-        (Err(e), _) | (_, Err(e)) => return unavailable(format!("{e:?}")),
+    let q = |group_by: Vec<Dimension>, year: Option<i32>| StatsQuery { year, group_by, filter };
+    let tables = tokio::try_join!(
+        crate::salary::table(state, q(vec![by], Some(year))),
+        crate::salary::table(state, q(vec![Dimension::Year], None)),
+        crate::salary::table(state, q(vec![Dimension::Gender], Some(year))),
+        crate::salary::table(state, q(vec![by, Dimension::Gender], Some(year))),
+    );
+    let ((_, grouped), (_, by_year), (_, by_gender), (_, split)) = match tables {
+        Ok(t) => t,
+        Err(e) => return unavailable(format!("{e:?}")),
     };
     let selection = selection_label(&filter);
     let row = &total.total;
 
-    let (lon, lon_error, compared) = match parsed.salary {
-        Ok(None) => (String::new(), None, None),
-        Ok(Some(v)) => {
-            let (percentile, kind, text) = crate::salary::compare_answer(row, v as f64, &selection, year);
-            let percentile = percentile.or(match kind {
-                "below" => Some(0),
-                "above" => Some(100),
-                _ => None,
-            });
-            (platsen_salary::format::thousands(v), None, Some(CompareResult { text, percentile }))
-        }
-        Err(e) => (params.0.lon.clone().unwrap_or_default(), Some(e), None),
+    let (lon, lon_error, compared) = match lon.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => (String::new(), lon.map(|_| "Skriv din månadslön i kronor.".to_owned()), None),
+        Some(raw) => match parse_salary(raw) {
+            Ok(v) => {
+                let (percentile, kind, text) = crate::salary::compare_answer(row, v as f64, &selection, year);
+                let percentile = percentile.or(match kind {
+                    "below" => Some(0),
+                    "above" => Some(100),
+                    _ => None,
+                });
+                (platsen_salary::format::thousands(v), None, Some(CompareResult { text, percentile }))
+            }
+            Err(e) => (raw.to_owned(), Some(e), None),
+        },
     };
 
-    let q = filter_query(&filter, year);
-    let breakdown_chart = if filter.role.is_none() { "percentiles-by-role" } else { "percentiles-by-sector" };
-    let charts = vec![
-        ChartItem {
-            src: format!("/api/v1/salaries/charts/{breakdown_chart}.svg?{q}"),
-            title: if filter.role.is_none() { "Lön per roll".into() } else { "Lön per sektor".into() },
-            alt: format!(
-                "Stapeldiagram: P10, P25, median, P75 och P90 per {} för {selection}, {year}. Siffrorna finns i \
-                 tabellen nedan.",
-                if filter.role.is_none() { "roll" } else { "sektor" }
-            ),
-        },
-        ChartItem {
-            src: format!("/api/v1/salaries/charts/median-trend.svg?{q}"),
-            title: "Medianlönen över tid".into(),
-            alt: format!("Linjediagram: medianlönen per år för {selection}. Siffrorna finns i tabellen nedan."),
-        },
-        ChartItem {
-            src: format!("/api/v1/salaries/charts/distribution.svg?{q}"),
-            title: "Lönefördelning".into(),
-            alt: format!("Histogram: antal svar per lönenivå för {selection}, {year}."),
-        },
-        ChartItem {
-            src: format!("/api/v1/salaries/charts/gender.svg?{q}"),
-            title: "Kvinnors och mäns medianlön".into(),
-            alt: format!("Diagram: kvinnors och mäns medianlön för {selection}, {year}."),
-        },
+    let fq = filter_query(&filter, year);
+    let breakdown_chart = Chart::percentiles_by(by).unwrap_or(Chart::PercentilesByExperience);
+    let specs = [
+        (breakdown_chart, format!("Lön per {}", by.name_sv().to_lowercase()), vec![]),
+        (Chart::MedianTrend, "Medianlönen över tid".to_owned(), vec![]),
+        (Chart::Distribution, "Lönefördelning".to_owned(), vec![]),
+        (Chart::Gender, "Kvinnors och mäns medianlön".to_owned(), vec![by]),
     ];
+    let mut charts = Vec::new();
+    for (chart, title, group_by) in specs {
+        let query = StatsQuery { year: Some(year), group_by: group_by.clone(), filter };
+        let group = group_by.first().map(|d| format!("&group_by={}", d.code())).unwrap_or_default();
+        let d = data.clone();
+        let described = tokio::task::spawn_blocking(move || {
+            CHART_WIDTHS
+                .iter()
+                .map(|(w, _)| platsen_salary::charts::describe(&d, chart, &query, *w))
+                .collect::<Result<Vec<Described>, _>>()
+        })
+        .await;
+        let described = match described {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return unavailable(e),
+            Err(e) => return unavailable(e),
+        };
+        let sources = CHART_WIDTHS
+            .iter()
+            .zip(&described)
+            .map(|((w, max), d)| ChartSource {
+                src: format!("/api/v1/salaries/charts/{}.svg?{fq}{group}&width={w}", chart.name()),
+                width: d.width,
+                height: d.height,
+                media: max.map(|m| format!("(max-width: {m}px)")),
+            })
+            .collect();
+        let alt = described.last().map(|d| d.alt.clone()).unwrap_or_default();
+        charts.push(ChartItem { title, alt, sources });
+    }
 
     let select = |name, label, all: &str, values: Vec<(String, String)>, current: Option<String>| SelectView {
         name,
@@ -296,28 +395,19 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
             }))
             .collect(),
     };
+    // Roles and sectors in their own order (as everywhere on the board);
+    // counties by name.
+    let roles: Vec<(String, String)> =
+        Role::ALL.iter().map(|r| (r.code().to_owned(), r.name_sv().to_owned())).collect();
+    let sectors: Vec<(String, String)> =
+        Sector::ALL.iter().map(|s| (s.code().to_owned(), s.name_sv().to_owned())).collect();
+    let mut counties: Vec<(String, String)> =
+        platsen_taxonomy::counties().iter().map(|c| (c.code.to_owned(), c.name.to_owned())).collect();
+    counties.sort_by(|a, b| platsen_taxonomy::swedish_cmp(&a.1, &b.1));
     let mut selects = vec![
-        select(
-            "role",
-            "Roll",
-            "Alla roller",
-            Role::ALL.iter().map(|r| (r.code().to_owned(), r.name_sv().to_owned())).collect(),
-            filter.value(Dimension::Role),
-        ),
-        select(
-            "sector",
-            "Sektor",
-            "Alla sektorer",
-            Sector::ALL.iter().map(|s| (s.code().to_owned(), s.name_sv().to_owned())).collect(),
-            filter.value(Dimension::Sector),
-        ),
-        select(
-            "county",
-            "Län",
-            "Hela landet",
-            platsen_taxonomy::counties().iter().map(|c| (c.code.to_owned(), c.name.to_owned())).collect(),
-            filter.value(Dimension::County),
-        ),
+        select("role", "Roll", "Alla roller", roles, filter.value(Dimension::Role)),
+        select("sector", "Sektor", "Alla sektorer", sectors, filter.value(Dimension::Sector)),
+        select("county", "Län", "Hela landet", counties, filter.value(Dimension::County)),
     ];
     let mut years: Vec<i32> = data.years().to_vec();
     years.sort_unstable_by(|a, b| b.cmp(a));
@@ -330,43 +420,38 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
     );
     year_select.options.remove(0);
     selects.push(year_select);
-    let hidden_filters = [Dimension::Role, Dimension::Sector, Dimension::County]
-        .into_iter()
-        .filter_map(|d| filter.value(d).map(|v| (d.code(), v)))
-        .chain(std::iter::once(("year", year.to_string())))
-        .collect();
 
     let mut layout = Layout::new(format!("Lönestatistik {year}: {selection}"));
     layout.description = Some(format!(
         "Löner för upphandlare, inköpare och avtalscontroller {year}: median och percentiler per roll, sektor och län."
     ));
     layout.noindex = lon_error.is_some() || compared.is_some();
-    let page = SalaryPage {
+    let body = SalaryPage {
         layout,
         year,
         selection,
         selects,
-        hidden_filters,
+        filter_query: fq,
         median: Value::amount(row.median),
-        quartiles: match (row.p25.shown(), row.p75.shown()) {
-            (Some(a), Some(b)) => {
-                format!("{}–{} kr", platsen_salary::format::thousands(a), platsen_salary::format::thousands(b))
+        quartiles: match (row.p25, row.p75) {
+            (Figure::Shown(a), Figure::Shown(b)) => Value {
+                text: format!("{}–{} kr", platsen_salary::format::thousands(a), platsen_salary::format::thousands(b)),
+                hidden: None,
+            },
+            (Figure::Hidden(r), _) | (_, Figure::Hidden(r)) => {
+                Value { text: "–".into(), hidden: Some(r.reason_sv()) }
             }
-            _ => "–".into(),
         },
         n: Value::count(row.n),
         change: Value::change(row.median_change_percent),
         median_ci: row.median_ci.shown().map(|(a, b)| {
             format!("{}–{} kr", platsen_salary::format::thousands(a), platsen_salary::format::thousands(b))
         }),
-        breakdown_heading: match by {
-            Dimension::Role => "Per roll".into(),
-            Dimension::Sector => "Per sektor".into(),
-            Dimension::County => "Per län".into(),
-            _ => "Per erfarenhet".into(),
-        },
+        breakdown_heading: format!("Per {}", by.name_sv().to_lowercase()),
+        breakdown_column: by.name_sv(),
         breakdown: grouped.rows.iter().map(|r| TableRow::of(r.cell.label(by), r)).collect(),
         trend: by_year.rows.iter().rev().map(|r| TableRow::of(r.cell.year.to_string(), r)).collect(),
+        gender: gender_rows(row, &by_gender, &grouped, &split, by),
         charts,
         lon,
         compared,
@@ -376,11 +461,6 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
         decile_min: DECILE_MIN,
         quantile_method: QUANTILE_METHOD,
     };
-    let status = if lon_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let mut resp = html(status, &page);
-    if params.0.lon.is_some() {
-        // The reader's salary: kept by no cache.
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    resp
+    let status = if lon_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    html(status, &body)
 }

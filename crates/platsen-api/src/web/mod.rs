@@ -66,6 +66,11 @@ macro_rules! asset {
 static CSS: Asset = asset!("site", "css", "text/css; charset=utf-8");
 /// Typeahead on the search box; the pages work without it.
 static JS: Asset = asset!("site", "js", "text/javascript; charset=utf-8");
+/// The site's icon, for browsers that take SVG.
+static ICON: Asset = asset!("favicon", "svg", "image/svg+xml");
+/// The same icon at 32 × 32 for `/favicon.ico`, which browsers, feed
+/// readers and bookmark tools ask for whatever the page names.
+static FAVICON_ICO: &[u8] = include_bytes!("../../static/favicon.ico");
 
 /// Ads per page of the search.
 const PER_PAGE: u32 = 20;
@@ -78,7 +83,7 @@ pub fn mount(route: Route) -> Route {
         .at("/jobb/:slug", get(job_page))
         .at("/jobb/:slug/ansok", get(apply_redirect))
         .at("/arbetsgivare/:slug", get(employer_page))
-        .at("/lonestatistik", get(lonestatistik::page))
+        .at("/lonestatistik", get(lonestatistik::page).post(lonestatistik::compare))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
         .at("/bevakningar", poem::post(bevakningar::subscribe))
@@ -93,6 +98,7 @@ pub fn mount(route: Route) -> Route {
         .at("/feeds/jobs.json", get(feeds::json_feed))
         .at("/feeds/deadlines.ics", get(feeds::deadline_calendar))
         .at("/static/:file", get(asset))
+        .at("/favicon.ico", get(favicon))
 }
 
 /// What every page's layout needs.
@@ -106,6 +112,7 @@ struct Layout {
     feeds: Option<String>,
     css: &'static str,
     js: &'static str,
+    icon: &'static str,
 }
 
 impl Layout {
@@ -118,6 +125,7 @@ impl Layout {
             feeds: None,
             css: CSS.href.as_str(),
             js: JS.href.as_str(),
+            icon: ICON.href.as_str(),
         }
     }
 }
@@ -160,6 +168,41 @@ fn message(status: StatusCode, heading: &str, text: impl Into<String>) -> Respon
     let mut layout = Layout::new(heading);
     layout.noindex = true;
     html(status, &MessagePage { layout, heading: heading.to_owned(), text: text.into() })
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    layout: Layout,
+}
+
+/// Whether a request comes from a browser reading pages (it asks for HTML,
+/// and not under `/api/`), which gets an error page instead of problem+json.
+pub fn wants_html(req: &poem::Request) -> bool {
+    !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")))
+}
+
+/// The page a browser gets for an address that does not exist (with the
+/// status given: 404, or 405 for a page that only takes a form's post).
+pub fn not_found_page(status: StatusCode) -> Response {
+    let mut layout = Layout::new("Sidan finns inte");
+    layout.noindex = true;
+    html(status, &NotFoundPage { layout })
+}
+
+/// A redirect to another address of the same page.
+fn found(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, to)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .finish()
 }
 
 fn bad_request(field: &str, reason: &str) -> Response {
@@ -212,8 +255,13 @@ pub(crate) fn search_of_saved(saved: &str) -> Option<SearchQuery> {
 pub(crate) fn search_parts(query: &SearchQuery) -> (Vec<String>, Option<&'static str>) {
     let f = &query.filter;
     let mut what = Vec::new();
+    // The words as the engines read them (letters and digits only), never
+    // the text as typed: this names the search in mails anyone can ask for.
     if let Some(q) = &query.q {
-        what.push(format!("”{q}”"));
+        let words = platsen_jobs::search::terms(q);
+        if !words.is_empty() {
+            what.push(format!("”{}”", words.join(" ")));
+        }
     }
     if let Some(r) = f.role {
         what.push(r.name_sv().to_lowercase());
@@ -355,6 +403,8 @@ struct SearchPage {
     heading: String,
     q: String,
     filters: Vec<FilterView>,
+    /// How many filters are chosen (shown on the folded filters on a phone).
+    active_filters: usize,
     sorts: Vec<Choice>,
     summary: String,
     hits: Vec<HitItem>,
@@ -366,8 +416,18 @@ struct SearchPage {
 }
 
 /// A facet's values as options, "Upphandlare (12)", keeping the selected
-/// value even when no hit has it.
-fn facet_options(counts: &[FacetCount], selected: Option<&str>, name_of: impl Fn(&str) -> String) -> Vec<Choice> {
+/// value even when no hit has it. Places and employers, which readers look
+/// for by name, are listed by name in Swedish order; the rest as counted.
+fn facet_options(
+    counts: &[FacetCount],
+    selected: Option<&str>,
+    by_name: bool,
+    name_of: impl Fn(&str) -> String,
+) -> Vec<Choice> {
+    let mut counts: Vec<&FacetCount> = counts.iter().collect();
+    if by_name {
+        counts.sort_by(|a, b| platsen_taxonomy::swedish_cmp(&a.name, &b.name));
+    }
     let mut out: Vec<Choice> = counts
         .iter()
         .map(|c| Choice {
@@ -459,16 +519,27 @@ pub(crate) fn swedish_date(d: NaiveDate) -> String {
 }
 
 #[handler]
-async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Response {
+async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<SearchParams>) -> Response {
     let query = match parse_search(&params.0) {
         Ok(q) => q,
         Err((field, reason)) => return bad_request(field, &reason),
     };
+    // The form sends every field, empty ones too: the address a reader
+    // bookmarks or shares carries only what is chosen.
+    let canonical = search_href(&query, query.page);
+    if req.uri().query().is_some_and(|q| canonical.split_once('?').map(|(_, c)| c) != Some(q)) {
+        return found(&canonical);
+    }
     let now = state.clock.now();
     let results = match crate::routes::run_search(&state, &query, now).await {
         Ok(r) => r,
         Err(e) => return unavailable(format!("{e:?}")),
     };
+    let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).clamp(0, 500) as u32;
+    // Past the last page (an old link, a typed number): the last page.
+    if query.page > 1 && query.page > total_pages {
+        return found(&search_href(&query, total_pages.max(1)));
+    }
     let today = platsen_jobs::validate::today_in_sweden(now);
     let f = &query.filter;
     let facets = &results.facets;
@@ -477,7 +548,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             name: "role",
             label: "Roll",
             all_label: "Alla roller",
-            options: facet_options(&facets.role, f.role.map(Role::code), |c| {
+            options: facet_options(&facets.role, f.role.map(Role::code), false, |c| {
                 Role::from_code(c).map_or_else(|| c.to_owned(), |r| r.name_sv().to_owned())
             }),
         },
@@ -485,7 +556,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             name: "county",
             label: "Län",
             all_label: "Hela landet",
-            options: facet_options(&facets.county, f.county_code.as_deref(), |c| {
+            options: facet_options(&facets.county, f.county_code.as_deref(), true, |c| {
                 platsen_taxonomy::county(c).map_or_else(|| c.to_owned(), |c| c.name.to_owned())
             }),
         },
@@ -493,7 +564,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             name: "municipality",
             label: "Kommun",
             all_label: "Alla kommuner",
-            options: facet_options(&facets.municipality, f.municipality_code.as_deref(), |c| {
+            options: facet_options(&facets.municipality, f.municipality_code.as_deref(), true, |c| {
                 platsen_taxonomy::municipality(c).map_or_else(|| c.to_owned(), |m| m.name.to_owned())
             }),
         },
@@ -501,7 +572,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             name: "employment_type",
             label: "Anställningsform",
             all_label: "Alla anställningsformer",
-            options: facet_options(&facets.employment_type, f.employment_type.map(EmploymentType::code), |c| {
+            options: facet_options(&facets.employment_type, f.employment_type.map(EmploymentType::code), false, |c| {
                 EmploymentType::from_code(c).map_or_else(|| c.to_owned(), |e| e.name_sv().to_owned())
             }),
         },
@@ -509,7 +580,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             name: "remote",
             label: "Distans",
             all_label: "Alla arbetsplatser",
-            options: facet_options(&facets.remote, f.remote.map(RemoteMode::code), |c| {
+            options: facet_options(&facets.remote, f.remote.map(RemoteMode::code), false, |c| {
                 RemoteMode::from_code(c).map_or_else(|| c.to_owned(), |r| r.name_sv().to_owned())
             }),
         },
@@ -523,6 +594,7 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
                     Some(IdOrSlug::Slug(s)) => Some(s.as_str()),
                     _ => None,
                 },
+                true,
                 str::to_owned,
             ),
         },
@@ -550,7 +622,6 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
             deadline: swedish_date(h.application_deadline),
         })
         .collect();
-    let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).clamp(0, 500) as u32;
     let mut pages = Vec::new();
     if total_pages > 1 {
         let (from, to) = (query.page.saturating_sub(3).max(1), (query.page + 3).min(total_pages));
@@ -587,7 +658,19 @@ async fn search_page(state: Data<&AppState>, params: Query<SearchParams>) -> Res
     layout.feeds = Some(feeds.clone());
     let alert_fields: Vec<(String, String)> =
         serde_urlencoded::from_str(feeds.trim_start_matches('?')).unwrap_or_default();
+    let active_filters = [
+        f.role.is_some(),
+        f.county_code.is_some(),
+        f.municipality_code.is_some(),
+        f.employment_type.is_some(),
+        f.remote.is_some(),
+        f.employer.is_some(),
+    ]
+    .into_iter()
+    .filter(|on| *on)
+    .count();
     let page = SearchPage {
+        active_filters,
         alert_fields,
         feeds,
         layout,
@@ -630,16 +713,52 @@ struct JobPage {
     deadline: String,
     closing_soon: bool,
     start: Option<String>,
+    vacancies: i64,
     apply_href: Option<String>,
     description_html: String,
     market: Option<MarketItem>,
-    contacts: Vec<String>,
+    contacts: Vec<ContactItem>,
 }
 
+/// A contact person on an ad, with links to write or call.
+struct ContactItem {
+    name: String,
+    title: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// `tel:` with the number in international form, when it reads as one.
+    phone_href: Option<String>,
+}
+
+/// A `tel:` link for a phone number as Swedish employers write it
+/// ("08-123 456 78", "070 123 45 67", "+46 8 123 456 78"): digits in
+/// international form, a leading 0 read as Sweden's trunk prefix. `None`
+/// when it does not look like a number.
+fn tel_href(phone: &str) -> Option<String> {
+    let trimmed = phone.trim();
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 5 || digits.len() > 15 {
+        return None;
+    }
+    let international = if trimmed.starts_with('+') {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("+46{rest}")
+    } else {
+        digits
+    };
+    Some(format!("tel:{international}"))
+}
+
+/// "45 000–52 000 kr i månaden", with no-break spaces inside each amount so
+/// that a narrow column never breaks a number in two.
 fn salary_text(s: &Salary) -> String {
-    let kr = |v: i64| format!("{} kr", platsen_salary::format::thousands(v));
+    let n = |v: i64| platsen_salary::format::thousands(v).replace(' ', "\u{a0}");
+    let kr = |v: i64| format!("{}\u{a0}kr", n(v));
     let range = match (s.min, s.max) {
-        (Some(a), Some(b)) if a != b => format!("{}–{}", platsen_salary::format::thousands(a), kr(b)),
+        (Some(a), Some(b)) if a != b => format!("{}–{}", n(a), kr(b)),
         (Some(a), _) | (None, Some(a)) => kr(a),
         (None, None) => return "Enligt överenskommelse".into(),
     };
@@ -683,6 +802,7 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
         },
         // Applications are made on the employer's own site or by e-mail.
         "directApply": false,
+        "totalJobOpenings": ad.vacancies,
         "url": format!("{base}/jobb/{}", ad.slug),
     });
     if ad.remote == RemoteMode::Remote {
@@ -718,13 +838,9 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
     let ad = match state.store.public_job(&key, now).await {
         Ok(ad) => ad,
         Err(platsen_jobs::Error::NotFound) => {
-            return match state.store.job_gone(&slug.0, now).await {
-                Ok(true) => message(
-                    StatusCode::GONE,
-                    "Annonsen är inte längre öppen",
-                    "Tjänsten är tillsatt eller ansökningstiden har gått ut.",
-                ),
-                Ok(false) => message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
+            return match state.store.gone_job(&slug.0, now).await {
+                Ok(Some(ad)) => gone_page(&state, &ad).await,
+                Ok(None) => message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
                 Err(e) => unavailable(e),
             };
         }
@@ -732,6 +848,98 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
     };
     state.web.counters.view(&state, ad.id);
     render_job(&state, &base.0.0, &ad, false).await
+}
+
+struct SimilarJob {
+    slug: String,
+    title: String,
+    employer: String,
+    place: String,
+    deadline: String,
+}
+
+#[derive(Template)]
+#[template(path = "gone.html")]
+struct GonePage {
+    layout: Layout,
+    title: String,
+    employer: String,
+    employer_slug: String,
+    place: String,
+    why: String,
+    role_name: String,
+    role_href: String,
+    similar: Vec<SimilarJob>,
+}
+
+/// Open ads like `ad`: the same role in the same county first, then the
+/// same role anywhere, then the same employer; at most `n`, never `ad`.
+pub(crate) async fn similar_open_ads(
+    state: &AppState,
+    ad: &JobAd,
+    n: usize,
+) -> platsen_jobs::Result<Vec<platsen_jobs::model::JobAd>> {
+    let now = state.clock.now();
+    let filters = [
+        JobFilter {
+            role: Some(ad.role),
+            county_code: Some(ad.municipality.county.code.to_owned()),
+            ..Default::default()
+        },
+        JobFilter { role: Some(ad.role), ..Default::default() },
+        JobFilter { employer: Some(IdOrSlug::Id(ad.employer_id)), ..Default::default() },
+    ];
+    let mut out: Vec<platsen_jobs::model::JobAd> = Vec::new();
+    for filter in filters {
+        if out.len() >= n {
+            break;
+        }
+        let page = state.store.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
+        for j in page.items {
+            if out.len() < n && j.id != ad.id && !out.iter().any(|o| o.id == j.id) {
+                out.push(j);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The page of an ad that is no longer open (410): what it was, from whom,
+/// and where to go instead, so the link is not a dead end.
+async fn gone_page(state: &AppState, ad: &JobAd) -> Response {
+    let similar = match similar_open_ads(state, ad, 5).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let why = match ad.status {
+        platsen_jobs::model::JobStatus::Expired => {
+            format!("Ansökningstiden gick ut {}.", swedish_date(ad.application_deadline))
+        }
+        _ => "Annonsen är stängd: tjänsten är tillsatt eller ansökan har avslutats.".to_owned(),
+    };
+    let mut layout = Layout::new(format!("{} – inte längre öppen", ad.title));
+    layout.noindex = true;
+    let page = GonePage {
+        layout,
+        title: ad.title.clone(),
+        employer: ad.employer_name.clone(),
+        employer_slug: ad.employer_slug.clone(),
+        place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+        why,
+        role_name: ad.role.name_sv().to_lowercase(),
+        role_href: format!("/jobb?role={}", ad.role.code()),
+        similar: similar
+            .into_iter()
+            .map(|j| SimilarJob {
+                place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
+                deadline: swedish_date(j.application_deadline),
+                employer: j.employer_name,
+                slug: j.slug,
+                title: j.title,
+            })
+            .collect(),
+    };
+    html(StatusCode::GONE, &page)
 }
 
 /// Counts an apply click and sends the reader on to the employer's
@@ -798,12 +1006,12 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
     let contacts = ad
         .contacts
         .iter()
-        .map(|c| {
-            let mut parts = vec![c.name.clone()];
-            parts.extend(c.title.clone());
-            parts.extend(c.email.clone());
-            parts.extend(c.phone.clone());
-            parts.join(", ")
+        .map(|c| ContactItem {
+            name: c.name.clone(),
+            title: c.title.clone(),
+            email: c.email.clone(),
+            phone_href: c.phone.as_deref().and_then(tel_href),
+            phone: c.phone.clone(),
         })
         .collect();
     let mut layout = Layout::new(format!("{} – {}", ad.title, ad.employer_name));
@@ -827,6 +1035,7 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
         deadline: swedish_date(ad.application_deadline),
         closing_soon: ad.application_deadline <= today + chrono::Duration::days(3),
         start: ad.start_text.clone(),
+        vacancies: ad.vacancies,
         apply_href,
         description_html: ad.description.clone(),
         market,
@@ -848,6 +1057,8 @@ struct EmployerJob {
 #[template(path = "employer.html")]
 struct EmployerPage {
     layout: Layout,
+    /// The feeds' query string (`?employer=…`).
+    feeds: String,
     name: String,
     description_html: Option<String>,
     website: Option<String>,
@@ -874,10 +1085,12 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
         Err(e) => return unavailable(e),
     };
     let mut layout = Layout::new(format!("Lediga jobb hos {}", employer.name));
-    layout.feeds = Some(format!("?employer={}", employer.slug));
+    let feeds = format!("?employer={}", employer.slug);
+    layout.feeds = Some(feeds.clone());
     layout.canonical = Some(format!("{}/arbetsgivare/{}", base.0.0.trim_end_matches('/'), employer.slug));
     let page = EmployerPage {
         layout,
+        feeds,
         name: employer.name,
         description_html: employer.description,
         website: employer.website,
@@ -945,8 +1158,16 @@ async fn sitemap(state: Data<&AppState>, base: Data<&PublicUrl>) -> Response {
 }
 
 #[handler]
+fn favicon() -> Response {
+    Response::builder()
+        .content_type("image/x-icon")
+        .header(header::CACHE_CONTROL, "public, max-age=604800")
+        .body(FAVICON_ICO)
+}
+
+#[handler]
 fn asset(file: Path<String>) -> Response {
-    match [&CSS, &JS].into_iter().find(|a| a.href.trim_start_matches("/static/") == file.0) {
+    match [&CSS, &JS, &ICON].into_iter().find(|a| a.href.trim_start_matches("/static/") == file.0) {
         Some(a) => Response::builder()
             .content_type(a.content_type)
             .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
@@ -955,5 +1176,20 @@ fn asset(file: Path<String>) -> Response {
             .status(StatusCode::NOT_FOUND)
             .content_type("text/plain; charset=utf-8")
             .body("Finns inte."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_become_international_tel_links() {
+        assert_eq!(tel_href("08-123 456 78").as_deref(), Some("tel:+46812345678"));
+        assert_eq!(tel_href("070 123 45 67").as_deref(), Some("tel:+46701234567"));
+        assert_eq!(tel_href("+46 (0)8 123 45").as_deref(), Some("tel:+460812345"));
+        assert_eq!(tel_href("0046 8 123 456").as_deref(), Some("tel:+468123456"));
+        assert_eq!(tel_href("ankn. 12"), None, "too short for a number");
+        assert_eq!(tel_href("1234567890123456789"), None, "too long for a number");
     }
 }

@@ -168,6 +168,58 @@ impl Store {
         Ok((User { id, employer_id, email, is_admin, created_at: now, last_sign_in_at: None }, invitation))
     }
 
+    /// Sends an employer's user a new invitation: a token valid for
+    /// [`INVITE_DAYS`] days to choose a password (earlier unused tokens stop
+    /// working). `NotFound` unless the user is one of that employer's.
+    pub async fn reinvite_user(&self, employer_id: i64, user_id: i64, now: DateTime<Utc>) -> Result<(User, String)> {
+        let user = self.users(Some(employer_id)).await?.into_iter().find(|u| u.id == user_id).ok_or(Error::NotFound)?;
+        let token = self.replace_reset_token(user.id, Duration::days(INVITE_DAYS), now).await?;
+        tracing::info!(user_id = user.id, employer_id, "user invited again");
+        Ok((user, token))
+    }
+
+    /// A new reset token for a user, valid for `valid`; the user's earlier
+    /// tokens (and everyone's expired ones) stop working.
+    async fn replace_reset_token(&self, user_id: i64, valid: Duration, now: DateTime<Utc>) -> Result<String> {
+        let token = token();
+        let now = ts(now);
+        write_tx!(self, |tx| {
+            sqlx::query("delete from password_resets where user_id = $1 or expires_at <= $2")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "insert into password_resets (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
+            )
+            .bind(keys::hash(&token))
+            .bind(user_id)
+            .bind(now)
+            .bind(now + valid)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(token)
+    }
+
+    /// Removes an employer's user: the account, its sessions and its reset
+    /// links. `NotFound` unless the user is one of that employer's.
+    pub async fn remove_user(&self, employer_id: i64, user_id: i64) -> Result<()> {
+        let removed = write_tx!(self, |tx| {
+            sqlx::query("delete from users where id = $1 and employer_id = $2")
+                .bind(user_id)
+                .bind(employer_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if removed == 0 {
+            return Err(Error::NotFound);
+        }
+        tracing::info!(user_id, employer_id, "user removed");
+        Ok(())
+    }
+
     /// The accounts of one employer, or every account.
     pub async fn users(&self, employer_id: Option<i64>) -> Result<Vec<User>> {
         read!(self, |pool| {
@@ -284,24 +336,7 @@ impl Store {
     /// both cases). Earlier unused tokens of the user stop working.
     pub async fn start_password_reset(&self, email: &str, now: DateTime<Utc>) -> Result<Option<(User, String)>> {
         let Some((user, _)) = self.user_by_email(email).await? else { return Ok(None) };
-        let token = token();
-        let now = ts(now);
-        write_tx!(self, |tx| {
-            sqlx::query("delete from password_resets where user_id = $1 or expires_at <= $2")
-                .bind(user.id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "insert into password_resets (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
-            )
-            .bind(keys::hash(&token))
-            .bind(user.id)
-            .bind(now)
-            .bind(now + Duration::minutes(RESET_MINUTES))
-            .execute(&mut *tx)
-            .await?;
-        });
+        let token = self.replace_reset_token(user.id, Duration::minutes(RESET_MINUTES), now).await?;
         tracing::info!(user_id = user.id, "password reset started");
         Ok(Some((user, token)))
     }

@@ -21,6 +21,9 @@ use crate::{keys, validate};
 pub const CONFIRM_DAYS: i64 = 7;
 /// The most alerts one address may have.
 pub const MAX_PER_ADDRESS: i64 = 20;
+/// An address waits for at most one confirmation at a time: another
+/// subscription within this many hours of an unconfirmed one mails nothing.
+pub const PENDING_HOURS: i64 = 24;
 /// How long a worker holds an alert it is running.
 const LEASE_MINUTES: i64 = 10;
 
@@ -110,8 +113,11 @@ fn new_token() -> String {
 impl Store {
     /// Saves an unconfirmed alert and returns its id and the token for the
     /// confirmation link; `None` when the address already has the most
-    /// alerts allowed (the caller answers the same either way, so the
-    /// answer does not tell whose address has alerts).
+    /// alerts allowed, or waits for the confirmation of one made less than
+    /// [`PENDING_HOURS`] ago (the caller answers the same either way, so
+    /// the answer does not tell whose address has alerts, and an address
+    /// gets at most one confirmation mail a day however often it is given).
+    /// An older unconfirmed alert of the address gives way to the new one.
     pub async fn create_alert(
         &self,
         email: &str,
@@ -128,11 +134,26 @@ impl Store {
                 .bind(now - Duration::days(CONFIRM_DAYS))
                 .execute(&mut *tx)
                 .await?;
+            let pending: i64 = sqlx::query_scalar(
+                "select count(*) from job_alerts where email = $1 and confirmed_at is null and created_at >= $2",
+            )
+            .bind(email.as_str())
+            .bind(now - Duration::hours(PENDING_HOURS))
+            .fetch_one(&mut *tx)
+            .await?;
+            // One confirmation at a time: an unanswered one from before
+            // the last day gives way to the new one.
+            if pending == 0 {
+                sqlx::query("delete from job_alerts where email = $1 and confirmed_at is null")
+                    .bind(email.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let n: i64 = sqlx::query_scalar("select count(*) from job_alerts where email = $1")
                 .bind(email.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            if n >= MAX_PER_ADDRESS {
+            if pending > 0 || n >= MAX_PER_ADDRESS {
                 None
             } else {
                 let id: i64 = sqlx::query_scalar(
@@ -164,7 +185,7 @@ impl Store {
                 Ok(Some((id, token)))
             }
             None => {
-                tracing::info!("job alert refused: the address has the most alerts allowed");
+                tracing::info!("job alert not saved: the address waits for a confirmation or has the most alerts");
                 Ok(None)
             }
         }

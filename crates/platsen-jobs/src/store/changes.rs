@@ -224,8 +224,12 @@ impl Snapshot {
             employer_slug: self.employer_slug,
             employer_name: self.employer_name,
             employer_sector: self.employer_sector.as_deref().and_then(Sector::from_code),
+            employer_requires_review: false,
             status: code("status", &self.status, JobStatus::from_code(&self.status))?,
             title: self.title,
+            // The log keeps what the public saw; the source is the owner's.
+            description_source: self.description.clone(),
+            description_format: crate::sanitize::DescriptionFormat::Html,
             description: self.description,
             role: code("role", &self.role, Role::from_code(&self.role))?,
             municipality: code("municipality", &self.municipality, platsen_taxonomy::municipality(&self.municipality))?,

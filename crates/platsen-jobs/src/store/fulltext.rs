@@ -172,7 +172,7 @@ impl Store {
                 "select e.name, e.slug from employers e
                   where (lower(e.slug) like $1 or lower(e.name) like $1 or lower(e.name) like $2)
                     and exists (select 1 from job_ads j where j.employer_id = e.id and j.status = 'published' and j.expires_at > $3)
-                  order by e.slug limit 5",
+                  order by e.name_sort, e.id limit 5",
             )
             .bind(pattern.as_str())
             .bind(word_pattern.as_str())
