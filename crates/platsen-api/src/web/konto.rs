@@ -914,7 +914,7 @@ fn one_group(first: &str, options: Vec<Choice>) -> Vec<OptionGroup> {
     vec![OptionGroup { label: String::new(), options: all }]
 }
 
-fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> Vec<Fieldset> {
+fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let field = |name: &str, label: &'static str, kind: &'static str, value: String| FieldView {
         name: name.to_owned(),
@@ -952,7 +952,6 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>, editing: bool) -> 
                 .collect(),
         });
     }
-    let _ = editing;
     let html_source = form.description_format.as_deref() == Some("html");
     let description_hint = if html_source {
         "Texten är skriven i HTML (till exempel från ert rekryteringssystem). Rubriker, stycken, listor och \
@@ -1191,7 +1190,6 @@ struct AdPageArgs<'a> {
 }
 
 fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
-    let editing = a.ad.is_some();
     let heading = match a.ad {
         Some(ad) => format!("Redigera: {}", ad.title),
         None => "Ny annons".to_owned(),
@@ -1209,7 +1207,7 @@ fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
         description_format: a.form.description_format.clone().unwrap_or_default(),
         summary: a.errors.summary,
         notice: a.notice,
-        fieldsets: fieldsets(a.form, &a.errors.by_field, editing),
+        fieldsets: fieldsets(a.form, &a.errors.by_field),
         id: a.ad.map(|ad| ad.id),
         status: a.ad.map(|ad| status_label(ad).to_owned()).unwrap_or_default(),
         public_slug: a.ad.filter(|ad| ad.is_public()).map(|ad| ad.slug.clone()),
