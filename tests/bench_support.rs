@@ -65,22 +65,6 @@ where
     Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99) }
 }
 
-/// The server as the benchmarks run it: an ephemeral port, no rate limit,
-/// no Meilisearch, no admin token, mail to the log.
-pub fn server_config() -> platsen::ServerConfig {
-    platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: false,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    }
-}
-
 /// A valid organisation number for bench employer `i`.
 pub fn org(i: u32) -> String {
     let base = format!("55{:07}", 9_000_000 + i);

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use platsen::{Running, ServerConfig};
-use platsen_api::Clock;
+use platsen_app::Clock;
 use platsen_jobs::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -25,6 +25,14 @@ pub mod meili;
 pub mod smtp;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A database as an earlier version left it, to write rows into as that
+/// version did.
+#[derive(Debug, Clone)]
+pub enum OldDatabase {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
 
 /// A running server with its own empty database.
 pub struct TestApp {
@@ -96,7 +104,51 @@ impl TestApp {
         Some(Self::start(store, None, Some(schema), None).await)
     }
 
+    /// A server on a SQLite database that an earlier version of Platsen
+    /// made: the migrations up to `version`, then `seed`'s rows written as
+    /// that version wrote them; the server then starts as on an upgrade
+    /// (migrating the rest).
+    pub async fn sqlite_upgraded_from<F, Fut>(version: i64, seed: F) -> TestApp
+    where
+        F: FnOnce(OldDatabase) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile_dir::TempDir::new();
+        let url = format!("sqlite:{}", dir.0.join("platsen.db").display());
+        let old = Store::connect(&url).await.expect("open sqlite");
+        old.migrate_to(version).await.expect("the earlier schema");
+        old.close().await;
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite for seeding");
+        seed(OldDatabase::Sqlite(pool.clone())).await;
+        pool.close().await;
+        let store = platsen::open_store(&url).await.expect("open and migrate sqlite");
+        Self::start(store, Some(dir), None, None).await
+    }
+
+    /// [`TestApp::sqlite_upgraded_from`] on PostgreSQL, or `None` as [`TestApp::postgres`].
+    pub async fn postgres_upgraded_from<F, Fut>(version: i64, seed: F) -> Option<TestApp>
+    where
+        F: FnOnce(OldDatabase) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (old, (url, schema)) = Self::postgres_schema().await?;
+        old.migrate_to(version).await.expect("the earlier schema");
+        let opts = PgConnectOptions::from_str(&url).expect("pg url").options([("search_path", schema.as_str())]);
+        let pool = sqlx::PgPool::connect_with(opts).await.expect("postgres for seeding");
+        seed(OldDatabase::Postgres(pool.clone())).await;
+        pool.close().await;
+        old.migrate().await.expect("migrate pg");
+        Some(Self::start(old, None, Some((url, schema)), None).await)
+    }
+
     async fn postgres_store() -> Option<(Store, (String, String))> {
+        let (store, schema) = Self::postgres_schema().await?;
+        store.migrate().await.expect("migrate pg");
+        Some((store, schema))
+    }
+
+    /// A store on a new, empty PostgreSQL schema (not migrated).
+    async fn postgres_schema() -> Option<(Store, (String, String))> {
         let Ok(url) = std::env::var("PLATSEN_TEST_DATABASE_URL") else {
             if require_services() {
                 panic!("PLATSEN_REQUIRE_SERVICES=1 but PLATSEN_TEST_DATABASE_URL is not set");
@@ -122,7 +174,6 @@ impl TestApp {
         admin.close().await;
         let opts = PgConnectOptions::from_str(&url).expect("pg url").options([("search_path", schema.as_str())]);
         let store = Store::connect_postgres(opts).await.expect("connect pg");
-        store.migrate().await.expect("migrate pg");
         Some((store, (url, schema)))
     }
 
@@ -159,15 +210,11 @@ impl TestApp {
                 master_key: m.master_key.clone(),
                 index: "jobs".into(),
             }),
-            bind: "127.0.0.1:0".into(),
             admin_token: Some(ADMIN_TOKEN.into()),
-            demo: false,
-            rate_limit: 0,
-            public_url: None,
             smtp_url: Some(format!("smtp://{}", smtp.addr)),
-            mail_from: "Platsen <noreply@platsen.test>".into(),
             // The tests' webhook receivers listen on loopback.
             webhook_allow_private,
+            ..Default::default()
         };
         let running = platsen::start(store.clone(), config, clock.clone()).await.expect("server starts");
         TestApp {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use platsen_api::Clock;
+use platsen_app::Clock;
 use platsen_jobs::Store;
 use platsen_jobs::store::SqliteDurability;
 use platsen_tests::bench::{CONNECTIONS, Figures, SECONDS, bare, load_requests, load_requests_on, seed_ads};
@@ -55,7 +55,7 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     store.migrate().await.unwrap();
     let ids = seed_ads(&store, ADS).await;
     let id = ids[ids.len() / 2];
-    let config = platsen_tests::bench::server_config();
+    let config = platsen::ServerConfig::default();
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
     for (label, path) in [
@@ -107,7 +107,7 @@ async fn run_writes(dir: &std::path::Path, rows: &mut Vec<(String, Figures, f64)
         };
         let employer = store.create_employer(input, false, now).await.unwrap().id;
         let key = store.create_key(employer, None, now).await.unwrap().secret;
-        let config = platsen_tests::bench::server_config();
+        let config = platsen::ServerConfig::default();
         let running = platsen::start(store, config, Clock::default()).await.unwrap();
         let url = format!("http://{}/api/v1/jobs", running.addr);
         let deadline = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
@@ -139,7 +139,7 @@ async fn run_writes(dir: &std::path::Path, rows: &mut Vec<(String, Figures, f64)
 async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, sizes: &mut Vec<(String, usize)>) {
     let store = Store::connect(sqlite_url).await.unwrap();
     store.migrate().await.unwrap();
-    let config = platsen::ServerConfig { demo: true, ..platsen_tests::bench::server_config() };
+    let config = platsen::ServerConfig { demo: true, ..platsen::ServerConfig::default() };
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let base = format!("http://{}", running.addr);
     let list: serde_json::Value =

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use platsen_api::Clock;
+use platsen_app::Clock;
 use platsen_salary::{Chart, Dataset, Dimension, Format, StatsQuery};
 use platsen_tests::bench::{bare, load_requests};
 
@@ -193,7 +193,7 @@ async fn main() {
     let url = format!("sqlite:{}", dir.join("api.db").display());
     let store = platsen::open_store(&url).await.unwrap();
     platsen_jobs::demo::seed_salaries_if_empty(&store, chrono::Utc::now()).await.unwrap();
-    let config = platsen_tests::bench::server_config();
+    let config = platsen::ServerConfig::default();
     let running = platsen::start(store, config, Clock::default()).await.unwrap();
     let queries =
         ["group_by=role", "group_by=sector,gender", "group_by=county&role=upphandlare", "group_by=year&sector=stat"];

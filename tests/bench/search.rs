@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use platsen_api::Clock;
+use platsen_app::Clock;
 use platsen_jobs::model::Actor;
 use platsen_jobs::search::{SearchQuery, SearchSort};
 use platsen_search::{JobDocument, MeiliConfig, MeiliEngine};
@@ -36,7 +36,7 @@ fn server_config(meili: Option<&Meili>) -> platsen::ServerConfig {
             master_key: m.master_key.clone(),
             index: "jobs".into(),
         }),
-        ..platsen_tests::bench::server_config()
+        ..platsen::ServerConfig::default()
     }
 }
 

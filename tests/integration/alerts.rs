@@ -208,9 +208,9 @@ async fn alerts_refuse_garbage(app: &TestApp) {
 
     // An address with the most alerts gets the same answer and no more mail.
     for i in 0..20 {
-        let search = format!("q=ord{i}");
+        let search = format!(r#"{{"q":"ord{i}"}}"#);
         let (_, token) =
-            app.store.create_alert("c@example.se", &search, weekly(), app.clock.now()).await.unwrap().unwrap();
+            app.store.create_alert("c@example.se", (&search, 2), weekly(), app.clock.now()).await.unwrap().unwrap();
         app.store.confirm_alert(&token, app.clock.now()).await.unwrap();
     }
     let r = app
@@ -283,4 +283,67 @@ async fn alerts_cannot_mail_bomb_or_carry_a_strangers_text(app: &TestApp) {
     assert!(r.field_error("employer").is_some(), "{}", r.body);
     assert!(mails_to(app, "x@example.se").is_empty());
     assert_eq!(v.post("/bevakningar", &[("email", "y@example.se"), ("frequency", "daily")]).await.status, 200);
+}
+
+// ----- an upgrade: alerts saved by the previous version -----------------------
+
+/// The schema version before saved searches got a format of their own.
+const BEFORE_SAVED_SEARCH_FORMAT: i64 = 10;
+
+/// Two alerts as the previous version stored them: its search page's query
+/// string. One still reads; one names a role that does not exist.
+async fn seed_legacy_alerts(db: platsen_tests::OldDatabase) {
+    let now = chrono::Utc::now();
+    let hour_ago = now - chrono::Duration::hours(1);
+    let insert = "insert into job_alerts (email, search, frequency, confirmed_at, next_due_at, created_at)
+                  values ($1, $2, 'instant', $3, $4, $3)";
+    macro_rules! seed {
+        ($pool:expr) => {
+            for (email, search) in
+                [("gammal@example.se", "q=upphandlare&county=01"), ("trasig@example.se", "role=kock")]
+            {
+                sqlx::query(insert).bind(email).bind(search).bind(hour_ago).bind(now).execute($pool).await.unwrap();
+            }
+        };
+    }
+    match &db {
+        platsen_tests::OldDatabase::Sqlite(pool) => seed!(pool),
+        platsen_tests::OldDatabase::Postgres(pool) => seed!(pool),
+    }
+}
+
+/// After the upgrade the stored searches are in the current format (the
+/// unreadable one is left as it was), and the alert mails a new matching ad
+/// with a link to the same search on the search page.
+async fn alerts_saved_by_the_previous_version_still_run(app: &TestApp) {
+    let left = app.store.alert_searches_older_than(platsen_app::saved_search::VERSION).await.unwrap();
+    assert_eq!(left.len(), 1, "only the unreadable one is left: {left:?}");
+    assert_eq!(left[0].2, "role=kock");
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
+    app.publish_job(&key, with(app.job("Upphandlare i Malmö"), json!({ "municipality_code": "1280" }))).await;
+    // An instant alert runs every minute; it may have run once before the ads.
+    app.clock.advance(chrono::Duration::minutes(2));
+    let mails = wait_mails(app, "gammal@example.se", 1).await;
+    let body = mails[0].body();
+    assert!(body.contains("Upphandlare till Nacka"), "{body}");
+    assert!(!body.contains("Malmö"), "{body}");
+    assert!(body.lines().any(|l| l.trim_end().ends_with("/jobb?q=upphandlare&county=01")), "{body}");
+    assert!(mails_to(app, "trasig@example.se").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_alerts_saved_by_the_previous_version_still_run() {
+    let app = TestApp::sqlite_upgraded_from(BEFORE_SAVED_SEARCH_FORMAT, seed_legacy_alerts).await;
+    alerts_saved_by_the_previous_version_still_run(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_alerts_saved_by_the_previous_version_still_run() {
+    let Some(app) = TestApp::postgres_upgraded_from(BEFORE_SAVED_SEARCH_FORMAT, seed_legacy_alerts).await else {
+        return;
+    };
+    alerts_saved_by_the_previous_version_still_run(&app).await;
+    app.stop().await;
 }

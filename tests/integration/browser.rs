@@ -625,7 +625,12 @@ async fn the_search_and_the_alert_page_read_right_on_a_phone() {
     // The alert page's radio buttons, beside their labels.
     let (_, token) = app
         .store
-        .create_alert("b@example.se", "role=upphandlare", platsen_jobs::store::AlertFrequency::Daily, app.clock.now())
+        .create_alert(
+            "b@example.se",
+            (r#"{"role":"upphandlare"}"#, 2),
+            platsen_jobs::store::AlertFrequency::Daily,
+            app.clock.now(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -718,7 +723,12 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
         .unwrap();
     let (_, token) = app
         .store
-        .create_alert("lasare@example.se", "role=upphandlare", platsen_jobs::store::AlertFrequency::Daily, now)
+        .create_alert(
+            "lasare@example.se",
+            (r#"{"role":"upphandlare"}"#, 2),
+            platsen_jobs::store::AlertFrequency::Daily,
+            now,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -726,7 +736,7 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
     let manage = app.store.alert_link_token(alert.id, now).await.unwrap();
     let (_, pending) = app
         .store
-        .create_alert("ny@example.se", "q=inkop", platsen_jobs::store::AlertFrequency::Weekly, now)
+        .create_alert("ny@example.se", (r#"{"q":"inkop"}"#, 2), platsen_jobs::store::AlertFrequency::Weekly, now)
         .await
         .unwrap()
         .unwrap();

@@ -161,20 +161,10 @@ async fn demo_board_is_seeded_once_on_an_empty_database() {
     let dir = std::env::temp_dir().join(format!("platsen-demo-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite:{}", dir.join("demo.db").display());
-    let config = platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: true,
-        rate_limit: 0,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    };
+    let config = platsen::ServerConfig { demo: true, ..Default::default() };
     for round in 0..2 {
         let store = platsen::open_store(&url).await.unwrap();
-        let running = platsen::start(store, config.clone(), platsen_api::Clock::default()).await.unwrap();
+        let running = platsen::start(store, config.clone(), platsen_app::Clock::default()).await.unwrap();
         let base = format!("http://{}", running.addr);
         let jobs: serde_json::Value =
             reqwest::get(format!("{base}/api/v1/jobs?per_page=100")).await.unwrap().json().await.unwrap();

@@ -193,18 +193,8 @@ async fn requests_over_the_rate_limit_get_429() {
     let dir = std::env::temp_dir().join(format!("platsen-rate-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = platsen::open_store(&format!("sqlite:{}", dir.join("r.db").display())).await.unwrap();
-    let config = platsen::ServerConfig {
-        meili: None,
-        bind: "127.0.0.1:0".into(),
-        admin_token: None,
-        demo: false,
-        rate_limit: 2,
-        public_url: None,
-        smtp_url: None,
-        mail_from: "Platsen <noreply@platsen.test>".into(),
-        webhook_allow_private: false,
-    };
-    let running = platsen::start(store, config, platsen_api::Clock::default()).await.unwrap();
+    let config = platsen::ServerConfig { rate_limit: 2, ..Default::default() };
+    let running = platsen::start(store, config, platsen_app::Clock::default()).await.unwrap();
     let url = format!("http://{}/api/v1/jobs", running.addr);
     let client = reqwest::Client::new();
     let mut statuses = Vec::new();

@@ -1,93 +1,62 @@
 //! Platsen's HTTP surface: one poem service with an OpenAPI 3 spec.
 //!
-//! *Architecture invariant:* this is the only crate that knows HTTP and JSON.
-//! Handlers parse, call [`platsen_jobs::Store`], and map the answer; every
-//! rule lives in the domain crates.
+//! *Architecture invariant:* this is the only crate that knows HTTP, JSON
+//! and HTML. It has three parts: [`api`] (the JSON API), [`web`] (the
+//! pages) and [`http`] (what both share: problem+json, body reading,
+//! middleware). `api` and `web` never import each other; both parse a
+//! request, call the application layer ([`platsen_app::App`]) or the store,
+//! and map the answer. Every rule lives below this crate.
 
 // `ApiError` is the HTTP response itself (a problem document); boxing it
 // would only add indirection on the error path.
 #![allow(clippy::result_large_err)]
 
-pub mod alerts;
-pub mod body;
-mod docs;
-pub mod mail;
-mod middleware;
-mod notify;
-pub mod problem;
-mod routes;
-pub mod salary;
-pub mod stream;
+pub mod api;
+pub mod http;
 pub mod web;
-pub mod webhooks;
-pub mod wire;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, Utc};
-use platsen_jobs::Store;
+use platsen_app::App;
 use poem::endpoint::make_sync;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get};
 use poem_openapi::OpenApiService;
 
-pub use middleware::RateLimit;
+pub use http::middleware::RateLimit;
+use http::{middleware, problem};
 
-/// The time as Platsen sees it. Production never moves it; tests move it
-/// forward to see ads expire without waiting.
-#[derive(Clone, Default, Debug)]
-pub struct Clock {
-    offset_secs: Arc<AtomicI64>,
-}
-
-impl Clock {
-    pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
-    }
-
-    /// Moves this clock (and every clone of it) forward.
-    pub fn advance(&self, by: chrono::Duration) {
-        self.offset_secs.fetch_add(by.num_seconds(), Ordering::Relaxed);
-    }
-}
-
-/// A connected Meilisearch and its sync worker's status.
-#[derive(Clone, Debug)]
-pub struct SearchHandle {
-    pub engine: Arc<platsen_search::MeiliEngine>,
-    pub status: Arc<platsen_search::SyncStatus>,
-}
-
-/// Everything a request needs.
+/// Everything a request needs: the application, and what only HTTP keeps.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    /// Set once Meilisearch is connected (if one is configured); until then,
-    /// and whenever it fails, the database answers searches.
-    pub search: Arc<std::sync::OnceLock<SearchHandle>>,
-    /// Whether a Meilisearch is configured at all.
-    pub search_configured: bool,
+    pub app: App,
     /// The operator's token (`PLATSEN_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<Arc<str>>,
-    pub clock: Clock,
-    /// Lönestatistik, loaded on first use and after every import.
-    pub salary: Arc<salary::SalaryData>,
-    /// What the web pages keep between requests: view and apply-click
-    /// counts on their way to the database, the sign-in limits, the mailer.
+    /// What the pages keep between requests: the sign-in limits, cookies.
     pub web: web::WebState,
-    /// Whether webhooks may target loopback, private and link-local
-    /// addresses (`PLATSEN_WEBHOOK_ALLOW_PRIVATE=1`, development and tests).
-    pub webhook_allow_private: bool,
+}
+
+impl AppState {
+    pub fn new(app: App, admin_token: Option<&str>, secure_cookies: bool) -> AppState {
+        AppState { app, admin_token: admin_token.map(Arc::from), web: web::WebState::new(secure_cookies) }
+    }
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the admin token.
         f.debug_struct("AppState")
-            .field("database", &self.store.backend())
+            .field("app", &self.app)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish()
     }
+}
+
+/// The JSON of a batch of changes as the stream and webhooks send it.
+pub fn changes_json() -> platsen_app::webhooks::ChangesJson {
+    use poem_openapi::types::ToJSON;
+    Arc::new(|changes| {
+        changes.into_iter().map(|c| api::stream::ChangeView::from(c).to_json().unwrap_or_default()).collect()
+    })
 }
 
 /// Options for the HTTP layer.
@@ -96,35 +65,55 @@ pub struct HttpOptions {
     /// Requests per second allowed per client address (burst: five times as
     /// many); 0 turns the limit off.
     pub rate_limit_per_sec: u32,
-    /// The public base URL, used as the server in the spec.
-    pub public_url: String,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        HttpOptions { rate_limit_per_sec: 50, public_url: "http://127.0.0.1:8080".into() }
+        HttpOptions { rate_limit_per_sec: 50 }
     }
 }
 
 /// The OpenAPI service (also used to print the spec without a server).
-pub fn openapi(state: &AppState, public_url: &str) -> OpenApiService<routes::Apis, ()> {
-    OpenApiService::new(routes::apis(state.clone(), public_url), "Platsen", env!("CARGO_PKG_VERSION"))
+pub fn openapi(state: &AppState) -> OpenApiService<api::Apis, ()> {
+    OpenApiService::new(api::apis(state.clone()), "Platsen", env!("CARGO_PKG_VERSION"))
         .description(
             "Lediga jobb inom offentlig upphandling och inköp. Public reads need no key; \
              employers use an API key (`Authorization: Bearer plk_…`), operators the admin token. \
              Errors are `application/problem+json` (RFC 9457).",
         )
-        .server(format!("{}/api", public_url.trim_end_matches('/')))
+        .server(state.app.link("/api"))
+}
+
+/// `GET /readyz`: 200 when the database answers, 503 when it does not.
+pub async fn readiness(state: &AppState) -> poem::Response {
+    match state.app.store.ping().await {
+        Ok(()) => poem::IntoResponse::into_response(poem::web::Json(serde_json::json!({
+            "status": "ok",
+            "database": state.app.store.backend(),
+            "durability": state.app.store.durability().await.unwrap_or("unknown"),
+        }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            problem::Problem::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Inte redo",
+                "Databasen svarar inte.",
+            )
+            .into_poem_response()
+        }
+    }
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
-    let api = openapi(&state, &options.public_url);
+    let api = openapi(&state);
     let spec = api.spec();
     let cache_spec = spec.clone();
     // Swagger UI, made accessible (see `docs.rs`), built once.
-    let docs = docs::accessible_swagger_ui(&api.swagger_ui_html());
+    let docs = api::docs::accessible_swagger_ui(&api.swagger_ui_html());
     let ready_state = state.clone();
+    let public_url = web::PublicUrl(state.app.public_url.to_string());
     let routes = Route::new()
         .nest("/api", api)
         .at(
@@ -137,7 +126,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
             "/readyz",
             get(poem::endpoint::make(move |_| {
                 let state = ready_state.clone();
-                async move { routes::readiness(&state).await }
+                async move { readiness(&state).await }
             })),
         );
     web::mount(routes)
@@ -159,7 +148,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
         })
         .with(middleware::ResponseCache::new(state.clone(), &cache_spec))
         .data(state)
-        .data(web::PublicUrl(options.public_url.clone()))
+        .data(public_url)
         .with(middleware::ConditionalGet)
         .with(middleware::RateLimit::new(options.rate_limit_per_sec))
         .with(middleware::PublicCors)
@@ -167,4 +156,48 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
         .catch_all_error(|err| async move { problem::problem_from_poem_error(err) })
         .with(middleware::AccessLog)
         .into_endpoint()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platsen_app::search::{MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS};
+
+    /// The JSON API and the pages share only `http/` and the application
+    /// layer: neither imports the other, and the shared plumbing imports
+    /// neither.
+    #[test]
+    fn the_api_and_the_pages_never_import_each_other() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for (part, others) in [("api", ["crate::web", "super::web"]), ("web", ["crate::api", "super::api"])]
+            .into_iter()
+            .chain([("http", ["crate::api", "crate::web"])])
+        {
+            for entry in std::fs::read_dir(src.join(part)).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                for other in others {
+                    assert!(!text.contains(other), "{} uses {other}", path.display());
+                }
+            }
+        }
+    }
+
+    /// The limits the spec declares (poem-openapi's validators take
+    /// literals) are the search rules' own.
+    #[tokio::test]
+    async fn the_specs_search_limits_are_the_search_rules() {
+        let store = platsen_jobs::Store::connect("sqlite::memory:").await.unwrap();
+        let state = AppState::new(App::new(store, platsen_app::Clock::default(), "http://127.0.0.1"), None, false);
+        let spec: serde_json::Value = serde_json::from_str(&openapi(&state).spec()).unwrap();
+        for path in ["/v1/jobs", "/v1/jobs/search"] {
+            let params = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
+            let schema = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+            assert_eq!(schema("page")["maximum"], f64::from(MAX_PAGE), "{path}");
+            assert_eq!(schema("per_page")["maximum"], f64::from(MAX_PER_PAGE), "{path}");
+        }
+        let params = spec["paths"]["/v1/jobs/search"]["get"]["parameters"].as_array().unwrap();
+        let q = params.iter().find(|p| p["name"] == "q").unwrap();
+        assert_eq!(q["schema"]["maxLength"], MAX_QUERY_CHARS);
+    }
 }

@@ -18,8 +18,34 @@ pub enum SearchSort {
     Deadline,
 }
 
+impl SearchSort {
+    pub const ALL: &'static [SearchSort] = &[SearchSort::Relevance, SearchSort::Newest, SearchSort::Deadline];
+
+    /// The stable code in addresses and the API.
+    pub fn code(self) -> &'static str {
+        match self {
+            SearchSort::Relevance => "relevance",
+            SearchSort::Newest => "newest",
+            SearchSort::Deadline => "deadline",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SearchSort> {
+        SearchSort::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    /// The Swedish name, as the search page offers it.
+    pub fn name_sv(self) -> &'static str {
+        match self {
+            SearchSort::Relevance => "Relevans",
+            SearchSort::Newest => "Nyast",
+            SearchSort::Deadline => "Sista ansökningsdag",
+        }
+    }
+}
+
 /// A search of open ads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchQuery {
     /// The words as typed; see [`terms`] for how they are read.
     pub q: Option<String>,
@@ -101,7 +127,7 @@ impl Facets {
     /// `employment_type`, `remote`, `employer`), most common first, equal
     /// counts by name in Swedish order.
     pub fn set(&mut self, dim: &str, mut counts: Vec<FacetCount>) {
-        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| platsen_taxonomy::swedish_cmp(&a.name, &b.name)));
+        counts.sort_by_cached_key(|c| (std::cmp::Reverse(c.count), platsen_taxonomy::swedish_sort_key(&c.name)));
         match dim {
             "role" => self.role = counts,
             "county" => self.county = counts,

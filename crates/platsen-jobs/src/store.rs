@@ -87,6 +87,37 @@ macro_rules! write_tx {
     };
 }
 
+/// The slug of a new row of `$table`, inside the caller's transaction: the
+/// one asked for if it is free (a conflict naming `slug` if not), else the
+/// name made a slug (`$fallback` if nothing is left of it), numbered past
+/// the ones taken.
+macro_rules! allocate_slug {
+    ($tx:ident, $table:literal, $wanted:expr, $name:expr, $fallback:literal, $taken:literal) => {
+        match $wanted {
+            Some(s) => {
+                let taken: Option<i64> = sqlx::query_scalar(concat!("select id from ", $table, " where slug = $1"))
+                    .bind(s.as_str())
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                if taken.is_some() {
+                    return Err(Error::Conflict { code: "slug_taken", field: Some("slug"), message: $taken.into() });
+                }
+                s.clone()
+            }
+            None => {
+                let base = validate::slugify($name, $fallback);
+                let existing: Vec<String> =
+                    sqlx::query_scalar(concat!("select slug from ", $table, " where slug = $1 or slug like $2"))
+                        .bind(base.as_str())
+                        .bind(format!("{base}-%"))
+                        .fetch_all(&mut *$tx)
+                        .await?;
+                free_slug(&base, &existing)
+            }
+        }
+    };
+}
+
 /// Appends an event to an ad's audit trail inside the caller's transaction.
 macro_rules! record {
     ($tx:expr, $job_id:expr, $employer_id:expr, $actor:expr, $action:expr, $detail:expr, $now:expr) => {
@@ -237,7 +268,7 @@ macro_rules! push_conds {
 }
 
 /// Filters of the public job list. `None` means "any".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
     pub role: Option<Role>,
     pub municipality_code: Option<String>,
@@ -269,6 +300,15 @@ impl IdOrSlug {
             return raw.parse().ok().map(IdOrSlug::Id);
         }
         validate::slug("id", raw).ok().map(IdOrSlug::Slug)
+    }
+}
+
+impl std::fmt::Display for IdOrSlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdOrSlug::Id(id) => write!(f, "{id}"),
+            IdOrSlug::Slug(s) => f.write_str(s),
+        }
     }
 }
 
@@ -339,6 +379,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (8, "webhooks", include_str!("../../../migrations/postgres/0008_webhooks.sql")),
             (9, "alerts", include_str!("../../../migrations/postgres/0009_alerts.sql")),
             (10, "description source", include_str!("../../../migrations/postgres/0010_description_source.sql")),
+            (11, "saved search format", include_str!("../../../migrations/postgres/0011_saved_search_format.sql")),
         ]
     } else {
         &[
@@ -352,6 +393,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (8, "webhooks", include_str!("../../../migrations/sqlite/0008_webhooks.sql")),
             (9, "alerts", include_str!("../../../migrations/sqlite/0009_alerts.sql")),
             (10, "description source", include_str!("../../../migrations/sqlite/0010_description_source.sql")),
+            (11, "saved search format", include_str!("../../../migrations/sqlite/0011_saved_search_format.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -455,6 +497,17 @@ impl Store {
         self.backfill_search_columns().await?;
         self.backfill_name_sort().await?;
         self.backfill_changes().await?;
+        Ok(())
+    }
+
+    /// Applies the migrations up to `version` and no further, without the
+    /// backfills: a database as an earlier version of Platsen left it (for
+    /// the tests that upgrade one).
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        match &self.db {
+            Db::Sqlite { write, .. } => embedded_migrations(false).run_to(version, write).await?,
+            Db::Postgres(pool) => embedded_migrations(true).run_to(version, pool).await?,
+        }
         Ok(())
     }
 
@@ -578,32 +631,7 @@ impl Store {
                     message: "Det finns redan en arbetsgivare med det organisationsnumret.".into(),
                 });
             }
-            let slug = match &e.slug {
-                Some(s) => {
-                    let taken: Option<i64> = sqlx::query_scalar("select id from employers where slug = $1")
-                        .bind(s.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if taken.is_some() {
-                        return Err(Error::Conflict {
-                            code: "slug_taken",
-                            field: Some("slug"),
-                            message: "Adressnamnet används redan.".into(),
-                        });
-                    }
-                    s.clone()
-                }
-                None => {
-                    let base = validate::slugify(&e.name, "arbetsgivare");
-                    let existing: Vec<String> =
-                        sqlx::query_scalar("select slug from employers where slug = $1 or slug like $2")
-                            .bind(base.as_str())
-                            .bind(format!("{base}-%"))
-                            .fetch_all(&mut *tx)
-                            .await?;
-                    free_slug(&base, &existing)
-                }
-            };
+            let slug = allocate_slug!(tx, "employers", &e.slug, &e.name, "arbetsgivare", "Adressnamnet används redan.");
             sqlx::query_scalar(
                 "insert into employers (slug, name, organization_number, website, logo_url, description,
                                         requires_review, is_demo, created_at, updated_at, sector, name_sort)
@@ -1165,32 +1193,14 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(is_demo) = employer else { return Err(Error::NotFound) };
-            let slug = match &job.slug {
-                Some(s) => {
-                    let taken: Option<i64> = sqlx::query_scalar("select id from job_ads where slug = $1")
-                        .bind(s.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if taken.is_some() {
-                        return Err(Error::Conflict {
-                            code: "slug_taken",
-                            field: Some("slug"),
-                            message: "Adressnamnet används redan av en annan annons.".into(),
-                        });
-                    }
-                    s.clone()
-                }
-                None => {
-                    let base = validate::slugify(&job.title, "annons");
-                    let existing: Vec<String> =
-                        sqlx::query_scalar("select slug from job_ads where slug = $1 or slug like $2")
-                            .bind(base.as_str())
-                            .bind(format!("{base}-%"))
-                            .fetch_all(&mut *tx)
-                            .await?;
-                    free_slug(&base, &existing)
-                }
-            };
+            let slug = allocate_slug!(
+                tx,
+                "job_ads",
+                &job.slug,
+                &job.title,
+                "annons",
+                "Adressnamnet används redan av en annan annons."
+            );
             let contacts = serde_json::to_string(&job.contacts).expect("contacts serialize");
             let id: i64 = sqlx::query_scalar(
                 "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,

@@ -230,13 +230,6 @@ pub fn render(
     }
 }
 
-/// `Upphandlare · Kommun · Stockholms län`, or `Alla`.
-fn describe_filter(filter: &Cell) -> String {
-    let parts: Vec<String> =
-        Dimension::WITHIN_YEAR.into_iter().filter(|d| filter.value(*d).is_some()).map(|d| filter.label(d)).collect();
-    if parts.is_empty() { "Alla svarande".into() } else { parts.join(" · ") }
-}
-
 fn source(year: i32, total: &Row) -> String {
     // No-break spaces keep "n = 1 234" on one line where the text wraps.
     match total.n.shown() {
@@ -277,7 +270,7 @@ fn spec(data: &Dataset, chart: Chart, query: &StatsQuery) -> Result<Spec, StatsE
     let base = StatsQuery { year: query.year, group_by: vec![], filter: query.filter };
     let total = data.stats(&base)?;
     let year = total.year;
-    let subtitle = format!("{} · {year} · månadslön omräknad till heltid", describe_filter(&query.filter));
+    let subtitle = format!("{} · {year} · månadslön omräknad till heltid", Cell::selection_label(&query.filter));
     let mut notes = Vec::new();
     let (title, body) = match chart {
         Chart::PercentilesByRole
@@ -611,6 +604,21 @@ fn amount_ticks(plot_width: i32) -> usize {
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec, l: &Layout) -> Drawn<DB> {
+    draw_frame(root, l)?;
+    let (top, height) = (l.plot_top, l.plot_height);
+    let area = root.margin(top as u32, (l.height as i32 - top - height) as u32, MARGIN as u32, MARGIN as u32);
+    match &spec.body {
+        Body::Empty(message) => draw_empty(&area, l, message),
+        Body::Bands(bands) => draw_bands(root, &area, l, bands),
+        Body::Pairs(pairs) => draw_pairs(root, &area, l, pairs),
+        Body::Trend(points) => draw_trend(&area, l, points),
+        Body::Histogram(bars) => draw_histogram(root, &area, l, bars),
+    }
+}
+
+/// What surrounds the plot: title, subtitle and legend above, notes and
+/// source below.
+fn draw_frame<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, l: &Layout) -> Drawn<DB> {
     root.fill(&WHITE)?;
     let mut y = 14;
     for line in &l.title {
@@ -639,156 +647,181 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &Spec, l: &Layo
         root.draw(&Text::new(line.as_str(), (MARGIN, fy), font(TEXT_PX).color(&INK)))?;
         fy += LINE;
     }
-    let (w, top, height) = (l.width as i32, l.plot_top, l.plot_height);
-    let area = root.margin(top as u32, (l.height as i32 - top - height) as u32, MARGIN as u32, MARGIN as u32);
-    match &spec.body {
-        Body::Empty(message) => {
-            for (i, line) in wrap(message, TEXT_PX + 2.0, w - 2 * MARGIN).iter().enumerate() {
-                area.draw(&Text::new(
-                    line.as_str(),
-                    ((w - 2 * MARGIN) / 2, 40 + i as i32 * 22),
-                    font(TEXT_PX + 2.0).color(&GREY).pos(Pos::new(HPos::Center, VPos::Center)),
-                ))?;
+    Ok(())
+}
+
+/// Nothing to show: the reason, centred.
+fn draw_empty<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, l: &Layout, message: &str) -> Drawn<DB> {
+    let w = l.width as i32;
+    for (i, line) in wrap(message, TEXT_PX + 2.0, w - 2 * MARGIN).iter().enumerate() {
+        area.draw(&Text::new(
+            line.as_str(),
+            ((w - 2 * MARGIN) / 2, 40 + i as i32 * 22),
+            font(TEXT_PX + 2.0).color(&GREY).pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Percentile bands, a row per group.
+fn draw_bands<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    l: &Layout,
+    bands: &[Band],
+) -> Drawn<DB> {
+    let lo = bands.iter().map(|b| b.1.unwrap_or(b.2)).min().unwrap_or(0) as f64;
+    let hi = bands.iter().map(|b| b.5.unwrap_or(b.4)).max().unwrap_or(1) as f64;
+    let pad = ((hi - lo) * 0.06).max(1_000.0);
+    draw_rows(area, l, (lo - pad)..(hi + pad), "kr per månad", BAND_BARS, |plot, i, row_top| {
+        let (_, p10, q1, m, q3, p90) = &bands[i];
+        let x = |v: i64| plot.map_coordinate(&(v as f64, 0.0)).0;
+        let below = draw_label(root, plot, &l.row_labels[i], row_top)?;
+        let yc = below + 14;
+        if let (Some(a), Some(b)) = (p10, p90) {
+            root.draw(&PathElement::new(vec![(x(*a), yc), (x(*b), yc)], SKY.stroke_width(3)))?;
+            for xe in [x(*a), x(*b)] {
+                root.draw(&PathElement::new(vec![(xe, yc - 6), (xe, yc + 6)], SKY.stroke_width(3)))?;
             }
         }
-        Body::Bands(bands) => {
-            let lo = bands.iter().map(|b| b.1.unwrap_or(b.2)).min().unwrap_or(0) as f64;
-            let hi = bands.iter().map(|b| b.5.unwrap_or(b.4)).max().unwrap_or(1) as f64;
-            let pad = ((hi - lo) * 0.06).max(1_000.0);
-            draw_rows(&area, l, (lo - pad)..(hi + pad), "kr per månad", BAND_BARS, |plot, i, row_top| {
-                let (_, p10, q1, m, q3, p90) = &bands[i];
-                let x = |v: i64| plot.map_coordinate(&(v as f64, 0.0)).0;
-                let below = draw_label(root, plot, &l.row_labels[i], row_top)?;
-                let yc = below + 14;
-                if let (Some(a), Some(b)) = (p10, p90) {
-                    root.draw(&PathElement::new(vec![(x(*a), yc), (x(*b), yc)], SKY.stroke_width(3)))?;
-                    for xe in [x(*a), x(*b)] {
-                        root.draw(&PathElement::new(vec![(xe, yc - 6), (xe, yc + 6)], SKY.stroke_width(3)))?;
-                    }
-                }
-                root.draw(&Rectangle::new([(x(*q1), yc - 8), (x(*q3).max(x(*q1) + 2), yc + 8)], BLUE.filled()))?;
-                root.draw(&PathElement::new(vec![(x(*m), yc - 11), (x(*m), yc + 11)], VERMILLION.stroke_width(4)))?;
-                Ok(())
-            })?;
+        root.draw(&Rectangle::new([(x(*q1), yc - 8), (x(*q3).max(x(*q1) + 2), yc + 8)], BLUE.filled()))?;
+        root.draw(&PathElement::new(vec![(x(*m), yc - 11), (x(*m), yc + 11)], VERMILLION.stroke_width(4)))?;
+        Ok(())
+    })
+}
+
+/// Women's and men's medians, a row per group.
+fn draw_pairs<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    l: &Layout,
+    pairs: &[(String, i64, i64)],
+) -> Drawn<DB> {
+    let hi = pairs.iter().map(|p| p.1.max(p.2)).max().unwrap_or(1) as f64;
+    let right = if l.narrow() { 1.45 } else { 1.2 };
+    draw_rows(area, l, 0.0..hi * right, "kr per månad (median)", PAIR_BARS, |plot, i, row_top| {
+        let (_, women, men) = &pairs[i];
+        let x = |v: i64| plot.map_coordinate(&(v as f64, 0.0)).0;
+        let below = draw_label(root, plot, &l.row_labels[i], row_top)?;
+        for (value, colour, y0) in [(*women, ORANGE, below + 2), (*men, BLUE, below + 20)] {
+            let (x0, xv) = (x(0), x(value));
+            root.draw(&Rectangle::new([(x0, y0), (xv.max(x0 + 2), y0 + 16)], colour.filled()))?;
+            root.draw(&Text::new(
+                format!("{} kr", thousands(value)),
+                (xv + 6, y0 + 8),
+                font(TEXT_PX).color(&INK).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
         }
-        Body::Pairs(pairs) => {
-            let hi = pairs.iter().map(|p| p.1.max(p.2)).max().unwrap_or(1) as f64;
-            let right = if l.narrow() { 1.45 } else { 1.2 };
-            draw_rows(&area, l, 0.0..hi * right, "kr per månad (median)", PAIR_BARS, |plot, i, row_top| {
-                let (_, women, men) = &pairs[i];
-                let x = |v: i64| plot.map_coordinate(&(v as f64, 0.0)).0;
-                let below = draw_label(root, plot, &l.row_labels[i], row_top)?;
-                for (value, colour, y0) in [(*women, ORANGE, below + 2), (*men, BLUE, below + 20)] {
-                    let (x0, xv) = (x(0), x(value));
-                    root.draw(&Rectangle::new([(x0, y0), (xv.max(x0 + 2), y0 + 16)], colour.filled()))?;
-                    root.draw(&Text::new(
-                        format!("{} kr", thousands(value)),
-                        (xv + 6, y0 + 8),
-                        font(TEXT_PX).color(&INK).pos(Pos::new(HPos::Left, VPos::Center)),
-                    ))?;
-                }
-                Ok(())
-            })?;
-        }
-        Body::Trend(points) => {
-            let lo = points.iter().map(|p| p.2.map_or(p.1, |c| c.0)).min().unwrap_or(0) as f64;
-            let hi = points.iter().map(|p| p.2.map_or(p.1, |c| c.1)).max().unwrap_or(1) as f64;
-            let pad = ((hi - lo) * 0.15).max(1_000.0);
-            let (y0, y1) = (points[0].0, points[points.len() - 1].0);
-            let y_area = if l.narrow() { 64 } else { 100 };
-            let mut chart = ChartBuilder::on(&area)
-                .margin_right(if l.narrow() { 24 } else { 48 })
-                .x_label_area_size(30)
-                .y_label_area_size(y_area)
-                .build_cartesian_2d((y0 as f64 - 0.5)..(y1 as f64 + 0.5), (lo - pad)..(hi + pad))?;
-            chart
-                .configure_mesh()
-                .x_labels((y1 - y0 + 1) as usize)
-                .x_label_formatter(&|x| {
-                    if (x - x.round()).abs() < 1e-6 { format!("{}", x.round() as i64) } else { String::new() }
-                })
-                .y_labels(5)
-                .y_label_formatter(&|y| thousands(*y as i64))
-                .y_desc(if l.narrow() { "" } else { "kr per månad" })
-                .label_style(font(TEXT_PX).color(&INK))
-                .axis_desc_style(font(TEXT_PX).color(&GREY))
-                .light_line_style(MESH)
-                .draw()?;
-            // The interval as a band over consecutive years that have one.
-            let with_ci: Vec<(f64, (i64, i64))> =
-                points.iter().filter_map(|(y, _, ci)| ci.map(|c| (f64::from(*y), c))).collect();
-            if with_ci.len() >= 2 {
-                let mut polygon: Vec<(f64, f64)> = with_ci.iter().map(|(x, c)| (*x, c.1 as f64)).collect();
-                polygon.extend(with_ci.iter().rev().map(|(x, c)| (*x, c.0 as f64)));
-                chart.draw_series(std::iter::once(Polygon::new(polygon, SKY.mix(0.35).filled())))?;
-            }
-            for (x, c) in &with_ci {
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(*x, c.0 as f64), (*x, c.1 as f64)],
-                    SKY.stroke_width(2),
-                )))?;
-            }
-            // The line only joins consecutive years.
-            for w in points.windows(2) {
-                if w[1].0 == w[0].0 + 1 {
-                    chart.draw_series(std::iter::once(PathElement::new(
-                        vec![(f64::from(w[0].0), w[0].1 as f64), (f64::from(w[1].0), w[1].1 as f64)],
-                        BLUE.stroke_width(3),
-                    )))?;
-                }
-            }
-            // Every point is labelled where there is room; on a phone the
-            // last (the table under the chart has them all).
-            let labelled = if l.narrow() { &points[points.len() - 1..] } else { &points[..] };
-            for (y, m, _) in points {
-                chart.draw_series(std::iter::once(Circle::new((f64::from(*y), *m as f64), 5, BLUE.filled())))?;
-            }
-            for (y, m, _) in labelled {
-                let pos = if *y == y1 { HPos::Right } else { HPos::Left };
-                chart.draw_series(std::iter::once(Text::new(
-                    format!("{} kr", thousands(*m)),
-                    (f64::from(*y), *m as f64),
-                    font(TEXT_PX).color(&INK).pos(Pos::new(pos, VPos::Bottom)),
-                )))?;
-            }
-        }
-        Body::Histogram(bars) => {
-            let k = bars.len();
-            let top = bars.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.12;
-            let mut chart = ChartBuilder::on(&area)
-                .x_label_area_size(52)
-                .y_label_area_size(if l.narrow() { 40 } else { 56 })
-                .build_cartesian_2d(0.0..k as f64, 0.0..top)?;
-            let plot_px = chart.plotting_area().dim_in_pixel().0 as i32;
-            // Every bar is labelled when the labels fit, else every other.
-            let widest = bars.iter().map(|b| text_width(&b.0, TEXT_PX)).max().unwrap_or(0) + 8;
-            let every = ((widest * k as i32) / plot_px.max(1) + 1).max(1) as usize;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .disable_x_axis()
-                .y_labels(5)
-                .y_label_formatter(&|y| format!("{}", y.round() as i64))
-                .label_style(font(TEXT_PX).color(&INK))
-                .light_line_style(MESH)
-                .draw()?;
-            let plot = chart.plotting_area();
-            for (i, (label, n)) in bars.iter().enumerate() {
-                let (xa, y0) = plot.map_coordinate(&(i as f64, 0.0));
-                let (xb, yn) = plot.map_coordinate(&(i as f64 + 1.0, *n as f64));
-                root.draw(&Rectangle::new([(xa + 2, yn), (xb - 2, y0)], BLUE.filled()))?;
-                if i % every == 0 {
-                    root.draw(&Text::new(
-                        label.as_str(),
-                        ((xa + xb) / 2, y0 + 6),
-                        font(TEXT_PX).color(&INK).pos(Pos::new(HPos::Center, VPos::Top)),
-                    ))?;
-                }
-            }
-            let (x_left, y_bottom) = plot.map_coordinate(&(0.0, 0.0));
-            root.draw(&Text::new("tusen kr per månad", (x_left, y_bottom + 28), font(TEXT_PX).color(&GREY)))?;
+        Ok(())
+    })
+}
+
+/// The median year by year, with its interval.
+fn draw_trend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, l: &Layout, points: &[TrendPoint]) -> Drawn<DB> {
+    let lo = points.iter().map(|p| p.2.map_or(p.1, |c| c.0)).min().unwrap_or(0) as f64;
+    let hi = points.iter().map(|p| p.2.map_or(p.1, |c| c.1)).max().unwrap_or(1) as f64;
+    let pad = ((hi - lo) * 0.15).max(1_000.0);
+    let (y0, y1) = (points[0].0, points[points.len() - 1].0);
+    let y_area = if l.narrow() { 64 } else { 100 };
+    let mut chart = ChartBuilder::on(area)
+        .margin_right(if l.narrow() { 24 } else { 48 })
+        .x_label_area_size(30)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d((y0 as f64 - 0.5)..(y1 as f64 + 0.5), (lo - pad)..(hi + pad))?;
+    chart
+        .configure_mesh()
+        .x_labels((y1 - y0 + 1) as usize)
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-6 { format!("{}", x.round() as i64) } else { String::new() }
+        })
+        .y_labels(5)
+        .y_label_formatter(&|y| thousands(*y as i64))
+        .y_desc(if l.narrow() { "" } else { "kr per månad" })
+        .label_style(font(TEXT_PX).color(&INK))
+        .axis_desc_style(font(TEXT_PX).color(&GREY))
+        .light_line_style(MESH)
+        .draw()?;
+    // The interval as a band over consecutive years that have one.
+    let with_ci: Vec<(f64, (i64, i64))> =
+        points.iter().filter_map(|(y, _, ci)| ci.map(|c| (f64::from(*y), c))).collect();
+    if with_ci.len() >= 2 {
+        let mut polygon: Vec<(f64, f64)> = with_ci.iter().map(|(x, c)| (*x, c.1 as f64)).collect();
+        polygon.extend(with_ci.iter().rev().map(|(x, c)| (*x, c.0 as f64)));
+        chart.draw_series(std::iter::once(Polygon::new(polygon, SKY.mix(0.35).filled())))?;
+    }
+    for (x, c) in &with_ci {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(*x, c.0 as f64), (*x, c.1 as f64)],
+            SKY.stroke_width(2),
+        )))?;
+    }
+    // The line only joins consecutive years.
+    for w in points.windows(2) {
+        if w[1].0 == w[0].0 + 1 {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(f64::from(w[0].0), w[0].1 as f64), (f64::from(w[1].0), w[1].1 as f64)],
+                BLUE.stroke_width(3),
+            )))?;
         }
     }
+    // Every point is labelled where there is room; on a phone the
+    // last (the table under the chart has them all).
+    let labelled = if l.narrow() { &points[points.len() - 1..] } else { points };
+    for (y, m, _) in points {
+        chart.draw_series(std::iter::once(Circle::new((f64::from(*y), *m as f64), 5, BLUE.filled())))?;
+    }
+    for (y, m, _) in labelled {
+        let pos = if *y == y1 { HPos::Right } else { HPos::Left };
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} kr", thousands(*m)),
+            (f64::from(*y), *m as f64),
+            font(TEXT_PX).color(&INK).pos(Pos::new(pos, VPos::Bottom)),
+        )))?;
+    }
+    Ok(())
+}
+
+/// The distribution as bars of counts.
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    l: &Layout,
+    bars: &[(String, usize)],
+) -> Drawn<DB> {
+    let k = bars.len();
+    let top = bars.iter().map(|b| b.1).max().unwrap_or(1) as f64 * 1.12;
+    let mut chart = ChartBuilder::on(area)
+        .x_label_area_size(52)
+        .y_label_area_size(if l.narrow() { 40 } else { 56 })
+        .build_cartesian_2d(0.0..k as f64, 0.0..top)?;
+    let plot_px = chart.plotting_area().dim_in_pixel().0 as i32;
+    // Every bar is labelled when the labels fit, else every other.
+    let widest = bars.iter().map(|b| text_width(&b.0, TEXT_PX)).max().unwrap_or(0) + 8;
+    let every = ((widest * k as i32) / plot_px.max(1) + 1).max(1) as usize;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .y_label_formatter(&|y| format!("{}", y.round() as i64))
+        .label_style(font(TEXT_PX).color(&INK))
+        .light_line_style(MESH)
+        .draw()?;
+    let plot = chart.plotting_area();
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let (xa, y0) = plot.map_coordinate(&(i as f64, 0.0));
+        let (xb, yn) = plot.map_coordinate(&(i as f64 + 1.0, *n as f64));
+        root.draw(&Rectangle::new([(xa + 2, yn), (xb - 2, y0)], BLUE.filled()))?;
+        if i % every == 0 {
+            root.draw(&Text::new(
+                label.as_str(),
+                ((xa + xb) / 2, y0 + 6),
+                font(TEXT_PX).color(&INK).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+    }
+    let (x_left, y_bottom) = plot.map_coordinate(&(0.0, 0.0));
+    root.draw(&Text::new("tusen kr per månad", (x_left, y_bottom + 28), font(TEXT_PX).color(&GREY)))?;
     Ok(())
 }
 

@@ -132,6 +132,14 @@ impl Cell {
         }
     }
 
+    /// What this cell selects, in Swedish: "Upphandlare · Kommun ·
+    /// Stockholms län", or "Alla svarande".
+    pub fn selection_label(&self) -> String {
+        let parts: Vec<String> =
+            Dimension::WITHIN_YEAR.into_iter().filter(|d| self.value(*d).is_some()).map(|d| self.label(d)).collect();
+        if parts.is_empty() { "Alla svarande".into() } else { parts.join(" · ") }
+    }
+
     /// The value of `d` this cell fixes, as the frame's integer code.
     fn code(&self, d: Dimension) -> Option<u32> {
         match d {

@@ -3,12 +3,13 @@
 //! in-process and run the real commands.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use platsen_api::{AppState, Clock, HttpOptions};
+use platsen_api::{AppState, HttpOptions};
+use platsen_app::salary::ImportFailure;
+use platsen_app::{App, Clock};
 use platsen_jobs::input::EmployerInput;
 use platsen_jobs::{IdOrSlug, Store};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -275,23 +276,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(&cli.db, args, Clock::default(), shutdown_signal()).await,
         Some(Command::Migrate) => {
             let store = open_store(&cli.db.database_url).await?;
+            platsen_app::saved_search::migrate(&store).await.map_err(describe)?;
             println!("Databasen är migrerad ({}).", store.backend());
             store.close().await;
             Ok(())
         }
         Some(Command::Openapi) => {
             let store = Store::connect("sqlite::memory:").await?;
-            let state = AppState {
-                store,
-                admin_token: None,
-                clock: Clock::default(),
-                search: Default::default(),
-                search_configured: false,
-                salary: Default::default(),
-                web: Default::default(),
-                webhook_allow_private: false,
-            };
-            println!("{}", platsen_api::openapi(&state, "http://127.0.0.1:8080").spec());
+            let app = App::new(store, Clock::default(), "http://127.0.0.1:8080");
+            println!("{}", platsen_api::openapi(&AppState::new(app, None, false)).spec());
             Ok(())
         }
         Some(Command::Search(cmd)) => {
@@ -470,14 +463,15 @@ pub async fn salary_command(
     cmd: SalaryCommand,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
-    use sha2::Digest;
     let SalaryCommand::Import { file } = cmd;
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
     eprintln!("  läser {} ({} kB)", file.display(), bytes.len() / 1024);
-    let rows = match platsen_salary::import::parse(&bytes, latest_year) {
-        Ok(rows) => rows,
-        Err(rejected) => {
+    let name = file.file_name().map_or_else(|| "enkät.csv".into(), |n| n.to_string_lossy().into_owned());
+    let app = App::new(store.clone(), Clock::default(), "");
+    let progress = |done, of| eprintln!("  sparat {done} av {of} svar");
+    let import = match app.import_survey(bytes, Some(name.clone()), now, progress).await {
+        Ok(import) => import,
+        Err(ImportFailure::Rejected(rejected)) => {
             let mut report = format!("Filen har {} fel och har inte importerats:\n", rejected.problems);
             for e in &rejected.errors {
                 report.push_str(&format!("  rad {}, {}: {}\n", e.line, e.field, e.reason));
@@ -487,13 +481,9 @@ pub async fn salary_command(
             }
             bail!("{}", report.trim_end());
         }
+        Err(ImportFailure::Store(e)) => return Err(describe(e)),
+        Err(ImportFailure::Panicked) => bail!("filen kunde inte läsas (ett fel i Platsen; se loggen)"),
     };
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    let name = file.file_name().map_or_else(|| "enkät.csv".into(), |n| n.to_string_lossy().into_owned());
-    let import = store
-        .import_salaries(&sha, &name, &rows, now, |done, of| eprintln!("  sparat {done} av {of} svar"))
-        .await
-        .map_err(describe)?;
     let years: Vec<String> = import.years.iter().map(i32::to_string).collect();
     Ok(format!("Import {}: {} svar för {} från {name}.", import.id, import.responses, years.join(", ")))
 }
@@ -549,8 +539,9 @@ impl Running {
     }
 }
 
-/// Everything `serve` needs, resolved.
-#[derive(Clone)]
+/// Everything `serve` needs, resolved. Tests and benches start from
+/// [`ServerConfig::default`] and set what they need.
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Meilisearch to keep in step and search with; `None`: the database answers.
     pub meili: Option<platsen_search::MeiliConfig>,
@@ -564,6 +555,24 @@ pub struct ServerConfig {
     pub mail_from: String,
     /// Webhooks may target private addresses (`PLATSEN_WEBHOOK_ALLOW_PRIVATE=1`).
     pub webhook_allow_private: bool,
+}
+
+impl Default for ServerConfig {
+    /// A loopback server on a free port: no Meilisearch, no admin token, no
+    /// demo board, no rate limit, mail to the log, public webhooks only.
+    fn default() -> Self {
+        ServerConfig {
+            meili: None,
+            bind: "127.0.0.1:0".into(),
+            admin_token: None,
+            demo: false,
+            rate_limit: 0,
+            public_url: None,
+            smtp_url: None,
+            mail_from: "Platsen <noreply@platsen.test>".into(),
+            webhook_allow_private: false,
+        }
+    }
 }
 
 impl From<ServeArgs> for ServerConfig {
@@ -588,48 +597,65 @@ impl From<ServeArgs> for ServerConfig {
     }
 }
 
-/// Starts the server on an open store and returns once it listens.
-pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::Result<Running> {
+/// Refuses a configuration that cannot run, and says what the operator
+/// should know about the rest.
+fn check(config: &ServerConfig) -> anyhow::Result<()> {
     if let Some(t) = &config.admin_token
         && t.len() < 24
     {
         bail!("PLATSEN_ADMIN_TOKEN must be at least 24 characters (try `platsen admin generate-token`)");
     }
+    if config.webhook_allow_private {
+        tracing::warn!("PLATSEN_WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses");
+    }
+    if config.admin_token.is_none() {
+        tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");
+    }
+    if config.smtp_url.is_none() {
+        tracing::info!("no PLATSEN_SMTP_URL: outgoing mail is written to the log");
+    }
+    Ok(())
+}
+
+/// What the store needs before serving: the demo board if asked for, saved
+/// searches in the current format.
+async fn prepare(store: &Store, config: &ServerConfig, clock: &Clock) -> anyhow::Result<()> {
     if config.demo {
-        platsen_jobs::demo::seed_if_empty(&store, clock.now()).await.context("seeding the demo board")?;
-        platsen_jobs::demo::seed_salaries_if_empty(&store, clock.now())
+        platsen_jobs::demo::seed_if_empty(store, clock.now()).await.context("seeding the demo board")?;
+        platsen_jobs::demo::seed_salaries_if_empty(store, clock.now())
             .await
             .context("seeding the demo salary survey")?;
     }
+    platsen_app::saved_search::migrate(store).await.context("rewriting saved searches")?;
     if store.users(None).await.map(|u| u.is_empty()).unwrap_or(false) {
         tracing::info!(
             "no web accounts yet: `platsen admin create-user --admin --email <address>` makes the first admin for /konto"
         );
     }
+    Ok(())
+}
+
+/// The application on `store`, configured.
+fn application(store: Store, config: &ServerConfig, clock: Clock, public_url: &str) -> anyhow::Result<App> {
     let mailer = match &config.smtp_url {
-        Some(url) => platsen_api::mail::Mailer::smtp(url, &config.mail_from)?,
-        None => {
-            tracing::info!("no PLATSEN_SMTP_URL: outgoing mail is written to the log");
-            platsen_api::mail::Mailer::Log
-        }
+        Some(url) => platsen_app::Mailer::smtp(url, &config.mail_from)?,
+        None => platsen_app::Mailer::Log,
     };
-    let secure_cookies = config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
-    let state = AppState {
-        store: store.clone(),
-        admin_token: config.admin_token.map(Arc::from),
-        clock,
-        search: Default::default(),
-        search_configured: config.meili.is_some(),
-        salary: Default::default(),
-        web: platsen_api::web::WebState::new(mailer, secure_cookies),
-        webhook_allow_private: config.webhook_allow_private,
+    let outgoing = if config.webhook_allow_private {
+        platsen_app::outgoing::Policy::AllowPrivate
+    } else {
+        platsen_app::outgoing::Policy::PublicOnly
     };
-    if config.webhook_allow_private {
-        tracing::warn!("PLATSEN_WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses");
-    }
-    if state.admin_token.is_none() {
-        tracing::info!("admin API disabled: set PLATSEN_ADMIN_TOKEN to enable it");
-    }
+    Ok(App::new(store, clock, public_url)
+        .with_mailer(mailer)
+        .with_search_configured(config.meili.is_some())
+        .with_outgoing(outgoing))
+}
+
+/// Starts the server on an open store and returns once it listens.
+pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::Result<Running> {
+    check(&config)?;
+    prepare(&store, &config, &clock).await?;
     let acceptor = TcpListener::bind(config.bind.clone())
         .into_acceptor()
         .await
@@ -639,81 +665,20 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         .first()
         .and_then(|a| a.as_socket_addr())
         .context("the listener has no socket address")?;
-    let public_url = config.public_url.unwrap_or_else(|| format!("http://{addr}"));
-    let app = platsen_api::app(
-        state.clone(),
-        &HttpOptions { rate_limit_per_sec: config.rate_limit, public_url: public_url.clone() },
-    );
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let app = application(store.clone(), &config, clock, &public_url)?;
+    let secure_cookies = public_url.starts_with("https://");
+    let state = AppState::new(app.clone(), config.admin_token.as_deref(), secure_cookies);
+    let endpoint = platsen_api::app(state.clone(), &HttpOptions { rate_limit_per_sec: config.rate_limit });
     let (stop, mut stopped) = watch::channel(false);
-
-    // The sweeper writes down expiries (listing hides them regardless).
-    let sweeper = {
-        let (state, mut stopped) = (state.clone(), stopped.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = state.store.expire_due(state.clock.now()).await {
-                            tracing::warn!(error = %e, "expiry sweep failed");
-                        }
-                        // No external search engine to keep in step: the
-                        // database answers searches from the rows themselves.
-                        if !state.search_configured
-                            && let Err(e) = state.store.discard_search_outbox().await
-                        {
-                            tracing::warn!(error = %e, "discarding the search outbox failed");
-                        }
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-        })
-    };
-
-    // Meilisearch: connect (retrying until it answers), then keep the index in step.
-    let search_task = config.meili.clone().map(|meili| {
-        let (state, mut stopped) = (state.clone(), stopped.clone());
-        tokio::spawn(async move {
-            let mut wait = Duration::from_millis(200);
-            let engine = loop {
-                match platsen_search::MeiliEngine::connect(&meili).await {
-                    Ok(engine) => break Arc::new(engine),
-                    Err(e) => {
-                        tracing::warn!(error = %e, url = %meili.url, "meilisearch not reachable; searching the database meanwhile");
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = stopped.changed() => return,
-                        }
-                        wait = (wait * 2).min(Duration::from_secs(10));
-                    }
-                }
-            };
-            let status = Arc::new(platsen_search::SyncStatus::default());
-            let _ = state.search.set(platsen_api::SearchHandle { engine: engine.clone(), status: status.clone() });
-            tracing::info!(url = %meili.url, index = engine.index_name(), "meilisearch connected");
-            let clock = state.clock.clone();
-            platsen_search::run_worker(state.store.clone(), engine, status, state.store.changes(), move || clock.now(), stopped)
-                .await;
-        })
-    });
-
-    // Webhooks: the change log pushed to integrators' URLs.
-    let webhooks =
-        tokio::spawn(platsen_api::webhooks::run(state.clone(), config.webhook_allow_private, stopped.clone()));
-
-    // Job alerts: confirmed saved searches, run and mailed.
-    let alerts = tokio::spawn(platsen_api::alerts::run(
-        state.clone(),
-        public_url.trim_end_matches('/').to_owned(),
-        stopped.clone(),
-    ));
+    let workers =
+        platsen_app::workers::Workers::start(&app, config.meili.clone(), platsen_api::changes_json(), &stopped);
 
     tracing::info!(%addr, database = store.backend(), "platsen listening");
     let task = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(
-                app,
+                endpoint,
                 async move {
                     let _ = stopped.changed().await;
                 },
@@ -721,12 +686,7 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
             )
             .await
             .context("serving HTTP")?;
-        let _ = sweeper.await;
-        let _ = webhooks.await;
-        let _ = alerts.await;
-        if let Some(t) = search_task {
-            let _ = t.await;
-        }
+        workers.join().await;
         store.close().await;
         tracing::info!("platsen stopped");
         Ok(())

@@ -25,10 +25,10 @@ use poem::{Body, Request, Response, Route, get, handler, post};
 use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 
-use super::konto::{CsrfOnly, layout, private, read_form, see_other, session, session_for_post};
-use super::{Choice, Layout, PublicUrl, html, message, unavailable};
+use super::session::{CsrfOnly, layout, private, read_form, see_other, session, session_for_post};
+use super::{Choice, Layout, html, message, unavailable};
 use crate::AppState;
-use crate::salary::{ImportFailure, MAX_CSV_BODY};
+use platsen_app::salary::{ImportFailure, MAX_SURVEY_BYTES as MAX_CSV_BODY};
 
 /// Employers per page of the list.
 const EMPLOYERS_PER_PAGE: u32 = 50;
@@ -176,12 +176,12 @@ pub(super) async fn overview(state: &AppState, s: Session) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (queue, employers, search, imports) = match tokio::try_join!(
-        state.store.pending_review(now),
-        state.store.employers(1, 1, now),
-        crate::routes::search_status(state),
-        state.store.salary_imports(),
+        state.app.store.pending_review(now),
+        state.app.store.employers(1, 1, now),
+        state.app.search_status(),
+        state.app.store.salary_imports(),
     ) {
         Ok(x) => x,
         Err(e) => return unavailable(e),
@@ -210,7 +210,7 @@ pub(super) async fn overview(state: &AppState, s: Session) -> Response {
 async fn retry_search(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     let form: CsrfOnly = try_page!(read_form(body).await);
     let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
-    match state.store.revive_search_changes(state.clock.now()).await {
+    match state.app.store.revive_search_changes(state.app.clock.now()).await {
         Ok(n) => {
             tracing::info!(user_id = s.user.id, retried = n, "search dead letters retried from the admin page");
             see_other("/konto")
@@ -234,7 +234,7 @@ struct QueueItem {
 }
 
 #[derive(Template)]
-#[template(path = "admin_granskning.html")]
+#[template(path = "admin_review.html")]
 struct ReviewPage {
     layout: Layout,
     head: AdminHead,
@@ -267,7 +267,7 @@ async fn review_queue(
     notice: Option<String>,
     failed: Option<(i64, String, String)>,
 ) -> Response {
-    let ads = match state.store.pending_review(state.clock.now()).await {
+    let ads = match state.app.store.pending_review(state.app.clock.now()).await {
         Ok(ads) => ads,
         Err(e) => return unavailable(e),
     };
@@ -337,24 +337,18 @@ async fn admin_step(
 }
 
 /// Takes the step as the operator, and mails who should hear of it.
-async fn moderate(state: &AppState, base: &str, s: &Session, id: i64, step: &Lifecycle) -> platsen_jobs::Result<JobAd> {
-    let ad = state.store.transition(Actor::Admin, id, step.clone(), state.clock.now()).await?;
+async fn moderate(state: &AppState, s: &Session, id: i64, step: &Lifecycle) -> platsen_jobs::Result<JobAd> {
+    let ad = state.app.store.transition(Actor::Admin, id, step.clone(), state.app.clock.now()).await?;
     tracing::info!(user_id = s.user.id, job_id = ad.id, status = ad.status.code(), "ad moderated on the admin pages");
-    crate::notify::after_step(state, base, step, &ad);
+    state.app.after_step(step, &ad);
     Ok(ad)
 }
 
 #[handler]
-async fn review(
-    state: Data<&AppState>,
-    base: Data<&PublicUrl>,
-    req: &Request,
-    id: Path<String>,
-    body: Body,
-) -> Response {
+async fn review(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
     let steps = [("godkann", "godkand"), ("avvisa", "avvisad")];
     let (s, id, step, done, reason) = try_page!(admin_step(&state, req, &id.0, body, &steps).await);
-    match moderate(&state, &base.0.0, &s, id, &step).await {
+    match moderate(&state, &s, id, &step).await {
         Ok(_) => see_other(&format!("/konto/granskning?klart={done}")),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
@@ -389,7 +383,7 @@ struct EmployerForm {
 }
 
 #[derive(Template)]
-#[template(path = "admin_arbetsgivare.html")]
+#[template(path = "admin_employers.html")]
 struct EmployersPage {
     layout: Layout,
     head: AdminHead,
@@ -435,7 +429,7 @@ async fn employers_list(
     form: EmployerForm,
     errors: HashMap<String, String>,
 ) -> Response {
-    let list = match state.store.employers(page, EMPLOYERS_PER_PAGE, state.clock.now()).await {
+    let list = match state.app.store.employers(page, EMPLOYERS_PER_PAGE, state.app.clock.now()).await {
         Ok(list) => list,
         Err(e) => return unavailable(e),
     };
@@ -495,7 +489,7 @@ async fn create_employer(state: Data<&AppState>, req: &Request, body: Body) -> R
         requires_review: Some(form.requires_review.is_some()),
         ..Default::default()
     };
-    match state.store.create_employer(input, false, state.clock.now()).await {
+    match state.app.store.create_employer(input, false, state.app.clock.now()).await {
         Ok(e) => {
             tracing::info!(user_id = s.user.id, employer_id = e.id, "employer created on the admin page");
             see_other(&format!("/konto/arbetsgivare/{}?klart=skapad", e.id))
@@ -541,7 +535,7 @@ struct KeyForm {
 }
 
 #[derive(Template)]
-#[template(path = "admin_arbetsgivare_en.html")]
+#[template(path = "admin_employer.html")]
 struct EmployerAdminPage {
     layout: Layout,
     head: AdminHead,
@@ -601,12 +595,12 @@ async fn employer_admin(
     extra: EmployerPageExtra,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return not_found() };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let key = IdOrSlug::Id(id);
     let (employer, users, keys) = match tokio::try_join!(
-        state.store.employer(&key, now),
-        state.store.users(Some(id)),
-        state.store.keys(Some(id), None),
+        state.app.store.employer(&key, now),
+        state.app.store.users(Some(id)),
+        state.app.store.keys(Some(id), None),
     ) {
         Ok(x) => x,
         Err(platsen_jobs::Error::NotFound) => return not_found(),
@@ -690,25 +684,22 @@ async fn employer_page(state: Data<&AppState>, req: &Request, id: Path<String>, 
 }
 
 #[handler]
-async fn create_user(
-    state: Data<&AppState>,
-    base: Data<&PublicUrl>,
-    req: &Request,
-    id: Path<String>,
-    body: Body,
-) -> Response {
+async fn create_user(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
     let form: UserForm = try_page!(read_form(body).await);
     let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
     let Ok(employer_id) = id.0.parse::<i64>() else { return not_found() };
     let email = value(&form.email);
     let password = form.password.filter(|p| !p.is_empty());
     let created = match &password {
-        Some(p) => {
-            state.store.create_user(Some(employer_id), &email, p, false, state.clock.now()).await.map(|_| "anvandare")
-        }
-        None => super::invite(&state, &base.0.0, employer_id, &email)
+        Some(p) => state
+            .app
+            .store
+            .create_user(Some(employer_id), &email, p, false, state.app.clock.now())
             .await
-            .map(|(_, sent)| if sent { "inbjuden" } else { "ej-skickad" }),
+            .map(|_| "anvandare"),
+        None => {
+            state.app.invite(employer_id, &email).await.map(|(_, sent)| if sent { "inbjuden" } else { "ej-skickad" })
+        }
     };
     match created {
         Ok(done) => {
@@ -732,7 +723,7 @@ async fn create_key(state: Data<&AppState>, req: &Request, id: Path<String>, bod
     let Ok(employer_id) = id.0.parse::<i64>() else { return not_found() };
     let label = value(&form.label);
     let label_or_none = Some(label.trim()).filter(|l| !l.is_empty());
-    match state.store.create_key(employer_id, label_or_none, state.clock.now()).await {
+    match state.app.store.create_key(employer_id, label_or_none, state.app.clock.now()).await {
         Ok(k) => {
             tracing::info!(user_id = s.user.id, employer_id, key_id = k.key.id, "API key created on the admin page");
             // The secret is shown on this answer only (never in a URL, never cached).
@@ -759,12 +750,12 @@ async fn revoke_key(state: Data<&AppState>, req: &Request, ids: Path<(String, St
     let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
     let (Ok(employer_id), Ok(key_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
     // Only a key of the employer whose page the form was on.
-    match state.store.keys(Some(employer_id), None).await {
+    match state.app.store.keys(Some(employer_id), None).await {
         Ok(keys) if keys.iter().any(|k| k.id == key_id) => {}
         Ok(_) => return not_found(),
         Err(e) => return unavailable(e),
     }
-    match state.store.revoke_key(key_id, state.clock.now()).await {
+    match state.app.store.revoke_key(key_id, state.app.clock.now()).await {
         Ok(()) => {
             tracing::info!(user_id = s.user.id, employer_id, key_id, "API key revoked on the admin page");
             see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=aterkallad"))
@@ -790,7 +781,7 @@ async fn update_employer(state: Data<&AppState>, req: &Request, id: Path<String>
         requires_review: Patch::Set(form.requires_review.is_some()),
         ..Default::default()
     };
-    match state.store.update_employer(employer_id, patch, state.clock.now()).await {
+    match state.app.store.update_employer(employer_id, patch, state.app.clock.now()).await {
         Ok(_) => {
             tracing::info!(user_id = s.user.id, employer_id, "employer changed on the admin page");
             see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=sparad"))
@@ -811,7 +802,7 @@ async fn remove_user(state: Data<&AppState>, req: &Request, ids: Path<(String, S
     let form: CsrfOnly = try_page!(read_form(body).await);
     let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
     let (Ok(employer_id), Ok(user_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
-    match state.store.remove_user(employer_id, user_id).await {
+    match state.app.store.remove_user(employer_id, user_id).await {
         Ok(()) => {
             tracing::info!(user_id = s.user.id, employer_id, removed = user_id, "user removed on the admin page");
             see_other(&format!("/konto/arbetsgivare/{employer_id}?klart=borttagen"))
@@ -824,17 +815,11 @@ async fn remove_user(state: Data<&AppState>, req: &Request, ids: Path<(String, S
 /// Mails an employer's user a new invitation (a user who never signed in,
 /// whose link was lost or went out of date).
 #[handler]
-async fn reinvite_user(
-    state: Data<&AppState>,
-    base: Data<&PublicUrl>,
-    req: &Request,
-    ids: Path<(String, String)>,
-    body: Body,
-) -> Response {
+async fn reinvite_user(state: Data<&AppState>, req: &Request, ids: Path<(String, String)>, body: Body) -> Response {
     let form: CsrfOnly = try_page!(read_form(body).await);
     let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
     let (Ok(employer_id), Ok(user_id)) = (ids.0.0.parse::<i64>(), ids.0.1.parse::<i64>()) else { return not_found() };
-    match super::konto::reinvite(&state, &base.0.0, employer_id, user_id).await {
+    match state.app.reinvite(employer_id, user_id).await {
         Ok(sent) => {
             tracing::info!(
                 user_id = s.user.id,
@@ -867,7 +852,7 @@ struct AdListRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin_annonser.html")]
+#[template(path = "admin_ads.html")]
 struct AdsPage {
     layout: Layout,
     head: AdminHead,
@@ -917,10 +902,10 @@ async fn ads_page(state: Data<&AppState>, req: &Request, params: Query<AdsParams
         Some(Ok(n)) if (1..=10_000).contains(&n) => n,
         Some(_) => return bad("sida", "ett sidnummer från 1."),
     };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (list, employers) = match tokio::try_join!(
-        state.store.all_jobs(status, employer, q.as_deref(), page, ADS_PER_PAGE, now),
-        state.store.employers(1, 1000, now),
+        state.app.store.all_jobs(status, employer, q.as_deref(), page, ADS_PER_PAGE, now),
+        state.app.store.employers(1, 1000, now),
     ) {
         Ok(x) => x,
         Err(e) => return unavailable(e),
@@ -968,7 +953,7 @@ async fn ads_page(state: Data<&AppState>, req: &Request, params: Query<AdsParams
             title: ad.title.clone(),
             employer: ad.employer_name.clone(),
             employer_id: ad.employer_id,
-            status: super::konto::status_label(ad).to_owned(),
+            status: super::status_label(ad).to_owned(),
             deadline: super::swedish_date(ad.application_deadline),
             changed: when(ad.updated_at),
         })
@@ -987,7 +972,7 @@ async fn ads_page(state: Data<&AppState>, req: &Request, params: Query<AdsParams
 }
 
 #[derive(Template)]
-#[template(path = "admin_annons.html")]
+#[template(path = "admin_ad.html")]
 struct ModeratePage {
     layout: Layout,
     head: AdminHead,
@@ -1013,7 +998,7 @@ async fn moderate_page(
     failed: Option<(String, String)>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return not_found() };
-    let ad = match state.store.job_for(Actor::Admin, id, state.clock.now()).await {
+    let ad = match state.app.store.job_for(Actor::Admin, id, state.app.clock.now()).await {
         Ok(ad) => ad,
         Err(platsen_jobs::Error::NotFound) => return not_found(),
         Err(e) => return unavailable(e),
@@ -1025,7 +1010,7 @@ async fn moderate_page(
         layout: layout(&if error.is_some() { format!("Fel i formuläret – {}", ad.title) } else { ad.title.clone() }),
         head: head(s, "annonser", notice),
         id: ad.id,
-        status: super::konto::status_label(&ad).to_owned(),
+        status: super::status_label(&ad).to_owned(),
         public_slug: ad.is_public().then(|| ad.slug.clone()),
         can_take_down: matches!(ad.status, S::Published | S::PendingReview | S::Expired),
         can_reopen: taken_down,
@@ -1054,16 +1039,10 @@ async fn ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, params
 
 /// Takes an ad down with a reason the employer sees, or reopens one that was.
 #[handler]
-async fn moderate_ad(
-    state: Data<&AppState>,
-    base: Data<&PublicUrl>,
-    req: &Request,
-    id: Path<String>,
-    body: Body,
-) -> Response {
+async fn moderate_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
     let steps = [("ta-ner", "nertagen"), ("oppna", "oppnad")];
     let (s, job_id, step, done, reason) = try_page!(admin_step(&state, req, &id.0, body, &steps).await);
-    match moderate(&state, &base.0.0, &s, job_id, &step).await {
+    match moderate(&state, &s, job_id, &step).await {
         Ok(_) => see_other(&format!("/konto/alla-annonser/{job_id}?klart={done}")),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
@@ -1086,7 +1065,7 @@ struct ImportProblem {
 }
 
 #[derive(Template)]
-#[template(path = "admin_lonestatistik.html")]
+#[template(path = "admin_salary.html")]
 struct ImportsPage {
     layout: Layout,
     head: AdminHead,
@@ -1103,7 +1082,7 @@ async fn imports_list(
     error: Option<String>,
     problems: Vec<ImportProblem>,
 ) -> Response {
-    let imports = match state.store.salary_imports().await {
+    let imports = match state.app.store.salary_imports().await {
         Ok(i) => i,
         Err(e) => return unavailable(e),
     };
@@ -1173,7 +1152,7 @@ async fn import(state: Data<&AppState>, req: &Request, multipart: Multipart) -> 
         return fail(StatusCode::UNPROCESSABLE_ENTITY, "Välj en CSV-fil att importera.", vec![]).await;
     };
     let filename: String = filename.chars().filter(|c| !c.is_control()).take(200).collect();
-    match crate::salary::import_survey(&state, bytes, Some(filename)).await {
+    match state.app.import_survey(bytes, Some(filename), state.app.clock.now(), |_, _| {}).await {
         Ok(import) => {
             tracing::info!(
                 user_id = s.user.id,

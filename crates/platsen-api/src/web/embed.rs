@@ -21,9 +21,9 @@ use poem::web::{Data, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::{Deserialize, Serialize};
 
-use super::{PublicUrl, SearchParams, parse_search, salary_text, swedish_date};
+use super::{PublicUrl, SearchForm, salary_text, swedish_date};
 use crate::AppState;
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// The widget, served at a fixed address (career pages paste it), so it is
 /// cached for an hour rather than for ever.
@@ -92,7 +92,7 @@ async fn embed(state: &AppState, p: &EmbedParams, now: DateTime<Utc>) -> Result<
         Some("1") | Some("true") => true,
         Some(_) => return Err(ApiError::bad_request("jsonld", "invalid_flag", "Ange true eller false.")),
     };
-    let search = SearchParams {
+    let search = SearchForm {
         q: p.q.clone(),
         role: p.role.clone(),
         county: p.county.clone(),
@@ -101,10 +101,9 @@ async fn embed(state: &AppState, p: &EmbedParams, now: DateTime<Utc>) -> Result<
         sort: Some("newest".into()),
         ..Default::default()
     };
-    let mut query =
-        parse_search(&search).map_err(|(field, reason)| ApiError::bad_request(field, "invalid_parameter", reason))?;
+    let mut query = search.parse().map_err(ApiError::bad_field)?;
     query.per_page = limit;
-    let employer = match state.store.employer(&key, now).await {
+    let employer = match state.app.store.employer(&key, now).await {
         Ok(e) => e,
         Err(platsen_jobs::Error::NotFound) => return Err(ApiError::not_found()),
         Err(e) => return Err(e.into()),
@@ -163,7 +162,7 @@ pub(super) async fn jobs(
     params: Query<EmbedParams>,
 ) -> Response {
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let base = base.0.0.as_str();
     // Problems are readable from any origin, so the widget can say what is wrong.
     let fail = |e: ApiError| {
@@ -175,15 +174,15 @@ pub(super) async fn jobs(
         Ok(e) => e,
         Err(problem) => return fail(problem),
     };
-    let results = match crate::routes::run_search(&state, &e.query, now).await {
+    let results = match state.app.search(&e.query, now).await {
         Ok(r) => r,
-        Err(problem) => return fail(problem),
+        Err(e) => return fail(e.into()),
     };
     let today = platsen_jobs::validate::today_in_sweden(now);
     let mut json_ld = Vec::new();
     if e.jsonld {
         for hit in &results.hits {
-            match state.store.public_job(&IdOrSlug::Id(hit.id), now).await {
+            match state.app.store.public_job(&IdOrSlug::Id(hit.id), now).await {
                 Ok(ad) => {
                     json_ld.push(serde_json::from_str(&super::job_posting_json_ld(&ad, base)).expect("JSON-LD is JSON"))
                 }
@@ -210,7 +209,7 @@ pub(super) async fn jobs(
             } else {
                 swedish_date(h.application_deadline)
             },
-            closing_soon: h.application_deadline <= today + chrono::Duration::days(3),
+            closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             salary: h.salary.as_ref().map(salary_text),
         })
         .collect();
@@ -259,7 +258,7 @@ struct FramePage {
 /// embedding page its height.
 #[handler]
 pub(super) async fn frame(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<EmbedParams>) -> Response {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let e = match embed(&state, &params.0, now).await {
         Ok(e) => e,
         Err(problem) => return problem.into_response(),

@@ -16,9 +16,9 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
 use poem::{IntoResponse, Response, handler};
 
-use super::{PublicUrl, SearchParams, parse_search, search_href, swedish_date};
+use super::{PublicUrl, SearchForm, search_path, swedish_date};
 use crate::AppState;
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// Ads in one feed: the newest 50 (the deadline calendar: the next 100).
 const FEED_ITEMS: u32 = 50;
@@ -76,11 +76,10 @@ fn problem(e: ApiError) -> Response {
 }
 
 /// Runs the feed's search, or says which parameter is wrong.
-async fn feed(state: &AppState, base: &str, params: &SearchParams, calendar: bool) -> Result<Feed, Response> {
-    let mut query = parse_search(params)
-        .map_err(|(field, reason)| problem(ApiError::bad_request(field, "invalid_parameter", reason)))?;
+async fn feed(state: &AppState, base: &str, params: &SearchForm, calendar: bool) -> Result<Feed, Response> {
+    let mut query = params.parse().map_err(|e| problem(ApiError::bad_field(e)))?;
     // The feed's own address: its parameters as asked, in canonical form.
-    let asked = search_href(&query, query.page);
+    let asked = search_path(&query, query.page);
     let query_string = asked.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     // Feeds are read newest first unless asked otherwise; the calendar by date.
     if calendar {
@@ -90,17 +89,17 @@ async fn feed(state: &AppState, base: &str, params: &SearchParams, calendar: boo
     }
     query.page = 1;
     query.per_page = if calendar { CALENDAR_ITEMS } else { FEED_ITEMS };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let employer_name = match &query.filter.employer {
-        Some(key) => match state.store.employer(key, now).await {
+        Some(key) => match state.app.store.employer(key, now).await {
             Ok(e) => Some(e.name),
             Err(platsen_jobs::Error::NotFound) => return Err(problem(ApiError::not_found())),
             Err(e) => return Err(problem(e.into())),
         },
         None => None,
     };
-    let results = crate::routes::run_search(state, &query, now).await.map_err(problem)?;
-    let html_url = format!("{base}{}", search_href(&query, 1));
+    let results = state.app.search(&query, now).await.map_err(|e| problem(e.into()))?;
+    let html_url = format!("{base}{}", search_path(&query, 1));
     Ok(Feed {
         hits: results.hits,
         title: title(&query, employer_name.as_deref(), calendar),
@@ -113,7 +112,7 @@ async fn feed(state: &AppState, base: &str, params: &SearchParams, calendar: boo
 
 /// The feed's name, in Swedish, from what it is a search for.
 fn title(query: &SearchQuery, employer: Option<&str>, calendar: bool) -> String {
-    let (what, place) = super::search_parts(query);
+    let (what, place) = platsen_app::search::parts(query);
     let mut title = if calendar { "Sista ansökningsdagar".to_owned() } else { "Lediga jobb".to_owned() };
     if !what.is_empty() {
         title.push_str(": ");
@@ -139,7 +138,7 @@ fn respond(content_type: &'static str, body: impl Into<poem::Body>) -> Response 
 }
 
 #[handler]
-pub(super) async fn rss_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchParams>) -> Response {
+pub(super) async fn rss_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchForm>) -> Response {
     let feed = try_page!(feed(&state, &base.0.0, &params.0, false).await);
     let self_url = feed.self_url("jobs.rss");
     let items = feed
@@ -181,7 +180,7 @@ pub(super) async fn rss_feed(state: Data<&AppState>, base: Data<&PublicUrl>, par
 }
 
 #[handler]
-pub(super) async fn atom_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchParams>) -> Response {
+pub(super) async fn atom_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchForm>) -> Response {
     use atom_syndication as a;
     let feed = try_page!(feed(&state, &base.0.0, &params.0, false).await);
     let entries = feed
@@ -240,7 +239,7 @@ pub(super) async fn atom_feed(state: Data<&AppState>, base: Data<&PublicUrl>, pa
 
 /// JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>).
 #[handler]
-pub(super) async fn json_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchParams>) -> Response {
+pub(super) async fn json_feed(state: Data<&AppState>, base: Data<&PublicUrl>, params: Query<SearchForm>) -> Response {
     let feed = try_page!(feed(&state, &base.0.0, &params.0, false).await);
     let items: Vec<serde_json::Value> = feed
         .hits
@@ -280,7 +279,7 @@ pub(super) async fn json_feed(state: Data<&AppState>, base: Data<&PublicUrl>, pa
 pub(super) async fn deadline_calendar(
     state: Data<&AppState>,
     base: Data<&PublicUrl>,
-    params: Query<SearchParams>,
+    params: Query<SearchForm>,
 ) -> Response {
     use icalendar::{Calendar, Component, EventLike};
     let feed = try_page!(feed(&state, &base.0.0, &params.0, true).await);

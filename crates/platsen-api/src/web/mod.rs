@@ -9,15 +9,13 @@
 use std::sync::LazyLock;
 
 use askama::Template;
-use chrono::NaiveDate;
 use platsen_jobs::model::{EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
-use platsen_jobs::search::{FacetCount, SearchQuery, SearchSort};
-use platsen_jobs::{IdOrSlug, JobFilter, JobSort};
+use platsen_jobs::search::{FacetCount, SearchSort};
+use platsen_jobs::{IdOrSlug, JobFilter};
 use platsen_taxonomy::Role;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Response, Route, get, handler};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -32,15 +30,15 @@ macro_rules! try_page {
     };
 }
 
+mod account;
 mod admin;
-mod bevakningar;
+mod alerts;
 mod embed;
 mod feeds;
-mod konto;
-mod lonestatistik;
+mod salary;
+mod session;
 
-pub(crate) use konto::invite;
-pub use konto::{Counters, SignInLimit, WebState};
+pub use session::{SignInLimit, WebState};
 
 /// A static file served under an address that carries a hash of its
 /// content, so it can be cached for a year and still change with a release.
@@ -72,24 +70,23 @@ static ICON: Asset = asset!("favicon", "svg", "image/svg+xml");
 /// readers and bookmark tools ask for whatever the page names.
 static FAVICON_ICO: &[u8] = include_bytes!("../../static/favicon.ico");
 
-/// Ads per page of the search.
-const PER_PAGE: u32 = 20;
+use platsen_app::search::PER_PAGE;
 
 /// Adds the pages to the service's routes.
 pub fn mount(route: Route) -> Route {
-    admin::mount(konto::mount(route))
+    admin::mount(account::mount(route))
         .at("/", get(search_page))
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
         .at("/jobb/:slug/ansok", get(apply_redirect))
         .at("/arbetsgivare/:slug", get(employer_page))
-        .at("/lonestatistik", get(lonestatistik::page).post(lonestatistik::compare))
+        .at("/lonestatistik", get(salary::page).post(salary::compare))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
-        .at("/bevakningar", poem::post(bevakningar::subscribe))
-        .at("/bevakningar/bekrafta", get(bevakningar::confirm_page).post(bevakningar::confirm))
-        .at("/bevakningar/hantera", get(bevakningar::manage_page).post(bevakningar::manage))
-        .at("/bevakningar/avsluta", get(bevakningar::unsubscribe_page).post(bevakningar::unsubscribe))
+        .at("/bevakningar", poem::post(alerts::subscribe))
+        .at("/bevakningar/bekrafta", get(alerts::confirm_page).post(alerts::confirm))
+        .at("/bevakningar/hantera", get(alerts::manage_page).post(alerts::manage))
+        .at("/bevakningar/avsluta", get(alerts::unsubscribe_page).post(alerts::unsubscribe))
         .at("/embed/v1/platsen.js", get(embed::script))
         .at("/embed/v1/jobs.json", get(embed::jobs))
         .at("/embed/jobs", get(embed::frame))
@@ -218,151 +215,24 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// An ad's status as its employer and the operator read it: a draft sent
+/// back from review is "Avvisad", an ad the operator closed "Stängd av Platsen".
+pub(crate) fn status_label(ad: &JobAd) -> &'static str {
+    use platsen_jobs::model::JobStatus;
+    match ad.status {
+        JobStatus::Draft if ad.rejection_reason.is_some() => "Avvisad",
+        JobStatus::Closed if ad.rejection_reason.is_some() => "Stängd av Platsen",
+        s => s.name_sv(),
+    }
+}
+
 // ----- the search ----------------------------------------------------------
 
-/// The search page's query string. Everything is text here, checked below,
-/// so a bad value gets a page that names it instead of a bare 400.
-#[derive(Debug, Default, Clone, Deserialize)]
-pub(crate) struct SearchParams {
-    pub(crate) q: Option<String>,
-    pub(crate) role: Option<String>,
-    pub(crate) county: Option<String>,
-    pub(crate) municipality: Option<String>,
-    pub(crate) employment_type: Option<String>,
-    pub(crate) remote: Option<String>,
-    pub(crate) employer: Option<String>,
-    pub(crate) sort: Option<String>,
-    pub(crate) page: Option<String>,
-}
-
-/// A search to save (a job alert): checked like the search page's, and
-/// returned as its canonical query string (no sort, no page).
-pub(crate) fn saved_search(p: &SearchParams) -> Result<String, (&'static str, String)> {
-    let params = SearchParams { sort: None, page: None, ..p.clone() };
-    let query = parse_search(&params)?;
-    Ok(search_href(&query, 1).split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default())
-}
-
-/// A saved search back as a search (`None` if it no longer parses, say a
-/// code that was retired).
-pub(crate) fn search_of_saved(saved: &str) -> Option<SearchQuery> {
-    let params: SearchParams = serde_urlencoded::from_str(saved).ok()?;
-    parse_search(&params).ok()
-}
-
-/// What a search looks for (its words and codes, named in Swedish) and
-/// where (a municipality's or county's name).
-pub(crate) fn search_parts(query: &SearchQuery) -> (Vec<String>, Option<&'static str>) {
-    let f = &query.filter;
-    let mut what = Vec::new();
-    // The words as the engines read them (letters and digits only), never
-    // the text as typed: this names the search in mails anyone can ask for.
-    if let Some(q) = &query.q {
-        let words = platsen_jobs::search::terms(q);
-        if !words.is_empty() {
-            what.push(format!("”{}”", words.join(" ")));
-        }
-    }
-    if let Some(r) = f.role {
-        what.push(r.name_sv().to_lowercase());
-    }
-    if let Some(e) = f.employment_type {
-        what.push(e.name_sv().to_lowercase());
-    }
-    if let Some(r) = f.remote {
-        what.push(r.name_sv().to_lowercase());
-    }
-    let place = match (&f.municipality_code, &f.county_code) {
-        (Some(m), _) => platsen_taxonomy::municipality(m).map(|m| m.name),
-        (None, Some(c)) => platsen_taxonomy::county(c).map(|c| c.name),
-        (None, None) => None,
-    };
-    (what, place)
-}
-
-/// What a search looks for, in Swedish: "”upphandlare”, inköpschef i Stockholms län".
-pub(crate) fn describe_search(query: &SearchQuery) -> String {
-    let (what, place) = search_parts(query);
-    let mut text = if what.is_empty() { "alla lediga jobb".to_owned() } else { what.join(", ") };
-    if let Some(p) = place {
-        text.push_str(&format!(" i {p}"));
-    }
-    match &query.filter.employer {
-        Some(IdOrSlug::Slug(s)) => text.push_str(&format!(" hos {s}")),
-        Some(IdOrSlug::Id(id)) => text.push_str(&format!(" hos arbetsgivare {id}")),
-        None => {}
-    }
-    text
-}
+pub(crate) use platsen_app::format::swedish_date;
+pub(crate) use platsen_app::search::{SearchForm, search_path, url_encode};
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// The checked search, or the field that is wrong and why.
-fn parse_search(p: &SearchParams) -> Result<SearchQuery, (&'static str, String)> {
-    let q = nonempty(&p.q).map(str::to_owned);
-    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(("q", "högst 200 tecken.".into()));
-    }
-    let role = match nonempty(&p.role) {
-        Some(code) => Some(Role::from_code(code).ok_or(("role", "okänd roll.".to_owned()))?),
-        None => None,
-    };
-    let county = match nonempty(&p.county) {
-        Some(code) => Some(platsen_taxonomy::county(code).ok_or(("county", "okänt län.".to_owned()))?.code.to_owned()),
-        None => None,
-    };
-    let municipality = match nonempty(&p.municipality) {
-        Some(code) => Some(
-            platsen_taxonomy::municipality(code).ok_or(("municipality", "okänd kommun.".to_owned()))?.code.to_owned(),
-        ),
-        None => None,
-    };
-    let employment_type = match nonempty(&p.employment_type) {
-        Some(code) => {
-            Some(EmploymentType::from_code(code).ok_or(("employment_type", "okänd anställningsform.".to_owned()))?)
-        }
-        None => None,
-    };
-    let remote = match nonempty(&p.remote) {
-        Some(code) => Some(RemoteMode::from_code(code).ok_or(("remote", "okänt värde.".to_owned()))?),
-        None => None,
-    };
-    let employer = match nonempty(&p.employer) {
-        Some(raw) => Some(IdOrSlug::parse(raw).ok_or(("employer", "ogiltig arbetsgivare.".to_owned()))?),
-        None => None,
-    };
-    let sort = match nonempty(&p.sort) {
-        None | Some("relevance") => SearchSort::Relevance,
-        Some("newest") => SearchSort::Newest,
-        Some("deadline") => SearchSort::Deadline,
-        Some(_) => return Err(("sort", "välj relevans, nyast eller sista ansökningsdag.".into())),
-    };
-    let page = match nonempty(&p.page) {
-        None => 1,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => return Err(("page", "ett sidnummer från 1 till 500.".into())),
-        },
-    };
-    Ok(SearchQuery {
-        q,
-        filter: JobFilter {
-            role,
-            municipality_code: municipality,
-            county_code: county,
-            employment_type,
-            remote,
-            employer,
-            sort: JobSort::Newest,
-        },
-        salary_min: None,
-        published_after: None,
-        sort,
-        page,
-        per_page: PER_PAGE,
-    })
 }
 
 struct Choice {
@@ -426,7 +296,7 @@ fn facet_options(
 ) -> Vec<Choice> {
     let mut counts: Vec<&FacetCount> = counts.iter().collect();
     if by_name {
-        counts.sort_by(|a, b| platsen_taxonomy::swedish_cmp(&a.name, &b.name));
+        counts.sort_by_cached_key(|c| platsen_taxonomy::swedish_sort_key(&c.name));
     }
     let mut out: Vec<Choice> = counts
         .iter()
@@ -444,106 +314,9 @@ fn facet_options(
     out
 }
 
-/// The query string of a search, with `page` set.
-fn search_href(query: &SearchQuery, page: u32) -> String {
-    let f = &query.filter;
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if let Some(q) = &query.q {
-        pairs.push(("q", q.clone()));
-    }
-    if let Some(r) = f.role {
-        pairs.push(("role", r.code().into()));
-    }
-    if let Some(c) = &f.county_code {
-        pairs.push(("county", c.clone()));
-    }
-    if let Some(m) = &f.municipality_code {
-        pairs.push(("municipality", m.clone()));
-    }
-    if let Some(e) = f.employment_type {
-        pairs.push(("employment_type", e.code().into()));
-    }
-    if let Some(r) = f.remote {
-        pairs.push(("remote", r.code().into()));
-    }
-    if let Some(e) = &f.employer {
-        pairs.push((
-            "employer",
-            match e {
-                IdOrSlug::Id(id) => id.to_string(),
-                IdOrSlug::Slug(s) => s.clone(),
-            },
-        ));
-    }
-    match query.sort {
-        SearchSort::Relevance => {}
-        SearchSort::Newest => pairs.push(("sort", "newest".into())),
-        SearchSort::Deadline => pairs.push(("sort", "deadline".into())),
-    }
-    if page > 1 {
-        pairs.push(("page", page.to_string()));
-    }
-    let encoded: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect();
-    if encoded.is_empty() { "/jobb".into() } else { format!("/jobb?{}", encoded.join("&")) }
-}
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-pub(crate) fn swedish_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    use chrono::Datelike;
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
-}
-
-#[handler]
-async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<SearchParams>) -> Response {
-    let query = match parse_search(&params.0) {
-        Ok(q) => q,
-        Err((field, reason)) => return bad_request(field, &reason),
-    };
-    // The form sends every field, empty ones too: the address a reader
-    // bookmarks or shares carries only what is chosen.
-    let canonical = search_href(&query, query.page);
-    if req.uri().query().is_some_and(|q| canonical.split_once('?').map(|(_, c)| c) != Some(q)) {
-        return found(&canonical);
-    }
-    let now = state.clock.now();
-    let results = match crate::routes::run_search(&state, &query, now).await {
-        Ok(r) => r,
-        Err(e) => return unavailable(format!("{e:?}")),
-    };
-    let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).clamp(0, 500) as u32;
-    // Past the last page (an old link, a typed number): the last page.
-    if query.page > 1 && query.page > total_pages {
-        return found(&search_href(&query, total_pages.max(1)));
-    }
-    let today = platsen_jobs::validate::today_in_sweden(now);
-    let f = &query.filter;
-    let facets = &results.facets;
-    let filters = vec![
+/// The search's filters, each with its values and their counts.
+fn filter_views(facets: &platsen_jobs::search::Facets, f: &JobFilter) -> Vec<FilterView> {
+    vec![
         FilterView {
             name: "role",
             label: "Roll",
@@ -598,20 +371,14 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
                 str::to_owned,
             ),
         },
-    ];
-    let sorts = [
-        ("relevance", "Relevans", SearchSort::Relevance),
-        ("newest", "Nyast", SearchSort::Newest),
-        ("deadline", "Sista ansökningsdag", SearchSort::Deadline),
     ]
-    .into_iter()
-    .map(|(value, label, sort)| Choice { value: value.into(), label: label.into(), selected: query.sort == sort })
-    .collect();
-    let hits = results
-        .hits
-        .into_iter()
+}
+
+/// The hits as the search page lists them.
+fn hit_items(hits: Vec<platsen_jobs::search::SearchHit>, today: chrono::NaiveDate) -> Vec<HitItem> {
+    hits.into_iter()
         .map(|h| HitItem {
-            closing_soon: h.application_deadline <= today + chrono::Duration::days(3),
+            closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             slug: h.slug,
             title_html: h.title_highlighted,
             snippet_html: h.snippet,
@@ -621,24 +388,63 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
             employment: h.employment_type.name_sv().to_owned(),
             deadline: swedish_date(h.application_deadline),
         })
-        .collect();
+        .collect()
+}
+
+/// Links to the pages around the current one, with "Föregående" and "Nästa".
+fn page_links(query: &platsen_jobs::search::SearchQuery, total_pages: u32) -> Vec<PageLink> {
     let mut pages = Vec::new();
     if total_pages > 1 {
         let (from, to) = (query.page.saturating_sub(3).max(1), (query.page + 3).min(total_pages));
         if query.page > 1 {
             pages.push(PageLink {
                 label: "Föregående".into(),
-                href: search_href(&query, query.page - 1),
+                href: search_path(query, query.page - 1),
                 current: false,
             });
         }
         for p in from..=to {
-            pages.push(PageLink { label: p.to_string(), href: search_href(&query, p), current: p == query.page });
+            pages.push(PageLink { label: p.to_string(), href: search_path(query, p), current: p == query.page });
         }
         if query.page < total_pages {
-            pages.push(PageLink { label: "Nästa".into(), href: search_href(&query, query.page + 1), current: false });
+            pages.push(PageLink { label: "Nästa".into(), href: search_path(query, query.page + 1), current: false });
         }
     }
+    pages
+}
+
+#[handler]
+async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<SearchForm>) -> Response {
+    let query = match params.0.parse() {
+        Ok(q) => q,
+        Err(e) => return bad_request(&e.field, &e.message),
+    };
+    // The form sends every field, empty ones too: the address a reader
+    // bookmarks or shares carries only what is chosen.
+    let canonical = search_path(&query, query.page);
+    if req.uri().query().is_some_and(|q| canonical.split_once('?').map(|(_, c)| c) != Some(q)) {
+        return found(&canonical);
+    }
+    let now = state.app.clock.now();
+    let results = match state.app.search(&query, now).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(format!("{e:?}")),
+    };
+    let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
+        .clamp(0, i64::from(platsen_app::search::MAX_PAGE)) as u32;
+    // Past the last page (an old link, a typed number): the last page.
+    if query.page > 1 && query.page > total_pages {
+        return found(&search_path(&query, total_pages.max(1)));
+    }
+    let today = platsen_jobs::validate::today_in_sweden(now);
+    let f = &query.filter;
+    let filters = filter_views(&results.facets, f);
+    let sorts = SearchSort::ALL
+        .iter()
+        .map(|&sort| Choice { value: sort.code().into(), label: sort.name_sv().into(), selected: query.sort == sort })
+        .collect();
+    let hits = hit_items(results.hits, today);
+    let pages = page_links(&query, total_pages);
     let summary = match results.total {
         0 => "Inga lediga jobb hittades.".to_owned(),
         1 => "1 ledigt jobb".to_owned(),
@@ -654,7 +460,7 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
     layout.noindex = query.q.is_some() || query.page > 1;
     let mut feed_query = query.clone();
     feed_query.sort = SearchSort::Relevance;
-    let feeds = search_href(&feed_query, 1).split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let feeds = search_path(&feed_query, 1).split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     layout.feeds = Some(feeds.clone());
     let alert_fields: Vec<(String, String)> =
         serde_urlencoded::from_str(feeds.trim_start_matches('?')).unwrap_or_default();
@@ -831,14 +637,14 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
 
 #[handler]
 async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>) -> Response {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
         return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
     };
-    let ad = match state.store.public_job(&key, now).await {
+    let ad = match state.app.store.public_job(&key, now).await {
         Ok(ad) => ad,
         Err(platsen_jobs::Error::NotFound) => {
-            return match state.store.gone_job(&slug.0, now).await {
+            return match state.app.store.gone_job(&slug.0, now).await {
                 Ok(Some(ad)) => gone_page(&state, &ad).await,
                 Ok(None) => message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
                 Err(e) => unavailable(e),
@@ -846,7 +652,7 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
         }
         Err(e) => return unavailable(e),
     };
-    state.web.counters.view(&state, ad.id);
+    state.app.count_view(ad.id);
     render_job(&state, &base.0.0, &ad, false).await
 }
 
@@ -879,7 +685,7 @@ pub(crate) async fn similar_open_ads(
     ad: &JobAd,
     n: usize,
 ) -> platsen_jobs::Result<Vec<platsen_jobs::model::JobAd>> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let filters = [
         JobFilter {
             role: Some(ad.role),
@@ -894,7 +700,7 @@ pub(crate) async fn similar_open_ads(
         if out.len() >= n {
             break;
         }
-        let page = state.store.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
+        let page = state.app.store.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
         for j in page.items {
             if out.len() < n && j.id != ad.id && !out.iter().any(|o| o.id == j.id) {
                 out.push(j);
@@ -946,11 +752,11 @@ async fn gone_page(state: &AppState, ad: &JobAd) -> Response {
 /// application form (or e-mail).
 #[handler]
 async fn apply_redirect(state: Data<&AppState>, slug: Path<String>) -> Response {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
         return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
     };
-    let ad = match state.store.public_job(&key, now).await {
+    let ad = match state.app.store.public_job(&key, now).await {
         Ok(ad) => ad,
         Err(platsen_jobs::Error::NotFound) => {
             return message(
@@ -964,7 +770,7 @@ async fn apply_redirect(state: Data<&AppState>, slug: Path<String>) -> Response 
     let Some(target) = apply_target(&ad) else {
         return message(StatusCode::NOT_FOUND, "Ingen ansökningsväg", "Annonsen anger inte hur man ansöker.");
     };
-    state.web.counters.apply_click(&state, ad.id);
+    state.app.count_apply_click(ad.id);
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, target)
@@ -981,12 +787,11 @@ fn apply_target(ad: &JobAd) -> Option<String> {
 /// The page of one ad: public, or a preview for its employer (`noindex`, a
 /// banner, the apply link not counted).
 pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview: bool) -> Response {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let base = base.trim_end_matches('/');
     let offered = ad.salary.as_ref().filter(|s| s.period == SalaryPeriod::Month).map(|s| (s.min, s.max));
-    let market = crate::salary::market_salary(state, ad.role, ad.employer_sector, ad.municipality.county.code, offered)
-        .await
-        .map(|m| {
+    let market =
+        state.app.market_band(ad.role, ad.employer_sector, ad.municipality.county.code, offered).await.map(|m| {
             // Whole kronor without a unit (the caption names it), so the
             // five columns fit a phone.
             let kr = |v: Option<i64>| v.map_or_else(|| "–".to_owned(), platsen_salary::format::thousands);
@@ -1033,7 +838,7 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
         remote: ad.remote.name_sv().to_owned(),
         salary: ad.salary.as_ref().map(salary_text),
         deadline: swedish_date(ad.application_deadline),
-        closing_soon: ad.application_deadline <= today + chrono::Duration::days(3),
+        closing_soon: platsen_app::search::closing_soon(ad.application_deadline, today),
         start: ad.start_text.clone(),
         vacancies: ad.vacancies,
         apply_href,
@@ -1068,11 +873,11 @@ struct EmployerPage {
 
 #[handler]
 async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>) -> Response {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
         return message(StatusCode::NOT_FOUND, "Arbetsgivaren finns inte", "Kontrollera adressen.");
     };
-    let employer = match state.store.employer(&key, now).await {
+    let employer = match state.app.store.employer(&key, now).await {
         Ok(e) => e,
         Err(platsen_jobs::Error::NotFound) => {
             return message(StatusCode::NOT_FOUND, "Arbetsgivaren finns inte", "Kontrollera adressen.");
@@ -1080,7 +885,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
         Err(e) => return unavailable(e),
     };
     let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..JobFilter::default() };
-    let jobs = match state.store.public_jobs(&filter, 1, 100, now).await {
+    let jobs = match state.app.store.public_jobs(&filter, 1, 100, now).await {
         Ok(p) => p,
         Err(e) => return unavailable(e),
     };
@@ -1126,8 +931,8 @@ fn xml_escape(s: &str) -> String {
 
 #[handler]
 async fn sitemap(state: Data<&AppState>, base: Data<&PublicUrl>) -> Response {
-    let now = state.clock.now();
-    let ads = match state.store.open_job_slugs(now).await {
+    let now = state.app.clock.now();
+    let ads = match state.app.store.open_job_slugs(now).await {
         Ok(a) => a,
         Err(e) => return unavailable(e),
     };

@@ -77,8 +77,10 @@ impl AlertFrequency {
 pub struct Alert {
     pub id: i64,
     pub email: String,
-    /// The search as a canonical query string.
+    /// The saved search in its stored form (see `platsen_app::saved_search`).
     pub search: String,
+    /// The stored form's format.
+    pub search_version: i32,
     pub frequency: AlertFrequency,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
@@ -95,16 +97,16 @@ pub struct ClaimedAlert {
 }
 
 type AlertRow =
-    (i64, String, String, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>);
+    (i64, String, String, i32, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>);
 
 fn alert(r: AlertRow) -> Result<Alert> {
-    let (id, email, search, frequency, confirmed_at, checked_at, next_due_at, created_at) = r;
+    let (id, email, search, search_version, frequency, confirmed_at, checked_at, next_due_at, created_at) = r;
     let frequency = AlertFrequency::from_code(&frequency)
         .ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("unknown alert frequency {frequency:?}").into())))?;
-    Ok(Alert { id, email, search, frequency, confirmed_at, checked_at, next_due_at, created_at })
+    Ok(Alert { id, email, search, search_version, frequency, confirmed_at, checked_at, next_due_at, created_at })
 }
 
-const ALERT_COLUMNS: &str = "select a.id, a.email, a.search, a.frequency, a.confirmed_at, a.checked_at, a.next_due_at, a.created_at from job_alerts a ";
+const ALERT_COLUMNS: &str = "select a.id, a.email, a.search, a.search_version, a.frequency, a.confirmed_at, a.checked_at, a.next_due_at, a.created_at from job_alerts a ";
 
 fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
@@ -121,7 +123,7 @@ impl Store {
     pub async fn create_alert(
         &self,
         email: &str,
-        search: &str,
+        (search, search_version): (&str, i32),
         frequency: AlertFrequency,
         now: DateTime<Utc>,
     ) -> Result<Option<(i64, String)>> {
@@ -157,13 +159,14 @@ impl Store {
                 None
             } else {
                 let id: i64 = sqlx::query_scalar(
-                    "insert into job_alerts (email, search, frequency, next_due_at, created_at)
-                     values ($1, $2, $3, $4, $4) returning id",
+                    "insert into job_alerts (email, search, search_version, frequency, next_due_at, created_at)
+                     values ($1, $2, $5, $3, $4, $4) returning id",
                 )
                 .bind(email.as_str())
                 .bind(search)
                 .bind(frequency.code())
                 .bind(now)
+                .bind(search_version)
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("insert into job_alert_tokens (token_hash, alert_id, created_at) values ($1, $2, $3)")
@@ -265,6 +268,33 @@ impl Store {
         });
         tracing::info!(alert_id = a.id, "job alert ended");
         Ok(())
+    }
+
+    /// Every alert whose saved search is stored in a format older than
+    /// `version`: id, format and stored text.
+    pub async fn alert_searches_older_than(&self, version: i32) -> Result<Vec<(i64, i32, String)>> {
+        Ok(read!(self, |pool| {
+            sqlx::query_as("select id, search_version, search from job_alerts where search_version < $1 order by id")
+                .bind(version)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Replaces an alert's saved search if it is still stored as `from`;
+    /// returns whether it was.
+    pub async fn rewrite_alert_search(&self, id: i64, from: i32, search: &str, version: i32) -> Result<bool> {
+        let n = write_tx!(self, |tx| {
+            sqlx::query("update job_alerts set search = $3, search_version = $4 where id = $1 and search_version = $2")
+                .bind(id)
+                .bind(from)
+                .bind(search)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
     }
 
     /// Leases confirmed alerts that are due, at most `limit`.

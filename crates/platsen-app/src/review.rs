@@ -9,11 +9,17 @@
 use platsen_jobs::Lifecycle;
 use platsen_jobs::model::{JobAd, JobStatus};
 
-use crate::AppState;
+use crate::App;
 
-/// Who is told what after `step` left `ad` as it is now.
-pub(crate) fn after_step(state: &AppState, base: &str, step: &Lifecycle, ad: &JobAd) {
-    let base = base.trim_end_matches('/').to_owned();
+impl App {
+    /// Tells who needs to know what after `step` left `ad` as it is now.
+    pub fn after_step(&self, step: &Lifecycle, ad: &JobAd) {
+        notify(self, step, ad);
+    }
+}
+
+fn notify(app: &App, step: &Lifecycle, ad: &JobAd) {
+    let base = app.public_url.clone();
     let mail: Option<(Audience, String, String)> = match (step, ad.status) {
         (Lifecycle::Publish | Lifecycle::Reopen, JobStatus::PendingReview) => Some((
             Audience::Operators,
@@ -58,14 +64,12 @@ pub(crate) fn after_step(state: &AppState, base: &str, step: &Lifecycle, ad: &Jo
         _ => None,
     };
     let Some((audience, subject, body)) = mail else { return };
-    let state = state.clone();
+    let app = app.clone();
     let job_id = ad.id;
     tokio::spawn(async move {
         let users = match audience {
-            Audience::Operators => {
-                state.store.users(None).await.map(|u| u.into_iter().filter(|u| u.is_admin).collect())
-            }
-            Audience::Employer(id) => state.store.users(Some(id)).await,
+            Audience::Operators => app.store.users(None).await.map(|u| u.into_iter().filter(|u| u.is_admin).collect()),
+            Audience::Employer(id) => app.store.users(Some(id)).await,
         };
         let users: Vec<platsen_jobs::store::User> = match users {
             Ok(u) => u,
@@ -76,7 +80,7 @@ pub(crate) fn after_step(state: &AppState, base: &str, step: &Lifecycle, ad: &Jo
         };
         for user in users {
             // Each failure is logged by the mailer; the others still go out.
-            let _ = state.web.mailer.send(&user.email, &subject, body.clone()).await;
+            let _ = app.mailer.send(&user.email, &subject, body.clone()).await;
         }
         tracing::info!(job_id, subject = %subject, "review mail sent");
     });

@@ -14,9 +14,6 @@
 //!   field, and keep what was typed.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use askama::Template;
 use chrono::NaiveDate;
@@ -31,319 +28,12 @@ use poem::web::{Data, Path, Query};
 use poem::{Body, Request, Response, Route, get, handler, post};
 use serde::Deserialize;
 
-use super::{Choice, Layout, PublicUrl, html, message, unavailable};
+use super::session::{
+    CsrfOnly, MAX_AD_FORM_BODY, SESSION_COOKIE, actor, anonymous_csrf, anonymous_csrf_ok, cookie, csrf_refused, layout,
+    private, read_form, read_form_within, see_other, session, session_for_post, set_cookie,
+};
+use super::{Choice, Layout, PublicUrl, html, message, status_label, unavailable};
 use crate::AppState;
-use crate::mail::Mailer;
-
-const SESSION_COOKIE: &str = "platsen_session";
-const CSRF_COOKIE: &str = "platsen_csrf";
-/// The largest form body accepted (an ad's description is at most 20 000
-/// characters; Swedish letters take two bytes, and URL encoding triples).
-const MAX_FORM_BODY: usize = 128 * 1024;
-
-/// What the pages keep between requests.
-#[derive(Clone, Default)]
-pub struct WebState {
-    pub counters: Arc<Counters>,
-    pub sign_in: Arc<SignInLimit>,
-    /// Confirmation mails of job alerts asked for per client address.
-    pub subscribe: Arc<crate::alerts::SubscribeLimit>,
-    pub mailer: Arc<Mailer>,
-    /// Mark cookies `Secure` (the public address is https).
-    pub secure_cookies: bool,
-}
-
-impl WebState {
-    pub fn new(mailer: Mailer, secure_cookies: bool) -> WebState {
-        WebState { mailer: Arc::new(mailer), secure_cookies, ..Default::default() }
-    }
-}
-
-// ----- view and apply-click counts ------------------------------------------
-
-/// Views and apply clicks, summed in memory and written to the database in
-/// one transaction at most every five seconds (a write per page view would
-/// queue every reader behind SQLite's single writer). The dashboard writes
-/// what is pending before it reads, so employers see current numbers.
-#[derive(Default)]
-pub struct Counters {
-    pending: std::sync::Mutex<HashMap<i64, (i64, i64)>>,
-    /// Milliseconds since the epoch of the last write.
-    last_flush: AtomicI64,
-    flushing: AtomicBool,
-}
-
-impl Counters {
-    fn add(&self, state: &AppState, job_id: i64, views: i64, clicks: i64) {
-        {
-            let mut pending = self.pending.lock().expect("counters lock");
-            let entry = pending.entry(job_id).or_default();
-            entry.0 += views;
-            entry.1 += clicks;
-        }
-        let now = chrono::Utc::now().timestamp_millis();
-        if now - self.last_flush.load(Ordering::Relaxed) >= 5_000 && !self.flushing.swap(true, Ordering::AcqRel) {
-            self.last_flush.store(now, Ordering::Relaxed);
-            let (counters, store) = (state.web.counters.clone(), state.store.clone());
-            tokio::spawn(async move {
-                counters.write(&store).await;
-                counters.flushing.store(false, Ordering::Release);
-            });
-        }
-    }
-
-    pub fn view(&self, state: &AppState, job_id: i64) {
-        self.add(state, job_id, 1, 0);
-    }
-
-    pub fn apply_click(&self, state: &AppState, job_id: i64) {
-        self.add(state, job_id, 0, 1);
-    }
-
-    /// Writes what is pending; on failure it stays pending for next time.
-    pub async fn write(&self, store: &platsen_jobs::Store) {
-        let batch: Vec<(i64, i64, i64)> = {
-            let mut pending = self.pending.lock().expect("counters lock");
-            pending.drain().map(|(id, (v, c))| (id, v, c)).collect()
-        };
-        if let Err(e) = store.add_job_counts(&batch).await {
-            tracing::warn!(error = %e, ads = batch.len(), "writing view counts failed; keeping them for later");
-            let mut pending = self.pending.lock().expect("counters lock");
-            for (id, v, c) in batch {
-                let entry = pending.entry(id).or_default();
-                entry.0 += v;
-                entry.1 += c;
-            }
-        }
-    }
-}
-
-// ----- sign-in limits -------------------------------------------------------
-
-/// Leaky buckets: each event adds one to its key's level, which drains at a
-/// steady rate; a key is full at its burst. Unlike a token bucket whose
-/// check consumes a token, a bucket here can be read without adding to it,
-/// so only failures need to count.
-struct Buckets<K> {
-    levels: std::sync::Mutex<HashMap<K, (f64, std::time::Instant)>>,
-    burst: f64,
-    /// How many events drain away per second.
-    per_sec: f64,
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Buckets<K> {
-    fn new(burst: u32, per: std::time::Duration) -> Self {
-        Buckets { levels: Default::default(), burst: f64::from(burst), per_sec: 1.0 / per.as_secs_f64() }
-    }
-
-    fn level_at(&self, (level, at): (f64, std::time::Instant), now: std::time::Instant) -> f64 {
-        (level - now.duration_since(at).as_secs_f64() * self.per_sec).max(0.0)
-    }
-
-    /// How many events the key holds now.
-    fn level(&self, key: &K) -> f64 {
-        let now = std::time::Instant::now();
-        self.levels.lock().expect("limit lock").get(key).map_or(0.0, |v| self.level_at(*v, now))
-    }
-
-    fn full(&self, key: &K) -> bool {
-        self.level(key) > self.burst - 0.5
-    }
-
-    fn add(&self, key: K) {
-        let now = std::time::Instant::now();
-        let mut levels = self.levels.lock().expect("limit lock");
-        if levels.len() > 10_000 {
-            // Forget the drained ones so the table stays small.
-            levels.retain(|_, v| self.level_at(*v, now) > 0.0);
-        }
-        let level = levels.get(&key).map_or(0.0, |v| self.level_at(*v, now));
-        levels.insert(key, (level + 1.0, now));
-    }
-}
-
-/// Sign-in and password-reset limits. Only failures count against sign-in,
-/// so colleagues behind one office address are never held up by each
-/// other's successful sign-ins:
-/// - an address with 20 failures (then one every six seconds, on any
-///   account) is refused;
-/// - an account with 5 failures (then one a minute) refuses the addresses
-///   that failed on it, but not an address that has not: the real user
-///   still signs in from their own while someone guesses from elsewhere.
-///
-/// Password-reset requests have their own buckets (five, then one every
-/// two minutes per address; three mails, then one every twenty minutes per
-/// account), so asking for resets neither locks anyone out of signing in
-/// nor floods an inbox.
-pub struct SignInLimit {
-    failures_by_client: Buckets<IpAddr>,
-    failures_by_account: Buckets<String>,
-    failures_by_account_and_client: Buckets<(String, Option<IpAddr>)>,
-    resets_by_client: Buckets<IpAddr>,
-    resets_by_account: Buckets<String>,
-}
-
-impl Default for SignInLimit {
-    fn default() -> Self {
-        let secs = std::time::Duration::from_secs;
-        SignInLimit {
-            failures_by_client: Buckets::new(20, secs(6)),
-            failures_by_account: Buckets::new(5, secs(60)),
-            failures_by_account_and_client: Buckets::new(5, secs(60)),
-            resets_by_client: Buckets::new(5, secs(120)),
-            resets_by_account: Buckets::new(3, secs(20 * 60)),
-        }
-    }
-}
-
-fn account_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-impl SignInLimit {
-    /// Whether this address may try to sign in to this account now.
-    fn may_try(&self, email: &str, client: Option<IpAddr>) -> bool {
-        let account = account_key(email);
-        if client.is_some_and(|ip| self.failures_by_client.full(&ip)) {
-            return false;
-        }
-        // A guessed-at account refuses only the addresses that guessed.
-        !(self.failures_by_account.full(&account)
-            && self.failures_by_account_and_client.level(&(account, client)) > 0.0)
-    }
-
-    fn failed(&self, email: &str, client: Option<IpAddr>) {
-        let account = account_key(email);
-        if let Some(ip) = client {
-            self.failures_by_client.add(ip);
-        }
-        self.failures_by_account.add(account.clone());
-        self.failures_by_account_and_client.add((account, client));
-    }
-
-    /// Whether this address may ask for a reset now (counts the request).
-    fn may_ask_reset(&self, client: Option<IpAddr>) -> bool {
-        let Some(ip) = client else { return true };
-        if self.resets_by_client.full(&ip) {
-            return false;
-        }
-        self.resets_by_client.add(ip);
-        true
-    }
-
-    /// Whether a reset mail may go to this account now (counts the mail).
-    fn may_mail_reset(&self, email: &str) -> bool {
-        let account = account_key(email);
-        if self.resets_by_account.full(&account) {
-            return false;
-        }
-        self.resets_by_account.add(account);
-        true
-    }
-}
-
-// ----- cookies, sessions, CSRF ---------------------------------------------
-
-fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> String {
-    let secure = if state.web.secure_cookies { "; Secure" } else { "" };
-    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}")
-}
-
-/// The signed-in session, if the cookie names a live one.
-pub(super) async fn session(state: &AppState, req: &Request) -> Result<Option<Session>, Response> {
-    let Some(token) = cookie(req, SESSION_COOKIE) else { return Ok(None) };
-    state.store.session(token, state.clock.now()).await.map_err(unavailable)
-}
-
-fn same_secret(a: &str, b: &str) -> bool {
-    platsen_jobs::keys::secrets_equal(a, b)
-}
-
-fn csrf_refused() -> Response {
-    let mut r = message(
-        StatusCode::FORBIDDEN,
-        "Formuläret kunde inte skickas",
-        "Formuläret saknar en giltig säkerhetskod (det kan ha gått ut). Ladda om sidan och försök igen.",
-    );
-    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
-    r
-}
-
-/// The signed-in session of a form post whose CSRF token matches it.
-pub(super) async fn session_for_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
-    let Some(s) = session(state, req).await? else { return Err(see_other("/konto")) };
-    match csrf {
-        Some(t) if same_secret(t, &s.csrf) => Ok(s),
-        _ => {
-            tracing::warn!(user_id = s.user.id, "form post without a valid CSRF token refused");
-            Err(csrf_refused())
-        }
-    }
-}
-
-/// A random token for the forms shown before sign-in, and the cookie that
-/// must come back with it.
-fn anonymous_csrf(state: &AppState, req: &Request) -> (String, Option<String>) {
-    match cookie(req, CSRF_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())) {
-        Some(t) => (t.to_owned(), None),
-        None => {
-            let t = hex::encode(rand::random::<[u8; 32]>());
-            let c = set_cookie(state, CSRF_COOKIE, &t, "/konto", "Strict", 60 * 60 * 24);
-            (t, Some(c))
-        }
-    }
-}
-
-fn anonymous_csrf_ok(req: &Request, csrf: Option<&str>) -> bool {
-    matches!((cookie(req, CSRF_COOKIE), csrf), (Some(c), Some(f)) if !c.is_empty() && same_secret(c, f))
-}
-
-pub(super) fn see_other(to: &str) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, to).finish()
-}
-
-/// Private pages: never cached, never indexed.
-pub(super) fn private(mut r: Response, set_cookie: Option<String>) -> Response {
-    r.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
-    r.headers_mut().insert("x-robots-tag", "noindex".parse().expect("header"));
-    if let Some(c) = set_cookie {
-        r.headers_mut().append(header::SET_COOKIE, c.parse().expect("cookie header"));
-    }
-    r
-}
-
-/// Reads an `application/x-www-form-urlencoded` body of at most
-/// [`MAX_FORM_BODY`] bytes.
-pub(super) async fn read_form<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T, Response> {
-    let bytes = body.into_bytes_limit(MAX_FORM_BODY).await.map_err(|_| {
-        message(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "För mycket text",
-            format!("Formuläret får vara högst {} kB.", MAX_FORM_BODY / 1024),
-        )
-    })?;
-    serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| message(StatusCode::BAD_REQUEST, "Formuläret kunde inte läsas", "Skicka formuläret från sidan."))
-}
-
-pub(super) fn actor(s: &Session) -> Option<Actor> {
-    match (s.user.is_admin, s.user.employer_id) {
-        (_, Some(employer_id)) => Some(Actor::User { employer_id, user_id: s.user.id }),
-        (true, None) => Some(Actor::Admin),
-        (false, None) => None,
-    }
-}
 
 /// Adds the account pages to the routes.
 pub fn mount(route: Route) -> Route {
@@ -364,19 +54,13 @@ pub fn mount(route: Route) -> Route {
 // ----- sign-in --------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "konto_signin.html")]
+#[template(path = "account_sign_in.html")]
 struct SignInPage {
     layout: Layout,
     csrf: String,
     email: String,
     error: Option<String>,
     notice: Option<String>,
-}
-
-pub(super) fn layout(title: &str) -> Layout {
-    let mut l = Layout::new(title);
-    l.noindex = true;
-    l
 }
 
 fn sign_in_page(
@@ -424,7 +108,7 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
         r.headers_mut().insert(header::RETRY_AFTER, "60".parse().expect("header"));
         return r;
     }
-    match state.store.sign_in(&email, &password, state.clock.now()).await {
+    match state.app.store.sign_in(&email, &password, state.app.clock.now()).await {
         Ok(Some(new)) => {
             let max_age = platsen_jobs::store::SESSION_HOURS * 3600;
             let cookie = set_cookie(&state, SESSION_COOKIE, &new.token, "/", "Lax", max_age);
@@ -440,11 +124,6 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct CsrfOnly {
-    pub(super) csrf: Option<String>,
-}
-
 #[handler]
 async fn sign_out(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     let form: CsrfOnly = try_page!(read_form(body).await);
@@ -452,7 +131,7 @@ async fn sign_out(state: Data<&AppState>, req: &Request, body: Body) -> Response
         return r;
     }
     if let Some(token) = cookie(req, SESSION_COOKIE)
-        && let Err(e) = state.store.sign_out(token).await
+        && let Err(e) = state.app.store.sign_out(token).await
     {
         return unavailable(e);
     }
@@ -475,7 +154,7 @@ struct AdRow {
 }
 
 #[derive(Template)]
-#[template(path = "konto.html")]
+#[template(path = "account.html")]
 struct DashboardPage {
     layout: Layout,
     csrf: String,
@@ -534,13 +213,13 @@ async fn employer_dashboard(
     origins_form: Option<(String, String)>,
     embed_saved: bool,
 ) -> Response {
-    let now = state.clock.now();
-    state.web.counters.write(&state.store).await;
+    let now = state.app.clock.now();
+    state.app.write_counts().await;
     let key = platsen_jobs::IdOrSlug::Id(employer_id);
     let (employer, ads, counts) = match tokio::try_join!(
-        state.store.employer(&key, now),
-        state.store.employer_jobs(employer_id, None, 1, 100, now),
-        state.store.job_counts(employer_id),
+        state.app.store.employer(&key, now),
+        state.app.store.employer_jobs(employer_id, None, 1, 100, now),
+        state.app.store.job_counts(employer_id),
     ) {
         Ok(x) => x,
         Err(e) => return unavailable(e),
@@ -615,7 +294,7 @@ async fn save_embed_origins(state: Data<&AppState>, base: Data<&PublicUrl>, req:
         .await;
     }
     let lines: Vec<String> = typed.lines().map(str::to_owned).collect();
-    match state.store.set_embed_origins(actor, employer_id, &lines, state.clock.now()).await {
+    match state.app.store.set_embed_origins(actor, employer_id, &lines, state.app.clock.now()).await {
         Ok(_) => see_other("/konto?inbaddning=sparad#inbaddning"),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let error = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
@@ -878,7 +557,7 @@ struct StatusAction {
 }
 
 #[derive(Template)]
-#[template(path = "konto_annons.html")]
+#[template(path = "account_ad.html")]
 struct AdPage {
     layout: Layout,
     csrf: String,
@@ -1171,16 +850,6 @@ fn taken_down(ad: &JobAd) -> bool {
     ad.status == JobStatus::Closed && ad.rejection_reason.is_some()
 }
 
-/// An ad's status as its employer reads it: a draft sent back from review
-/// is "Avvisad", an ad the operator closed "Stängd av Platsen".
-pub(super) fn status_label(ad: &JobAd) -> &'static str {
-    match ad.status {
-        JobStatus::Draft if ad.rejection_reason.is_some() => "Avvisad",
-        JobStatus::Closed if ad.rejection_reason.is_some() => "Stängd av Platsen",
-        s => s.name_sv(),
-    }
-}
-
 struct AdPageArgs<'a> {
     session: &'a Session,
     ad: Option<&'a JobAd>,
@@ -1242,7 +911,7 @@ async fn employer_session(state: &AppState, req: &Request) -> Result<(Session, A
 /// An ad of the signed-in employer; another employer's is "not found".
 async fn own_ad(state: &AppState, actor: Actor, id: &str) -> Result<JobAd, Response> {
     let Ok(id) = id.parse::<i64>() else { return Err(not_found_ad()) };
-    match state.store.job_for(actor, id, state.clock.now()).await {
+    match state.app.store.job_for(actor, id, state.app.clock.now()).await {
         Ok(ad) if actor.employer_id().is_none_or(|e| e == ad.employer_id) => Ok(ad),
         Ok(_) | Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => {
             tracing::warn!(job_id = id, actor = %actor.label(), "an ad of another employer was asked for");
@@ -1285,13 +954,13 @@ fn domain_errors(e: platsen_jobs::Error) -> Result<Vec<FieldError>, Response> {
 
 #[handler]
 async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Response {
-    let form: AdForm = try_page!(read_form(body).await);
+    let form: AdForm = try_page!(read_form_within(body, MAX_AD_FORM_BODY).await);
     let s = try_page!(session_for_post(&state, req, form.csrf.as_deref()).await);
     let (Some(actor), Some(employer_id)) = (actor(&s), s.user.employer_id) else { return not_found_ad() };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (input, own) = form.input(DescriptionFormat::Markdown);
     let result = if own.is_empty() {
-        state.store.create_job(actor, employer_id, input, now).await
+        state.app.store.create_job(actor, employer_id, input, now).await
     } else {
         // Nothing is stored while a value is of the wrong kind; the rest of
         // the form is still checked, so every problem shows at once.
@@ -1343,9 +1012,9 @@ async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, p
 
 #[handler]
 async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
-    let form: AdForm = try_page!(read_form(body).await);
+    let form: AdForm = try_page!(read_form_within(body, MAX_AD_FORM_BODY).await);
     let (s, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let (input, mut own) = form.input(ad.description_format);
     let version = match form.version.as_deref().map(str::parse::<i64>) {
         Some(Ok(v)) => Some(v),
@@ -1356,7 +1025,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
     };
     let patch = patch_of(input, &ad);
     let result = if own.is_empty() {
-        state.store.update_job(actor, ad.id, patch, version, now).await
+        state.app.store.update_job(actor, ad.id, patch, version, now).await
     } else {
         let today = platsen_jobs::validate::today_in_sweden(now);
         let domain = patch.apply_to(&ad).validate(today, platsen_jobs::input::DeadlineCheck::Unchanged).err();
@@ -1398,7 +1067,7 @@ struct StatusForm {
 }
 
 #[derive(Template)]
-#[template(path = "konto_stang.html")]
+#[template(path = "account_close_ad.html")]
 struct ClosePage {
     layout: Layout,
     csrf: String,
@@ -1425,13 +1094,7 @@ async fn close_page(state: Data<&AppState>, req: &Request, id: Path<String>) -> 
 }
 
 #[handler]
-async fn change_status(
-    state: Data<&AppState>,
-    base: Data<&PublicUrl>,
-    req: &Request,
-    id: Path<String>,
-    body: Body,
-) -> Response {
+async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
     let form: StatusForm = try_page!(read_form(body).await);
     let (_, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
     let (step, done) = match form.action.as_deref() {
@@ -1447,9 +1110,9 @@ async fn change_status(
             );
         }
     };
-    match state.store.transition(actor, ad.id, step.clone(), state.clock.now()).await {
+    match state.app.store.transition(actor, ad.id, step.clone(), state.app.clock.now()).await {
         Ok(after) => {
-            crate::notify::after_step(&state, &base.0.0, &step, &after);
+            state.app.after_step(&step, &after);
             see_other(&format!("/konto/annonser/{}?klart={done}", ad.id))
         }
         Err(platsen_jobs::Error::Conflict { .. } | platsen_jobs::Error::Invalid(_)) => {
@@ -1463,38 +1126,54 @@ async fn change_status(
 // ----- password reset -------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "konto_losenord.html")]
+#[template(path = "account_password.html")]
 struct PasswordPage {
     layout: Layout,
     csrf: String,
-    /// `forgot`, `sent`, `reset` or `done`.
-    step: &'static str,
+    step: PasswordStep,
     token: String,
     error: Option<String>,
+}
+
+/// Where a reader is in choosing a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PasswordStep {
+    /// Asks for the address to mail a link to.
+    Forgot,
+    /// The link is on its way.
+    Sent,
+    /// Chooses a new password from a reset link.
+    Reset,
+    /// Chooses a first password from an invitation.
+    Welcome,
+    /// The new password is set.
+    Done,
+    /// The first password is set.
+    Welcomed,
 }
 
 fn password_page(
     state: &AppState,
     req: &Request,
     status: StatusCode,
-    step: &'static str,
+    step: PasswordStep,
     token: String,
     error: Option<String>,
 ) -> Response {
     let (csrf, set) = anonymous_csrf(state, req);
     let title = match step {
-        "reset" => "Välj ett nytt lösenord",
-        "welcome" => "Välj ditt lösenord",
-        "done" => "Lösenordet är bytt",
-        "welcomed" => "Ditt konto är klart",
-        _ => "Glömt lösenordet",
+        PasswordStep::Reset => "Välj ett nytt lösenord",
+        PasswordStep::Welcome => "Välj ditt lösenord",
+        PasswordStep::Done => "Lösenordet är bytt",
+        PasswordStep::Welcomed => "Ditt konto är klart",
+        PasswordStep::Forgot | PasswordStep::Sent => "Glömt lösenordet",
     };
     private(html(status, &PasswordPage { layout: layout(title), csrf, step, token, error }), set)
 }
 
 #[handler]
 async fn forgot_page(state: Data<&AppState>, req: &Request) -> Response {
-    password_page(&state, req, StatusCode::OK, "forgot", String::new(), None)
+    password_page(&state, req, StatusCode::OK, PasswordStep::Forgot, String::new(), None)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1504,44 +1183,39 @@ struct ForgotForm {
 }
 
 #[handler]
-async fn forgot(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
+async fn forgot(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     let form: ForgotForm = try_page!(read_form(body).await);
     if !anonymous_csrf_ok(req, form.csrf.as_deref()) {
         return csrf_refused();
     }
     let email = form.email.unwrap_or_default();
     if let Err(e) = platsen_jobs::validate::email("email", &email) {
-        return password_page(&state, req, StatusCode::BAD_REQUEST, "forgot", String::new(), Some(e.message));
+        return password_page(
+            &state,
+            req,
+            StatusCode::BAD_REQUEST,
+            PasswordStep::Forgot,
+            String::new(),
+            Some(e.message),
+        );
     }
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
     if !state.web.sign_in.may_ask_reset(client) {
         let e = "För många försök. Vänta några minuter och försök igen.".to_owned();
-        let mut r = password_page(&state, req, StatusCode::TOO_MANY_REQUESTS, "forgot", String::new(), Some(e));
+        let mut r =
+            password_page(&state, req, StatusCode::TOO_MANY_REQUESTS, PasswordStep::Forgot, String::new(), Some(e));
         r.headers_mut().insert(header::RETRY_AFTER, "120".parse().expect("header"));
         return r;
     }
     // An inbox gets a few reset mails at most; the answer stays the same.
     if !state.web.sign_in.may_mail_reset(&email) {
         tracing::info!("password reset not mailed: the address had several just now");
-        return password_page(&state, req, StatusCode::OK, "sent", String::new(), None);
+        return password_page(&state, req, StatusCode::OK, PasswordStep::Sent, String::new(), None);
     }
-    match state.store.start_password_reset(&email, state.clock.now()).await {
-        Ok(Some((user, token))) => {
-            let link = format!("{}/konto/aterstall?token={token}", base.0.0.trim_end_matches('/'));
-            let body = format!(
-                "Hej!\r\n\r\nNågon (förhoppningsvis du) har bett om ett nytt lösenord till ditt konto på Platsen.\r\n\
-                 Välj ett nytt lösenord här inom {} minuter:\r\n\r\n{link}\r\n\r\n\
-                 Länken fungerar en gång. Har du inte bett om det här kan du strunta i mejlet.\r\n",
-                platsen_jobs::store::RESET_MINUTES
-            );
-            // The answer is the same whether or not the mail went out, and
-            // whether or not the address has an account.
-            let _ = state.web.mailer.send(&user.email, "Nytt lösenord till Platsen", body).await;
-        }
-        Ok(None) => tracing::info!("password reset asked for an unknown address"),
-        Err(e) => return unavailable(e),
+    if let Err(e) = state.app.mail_password_reset(&email).await {
+        return unavailable(e);
     }
-    password_page(&state, req, StatusCode::OK, "sent", String::new(), None)
+    password_page(&state, req, StatusCode::OK, PasswordStep::Sent, String::new(), None)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1554,7 +1228,7 @@ struct TokenParams {
 #[handler]
 async fn reset_page(state: Data<&AppState>, req: &Request, params: Query<TokenParams>) -> Response {
     let token = params.token.clone().unwrap_or_default();
-    let step = if params.valkommen.is_some() { "welcome" } else { "reset" };
+    let step = if params.valkommen.is_some() { PasswordStep::Welcome } else { PasswordStep::Reset };
     password_page(&state, req, StatusCode::OK, step, token, None)
 }
 
@@ -1575,12 +1249,16 @@ async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     }
     let token = form.token.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    let (step, done) = if form.valkommen.is_some() { ("welcome", "welcomed") } else { ("reset", "done") };
+    let (step, done) = if form.valkommen.is_some() {
+        (PasswordStep::Welcome, PasswordStep::Welcomed)
+    } else {
+        (PasswordStep::Reset, PasswordStep::Done)
+    };
     if Some(&password) != form.password_again.as_ref() {
         let e = "Lösenorden är inte likadana.".to_owned();
         return password_page(&state, req, StatusCode::UNPROCESSABLE_ENTITY, step, token, Some(e));
     }
-    match state.store.finish_password_reset(&token, &password, state.clock.now()).await {
+    match state.app.store.finish_password_reset(&token, &password, state.app.clock.now()).await {
         Ok(_) => password_page(&state, req, StatusCode::OK, done, String::new(), None),
         Err(platsen_jobs::Error::Invalid(errors)) => {
             let e = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
@@ -1588,53 +1266,4 @@ async fn reset(state: Data<&AppState>, req: &Request, body: Body) -> Response {
         }
         Err(e) => unavailable(e),
     }
-}
-
-// ----- invitations ----------------------------------------------------------
-
-/// Creates an employer's account without a password and mails the address a
-/// link to choose one (the reset page, with a token valid for
-/// [`platsen_jobs::store::INVITE_DAYS`] days). Returns the user and whether
-/// the mail went out; the account exists either way, and a password reset
-/// sends a new link.
-pub(crate) async fn invite(
-    state: &AppState,
-    base: &str,
-    employer_id: i64,
-    email: &str,
-) -> platsen_jobs::Result<(platsen_jobs::store::User, bool)> {
-    let now = state.clock.now();
-    let employer = state.store.employer(&platsen_jobs::IdOrSlug::Id(employer_id), now).await?;
-    let (user, token) = state.store.invite_user(employer_id, email, now).await?;
-    let sent = send_invitation(state, base, &employer.name, &user.email, &token).await;
-    Ok((user, sent))
-}
-
-/// Mails one of an employer's users a new invitation (the earlier link
-/// stops working); returns whether the mail went out.
-pub(crate) async fn reinvite(
-    state: &AppState,
-    base: &str,
-    employer_id: i64,
-    user_id: i64,
-) -> platsen_jobs::Result<bool> {
-    let now = state.clock.now();
-    let employer = state.store.employer(&platsen_jobs::IdOrSlug::Id(employer_id), now).await?;
-    let (user, token) = state.store.reinvite_user(employer_id, user_id, now).await?;
-    Ok(send_invitation(state, base, &employer.name, &user.email, &token).await)
-}
-
-/// The invitation mail: a link to the page where the user chooses a
-/// password, worded as a welcome (`valkommen=1`), not as a reset.
-async fn send_invitation(state: &AppState, base: &str, employer: &str, email: &str, token: &str) -> bool {
-    let base = base.trim_end_matches('/');
-    let link = format!("{base}/konto/aterstall?valkommen=1&token={token}");
-    let body = format!(
-        "Hej!\r\n\r\nDu har fått ett konto på Platsen för {employer}. Där publicerar och\r\n\
-         hanterar du arbetsgivarens platsannonser.\r\n\r\n\
-         Välj ditt lösenord här inom {} dagar:\r\n\r\n{link}\r\n\r\n\
-         Länken fungerar en gång. Logga sedan in på {base}/konto med\r\n{email}.\r\n",
-        platsen_jobs::store::INVITE_DAYS,
-    );
-    state.web.mailer.send(email, "Välkommen till Platsen", body).await.is_ok()
 }

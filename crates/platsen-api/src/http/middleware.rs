@@ -11,7 +11,7 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use sha2::{Digest, Sha256};
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 
 /// Adds a strong ETag to every successful GET (unless the handler set one),
 /// answers `If-None-Match` with 304, and sets Cache-Control: public reads may
@@ -287,7 +287,7 @@ impl ResponseCache {
     pub fn new(state: crate::AppState, spec: &str) -> Self {
         let inner = Arc::new(CacheInner { routes: route_shapes(spec), entries: Default::default() });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (weak, clock) = (Arc::downgrade(&inner), state.clock.clone());
+            let (weak, clock) = (Arc::downgrade(&inner), state.app.clock.clone());
             runtime.spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
                 loop {
@@ -445,8 +445,8 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         let Some(key) = key else {
             return Ok(self.inner.call(req).await?.into_response());
         };
-        let now = self.state.clock.now();
-        let generation = self.state.store.generation();
+        let now = self.state.app.clock.now();
+        let generation = self.state.app.store.generation();
         let hit = self.cache.entries.read().expect("cache lock").get(&key);
         if let Some(entry) = hit
             && entry.generation == generation

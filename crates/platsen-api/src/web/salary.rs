@@ -26,8 +26,9 @@ use poem::{Body, Response, handler};
 use serde::Deserialize;
 
 use super::{Choice, Layout, html, message, nonempty, unavailable, url_encode};
+use platsen_app::salary::{SalaryError, Standing};
+
 use crate::AppState;
-use crate::problem::ApiError;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct SalaryParams {
@@ -152,7 +153,7 @@ struct CompareResult {
 }
 
 #[derive(Template)]
-#[template(path = "lonestatistik.html")]
+#[template(path = "salary.html")]
 struct SalaryPage {
     layout: Layout,
     year: i32,
@@ -237,16 +238,6 @@ fn filter_query(filter: &Cell, year: i32) -> String {
     pairs.join("&")
 }
 
-/// What the selection is, in Swedish ("Upphandlare · Kommun").
-pub(crate) fn selection_label(filter: &Cell) -> String {
-    let parts: Vec<String> = [Dimension::Role, Dimension::Sector, Dimension::County]
-        .into_iter()
-        .filter(|d| filter.value(*d).is_some())
-        .map(|d| filter.label(d))
-        .collect();
-    if parts.is_empty() { "Alla svarande".to_owned() } else { parts.join(" · ") }
-}
-
 /// Women's and men's medians and the ratio: the selection first, then
 /// each group of `by` in which at least one of them is published.
 fn gender_rows(total: &Row, by_gender: &Table, grouped: &Table, split: &Table, by: Dimension) -> Vec<TableRow> {
@@ -281,7 +272,7 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
 /// "Jämför din lön": the salary comes in the body of a post, never in the address.
 #[handler]
 pub(super) async fn compare(state: Data<&AppState>, params: Query<SalaryParams>, body: Body) -> Response {
-    let form: CompareForm = match super::konto::read_form(body).await {
+    let form: CompareForm = match super::session::read_form(body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -292,60 +283,41 @@ pub(super) async fn compare(state: Data<&AppState>, params: Query<SalaryParams>,
     resp
 }
 
-async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) -> Response {
-    let parsed = match parse(params) {
-        Ok(p) => p,
-        Err((field, reason)) => {
-            return message(StatusCode::BAD_REQUEST, "Ogiltigt urval", format!("Fältet {field}: {reason}"));
-        }
-    };
-    let filter = parsed.filter;
-    let query = StatsQuery { year: parsed.year, group_by: vec![], filter };
-    let (data, total) = match crate::salary::table(state, query).await {
-        Ok(t) => t,
-        Err(ApiError::NotFound(p)) => {
-            let status = if parsed.year.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
-            return message(status, "Lönestatistik", p.0.detail.clone());
-        }
-        Err(e) => return unavailable(format!("{e:?}")),
-    };
-    let year = total.year;
-    // The breakdown: by the first of role, sector, county the filters leave open.
-    let by = [Dimension::Role, Dimension::Sector, Dimension::County, Dimension::Experience]
-        .into_iter()
-        .find(|d| filter.value(*d).is_none())
-        .unwrap_or(Dimension::Experience);
-    let q = |group_by: Vec<Dimension>, year: Option<i32>| StatsQuery { year, group_by, filter };
-    let tables = tokio::try_join!(
-        crate::salary::table(state, q(vec![by], Some(year))),
-        crate::salary::table(state, q(vec![Dimension::Year], None)),
-        crate::salary::table(state, q(vec![Dimension::Gender], Some(year))),
-        crate::salary::table(state, q(vec![by, Dimension::Gender], Some(year))),
-    );
-    let ((_, grouped), (_, by_year), (_, by_gender), (_, split)) = match tables {
-        Ok(t) => t,
-        Err(e) => return unavailable(format!("{e:?}")),
-    };
-    let selection = selection_label(&filter);
-    let row = &total.total;
-
-    let (lon, lon_error, compared) = match lon.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+/// The reader's salary compared with the selection: what was typed, an
+/// error in it, and the answer.
+fn compared(
+    row: &Row,
+    lon: Option<String>,
+    selection: &str,
+    year: i32,
+) -> (String, Option<String>, Option<CompareResult>) {
+    match lon.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => (String::new(), lon.map(|_| "Skriv din månadslön i kronor.".to_owned()), None),
         Some(raw) => match parse_salary(raw) {
             Ok(v) => {
-                let (percentile, kind, text) = crate::salary::compare_answer(row, v as f64, &selection, year);
-                let percentile = percentile.or(match kind {
-                    "below" => Some(0),
-                    "above" => Some(100),
-                    _ => None,
-                });
-                (platsen_salary::format::thousands(v), None, Some(CompareResult { text, percentile }))
+                let answer = platsen_app::salary::compare(row, v as f64, selection, year);
+                let percentile = match answer.standing {
+                    Standing::At(p) => Some(p),
+                    Standing::Below(_) => Some(0),
+                    Standing::Above(_) => Some(100),
+                    Standing::Unknown => None,
+                };
+                (platsen_salary::format::thousands(v), None, Some(CompareResult { text: answer.text, percentile }))
             }
             Err(e) => (raw.to_owned(), Some(e), None),
         },
-    };
+    }
+}
 
-    let fq = filter_query(&filter, year);
+/// The page's charts, each at the widths of its `<picture>`, with its
+/// alternative text.
+async fn charts(
+    data: &std::sync::Arc<platsen_salary::Dataset>,
+    filter: Cell,
+    year: i32,
+    by: Dimension,
+    fq: &str,
+) -> Result<Vec<ChartItem>, String> {
     let breakdown_chart = Chart::percentiles_by(by).unwrap_or(Chart::PercentilesByExperience);
     let specs = [
         (breakdown_chart, format!("Lön per {}", by.name_sv().to_lowercase()), vec![]),
@@ -367,8 +339,8 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
         .await;
         let described = match described {
             Ok(Ok(d)) => d,
-            Ok(Err(e)) => return unavailable(e),
-            Err(e) => return unavailable(e),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(e) => return Err(e.to_string()),
         };
         let sources = CHART_WIDTHS
             .iter()
@@ -384,6 +356,11 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
         charts.push(ChartItem { title, alt, sources });
     }
 
+    Ok(charts)
+}
+
+/// The selection's drop-downs: role, sector, county and year.
+fn selects(filter: &Cell, data: &platsen_salary::Dataset, year: i32) -> Vec<SelectView> {
     let select = |name, label, all: &str, values: Vec<(String, String)>, current: Option<String>| SelectView {
         name,
         label,
@@ -420,6 +397,55 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
     );
     year_select.options.remove(0);
     selects.push(year_select);
+    selects
+}
+
+async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) -> Response {
+    let parsed = match parse(params) {
+        Ok(p) => p,
+        Err((field, reason)) => {
+            return message(StatusCode::BAD_REQUEST, "Ogiltigt urval", format!("Fältet {field}: {reason}"));
+        }
+    };
+    let filter = parsed.filter;
+    let query = StatsQuery { year: parsed.year, group_by: vec![], filter };
+    let (data, total) = match state.app.salary_table(query).await {
+        Ok(t) => t,
+        Err(e @ (SalaryError::NoData | SalaryError::NoYear(_))) => {
+            let status = if parsed.year.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+            return message(status, "Lönestatistik", e.public_text());
+        }
+        Err(e) => return unavailable(format!("{e:?}")),
+    };
+    let year = total.year;
+    // The breakdown: by the first of role, sector, county the filters leave open.
+    let by = [Dimension::Role, Dimension::Sector, Dimension::County, Dimension::Experience]
+        .into_iter()
+        .find(|d| filter.value(*d).is_none())
+        .unwrap_or(Dimension::Experience);
+    let q = |group_by: Vec<Dimension>, year: Option<i32>| StatsQuery { year, group_by, filter };
+    let tables = tokio::try_join!(
+        state.app.salary_table(q(vec![by], Some(year))),
+        state.app.salary_table(q(vec![Dimension::Year], None)),
+        state.app.salary_table(q(vec![Dimension::Gender], Some(year))),
+        state.app.salary_table(q(vec![by, Dimension::Gender], Some(year))),
+    );
+    let ((_, grouped), (_, by_year), (_, by_gender), (_, split)) = match tables {
+        Ok(t) => t,
+        Err(e) => return unavailable(format!("{e:?}")),
+    };
+    let selection = filter.selection_label();
+    let row = &total.total;
+
+    let (lon, lon_error, compared) = compared(row, lon, &selection, year);
+
+    let fq = filter_query(&filter, year);
+    let charts = match charts(&data, filter, year, by, &fq).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(e),
+    };
+
+    let selects = selects(&filter, &data, year);
 
     let mut layout = Layout::new(format!("Lönestatistik {year}: {selection}"));
     layout.description = Some(format!(

@@ -16,17 +16,20 @@ use poem::web::{Data, Query};
 use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 
-use super::konto::{private, read_form};
-use super::{Choice, Layout, PublicUrl, SearchParams, describe_search, html, search_of_saved, unavailable};
+use super::session::{private, read_form};
+use platsen_app::alerts::Refusal;
+use platsen_app::saved_search::SavedSearch;
+
+use super::{Choice, Layout, SearchForm, html, unavailable};
 use crate::AppState;
 
 #[derive(Template)]
-#[template(path = "bevakning.html")]
+#[template(path = "alert.html")]
 struct AlertPage {
     layout: Layout,
-    /// subscribed, refused, confirm, manage, unsubscribe, unsubscribed, invalid
-    step: &'static str,
+    step: AlertStep,
     what: String,
+    /// The search page's address for the alert's search.
     search: String,
     token: String,
     frequency_name: String,
@@ -35,19 +38,39 @@ struct AlertPage {
     field: String,
 }
 
-fn page(status: StatusCode, step: &'static str, alert: Option<&Alert>, token: &str, notice: &str) -> Response {
+/// Where a reader is on the alert pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AlertStep {
+    /// A confirmation link is mailed.
+    Subscribed,
+    /// The subscription form had an error.
+    Refused,
+    /// Confirms from the mailed link.
+    Confirm,
+    /// Changes how often, or ends it.
+    Manage,
+    /// Asked to confirm ending it.
+    Unsubscribe,
+    /// Ended.
+    Unsubscribed,
+    /// The link's token is unknown or expired.
+    Invalid,
+}
+
+fn page(status: StatusCode, step: AlertStep, alert: Option<&Alert>, token: &str, notice: &str) -> Response {
     let mut layout = Layout::new(match step {
-        "confirm" => "Bekräfta bevakningen",
-        "manage" => "Din jobbevakning",
-        "unsubscribe" | "unsubscribed" => "Avsluta bevakningen",
-        "subscribed" => "Kolla din e-post",
-        _ => "Jobbevakning",
+        AlertStep::Confirm => "Bekräfta bevakningen",
+        AlertStep::Manage => "Din jobbevakning",
+        AlertStep::Unsubscribe | AlertStep::Unsubscribed => "Avsluta bevakningen",
+        AlertStep::Subscribed => "Kolla din e-post",
+        AlertStep::Refused | AlertStep::Invalid => "Jobbevakning",
     });
     layout.noindex = true;
     let (what, search, frequency) = match alert {
         Some(a) => (
-            search_of_saved(&a.search).map(|q| describe_search(&q)).unwrap_or_else(|| "en sparad sökning".into()),
-            a.search.clone(),
+            platsen_app::alerts::describe(a),
+            platsen_app::alerts::saved_search_of(a)
+                .map_or_else(|| "/jobb".to_owned(), |s| platsen_app::search::search_path(&s.query(), 1)),
             Some(a.frequency),
         ),
         None => (String::new(), String::new(), None),
@@ -71,7 +94,7 @@ fn page(status: StatusCode, step: &'static str, alert: Option<&Alert>, token: &s
 }
 
 fn invalid_link() -> Response {
-    page(StatusCode::NOT_FOUND, "invalid", None, "", "")
+    page(StatusCode::NOT_FOUND, AlertStep::Invalid, None, "", "")
 }
 
 /// The subscription form under the search: the search's own parameters,
@@ -81,27 +104,25 @@ pub(super) struct SubscribeForm {
     email: Option<String>,
     frequency: Option<String>,
     #[serde(flatten)]
-    search: SearchParams,
+    search: SearchForm,
 }
 
 #[handler]
-pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, body: Body) -> Response {
+pub(super) async fn subscribe(state: Data<&AppState>, req: &Request, body: Body) -> Response {
     let form: SubscribeForm = try_page!(read_form(body).await);
     let email = form.email.unwrap_or_default();
     let frequency = form.frequency.unwrap_or_else(|| "daily".into());
     let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
-    match crate::alerts::subscribe(&state, &base.0.0, client, &email, &form.search, &frequency).await {
+    match state.app.subscribe(client, &email, &form.search, &frequency).await {
         Ok(()) => {
-            let what = super::saved_search(&form.search)
-                .ok()
-                .and_then(|s| search_of_saved(&s))
-                .map(|q| describe_search(&q))
+            let what = SavedSearch::from_form(&form.search)
+                .map(|s| platsen_app::search::describe(&s.query()))
                 .unwrap_or_default();
             let mut layout = Layout::new("Kolla din e-post");
             layout.noindex = true;
             let body = AlertPage {
                 layout,
-                step: "subscribed",
+                step: AlertStep::Subscribed,
                 what,
                 search: String::new(),
                 token: String::new(),
@@ -112,7 +133,7 @@ pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, re
             };
             private(html(StatusCode::OK, &body), None)
         }
-        Err(crate::alerts::Refusal::TooMany) => {
+        Err(Refusal::TooMany) => {
             let mut r = super::message(
                 StatusCode::TOO_MANY_REQUESTS,
                 "För många bevakningar på en gång",
@@ -121,19 +142,19 @@ pub(super) async fn subscribe(state: Data<&AppState>, base: Data<&PublicUrl>, re
             r.headers_mut().insert(poem::http::header::RETRY_AFTER, "600".parse().expect("header"));
             private(r, None)
         }
-        Err(crate::alerts::Refusal::Field(field, message)) => {
+        Err(Refusal::Field(platsen_jobs::FieldError { field, message, .. })) => {
             let mut layout = Layout::new("Bevakningen sparades inte");
             layout.noindex = true;
             let body = AlertPage {
                 layout,
-                step: "refused",
+                step: AlertStep::Refused,
                 what: String::new(),
                 search: String::new(),
                 token: String::new(),
                 frequency_name: String::new(),
                 frequencies: Vec::new(),
-                notice: format!("{}: {message}", field_name(field)),
-                field: field.to_owned(),
+                notice: format!("{}: {message}", field_name(&field)),
+                field,
             };
             private(html(StatusCode::BAD_REQUEST, &body), None)
         }
@@ -169,7 +190,7 @@ struct TokenForm {
 /// An alert by a link's token, or the page to answer.
 async fn by_token(state: &AppState, token: Option<&str>) -> Result<(Alert, String), Response> {
     let token = token.map(str::trim).unwrap_or_default();
-    match state.store.alert_by_token(token, state.clock.now()).await {
+    match state.app.store.alert_by_token(token, state.app.clock.now()).await {
         Ok(a) => Ok((a, token.to_owned())),
         Err(platsen_jobs::Error::NotFound) => Err(invalid_link()),
         Err(e) => Err(unavailable(e)),
@@ -180,17 +201,17 @@ async fn by_token(state: &AppState, token: Option<&str>) -> Result<(Alert, Strin
 pub(super) async fn confirm_page(state: Data<&AppState>, params: Query<TokenParam>) -> Response {
     let (alert, token) = try_page!(by_token(&state, params.token.as_deref()).await);
     if alert.confirmed_at.is_some() {
-        return page(StatusCode::OK, "manage", Some(&alert), &token, "Bevakningen är redan bekräftad.");
+        return page(StatusCode::OK, AlertStep::Manage, Some(&alert), &token, "Bevakningen är redan bekräftad.");
     }
-    page(StatusCode::OK, "confirm", Some(&alert), &token, "")
+    page(StatusCode::OK, AlertStep::Confirm, Some(&alert), &token, "")
 }
 
 #[handler]
 pub(super) async fn confirm(state: Data<&AppState>, body: Body) -> Response {
     let form: TokenForm = try_page!(read_form(body).await);
     let token = form.token.unwrap_or_default();
-    match state.store.confirm_alert(token.trim(), state.clock.now()).await {
-        Ok(a) => page(StatusCode::OK, "manage", Some(&a), token.trim(), "Klart! Bevakningen är aktiv."),
+    match state.app.store.confirm_alert(token.trim(), state.app.clock.now()).await {
+        Ok(a) => page(StatusCode::OK, AlertStep::Manage, Some(&a), token.trim(), "Klart! Bevakningen är aktiv."),
         Err(platsen_jobs::Error::NotFound) => invalid_link(),
         Err(e) => unavailable(e),
     }
@@ -199,7 +220,7 @@ pub(super) async fn confirm(state: Data<&AppState>, body: Body) -> Response {
 #[handler]
 pub(super) async fn manage_page(state: Data<&AppState>, params: Query<TokenParam>) -> Response {
     let (alert, token) = try_page!(by_token(&state, params.token.as_deref()).await);
-    page(StatusCode::OK, "manage", Some(&alert), &token, "")
+    page(StatusCode::OK, AlertStep::Manage, Some(&alert), &token, "")
 }
 
 #[handler]
@@ -207,10 +228,16 @@ pub(super) async fn manage(state: Data<&AppState>, body: Body) -> Response {
     let form: TokenForm = try_page!(read_form(body).await);
     let (alert, token) = try_page!(by_token(&state, form.token.as_deref()).await);
     let Some(frequency) = form.frequency.as_deref().and_then(AlertFrequency::from_code) else {
-        return page(StatusCode::BAD_REQUEST, "manage", Some(&alert), &token, "Välj hur ofta du vill få mejl.");
+        return page(
+            StatusCode::BAD_REQUEST,
+            AlertStep::Manage,
+            Some(&alert),
+            &token,
+            "Välj hur ofta du vill få mejl.",
+        );
     };
-    match state.store.set_alert_frequency(&token, frequency, state.clock.now()).await {
-        Ok(a) => page(StatusCode::OK, "manage", Some(&a), &token, "Sparat."),
+    match state.app.store.set_alert_frequency(&token, frequency, state.app.clock.now()).await {
+        Ok(a) => page(StatusCode::OK, AlertStep::Manage, Some(&a), &token, "Sparat."),
         Err(platsen_jobs::Error::NotFound) => invalid_link(),
         Err(e) => unavailable(e),
     }
@@ -219,7 +246,7 @@ pub(super) async fn manage(state: Data<&AppState>, body: Body) -> Response {
 #[handler]
 pub(super) async fn unsubscribe_page(state: Data<&AppState>, params: Query<TokenParam>) -> Response {
     let (alert, token) = try_page!(by_token(&state, params.token.as_deref()).await);
-    page(StatusCode::OK, "unsubscribe", Some(&alert), &token, "")
+    page(StatusCode::OK, AlertStep::Unsubscribe, Some(&alert), &token, "")
 }
 
 /// RFC 8058 one-click (the token in the address, `List-Unsubscribe=One-Click`
@@ -233,8 +260,8 @@ pub(super) async fn unsubscribe(state: Data<&AppState>, params: Query<TokenParam
             form.token.unwrap_or_default()
         }
     };
-    match state.store.delete_alert(token.trim(), state.clock.now()).await {
-        Ok(()) => page(StatusCode::OK, "unsubscribed", None, "", ""),
+    match state.app.store.delete_alert(token.trim(), state.app.clock.now()).await {
+        Ok(()) => page(StatusCode::OK, AlertStep::Unsubscribed, None, "", ""),
         Err(platsen_jobs::Error::NotFound) => invalid_link(),
         Err(e) => unavailable(e),
     }

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use platsen_jobs::Store;
-use platsen_salary::stats::{QUANTILE_METHOD, position};
-use platsen_salary::{Cell, Chart, Dataset, Dimension, Figure, Format, Position, Row, StatsError, StatsQuery, Table};
+use platsen_salary::stats::QUANTILE_METHOD;
+use platsen_salary::{Cell, Chart, Dataset, Dimension, Figure, Format, Row, StatsError, StatsQuery, Table};
 use platsen_taxonomy::Role;
 use platsen_taxonomy::survey::{AgeBand, ExperienceBand, Gender, Sector};
 use poem::http::StatusCode;
@@ -15,75 +14,17 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json, ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use platsen_app::salary::{ImportFailure, MarketBand, SalaryError, Standing, compare};
+
 use crate::AppState;
-use crate::problem::{ApiError, FieldProblem, Problem};
-use crate::routes::{Auth, Tag};
+use crate::api::Tag;
+use crate::api::auth::Auth;
+use crate::http::problem::{ApiError, FieldProblem, Problem};
 
 /// The largest survey file accepted.
-pub const MAX_CSV_BODY: usize = 20 * 1024 * 1024;
-
-/// The statistics of the latest import, rebuilt when another is imported
-/// (by any instance: the import id is read from the database).
-#[derive(Default)]
-pub struct SalaryData {
-    current: tokio::sync::Mutex<Option<Current>>,
-}
-
-struct Current {
-    generation: i64,
-    data: Option<Arc<Dataset>>,
-    checked_at: std::time::Instant,
-}
-
-/// How long the newest import id read from the database is trusted. An
-/// import through this process is seen at once; one through another
-/// instance within this time.
-const RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl std::fmt::Debug for SalaryData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SalaryData")
-    }
-}
-
-impl SalaryData {
-    /// The current data set, or `None` before the first import.
-    pub async fn dataset(&self, store: &Store) -> Result<Option<Arc<Dataset>>, ApiError> {
-        let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref()
-            && c.checked_at.elapsed() < RECHECK
-        {
-            return Ok(c.data.clone());
-        }
-        let generation = store.salary_generation().await?;
-        if let Some(c) = current.as_mut()
-            && c.generation == generation
-        {
-            c.checked_at = std::time::Instant::now();
-            return Ok(c.data.clone());
-        }
-        let data = if generation == 0 {
-            None
-        } else {
-            let rows = store.salary_responses().await?;
-            let data = tokio::task::spawn_blocking(move || Dataset::new(rows))
-                .await
-                .map_err(|e| internal("building the salary data set panicked", &e))?
-                .map_err(|e| internal("building the salary data set failed", &e))?;
-            Some(Arc::new(data))
-        };
-        *current = Some(Current { generation, data: data.clone(), checked_at: std::time::Instant::now() });
-        Ok(data)
-    }
-
-    /// Forgets the data set (after an import through this process).
-    pub async fn invalidate(&self) {
-        *self.current.lock().await = None;
-    }
-}
+pub const MAX_CSV_BODY: usize = platsen_app::salary::MAX_SURVEY_BYTES;
 
 fn internal(what: &str, e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "{what}");
@@ -95,24 +36,27 @@ fn no_data() -> ApiError {
         StatusCode::NOT_FOUND,
         "no-salary-data",
         "Ingen lönestatistik",
-        "Ingen löneenkät har importerats ännu.",
+        platsen_app::salary::SalaryError::NoData.public_text(),
     )))
 }
 
-fn stats_error(e: StatsError) -> ApiError {
+/// Statistics that could not be had, as a problem.
+pub(crate) fn salary_error(e: SalaryError) -> ApiError {
     match e {
-        StatsError::NoData => no_data(),
-        StatsError::NoYear(y) => ApiError::NotFound(Json(
-            Problem::new(
-                StatusCode::NOT_FOUND,
-                "no-salary-data",
-                "Ingen lönestatistik",
-                format!("Det finns ingen enkät för {y}."),
-            )
-            .with_field("year", "unknown_year", format!("Det finns ingen enkät för {y}.")),
-        )),
-        StatsError::Polars(e) => internal("salary statistics failed", &e),
+        SalaryError::NoData => no_data(),
+        e @ SalaryError::NoYear(_) => {
+            ApiError::NotFound(Json(
+                Problem::new(StatusCode::NOT_FOUND, "no-salary-data", "Ingen lönestatistik", e.public_text())
+                    .with_field("year", "unknown_year", e.public_text()),
+            ))
+        }
+        SalaryError::Store(e) => e.into(),
+        SalaryError::Failed(_) => ApiError::internal(),
     }
+}
+
+fn stats_error(e: StatsError) -> ApiError {
+    salary_error(e.into())
 }
 
 /// A survey file: `text/csv`, at most 20 MB.
@@ -405,95 +349,14 @@ pub struct SalaryApi {
     pub(crate) state: AppState,
 }
 
-/// The current data set; 404 before the first import.
-pub(crate) async fn dataset(state: &AppState) -> Result<Arc<Dataset>, ApiError> {
-    state.salary.dataset(&state.store).await?.ok_or_else(no_data)
-}
-
-/// The answer to `query`, from the cache or computed off the async threads.
-pub(crate) async fn table(state: &AppState, query: StatsQuery) -> Result<(Arc<Dataset>, Arc<Table>), ApiError> {
-    let data = dataset(state).await?;
-    if let Some(t) = data.cached(&query) {
-        return Ok((data, t));
-    }
-    let d = data.clone();
-    let table = tokio::task::spawn_blocking(move || d.stats(&query))
-        .await
-        .map_err(|e| internal("salary statistics panicked", &e))?
-        .map_err(stats_error)?;
-    Ok((data, table))
-}
-
-/// Where `salary` stands in `row`: the percentile, the kind of answer
-/// (`between`, `below`, `above`, `unknown`) and the sentence in Swedish.
-pub(crate) fn compare_answer(row: &Row, salary: f64, label: &str, year: i32) -> (Option<u32>, &'static str, String) {
-    let kr = platsen_salary::format::thousands(salary.round() as i64);
-    match position(row, salary) {
-        Some(Position::Percentile { percentile }) => (
-            Some(percentile),
-            "between",
-            format!("{kr} kr är mer än ungefär {percentile} % i gruppen tjänar ({label}, {year})."),
-        ),
-        Some(Position::Below { percentile }) => (
-            None,
-            "below",
-            format!("{kr} kr är lägre än P{percentile}: under de lägsta {percentile} % i gruppen ({label})."),
-        ),
-        Some(Position::Above { percentile }) => (
-            None,
-            "above",
-            format!("{kr} kr är högre än P{percentile}: över de högsta {} % i gruppen ({label}).", 100 - percentile),
-        ),
-        None => (None, "unknown", format!("För få svar i gruppen ({label}) för att jämföra.")),
-    }
-}
-
 impl SalaryApi {
     async fn data(&self) -> Result<Arc<Dataset>, ApiError> {
-        dataset(&self.state).await
+        self.state.app.salary_dataset().await.map_err(salary_error)
     }
 
     async fn table(&self, query: StatsQuery) -> Result<(Arc<Dataset>, Arc<Table>), ApiError> {
-        table(&self.state, query).await
+        self.state.app.salary_table(query).await.map_err(salary_error)
     }
-}
-
-/// Why a survey file was not imported.
-pub(crate) enum ImportFailure {
-    /// The file has invalid rows; nothing was stored.
-    Rejected(platsen_salary::import::Rejected),
-    /// The store refused it (the same file twice) or failed.
-    Store(platsen_jobs::Error),
-    /// The parser panicked (a bug; logged).
-    Panicked,
-}
-
-/// Parses, validates and stores a survey file, all or nothing, for the API
-/// and the admin page alike.
-pub(crate) async fn import_survey(
-    state: &AppState,
-    bytes: Vec<u8>,
-    filename: Option<String>,
-) -> Result<platsen_jobs::store::SalaryImport, ImportFailure> {
-    let now = state.clock.now();
-    let file_sha256 = hex::encode(Sha256::digest(&bytes));
-    let latest_year = chrono::Datelike::year(&now.with_timezone(&chrono_tz::Europe::Stockholm));
-    let rows = tokio::task::spawn_blocking(move || platsen_salary::import::parse(&bytes, latest_year))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "parsing a salary file panicked");
-            ImportFailure::Panicked
-        })?
-        .map_err(ImportFailure::Rejected)?;
-    let filename =
-        filename.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| "enkät.csv".into());
-    let import = state
-        .store
-        .import_salaries(&file_sha256, &filename, &rows, now, |_, _| {})
-        .await
-        .map_err(ImportFailure::Store)?;
-    state.salary.invalidate().await;
-    Ok(import)
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Salaries")]
@@ -515,7 +378,8 @@ impl SalaryApi {
         filename: Query<Option<String>>,
     ) -> Result<Imported, ApiError> {
         auth.0.require_admin()?;
-        let import = match import_survey(&self.state, body.0, filename.0).await {
+        let import = match self.state.app.import_survey(body.0, filename.0, self.state.app.clock.now(), |_, _| {}).await
+        {
             Ok(import) => import,
             Err(ImportFailure::Rejected(rejected)) => {
                 let detail =
@@ -543,7 +407,7 @@ impl SalaryApi {
     #[oai(path = "/salaries/imports", method = "get", operation_id = "salaryImports")]
     async fn imports(&self, auth: Auth) -> Result<Json<Vec<SalaryImportView>>, ApiError> {
         auth.0.require_admin()?;
-        Ok(Json(self.state.store.salary_imports().await?.into_iter().map(Into::into).collect()))
+        Ok(Json(self.state.app.store.salary_imports().await?.into_iter().map(Into::into).collect()))
     }
 
     /// Salary statistics
@@ -689,20 +553,16 @@ impl SalaryApi {
         let dims = [Dimension::Role, Dimension::Sector, Dimension::County];
         let group: BTreeMap<String, String> =
             dims.iter().filter_map(|d| filter.value(*d).map(|v| (d.code().to_owned(), v))).collect();
-        let label = {
-            let parts: Vec<String> =
-                dims.iter().filter(|d| filter.value(**d).is_some()).map(|d| filter.label(*d)).collect();
-            if parts.is_empty() { "Alla svarande".to_owned() } else { parts.join(" · ") }
-        };
-        let (percentile, kind, text) = compare_answer(row, salary, &label, table.year);
+        let label = filter.selection_label();
+        let answer = compare(row, salary, &label, table.year);
         Ok(Json(CompareView {
             year: table.year,
             group,
             label: label.clone(),
             band: row_view(row, &[]),
-            percentile,
-            position: kind.into(),
-            text,
+            percentile: answer.standing.percentile(),
+            position: standing_code(answer.standing).into(),
+            text: answer.text,
         }))
     }
 }
@@ -747,104 +607,35 @@ pub struct OfferedView {
     pub text: String,
 }
 
-/// Where an amount sits, as a phrase after "ligger": "vid percentil 40",
-/// "under P25 (den lägsta percentil som visas)", "över P75".
-fn describe_position(p: Option<Position>) -> (Option<u32>, String) {
-    match p {
-        Some(Position::Percentile { percentile }) => (Some(percentile), format!("vid percentil {percentile}")),
-        Some(Position::Below { percentile }) => (None, format!("under P{percentile}")),
-        Some(Position::Above { percentile }) => (None, format!("över P{percentile}")),
-        None => (None, "utanför det som går att visa".into()),
+/// The code of a standing: `between`, `below`, `above` or `unknown`.
+fn standing_code(s: Standing) -> &'static str {
+    match s {
+        Standing::At(_) => "between",
+        Standing::Below(_) => "below",
+        Standing::Above(_) => "above",
+        Standing::Unknown => "unknown",
     }
 }
 
-/// The market band of `role` in the latest survey, narrowed to the
-/// employer's sector and the ad's county as far as those groups' quartiles
-/// are published: sector and county, then sector, then county, then the
-/// whole country. `None` without a survey or when not even the national
-/// median is published. Failures only leave it out.
-pub async fn market_salary(
-    state: &AppState,
-    role: Role,
-    sector: Option<Sector>,
-    county_code: &'static str,
-    offered: Option<(Option<i64>, Option<i64>)>,
-) -> Option<MarketSalaryView> {
-    let data = match state.salary.dataset(&state.store).await {
-        Ok(Some(d)) => d,
-        _ => return None,
-    };
-    let table_for = async |filter: Cell| -> Option<Arc<Table>> {
-        let query = StatsQuery { year: None, group_by: vec![], filter };
-        match data.cached(&query) {
-            Some(t) => Some(t),
-            None => {
-                let d = data.clone();
-                tokio::task::spawn_blocking(move || d.stats(&query)).await.ok()?.ok()
-            }
+impl From<MarketBand> for MarketSalaryView {
+    fn from(b: MarketBand) -> Self {
+        MarketSalaryView {
+            role: b.role.code().into(),
+            county_code: b.county_code.map(str::to_owned),
+            sector: b.sector.map(|s| s.code().to_owned()),
+            label: b.label,
+            year: b.year,
+            p10: b.p10,
+            p25: b.p25,
+            median: b.median,
+            p75: b.p75,
+            p90: b.p90,
+            offered: b.offered.map(|o| OfferedView {
+                min_percentile: o.min_percentile,
+                max_percentile: o.max_percentile,
+                text: o.text,
+            }),
+            source: b.source,
         }
-    };
-    let national = Cell { role: Some(role), ..Cell::default() };
-    let mut candidates = Vec::new();
-    if let Some(sector) = sector {
-        candidates.push(Cell { sector: Some(sector), county: Some(county_code), ..national });
-        candidates.push(Cell { sector: Some(sector), ..national });
-    }
-    candidates.push(Cell { county: Some(county_code), ..national });
-    let mut chosen = None;
-    for cell in candidates {
-        if let Some(t) = table_for(cell).await.filter(|t| t.total.p25.shown().is_some()) {
-            chosen = Some((t, cell));
-            break;
-        }
-    }
-    let (table, cell) = match chosen {
-        Some(found) => found,
-        None => (table_for(national).await?, national),
-    };
-    let row = &table.total;
-    row.median.shown()?;
-    let place =
-        cell.county.and_then(platsen_taxonomy::county).map_or_else(|| "hela landet".to_owned(), |c| c.name.to_owned());
-    let label = match cell.sector {
-        Some(sector) => format!("{} inom {} i {place}", role.name_sv(), sector_phrase(sector)),
-        None => format!("{} i {place}", role.name_sv()),
-    };
-    let offered = offered.and_then(|(min, max)| {
-        let (lo, hi) = (min.or(max)?, max.or(min)?);
-        let (min_percentile, a) = describe_position(position(row, lo as f64));
-        let (max_percentile, b) = describe_position(position(row, hi as f64));
-        let text = match (min_percentile, max_percentile) {
-            _ if lo == hi => format!("Den erbjudna lönen ligger {a} för rollen."),
-            (Some(x), Some(y)) => format!("Lönespannet ligger mellan percentil {x} och {y} för rollen."),
-            _ => format!("Lönespannets nedre gräns ligger {a} och den övre {b} för rollen."),
-        };
-        Some(OfferedView { min_percentile, max_percentile, text })
-    });
-    Some(MarketSalaryView {
-        role: role.code().into(),
-        county_code: cell.county.map(str::to_owned),
-        sector: cell.sector.map(|s| s.code().to_owned()),
-        label,
-        year: table.year,
-        p10: row.p10.shown(),
-        p25: row.p25.shown(),
-        median: row.median.shown(),
-        p75: row.p75.shown(),
-        p90: row.p90.shown(),
-        offered,
-        source: format!("Källa: Platsen lönestatistik {}", table.year),
-    })
-}
-
-/// A sector as it reads in a band's label: "Upphandlare inom kommunal sektor".
-fn sector_phrase(sector: Sector) -> &'static str {
-    match sector {
-        Sector::Kommun => "kommunal sektor",
-        Sector::Region => "regional sektor",
-        Sector::Stat => "statlig sektor",
-        Sector::OffentligtBolag => "offentligt ägda bolag",
-        Sector::Privat => "privat sektor",
-        Sector::Konsult => "konsultbranschen",
     }
 }

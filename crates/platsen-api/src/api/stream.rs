@@ -13,9 +13,9 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
+use super::wire::{ChangeCode, JobView, RemovalCode};
 use crate::AppState;
-use crate::problem::ApiError;
-use crate::wire::{ChangeCode, JobView, RemovalCode};
+use crate::http::problem::ApiError;
 
 #[derive(Tags)]
 enum Tag {
@@ -150,7 +150,7 @@ impl StreamApi {
         limit: Query<Option<u32>>,
     ) -> Result<Json<StreamView>, ApiError> {
         let since = parse_cursor(since.0.as_deref())?;
-        let page = self.state.store.changes_since(since, limit.0.unwrap_or(500)).await?;
+        let page = self.state.app.store.changes_since(since, limit.0.unwrap_or(500)).await?;
         Ok(Json(StreamView {
             next_cursor: page.cursor.to_string(),
             has_more: page.more,
@@ -164,7 +164,7 @@ impl StreamApi {
     /// continues without a gap.
     #[oai(path = "/snapshot", method = "get", operation_id = "snapshot")]
     async fn snapshot(&self) -> Result<Json<SnapshotView>, ApiError> {
-        let (ads, cursor) = self.state.store.changes_snapshot(self.state.clock.now()).await?;
+        let (ads, cursor) = self.state.app.store.changes_snapshot(self.state.app.clock.now()).await?;
         Ok(Json(SnapshotView {
             total: ads.len() as i64,
             ads: ads.into_iter().map(JobView::public).collect(),

@@ -121,6 +121,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A parameter that is wrong, as 400 naming it.
+    pub fn bad_field(e: platsen_jobs::FieldError) -> Self {
+        ApiError::bad_request(&e.field, e.code, e.message)
+    }
+
     pub fn bad_request(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         ApiError::BadRequest(Json(

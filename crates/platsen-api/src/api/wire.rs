@@ -1,6 +1,6 @@
 //! The JSON shapes of the API: what clients send and what they get back.
 //! Request types derive both `Object` (for the spec) and `Deserialize` (for
-//! [`crate::body::JsonBody`]); response types derive `Object`.
+//! [`crate::http::body::JsonBody`]); response types derive `Object`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use platsen_jobs::input::{ContactInput, EmployerInput, JobInput, JobPatch, Patch};
@@ -30,6 +30,13 @@ macro_rules! wire_enum {
             fn from(v: $domain) -> Self {
                 match v { $(<$domain>::$variant => $name::$variant),+ }
             }
+        }
+
+        #[cfg(test)]
+        impl $name {
+            /// Every variant with its code on the wire (the test
+            /// `wire_codes_are_the_domains_codes` ties them to the domain's).
+            pub(crate) const CODES: &'static [($name, &'static str)] = &[$(($name::$variant, $code)),+];
         }
     };
 }
@@ -489,7 +496,7 @@ pub struct JobView {
     /// What people in the ad's role earn (Lönestatistik), on the single-ad
     /// view; absent in lists and when no survey is imported.
     #[oai(skip_serializing_if_is_none)]
-    pub market_salary: Option<crate::salary::MarketSalaryView>,
+    pub market_salary: Option<crate::api::salary::MarketSalaryView>,
     pub vacancies: i64,
     pub application_deadline: NaiveDate,
     pub expires_at: DateTime<Utc>,
@@ -768,7 +775,7 @@ pub struct HitView {
 impl HitView {
     pub fn from_hit(h: platsen_jobs::search::SearchHit, today: NaiveDate) -> Self {
         HitView {
-            closing_soon: h.application_deadline <= today + chrono::Duration::days(3),
+            closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             id: h.id,
             slug: h.slug,
             title: h.title,
@@ -876,8 +883,52 @@ pub struct SearchStatusView {
     pub last_error: Option<String>,
 }
 
+impl From<platsen_app::search::SearchStatus> for SearchStatusView {
+    fn from(s: platsen_app::search::SearchStatus) -> Self {
+        SearchStatusView {
+            engine: s.engine.into(),
+            meilisearch_configured: s.meilisearch_configured,
+            outbox_pending: s.outbox_pending,
+            outbox_dead: s.outbox_dead,
+            oldest_pending_seconds: s.oldest_pending_seconds,
+            last_success_at: s.last_success_at,
+            last_error: s.last_error,
+        }
+    }
+}
+
 /// How many dead letters were queued again.
 #[derive(Debug, Clone, Object)]
 pub struct RetriedView {
     pub retried: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes on the wire are the domain's own: a code renamed on one
+    /// side only fails here.
+    #[test]
+    fn wire_codes_are_the_domains_codes() {
+        macro_rules! same {
+            ($($wire:ty => $domain:ty),+ $(,)?) => {$(
+                for (v, code) in <$wire>::CODES {
+                    assert_eq!(<$domain>::from(*v).code(), *code, "{}", stringify!($wire));
+                    let json = poem_openapi::types::ToJSON::to_json(v);
+                    assert_eq!(json, Some(serde_json::Value::from(*code)), "{}", stringify!($wire));
+                }
+            )+};
+        }
+        same!(
+            ChangeCode => platsen_jobs::store::ChangeKind,
+            RemovalCode => platsen_jobs::store::RemovalReason,
+            RoleCode => Role,
+            EmploymentTypeCode => model::EmploymentType,
+            RemoteCode => model::RemoteMode,
+            SalaryPeriodCode => model::SalaryPeriod,
+            JobStatusCode => model::JobStatus,
+            DescriptionFormatCode => DescriptionFormat,
+        );
+    }
 }

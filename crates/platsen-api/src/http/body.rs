@@ -14,7 +14,7 @@ use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncReadExt;
 
-use crate::problem::{ApiError, Problem};
+use crate::http::problem::{ApiError, Problem};
 
 /// The largest JSON body accepted: ample for a 50 000-character description.
 pub const MAX_JSON_BODY: usize = 256 * 1024;

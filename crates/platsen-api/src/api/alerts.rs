@@ -1,0 +1,109 @@
+//! Job alerts in the API: `POST /api/v1/alerts` starts a double opt-in
+//! (see `platsen_app::alerts` for what happens next).
+
+use platsen_app::alerts::Refusal;
+use platsen_app::search::SearchForm;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+
+#[derive(Tags)]
+enum Tag {
+    /// Job alerts: saved searches mailed to job seekers.
+    Alerts,
+}
+
+/// How often an alert mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FrequencyCode {
+    /// As soon as a new ad is found (checked every minute).
+    Instant,
+    Daily,
+    Weekly,
+}
+
+/// A search to watch, and where to mail it.
+#[derive(Debug, Clone, Object, Deserialize)]
+pub struct CreateAlert {
+    /// The job seeker's address; a confirmation link goes there first.
+    #[oai(validator(max_length = 254))]
+    pub email: String,
+    pub frequency: FrequencyCode,
+    /// The search's words.
+    pub q: Option<String>,
+    /// Role code.
+    pub role: Option<String>,
+    /// County SCB code (two digits).
+    pub county: Option<String>,
+    /// Municipality SCB code (four digits).
+    pub municipality: Option<String>,
+    pub employment_type: Option<String>,
+    pub remote: Option<String>,
+    /// Employer id or slug.
+    pub employer: Option<String>,
+}
+
+/// The alert waits for confirmation.
+#[derive(Debug, Clone, Object)]
+pub struct AlertAccepted {
+    /// Always `confirmation_sent`.
+    pub status: String,
+    pub message: String,
+}
+
+#[derive(ApiResponse)]
+enum Accepted {
+    /// A confirmation link was mailed (the same answer whatever the address).
+    #[oai(status = 202)]
+    Accepted(Json<AlertAccepted>),
+}
+
+pub struct AlertsApi {
+    pub(crate) state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Alerts")]
+impl AlertsApi {
+    /// Save a job alert
+    ///
+    /// Starts a double opt-in: a confirmation link is mailed, and only a
+    /// confirmed alert mails ads, each ad once, as they are published
+    /// (`instant`), daily or weekly. Every mail has a one-click unsubscribe
+    /// (RFC 8058) and a link to manage the alert; no account is needed.
+    #[oai(path = "/alerts", method = "post", operation_id = "createAlert")]
+    async fn create(&self, req: &poem::Request, body: JsonBody<CreateAlert>) -> Result<Accepted, ApiError> {
+        let b = body.0;
+        let search = SearchForm {
+            q: b.q,
+            role: b.role,
+            county: b.county,
+            municipality: b.municipality,
+            employment_type: b.employment_type,
+            remote: b.remote,
+            employer: b.employer,
+            sort: None,
+            page: None,
+        };
+        let frequency = match b.frequency {
+            FrequencyCode::Instant => "instant",
+            FrequencyCode::Daily => "daily",
+            FrequencyCode::Weekly => "weekly",
+        };
+        let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        self.state.app.subscribe(client, &b.email, &search, frequency).await.map_err(|r| match r {
+            Refusal::Field(e) => ApiError::bad_request(&e.field, e.code, e.message),
+            Refusal::TooMany => ApiError::too_many_requests(),
+        })?;
+        Ok(Accepted::Accepted(Json(AlertAccepted {
+            status: "confirmation_sent".into(),
+            message: "Vi har skickat en länk för att bekräfta bevakningen. Inga mejl skickas förrän den är bekräftad."
+                .into(),
+        })))
+    }
+}

@@ -1,0 +1,409 @@
+//! Job ads: the public list, search and reads, and employers managing their own.
+
+use platsen_jobs::model::JobStatus;
+use platsen_jobs::search::{SearchQuery, SearchSort};
+use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle};
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::Tag;
+use super::auth::{Auth, Created, NoContent, Principal};
+use super::wire::*;
+use crate::AppState;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+
+/// An ad with its version as ETag, for `If-Match`.
+#[derive(ApiResponse)]
+pub enum Versioned {
+    /// The ad.
+    #[oai(status = 200)]
+    Ok(Json<JobView>, #[oai(header = "ETag")] String),
+}
+
+fn versioned(ad: platsen_jobs::model::JobAd) -> Versioned {
+    // The status is part of the tag: an ad can expire without a new version.
+    let etag = format!("\"v{}-{}\"", ad.version, ad.status.code());
+    Versioned::Ok(Json(JobView::owner(ad)), etag)
+}
+
+pub(super) fn page_args(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) {
+    (page.unwrap_or(1), per_page.unwrap_or(platsen_app::search::PER_PAGE))
+}
+
+/// The filters shared by the job list and search, checked.
+pub(super) fn job_filter(
+    role: Option<RoleCode>,
+    municipality: Option<String>,
+    county: Option<String>,
+    employment_type: Option<EmploymentTypeCode>,
+    remote: Option<RemoteCode>,
+    employer: Option<String>,
+    sort: Option<JobSort>,
+) -> Result<JobFilter, ApiError> {
+    use platsen_app::search as rules;
+    let municipality = municipality.as_deref().map(rules::municipality).transpose().map_err(ApiError::bad_field)?;
+    let county = county.as_deref().map(rules::county).transpose().map_err(ApiError::bad_field)?;
+    let employer = employer.as_deref().map(|e| parse_key("employer", e)).transpose()?;
+    Ok(JobFilter {
+        role: role.map(Into::into),
+        municipality_code: municipality,
+        county_code: county,
+        employment_type: employment_type.map(Into::into),
+        remote: remote.map(Into::into),
+        employer,
+        sort: sort.unwrap_or_default(),
+    })
+}
+
+/// A date (start of that day in Sweden) or an RFC 3339 instant.
+pub(super) fn parse_instant(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    let day_before = date.pred_opt()?;
+    Some(platsen_jobs::validate::end_of_swedish_day(day_before) + chrono::Duration::seconds(1))
+}
+
+/// Search results, with the engine that answered.
+#[derive(ApiResponse)]
+pub enum SearchResponse {
+    /// The hits, facets and total.
+    #[oai(status = 200)]
+    Ok(Json<SearchView>, #[oai(header = "X-Search-Engine")] String),
+}
+
+pub(super) fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
+    platsen_app::search::id_or_slug(field, raw).map_err(ApiError::bad_field)
+}
+
+pub struct JobsApi {
+    pub(super) state: AppState,
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Jobs")]
+impl JobsApi {
+    /// List open job ads
+    ///
+    /// Published ads whose expiry has not passed, filtered and paged, with the total count.
+    #[oai(path = "/jobs", method = "get", operation_id = "listJobs")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        role: Query<Option<RoleCode>>,
+        /// Municipality SCB code (four digits).
+        municipality: Query<Option<String>>,
+        /// County SCB code (two digits).
+        county: Query<Option<String>>,
+        employment_type: Query<Option<EmploymentTypeCode>>,
+        remote: Query<Option<RemoteCode>>,
+        /// Employer id or slug.
+        employer: Query<Option<String>>,
+        sort: Query<Option<JobSortCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<JobList>, ApiError> {
+        let sort = match sort.0 {
+            Some(JobSortCode::Deadline) => JobSort::Deadline,
+            _ => JobSort::Newest,
+        };
+        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, Some(sort))?;
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let result = self.state.app.store.public_jobs(&filter, page, per_page, self.state.app.clock.now()).await?;
+        Ok(Json(JobList::from_page(result, JobView::public)))
+    }
+
+    /// Search open job ads
+    ///
+    /// Typo-tolerant full-text search with the job list's filters, facet
+    /// counts for every filter dimension, highlighted titles and snippets.
+    /// `X-Search-Engine` says which engine answered (`meilisearch` or
+    /// `database`); both give the same shape.
+    #[oai(path = "/jobs/search", method = "get", operation_id = "searchJobs")]
+    #[allow(clippy::too_many_arguments)]
+    async fn search(
+        &self,
+        /// Words to look for, e.g. `upphandlare stockholm`.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        role: Query<Option<RoleCode>>,
+        /// Municipality SCB code (four digits).
+        municipality: Query<Option<String>>,
+        /// County SCB code (two digits).
+        county: Query<Option<String>>,
+        employment_type: Query<Option<EmploymentTypeCode>>,
+        remote: Query<Option<RemoteCode>>,
+        /// Employer id or slug.
+        employer: Query<Option<String>>,
+        /// Monthly salary (SEK) the ad must reach.
+        #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
+        salary_min: Query<Option<i64>>,
+        /// Published on or after this date (`YYYY-MM-DD`) or instant (RFC 3339).
+        published_after: Query<Option<String>>,
+        sort: Query<Option<SearchSortCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<SearchResponse, ApiError> {
+        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, None)?;
+        let published_after = match published_after.0.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(parse_instant(raw).ok_or_else(|| {
+                ApiError::bad_request(
+                    "published_after",
+                    "invalid_date",
+                    "Ange ett datum (ÅÅÅÅ-MM-DD) eller en tidpunkt (RFC 3339).",
+                )
+            })?),
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let query = SearchQuery {
+            q: q.0,
+            filter,
+            salary_min: salary_min.0,
+            published_after,
+            sort: match sort.0 {
+                Some(SearchSortCode::Newest) => SearchSort::Newest,
+                Some(SearchSortCode::Deadline) => SearchSort::Deadline,
+                _ => SearchSort::Relevance,
+            },
+            page,
+            per_page,
+        };
+        let now = self.state.app.clock.now();
+        let results = self.state.app.search(&query, now).await?;
+        let today = platsen_jobs::validate::today_in_sweden(now);
+        let per = i64::from(per_page);
+        let engine = results.engine.to_owned();
+        Ok(SearchResponse::Ok(
+            Json(SearchView {
+                hits: results.hits.into_iter().map(|h| HitView::from_hit(h, today)).collect(),
+                total: results.total,
+                page,
+                per_page,
+                total_pages: (results.total + per - 1) / per,
+                facets: results.facets.into(),
+                processing_time_ms: results.processing_ms,
+                engine: engine.clone(),
+            }),
+            engine,
+        ))
+    }
+
+    /// Typeahead suggestions
+    ///
+    /// Titles, roles, employers and places that start with what was typed.
+    #[oai(path = "/jobs/suggest", method = "get", operation_id = "suggestJobs")]
+    async fn suggest(
+        &self,
+        /// What has been typed so far.
+        #[oai(validator(max_length = 100))]
+        q: Query<String>,
+    ) -> Result<Json<Vec<SuggestionView>>, ApiError> {
+        let suggestions = self.state.app.store.suggest_database(&q.0, self.state.app.clock.now()).await?;
+        Ok(Json(
+            suggestions
+                .into_iter()
+                .map(|s| SuggestionView { kind: s.kind.into(), text: s.text, value: s.value })
+                .collect(),
+        ))
+    }
+
+    /// Get an open job ad
+    ///
+    /// By id or slug. Ads that are not published, or have expired, are not found.
+    #[oai(path = "/jobs/:id_or_slug", method = "get", operation_id = "getJob")]
+    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<JobView>, ApiError> {
+        let key = parse_key("id_or_slug", &id_or_slug.0)?;
+        let ad = self.state.app.store.public_job(&key, self.state.app.clock.now()).await?;
+        let (role, sector, county) = (ad.role, ad.employer_sector, ad.municipality.county.code);
+        // Only a monthly range compares with monthly survey salaries.
+        let offered =
+            ad.salary.filter(|s| s.period == platsen_jobs::model::SalaryPeriod::Month).map(|s| (s.min, s.max));
+        let mut view = JobView::public(ad);
+        view.market_salary = self.state.app.market_band(role, sector, county, offered).await.map(Into::into);
+        Ok(Json(view))
+    }
+
+    /// Create a job ad
+    ///
+    /// Created as a draft. An employer key posts for its own employer; the
+    /// admin token must name `employer_id`.
+    #[oai(path = "/jobs", method = "post", operation_id = "createJob")]
+    async fn create(&self, auth: Auth, body: JsonBody<CreateJob>) -> Result<Created<JobView>, ApiError> {
+        let employer_id = match (auth.0, body.0.employer_id) {
+            (Principal::Employer { employer_id, .. }, None) => employer_id,
+            (Principal::Employer { employer_id, .. }, Some(id)) if id == employer_id => employer_id,
+            (Principal::Employer { .. }, Some(_)) => {
+                return Err(ApiError::forbidden(
+                    "En arbetsgivarnyckel kan bara skapa annonser för den egna arbetsgivaren.",
+                ));
+            }
+            (Principal::Admin, Some(id)) => id,
+            (Principal::Admin, None) => {
+                return Err(platsen_jobs::Error::invalid(
+                    "employer_id",
+                    "required",
+                    "Ange vilken arbetsgivare annonsen gäller.",
+                )
+                .into());
+            }
+        };
+        let ad = self
+            .state
+            .app
+            .store
+            .create_job(auth.0.actor(), employer_id, body.0.into(), self.state.app.clock.now())
+            .await?;
+        let location = format!("/api/v1/account/jobs/{}", ad.id);
+        Ok(Created::Created(Json(JobView::owner(ad)), location))
+    }
+
+    /// Update a job ad
+    ///
+    /// A partial update (JSON Merge Patch). Send `If-Match: "v<version>"` to
+    /// refuse the change if someone else changed the ad since you read it.
+    #[oai(path = "/jobs/:id", method = "patch", operation_id = "updateJob")]
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: JsonBody<PatchJob>,
+    ) -> Result<Versioned, ApiError> {
+        let expected = match if_match.0.as_deref() {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .strip_prefix('v')
+                    .map(|v| v.split('-').next().unwrap_or_default())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request("If-Match", "invalid_etag", "Ange versionen som \"v<nummer>\".")
+                    })?,
+            ),
+        };
+        let ad = self
+            .state
+            .app
+            .store
+            .update_job(auth.0.actor(), id.0, body.0.into(), expected, self.state.app.clock.now())
+            .await?;
+        Ok(versioned(ad))
+    }
+
+    /// Delete a draft
+    ///
+    /// Only drafts can be deleted; close or archive a published ad instead.
+    #[oai(path = "/jobs/:id", method = "delete", operation_id = "deleteJob")]
+    async fn delete(&self, auth: Auth, id: Path<i64>) -> Result<NoContent, ApiError> {
+        self.state.app.store.delete_draft(auth.0.actor(), id.0, self.state.app.clock.now()).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Publish a draft
+    ///
+    /// Goes live at once, or to `pending_review` if the employer's ads are reviewed.
+    #[oai(path = "/jobs/:id/publish", method = "post", operation_id = "publishJob")]
+    async fn publish(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Publish).await
+    }
+
+    /// Close an ad (filled or withdrawn)
+    #[oai(path = "/jobs/:id/close", method = "post", operation_id = "closeJob")]
+    async fn close(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Close).await
+    }
+
+    /// Archive an ad
+    ///
+    /// Hides it for good; an archived ad cannot be changed or reopened.
+    #[oai(path = "/jobs/:id/archive", method = "post", operation_id = "archiveJob")]
+    async fn archive(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Archive).await
+    }
+
+    /// Reopen a closed or expired ad
+    ///
+    /// Its deadline must not have passed; move it first with PATCH.
+    #[oai(path = "/jobs/:id/reopen", method = "post", operation_id = "reopenJob")]
+    async fn reopen(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        self.step(auth, id.0, Lifecycle::Reopen).await
+    }
+
+    /// Approve an ad waiting for review (admin)
+    #[oai(path = "/jobs/:id/approve", method = "post", operation_id = "approveJob", tag = "Tag::Admin")]
+    async fn approve(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::Approve).await
+    }
+
+    /// Reject an ad waiting for review, with a reason (admin)
+    ///
+    /// The ad goes back to draft and its employer sees the reason.
+    #[oai(path = "/jobs/:id/reject", method = "post", operation_id = "rejectJob", tag = "Tag::Admin")]
+    async fn reject(&self, auth: Auth, id: Path<i64>, body: JsonBody<RejectJob>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::Reject { reason: body.0.reason }).await
+    }
+
+    /// Take down a published ad, with a reason (admin)
+    ///
+    /// The ad closes at once and its employer sees the reason (and is
+    /// mailed it); only an administrator can reopen it.
+    #[oai(path = "/jobs/:id/take-down", method = "post", operation_id = "takeDownJob", tag = "Tag::Admin")]
+    async fn take_down(&self, auth: Auth, id: Path<i64>, body: JsonBody<RejectJob>) -> Result<Versioned, ApiError> {
+        auth.0.require_admin()?;
+        self.step(auth, id.0, Lifecycle::TakeDown { reason: body.0.reason }).await
+    }
+
+    /// The audit trail of an ad
+    ///
+    /// Who changed what, and when. The employer sees its own ads' trails, the admin every one.
+    #[oai(path = "/jobs/:id/events", method = "get", operation_id = "jobEvents")]
+    async fn events(&self, auth: Auth, id: Path<i64>) -> Result<Json<Vec<EventView>>, ApiError> {
+        let events = self.state.app.store.job_events(auth.0.actor(), id.0, self.state.app.clock.now()).await?;
+        Ok(Json(events.into_iter().map(Into::into).collect()))
+    }
+
+    /// Your own ads, in every status
+    #[oai(path = "/account/jobs", method = "get", operation_id = "accountJobs")]
+    async fn account_jobs(
+        &self,
+        auth: Auth,
+        status: Query<Option<JobStatusCode>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
+    ) -> Result<Json<JobList>, ApiError> {
+        let Principal::Employer { employer_id, .. } = auth.0 else {
+            return Err(ApiError::forbidden(
+                "Kontot gäller arbetsgivarnycklar; administratören ser annonser via arbetsgivaren.",
+            ));
+        };
+        let (page, per_page) = page_args(page.0, per_page.0);
+        let status: Option<JobStatus> = status.0.map(Into::into);
+        let result =
+            self.state.app.store.employer_jobs(employer_id, status, page, per_page, self.state.app.clock.now()).await?;
+        Ok(Json(JobList::from_page(result, JobView::owner)))
+    }
+
+    /// One of your own ads, in any status
+    ///
+    /// Another employer's draft is not found (404); its published ad is forbidden here (403).
+    #[oai(path = "/account/jobs/:id", method = "get", operation_id = "accountJob")]
+    async fn account_job(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
+        let ad = self.state.app.store.job_for(auth.0.actor(), id.0, self.state.app.clock.now()).await?;
+        Ok(versioned(ad))
+    }
+}
+
+impl JobsApi {
+    async fn step(&self, auth: Auth, id: i64, step: Lifecycle) -> Result<Versioned, ApiError> {
+        let ad = self.state.app.store.transition(auth.0.actor(), id, step.clone(), self.state.app.clock.now()).await?;
+        self.state.app.after_step(&step, &ad);
+        Ok(versioned(ad))
+    }
+}

@@ -1,0 +1,129 @@
+//! Platsen's application layer: what the JSON API, the web pages and the
+//! command line do, below all three.
+//!
+//! *Architecture invariant:* this crate knows no HTTP server, no OpenAPI and
+//! no templates (no poem, poem-openapi or askama). It holds the state the
+//! handlers and the background workers share ([`App`]) and the operations
+//! that more than one of them uses: searching, saved searches and job
+//! alerts, webhooks, salary imports and the market band, invitations and
+//! password-reset mails, review mails, view counts. Each operation answers
+//! with domain types and [`platsen_jobs::Error`]; the HTTP crate maps them
+//! to its wire.
+
+pub mod accounts;
+pub mod alerts;
+mod clock;
+pub mod counters;
+pub mod format;
+pub mod mail;
+pub mod outgoing;
+pub mod review;
+pub mod salary;
+pub mod saved_search;
+pub mod search;
+pub mod webhooks;
+pub mod workers;
+
+use std::sync::{Arc, OnceLock};
+
+use platsen_jobs::Store;
+
+pub use clock::Clock;
+pub use mail::Mailer;
+
+/// A connected Meilisearch and its sync worker's status.
+#[derive(Clone, Debug)]
+pub struct SearchHandle {
+    pub engine: Arc<platsen_search::MeiliEngine>,
+    pub status: Arc<platsen_search::SyncStatus>,
+}
+
+/// Everything the operations and the workers share. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    /// Set once Meilisearch is connected (if one is configured); until then,
+    /// and whenever it fails, the database answers searches.
+    pub search: Arc<OnceLock<SearchHandle>>,
+    /// Whether a Meilisearch is configured at all.
+    pub search_configured: bool,
+    pub clock: Clock,
+    /// Lönestatistik, loaded on first use and after every import.
+    pub salary: Arc<salary::SalaryData>,
+    pub mailer: Arc<Mailer>,
+    /// View and apply-click counts on their way to the database.
+    pub counters: Arc<counters::Counters>,
+    /// Confirmation mails of job alerts asked for per client address.
+    pub alert_limit: Arc<alerts::SubscribeLimit>,
+    /// The public base URL without a trailing slash, for links in mails.
+    pub public_url: Arc<str>,
+    /// Where webhooks may go.
+    pub outgoing: outgoing::Policy,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("database", &self.store.backend())
+            .field("search_configured", &self.search_configured)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An application on `store` with nothing else configured: the database
+    /// answers searches, mail goes to the log, webhooks reach public
+    /// addresses only.
+    pub fn new(store: Store, clock: Clock, public_url: &str) -> App {
+        App {
+            store,
+            search: Default::default(),
+            search_configured: false,
+            clock,
+            salary: Default::default(),
+            mailer: Default::default(),
+            counters: Default::default(),
+            alert_limit: Default::default(),
+            public_url: Arc::from(public_url.trim_end_matches('/')),
+            outgoing: outgoing::Policy::PublicOnly,
+        }
+    }
+
+    pub fn with_mailer(self, mailer: Mailer) -> App {
+        App { mailer: Arc::new(mailer), ..self }
+    }
+
+    /// Searches go to Meilisearch once [`workers`] has connected it.
+    pub fn with_search_configured(self, configured: bool) -> App {
+        App { search_configured: configured, ..self }
+    }
+
+    pub fn with_outgoing(self, outgoing: outgoing::Policy) -> App {
+        App { outgoing, ..self }
+    }
+
+    /// A link on the public site: `path` starts with `/`.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The application layer stays below HTTP: none of the HTTP server,
+    /// OpenAPI or template crates is a dependency.
+    #[test]
+    fn knows_no_http_server_openapi_or_templates() {
+        let manifest = include_str!("../Cargo.toml");
+        let deps = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
+        for line in deps.lines() {
+            let name = line.split(['.', ' ', '=']).next().unwrap_or("");
+            assert!(
+                !["poem", "poem-openapi", "askama", "platsen-api"].contains(&name),
+                "platsen-app depends on {name}"
+            );
+        }
+        assert!(deps.contains("platsen-jobs"), "the check reads the dependency list");
+    }
+}

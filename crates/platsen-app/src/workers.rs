@@ -1,0 +1,101 @@
+//! The background workers, each a tokio task that runs until told to stop:
+//!
+//! - **expiry sweeper** (every minute): writes down ads whose time is up
+//!   (listings hide them regardless) and, without Meilisearch, empties the
+//!   search outbox nobody reads;
+//! - **search sync** (with Meilisearch): connects, retrying until it answers,
+//!   then keeps the index in step with the outbox (`platsen_search::run_worker`);
+//! - **webhooks** (every second): pushes the change log to integrators;
+//! - **job alerts** (every two seconds): runs confirmed saved searches and
+//!   mails what is new.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::webhooks::ChangesJson;
+use crate::{App, SearchHandle};
+
+/// The running workers.
+#[derive(Debug)]
+pub struct Workers {
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Workers {
+    /// Starts every worker; they stop when `stopped` changes.
+    pub fn start(
+        app: &App,
+        meili: Option<platsen_search::MeiliConfig>,
+        changes_json: ChangesJson,
+        stopped: &watch::Receiver<bool>,
+    ) -> Workers {
+        let mut tasks = vec![
+            ("expiry sweeper", tokio::spawn(sweep(app.clone(), stopped.clone()))),
+            ("webhooks", tokio::spawn(app.clone().run_webhooks(changes_json, stopped.clone()))),
+            ("job alerts", tokio::spawn(app.clone().run_alerts(stopped.clone()))),
+        ];
+        if let Some(meili) = meili {
+            tasks.push(("search sync", tokio::spawn(sync_search(app.clone(), meili, stopped.clone()))));
+        }
+        Workers { tasks }
+    }
+
+    /// Waits for every worker to finish (after the stop signal).
+    pub async fn join(self) {
+        for (name, task) in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(worker = name, error = %e, "a background worker failed");
+            }
+        }
+    }
+}
+
+/// The expiry sweeper.
+async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = app.store.expire_due(app.clock.now()).await {
+                    tracing::warn!(error = %e, "expiry sweep failed");
+                }
+                // No external search engine to keep in step: the database
+                // answers searches from the rows themselves.
+                if !app.search_configured
+                    && let Err(e) = app.store.discard_search_outbox().await
+                {
+                    tracing::warn!(error = %e, "discarding the search outbox failed");
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// Connects Meilisearch (retrying until it answers), then keeps the index
+/// in step.
+async fn sync_search(app: App, meili: platsen_search::MeiliConfig, mut stopped: watch::Receiver<bool>) {
+    let mut wait = Duration::from_millis(200);
+    let engine = loop {
+        match platsen_search::MeiliEngine::connect(&meili).await {
+            Ok(engine) => break Arc::new(engine),
+            Err(e) => {
+                tracing::warn!(error = %e, url = %meili.url, "meilisearch not reachable; searching the database meanwhile");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stopped.changed() => return,
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    };
+    let status = Arc::new(platsen_search::SyncStatus::default());
+    let _ = app.search.set(SearchHandle { engine: engine.clone(), status: status.clone() });
+    tracing::info!(url = %meili.url, index = engine.index_name(), "meilisearch connected");
+    let clock = app.clock.clone();
+    platsen_search::run_worker(app.store.clone(), engine, status, app.store.changes(), move || clock.now(), stopped)
+        .await;
+}
