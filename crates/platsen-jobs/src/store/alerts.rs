@@ -7,7 +7,7 @@
 //! stored, and every token ever sent for an alert keeps working until the
 //! alert is gone. `job_alert_sent` remembers which ads an alert has mailed,
 //! so an ad is never mailed twice, whatever the search engine returns.
-//! Running the search and sending the mail are the api crate's.
+//! Running the search and sending the mail are `platsen-app`'s.
 
 use std::collections::HashSet;
 

@@ -5,7 +5,7 @@
 //! moment it was registered. A delivery that fails is retried with backoff
 //! and the cursor moves only after the receiver answered 2xx; every attempt
 //! is logged. The delivering itself (HTTP, signatures, which addresses may
-//! be reached) is the api crate's.
+//! be reached) is `platsen-app`'s.
 
 use chrono::{DateTime, Duration, Utc};
 
