@@ -145,7 +145,13 @@ async fn webhooks_deliver_signed_changes_and_retry_a_failing_receiver(app: &Test
     // The receiver fails: the batch waits for its backoff, then comes again.
     let got = receiver.wait_for(1).await;
     assert_eq!(got.len(), 1);
-    let r = app.call(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries"), Some(&key), None).await;
+    // The attempt is logged once the receiver has answered.
+    let deliveries = format!("/api/v1/webhooks/{id}/deliveries");
+    platsen_tests::eventually(10, "the first attempt in the log", || async {
+        app.call(Method::GET, &deliveries, Some(&key), None).await.body.as_array().is_some_and(|d| !d.is_empty())
+    })
+    .await;
+    let r = app.call(Method::GET, &deliveries, Some(&key), None).await;
     assert_eq!(r.body[0]["status_code"], 500, "{}", r.text);
     assert_eq!(r.body[0]["attempt"], 1);
     let r = app.call(Method::GET, "/api/v1/webhooks", Some(&key), None).await;
