@@ -11,8 +11,9 @@
 // would only add indirection on the error path.
 #![allow(clippy::result_large_err)]
 
-pub mod api;
+#[macro_use]
 pub mod http;
+pub mod api;
 pub mod web;
 
 use std::sync::Arc;
@@ -32,12 +33,12 @@ pub struct AppState {
     /// The operator's token (`PLATSEN_ADMIN_TOKEN`); `None` disables admin routes.
     pub admin_token: Option<Arc<str>>,
     /// What the pages keep between requests: the sign-in limits, cookies.
-    pub web: web::WebState,
+    pub web: http::session::WebState,
 }
 
 impl AppState {
     pub fn new(app: App, admin_token: Option<&str>, secure_cookies: bool) -> AppState {
-        AppState { app, admin_token: admin_token.map(Arc::from), web: web::WebState::new(secure_cookies) }
+        AppState { app, admin_token: admin_token.map(Arc::from), web: http::session::WebState::new(secure_cookies) }
     }
 }
 
@@ -113,7 +114,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     // Swagger UI, made accessible (see `docs.rs`), built once.
     let docs = api::docs::accessible_swagger_ui(&api.swagger_ui_html());
     let ready_state = state.clone();
-    let public_url = web::PublicUrl(state.app.public_url.to_string());
+    let public_url = http::page::PublicUrl(state.app.public_url.to_string());
     let routes = Route::new()
         .nest("/api", api)
         .at(
@@ -132,7 +133,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     web::mount(routes)
         .around(|ep, req| async move {
             // A browser that asks for a page that is not there gets a page.
-            let html = web::wants_html(&req);
+            let html = http::page::wants_html(&req);
             match ep.call(req).await {
                 Err(e)
                     if html
@@ -141,7 +142,7 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
                             poem::http::StatusCode::NOT_FOUND | poem::http::StatusCode::METHOD_NOT_ALLOWED
                         ) =>
                 {
-                    Ok(web::not_found_page(e.status()))
+                    Ok(http::page::not_found_page(e.status()))
                 }
                 other => other.map(poem::IntoResponse::into_response),
             }

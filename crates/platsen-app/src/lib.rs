@@ -16,6 +16,7 @@ mod clock;
 pub mod counters;
 pub mod format;
 pub mod mail;
+pub mod orders;
 pub mod outgoing;
 pub mod review;
 pub mod salary;
@@ -55,6 +56,8 @@ pub struct App {
     pub counters: Arc<counters::Counters>,
     /// Confirmation mails of job alerts asked for per client address.
     pub alert_limit: Arc<alerts::SubscribeLimit>,
+    /// Orders placed per client address.
+    pub order_limit: Arc<orders::OrderLimit>,
     /// The public base URL without a trailing slash, for links in mails.
     pub public_url: Arc<str>,
     /// Where webhooks may go.
@@ -85,6 +88,7 @@ impl App {
             mailer: Default::default(),
             counters: Default::default(),
             alert_limit: Default::default(),
+            order_limit: Default::default(),
             public_url: Arc::from(public_url.trim_end_matches('/')),
             outgoing: outgoing::Policy::PublicOnly,
         }

@@ -294,6 +294,58 @@ pub async fn seed_salaries_if_empty(store: &Store, now: DateTime<Utc>) -> Result
     Ok(n)
 }
 
+/// The demo board's offer (prices excluding VAT, in öre): one standard ad
+/// for 30 days, one featured ad for 45 days, and five standard ads to use
+/// within a year.
+pub const PRODUCTS: [(&str, &str, i64, i64, i64, bool, i64); 3] = [
+    (
+        "Standardannons",
+        "En annons i 30 dagar på Platsen, i flöden, widgetar och Google for Jobs.",
+        490_000,
+        1,
+        30,
+        false,
+        365,
+    ),
+    (
+        "Premiumannons",
+        "En utvald annons i 45 dagar: först i sökträffarna, under Utvalda jobb på startsidan och först i jobbevakningarnas mejl.",
+        890_000,
+        1,
+        45,
+        true,
+        365,
+    ),
+    ("Annonspaket 5", "Fem annonser i 30 dagar vardera, att använda inom tolv månader.", 1_990_000, 5, 30, false, 365),
+];
+
+/// Seeds [`PRODUCTS`] if the catalogue is empty (retired products count:
+/// an operator who retired the demo's does not get them back).
+pub async fn seed_products_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize> {
+    if !store.products(true).await?.is_empty() {
+        return Ok(0);
+    }
+    for (name, description, price_ore, ad_credits, ad_days, featured, credit_valid_days) in PRODUCTS {
+        store
+            .create_product(
+                crate::input::ProductInput {
+                    name: Some(name.into()),
+                    description: Some(description.into()),
+                    price_ore: Some(price_ore),
+                    vat_percent: Some(25),
+                    ad_credits: Some(ad_credits),
+                    ad_days: Some(ad_days),
+                    featured: Some(featured),
+                    credit_valid_days: Some(credit_valid_days),
+                },
+                now,
+            )
+            .await?;
+    }
+    tracing::info!(products = PRODUCTS.len(), "seeded the demo offer");
+    Ok(PRODUCTS.len())
+}
+
 /// The survey years of the synthetic survey.
 pub const SYNTHETIC_YEARS: [i32; 5] = [2021, 2022, 2023, 2024, 2025];
 

@@ -231,6 +231,16 @@ pub struct ValidJob {
 pub mod limits {
     pub const TITLE: (usize, usize) = (5, 150);
     pub const DESCRIPTION_MAX: usize = 50_000;
+    /// A product's price per unit excluding VAT, in öre (up to 1 000 000 kr).
+    pub const PRODUCT_PRICE_ORE: (i64, i64) = (0, 100_000_000);
+    /// Ad credits one unit of a product gives.
+    pub const PRODUCT_AD_CREDITS: (i64, i64) = (1, 100);
+    /// How long an ad bought with a credit may run.
+    pub const PRODUCT_AD_DAYS: (i64, i64) = (1, 60);
+    /// How long unused credits stay valid.
+    pub const PRODUCT_CREDIT_VALID_DAYS: (i64, i64) = (1, 1095);
+    /// Units of a product in one order.
+    pub const ORDER_QUANTITY: (i64, i64) = (1, 100);
     pub const DESCRIPTION_MIN_VISIBLE: usize = 20;
     pub const MONTHLY_SALARY: (i64, i64) = (1_000, 1_000_000);
     pub const HOURLY_SALARY: (i64, i64) = (50, 10_000);
@@ -482,17 +492,12 @@ fn contacts(errs: &mut Errors, input: Vec<ContactInput>) -> Vec<Contact> {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .and_then(|e| errs.take(validate::email(&f("email"), e)));
-        let phone = c.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|p| {
-            let ok = (5..=30).contains(&p.len())
-                && p.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch))
-                && p.chars().filter(char::is_ascii_digit).count() >= 5;
-            if ok {
-                Some(p.to_owned())
-            } else {
-                errs.push(f("phone"), "invalid_phone", "Ange ett telefonnummer med siffror, t.ex. 08-718 80 00.");
-                None
-            }
-        });
+        let phone = c
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .and_then(|p| errs.take(validate::phone(&f("phone"), p)));
         if let Some(name) = name {
             out.push(Contact { name, title, email, phone });
         }
@@ -608,6 +613,252 @@ impl EmployerInput {
             sector,
             slug,
             requires_review: self.requires_review.unwrap_or(false),
+        })
+    }
+}
+
+/// A product as the operator enters it (see `store::products`).
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// The price of one unit excluding VAT, in öre.
+    pub price_ore: Option<i64>,
+    /// 25, 12 or 6; 25 when not given.
+    pub vat_percent: Option<i64>,
+    /// Ad credits one unit gives.
+    pub ad_credits: Option<i64>,
+    /// How long each ad may run, in days.
+    pub ad_days: Option<i64>,
+    pub featured: Option<bool>,
+    /// How long unused credits stay valid, in days.
+    pub credit_valid_days: Option<i64>,
+}
+
+/// A partial update of a product; what is absent stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_ore: Option<i64>,
+    pub vat_percent: Option<i64>,
+    pub ad_credits: Option<i64>,
+    pub ad_days: Option<i64>,
+    pub featured: Option<bool>,
+    pub credit_valid_days: Option<i64>,
+}
+
+impl ProductPatch {
+    /// The product as it would be after this patch, as input to validate again.
+    pub fn apply_to(self, p: &crate::store::products::Product) -> ProductInput {
+        ProductInput {
+            name: self.name.or_else(|| Some(p.name.clone())),
+            description: self.description.or_else(|| Some(p.description.clone())),
+            price_ore: self.price_ore.or(Some(p.price_ore)),
+            vat_percent: self.vat_percent.or(Some(p.vat_percent)),
+            ad_credits: self.ad_credits.or(Some(p.ad_credits)),
+            ad_days: self.ad_days.or(Some(p.ad_days)),
+            featured: self.featured.or(Some(p.featured)),
+            credit_valid_days: self.credit_valid_days.or(Some(p.credit_valid_days)),
+        }
+    }
+}
+
+/// A product that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidProduct {
+    pub name: String,
+    pub description: String,
+    pub price_ore: i64,
+    pub vat_percent: i64,
+    pub ad_credits: i64,
+    pub ad_days: i64,
+    pub featured: bool,
+    pub credit_valid_days: i64,
+}
+
+impl ProductInput {
+    pub fn validate(self) -> Result<ValidProduct> {
+        let mut errs = Errors::default();
+        let name = match self.name.as_deref() {
+            Some(n) => errs.take(validate::line("name", n, 2, 80)),
+            None => missing(&mut errs, "name"),
+        };
+        let description = match self.description.as_deref() {
+            Some(d) if !d.trim().is_empty() => errs.take(validate::multiline("description", d, 1, 1000)),
+            _ => Some(String::new()),
+        };
+        let mut number = |field: &'static str, value: Option<i64>, (min, max): (i64, i64), unit: &str| match value {
+            Some(v) if (min..=max).contains(&v) => Some(v),
+            Some(_) => {
+                errs.push(field, "out_of_range", format!("Ett tal från {min} till {max} {unit}."));
+                None
+            }
+            None => missing(&mut errs, field),
+        };
+        let price_ore = number("price_ore", self.price_ore, limits::PRODUCT_PRICE_ORE, "öre");
+        let ad_credits = number("ad_credits", self.ad_credits, limits::PRODUCT_AD_CREDITS, "annonser");
+        let ad_days = number("ad_days", self.ad_days, limits::PRODUCT_AD_DAYS, "dagar");
+        let credit_valid_days =
+            number("credit_valid_days", self.credit_valid_days, limits::PRODUCT_CREDIT_VALID_DAYS, "dagar");
+        let vat_percent = match self.vat_percent.unwrap_or(25) {
+            v @ (6 | 12 | 25) => Some(v),
+            _ => {
+                errs.push("vat_percent", "invalid_vat_rate", "Momsen är 25, 12 eller 6 procent.");
+                None
+            }
+        };
+        errs.into_result(|| ValidProduct {
+            name: name.expect("checked"),
+            description: description.expect("checked"),
+            price_ore: price_ore.expect("checked"),
+            vat_percent: vat_percent.expect("checked"),
+            ad_credits: ad_credits.expect("checked"),
+            ad_days: ad_days.expect("checked"),
+            featured: self.featured.unwrap_or(false),
+            credit_valid_days: credit_valid_days.expect("checked"),
+        })
+    }
+}
+
+/// An order as a buyer enters it on `/platsannonsera` or sends it to
+/// `POST /api/v1/orders`.
+#[derive(Debug, Clone, Default)]
+pub struct OrderInput {
+    pub organization_name: Option<String>,
+    pub organization_number: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    /// `0007:` + organisation number, or `0088:` + GLN; the organisation
+    /// number under 0007 when left out.
+    pub peppol_id: Option<String>,
+    /// *Er referens* (required by Peppol rule R003).
+    pub buyer_reference: Option<String>,
+    /// The buyer's own order number, if it has one.
+    pub order_number: Option<String>,
+    pub invoice_email: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub product_id: Option<i64>,
+    pub quantity: Option<i64>,
+    pub accept_terms: Option<bool>,
+}
+
+/// An order that passed every rule (whether its product is still offered
+/// is the store's to check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidOrder {
+    pub organization_name: String,
+    pub organization_number: OrganisationNumber,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub peppol_scheme: String,
+    pub peppol_id: String,
+    pub buyer_reference: String,
+    pub order_number: Option<String>,
+    pub invoice_email: String,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+impl OrderInput {
+    pub fn validate(self) -> Result<ValidOrder> {
+        let mut errs = Errors::default();
+        let text = |errs: &mut Errors, field: &'static str, v: &Option<String>, min: usize, max: usize| match v
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            Some(v) => errs.take(validate::line(field, v, min, max)),
+            None => missing(errs, field),
+        };
+        let organization_name = text(&mut errs, "organization_name", &self.organization_name, 2, 200);
+        let organization_number = match self.organization_number.as_deref() {
+            Some(n) => errs.take(OrganisationNumber::parse("organization_number", n)),
+            None => missing(&mut errs, "organization_number"),
+        };
+        let street = text(&mut errs, "invoice_address.street", &self.street, 2, 200);
+        let postal_code = match self.postal_code.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(p) => errs.take(validate::postal_code("invoice_address.postal_code", p)),
+            None => missing(&mut errs, "invoice_address.postal_code"),
+        };
+        let city = text(&mut errs, "invoice_address.city", &self.city, 2, 100);
+        let peppol = match (self.peppol_id.as_deref().filter(|s| !s.trim().is_empty()), &organization_number) {
+            (Some(raw), _) => errs.take(validate::peppol_id("peppol_id", raw)),
+            (None, Some(n)) => Some(("0007".to_owned(), n.as_str().replace('-', ""))),
+            (None, None) => None,
+        };
+        let buyer_reference = match self.buyer_reference.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(r) => errs.take(validate::line("buyer_reference", r, 1, 100)),
+            None => {
+                errs.push(
+                    "buyer_reference",
+                    "required",
+                    "Ange er referens: den som ska ta emot fakturan hos er (krävs i e-fakturor).",
+                );
+                None
+            }
+        };
+        let order_number = self
+            .order_number
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|o| errs.take(validate::line("order_number", o, 1, 100)));
+        let email = |errs: &mut Errors, field: &'static str, v: &Option<String>| match v.as_deref() {
+            Some(e) if !e.trim().is_empty() => errs.take(validate::email(field, e)),
+            _ => missing(errs, field),
+        };
+        let invoice_email = email(&mut errs, "invoice_email", &self.invoice_email);
+        let contact_name = text(&mut errs, "contact.name", &self.contact_name, 2, 100);
+        let contact_email = email(&mut errs, "contact.email", &self.contact_email);
+        let contact_phone = match self.contact_phone.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(p) => errs.take(validate::phone("contact.phone", p)),
+            None => missing(&mut errs, "contact.phone"),
+        };
+        let product_id = match self.product_id {
+            Some(id) if id > 0 => Some(id),
+            Some(_) => {
+                errs.push("product_id", "unknown_product", "Välj en produkt i erbjudandet.");
+                None
+            }
+            None => missing(&mut errs, "product_id"),
+        };
+        let (min, max) = limits::ORDER_QUANTITY;
+        let quantity = match self.quantity {
+            Some(q) if (min..=max).contains(&q) => Some(q),
+            Some(_) => {
+                errs.push("quantity", "out_of_range", format!("Ett antal från {min} till {max}."));
+                None
+            }
+            None => missing(&mut errs, "quantity"),
+        };
+        if self.accept_terms != Some(true) {
+            errs.push("accept_terms", "required", "Godkänn villkoren för att beställa.");
+        }
+        errs.into_result(|| {
+            let (peppol_scheme, peppol_id) = peppol.expect("checked");
+            ValidOrder {
+                organization_name: organization_name.expect("checked"),
+                organization_number: organization_number.expect("checked"),
+                street: street.expect("checked"),
+                postal_code: postal_code.expect("checked"),
+                city: city.expect("checked"),
+                peppol_scheme,
+                peppol_id,
+                buyer_reference: buyer_reference.expect("checked"),
+                order_number,
+                invoice_email: invoice_email.expect("checked"),
+                contact_name: contact_name.expect("checked"),
+                contact_email: contact_email.expect("checked"),
+                contact_phone: contact_phone.expect("checked"),
+                product_id: product_id.expect("checked"),
+                quantity: quantity.expect("checked"),
+            }
         })
     }
 }

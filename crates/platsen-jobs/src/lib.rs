@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod error;
 pub mod input;
+pub mod invoice;
 pub mod keys;
 pub mod model;
 pub mod passwords;

@@ -380,6 +380,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (9, "alerts", include_str!("../../../migrations/postgres/0009_alerts.sql")),
             (10, "description source", include_str!("../../../migrations/postgres/0010_description_source.sql")),
             (11, "saved search format", include_str!("../../../migrations/postgres/0011_saved_search_format.sql")),
+            (12, "products", include_str!("../../../migrations/postgres/0012_products.sql")),
+            (13, "orders", include_str!("../../../migrations/postgres/0013_orders.sql")),
         ]
     } else {
         &[
@@ -394,6 +396,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (9, "alerts", include_str!("../../../migrations/sqlite/0009_alerts.sql")),
             (10, "description source", include_str!("../../../migrations/sqlite/0010_description_source.sql")),
             (11, "saved search format", include_str!("../../../migrations/sqlite/0011_saved_search_format.sql")),
+            (12, "products", include_str!("../../../migrations/sqlite/0012_products.sql")),
+            (13, "orders", include_str!("../../../migrations/sqlite/0013_orders.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -1788,6 +1792,8 @@ mod accounts;
 mod alerts;
 mod changes;
 mod fulltext;
+pub mod orders;
+pub mod products;
 mod salary;
 mod webhooks;
 

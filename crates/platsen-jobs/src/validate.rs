@@ -112,6 +112,62 @@ impl OrganisationNumber {
     }
 }
 
+/// A phone number as people write it: digits with spaces, `+`, `-` and
+/// parentheses, at least five digits, at most 30 characters.
+pub fn phone(field: &str, raw: &str) -> Result<String, FieldError> {
+    let p = raw.trim();
+    let ok = (5..=30).contains(&p.len())
+        && p.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch))
+        && p.chars().filter(char::is_ascii_digit).count() >= 5;
+    if ok {
+        Ok(p.to_owned())
+    } else {
+        Err(FieldError::new(field, "invalid_phone", "Ange ett telefonnummer med siffror, t.ex. 08-718 80 00."))
+    }
+}
+
+/// A Swedish postal code: five digits, written `NNN NN`.
+pub fn postal_code(field: &str, raw: &str) -> Result<String, FieldError> {
+    let digits: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(format!("{} {}", &digits[..3], &digits[3..]))
+    } else {
+        Err(FieldError::new(field, "invalid_postal_code", "Ange ett postnummer med fem siffror, t.ex. 131 81."))
+    }
+}
+
+/// A Peppol participant id as Swedish public buyers have them:
+/// `0007:` and an organisation number (ten digits, Luhn), or `0088:` and a
+/// GLN (thirteen digits, GS1 check digit). Returns the scheme and the id.
+pub fn peppol_id(field: &str, raw: &str) -> Result<(String, String), FieldError> {
+    let invalid = || {
+        FieldError::new(
+            field,
+            "invalid_peppol_id",
+            "Ange 0007: och organisationsnumret (tio siffror) eller 0088: och ett GLN (tretton siffror).",
+        )
+    };
+    let (scheme, id) = raw.trim().split_once(':').ok_or_else(invalid)?;
+    let id: String = id.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect();
+    if !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    match scheme.trim() {
+        "0007" if id.len() == 10 && luhn_valid(&id) => Ok(("0007".into(), id)),
+        "0088" if id.len() == 13 && gln_valid(&id) => Ok(("0088".into(), id)),
+        "0007" | "0088" => Err(FieldError::new(field, "invalid_checksum", "Kontrollsiffran stämmer inte.")),
+        _ => Err(invalid()),
+    }
+}
+
+/// GS1's check digit: weights 3 and 1 from the right, before the check digit.
+fn gln_valid(digits: &str) -> bool {
+    let (body, check) = digits.split_at(digits.len() - 1);
+    let sum: u32 =
+        body.bytes().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
+    (10 - sum % 10) % 10 == u32::from(check.as_bytes()[0] - b'0')
+}
+
 fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()

@@ -625,6 +625,7 @@ async fn prepare(store: &Store, config: &ServerConfig, clock: &Clock) -> anyhow:
         platsen_jobs::demo::seed_salaries_if_empty(store, clock.now())
             .await
             .context("seeding the demo salary survey")?;
+        platsen_jobs::demo::seed_products_if_empty(store, clock.now()).await.context("seeding the demo offer")?;
     }
     platsen_app::saved_search::migrate(store).await.context("rewriting saved searches")?;
     if store.users(None).await.map(|u| u.is_empty()).unwrap_or(false) {

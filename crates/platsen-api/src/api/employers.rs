@@ -6,10 +6,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
 use super::Tag;
-use super::auth::{Auth, Created, Principal};
 use super::jobs::{page_args, parse_key};
 use super::wire::*;
 use crate::AppState;
+use crate::http::auth::{Auth, Created, Principal};
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
 

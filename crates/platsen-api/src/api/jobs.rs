@@ -8,9 +8,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::Tag;
-use super::auth::{Auth, Created, NoContent, Principal};
 use super::wire::*;
 use crate::AppState;
+use crate::http::auth::{Auth, Created, NoContent, Principal};
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
 

@@ -5,10 +5,11 @@
 
 pub mod admin;
 pub mod alerts;
-pub mod auth;
 pub mod docs;
 pub mod employers;
 pub mod jobs;
+pub mod orders;
+pub mod products;
 pub mod salary;
 pub mod stream;
 pub mod webhooks;
@@ -28,6 +29,8 @@ pub(crate) enum Tag {
     Admin,
     /// Lönestatistik: salary statistics, charts and the salary calculator.
     Salaries,
+    /// Platsannonsera: the products employers order, and their orders.
+    Products,
 }
 
 pub type Apis = (
@@ -38,6 +41,8 @@ pub type Apis = (
     stream::StreamApi,
     webhooks::WebhooksApi,
     alerts::AlertsApi,
+    products::ProductsApi,
+    orders::OrdersApi,
 );
 
 pub fn apis(state: AppState) -> Apis {
@@ -48,6 +53,8 @@ pub fn apis(state: AppState) -> Apis {
         salary::SalaryApi { state: state.clone() },
         stream::StreamApi { state: state.clone() },
         webhooks::WebhooksApi { state: state.clone() },
-        alerts::AlertsApi { state },
+        alerts::AlertsApi { state: state.clone() },
+        products::ProductsApi { state: state.clone() },
+        orders::OrdersApi { state },
     )
 }

@@ -20,7 +20,7 @@ use platsen_app::salary::{ImportFailure, MarketBand, SalaryError, Standing, comp
 
 use crate::AppState;
 use crate::api::Tag;
-use crate::api::auth::Auth;
+use crate::http::auth::Auth;
 use crate::http::problem::{ApiError, FieldProblem, Problem};
 
 /// The largest survey file accepted.

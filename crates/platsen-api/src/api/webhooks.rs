@@ -34,7 +34,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::auth::Auth;
+use crate::http::auth::Auth;
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
 

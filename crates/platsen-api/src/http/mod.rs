@@ -1,7 +1,22 @@
-//! What the JSON API and the pages share: errors as problem+json, reading
-//! request bodies, and the middleware around every request (response cache,
-//! conditional GET, rate limit, CORS, security headers, access log).
+//! The plumbing under the JSON API and the pages: errors as problem+json,
+//! reading request bodies, the middleware around every request (response
+//! cache, conditional GET, rate limit, CORS, security headers, access log),
+//! the API's bearer-token scheme, the pages' sessions, CSRF tokens and
+//! forms, and their layout. Nothing here calls a handler.
 
+/// The value of a `Result<T, Response>`, or an early return of the page.
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(page) => return page,
+        }
+    };
+}
+
+pub mod auth;
 pub mod body;
 pub(crate) mod middleware;
+pub(crate) mod page;
 pub mod problem;
+pub(crate) mod session;

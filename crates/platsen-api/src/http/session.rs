@@ -13,7 +13,7 @@ use poem::http::{StatusCode, header};
 use poem::{Body, Request, Response};
 use serde::Deserialize;
 
-use super::{Layout, message, unavailable};
+use super::page::{Layout, message, unavailable};
 use crate::AppState;
 
 pub(crate) const SESSION_COOKIE: &str = "platsen_session";

@@ -28,12 +28,13 @@ use poem::web::{Data, Path, Query};
 use poem::{Body, Request, Response, Route, get, handler, post};
 use serde::Deserialize;
 
-use super::session::{
+use super::status_label;
+use crate::AppState;
+use crate::http::page::{Choice, Layout, PublicUrl, html, message, unavailable};
+use crate::http::session::{
     CsrfOnly, MAX_AD_FORM_BODY, SESSION_COOKIE, actor, anonymous_csrf, anonymous_csrf_ok, cookie, csrf_refused, layout,
     private, read_form, read_form_within, see_other, session, session_for_post, set_cookie,
 };
-use super::{Choice, Layout, PublicUrl, html, message, status_label, unavailable};
-use crate::AppState;
 
 /// Adds the account pages to the routes.
 pub fn mount(route: Route) -> Route {

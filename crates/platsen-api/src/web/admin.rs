@@ -25,9 +25,9 @@ use poem::{Body, Request, Response, Route, get, handler, post};
 use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 
-use super::session::{CsrfOnly, layout, private, read_form, see_other, session, session_for_post};
-use super::{Choice, Layout, html, message, unavailable};
 use crate::AppState;
+use crate::http::page::{Choice, Layout, html, message, unavailable};
+use crate::http::session::{CsrfOnly, layout, private, read_form, see_other, session, session_for_post};
 use platsen_app::salary::{ImportFailure, MAX_SURVEY_BYTES as MAX_CSV_BODY};
 
 /// Employers per page of the list.

@@ -16,12 +16,13 @@ use poem::web::{Data, Query};
 use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 
-use super::session::{private, read_form};
+use crate::http::session::{private, read_form};
 use platsen_app::alerts::Refusal;
 use platsen_app::saved_search::SavedSearch;
 
-use super::{Choice, Layout, SearchForm, html, unavailable};
+use super::SearchForm;
 use crate::AppState;
+use crate::http::page::{Choice, Layout, html, unavailable};
 
 #[derive(Template)]
 #[template(path = "alert.html")]

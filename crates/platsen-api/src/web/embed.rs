@@ -21,8 +21,9 @@ use poem::web::{Data, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::{Deserialize, Serialize};
 
-use super::{PublicUrl, SearchForm, salary_text, swedish_date};
+use super::{SearchForm, salary_text, swedish_date};
 use crate::AppState;
+use crate::http::page::PublicUrl;
 use crate::http::problem::ApiError;
 
 /// The widget, served at a fixed address (career pages paste it), so it is

@@ -16,8 +16,9 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Query};
 use poem::{IntoResponse, Response, handler};
 
-use super::{PublicUrl, SearchForm, search_path, swedish_date};
+use super::{SearchForm, search_path, swedish_date};
 use crate::AppState;
+use crate::http::page::PublicUrl;
 use crate::http::problem::ApiError;
 
 /// Ads in one feed: the newest 50 (the deadline calendar: the next 100).

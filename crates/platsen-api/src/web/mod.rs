@@ -6,8 +6,6 @@
 //! Pages read through the same store and search as the API; bad query
 //! values answer 400 with a Swedish page naming the field, never a 500.
 
-use std::sync::LazyLock;
-
 use askama::Template;
 use platsen_jobs::model::{EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
 use platsen_jobs::search::{FacetCount, SearchSort};
@@ -16,19 +14,8 @@ use platsen_taxonomy::Role;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
 use poem::{Response, Route, get, handler};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
-
-/// The value of a `Result<T, Response>`, or an early return of the page.
-macro_rules! try_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(page) => return page,
-        }
-    };
-}
 
 mod account;
 mod admin;
@@ -36,39 +23,9 @@ mod alerts;
 mod embed;
 mod feeds;
 mod salary;
-mod session;
 
-pub use session::{SignInLimit, WebState};
-
-/// A static file served under an address that carries a hash of its
-/// content, so it can be cached for a year and still change with a release.
-struct Asset {
-    body: &'static str,
-    content_type: &'static str,
-    href: LazyLock<String>,
-}
-
-macro_rules! asset {
-    ($name:literal, $ext:literal, $content_type:literal) => {
-        Asset {
-            body: include_str!(concat!("../../static/", $name, ".", $ext)),
-            content_type: $content_type,
-            href: LazyLock::new(|| {
-                let body = include_str!(concat!("../../static/", $name, ".", $ext));
-                format!("/static/{}.{}.{}", $name, &hex::encode(Sha256::digest(body.as_bytes()))[..12], $ext)
-            }),
-        }
-    };
-}
-
-static CSS: Asset = asset!("site", "css", "text/css; charset=utf-8");
-/// Typeahead on the search box; the pages work without it.
-static JS: Asset = asset!("site", "js", "text/javascript; charset=utf-8");
-/// The site's icon, for browsers that take SVG.
-static ICON: Asset = asset!("favicon", "svg", "image/svg+xml");
-/// The same icon at 32 × 32 for `/favicon.ico`, which browsers, feed
-/// readers and bookmark tools ask for whatever the page names.
-static FAVICON_ICO: &[u8] = include_bytes!("../../static/favicon.ico");
+use crate::http::page::PublicUrl;
+use crate::http::page::{Choice, Layout, found, html, message, unavailable};
 
 use platsen_app::search::PER_PAGE;
 
@@ -94,125 +51,12 @@ pub fn mount(route: Route) -> Route {
         .at("/feeds/jobs.atom", get(feeds::atom_feed))
         .at("/feeds/jobs.json", get(feeds::json_feed))
         .at("/feeds/deadlines.ics", get(feeds::deadline_calendar))
-        .at("/static/:file", get(asset))
-        .at("/favicon.ico", get(favicon))
-}
-
-/// What every page's layout needs.
-struct Layout {
-    title: String,
-    description: Option<String>,
-    canonical: Option<String>,
-    noindex: bool,
-    /// The query string (`?…`, or empty) of the feeds that follow this
-    /// page's ads, announced in the head; `None`: no feeds.
-    feeds: Option<String>,
-    css: &'static str,
-    js: &'static str,
-    icon: &'static str,
-}
-
-impl Layout {
-    fn new(title: impl Into<String>) -> Layout {
-        Layout {
-            title: title.into(),
-            description: None,
-            canonical: None,
-            noindex: false,
-            feeds: None,
-            css: CSS.href.as_str(),
-            js: JS.href.as_str(),
-            icon: ICON.href.as_str(),
-        }
-    }
-}
-
-/// The base URL pages link to in feeds, canonical links and JSON-LD.
-#[derive(Clone, Debug)]
-pub struct PublicUrl(pub String);
-
-fn html(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(body) => Response::builder()
-            .status(status)
-            .content_type("text/html; charset=utf-8")
-            .header(header::CACHE_CONTROL, "no-cache")
-            .header(
-                "content-security-policy",
-                "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'self'; \
-                 form-action 'self'; frame-ancestors 'none'",
-            )
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "rendering a page failed");
-            Response::builder()
-                .status(StatusCode::INTERNAL_SERVER_ERROR)
-                .content_type("text/plain; charset=utf-8")
-                .body("Sidan kunde inte visas.")
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage {
-    layout: Layout,
-    heading: String,
-    text: String,
-}
-
-fn message(status: StatusCode, heading: &str, text: impl Into<String>) -> Response {
-    let mut layout = Layout::new(heading);
-    layout.noindex = true;
-    html(status, &MessagePage { layout, heading: heading.to_owned(), text: text.into() })
-}
-
-#[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage {
-    layout: Layout,
-}
-
-/// Whether a request comes from a browser reading pages (it asks for HTML,
-/// and not under `/api/`), which gets an error page instead of problem+json.
-pub fn wants_html(req: &poem::Request) -> bool {
-    !req.uri().path().starts_with("/api/")
-        && req
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().starts_with("text/html")))
-}
-
-/// The page a browser gets for an address that does not exist (with the
-/// status given: 404, or 405 for a page that only takes a form's post).
-pub fn not_found_page(status: StatusCode) -> Response {
-    let mut layout = Layout::new("Sidan finns inte");
-    layout.noindex = true;
-    html(status, &NotFoundPage { layout })
-}
-
-/// A redirect to another address of the same page.
-fn found(to: &str) -> Response {
-    Response::builder()
-        .status(StatusCode::FOUND)
-        .header(header::LOCATION, to)
-        .header(header::CACHE_CONTROL, "no-cache")
-        .finish()
+        .at("/static/:file", get(crate::http::page::asset))
+        .at("/favicon.ico", get(crate::http::page::favicon))
 }
 
 fn bad_request(field: &str, reason: &str) -> Response {
     message(StatusCode::BAD_REQUEST, "Ogiltig sökning", format!("Fältet {field}: {reason}"))
-}
-
-fn unavailable(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "a page could not read its data");
-    message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Tillfälligt fel",
-        "Sidan kunde inte hämtas just nu. Försök igen om en stund.",
-    )
 }
 
 /// An ad's status as its employer and the operator read it: a draft sent
@@ -233,12 +77,6 @@ pub(crate) use platsen_app::search::{SearchForm, search_path, url_encode};
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
 }
 
 struct FilterView {
@@ -960,28 +798,6 @@ async fn sitemap(state: Data<&AppState>, base: Data<&PublicUrl>) -> Response {
         .content_type("application/xml; charset=utf-8")
         .header(header::CACHE_CONTROL, "max-age=300")
         .body(out)
-}
-
-#[handler]
-fn favicon() -> Response {
-    Response::builder()
-        .content_type("image/x-icon")
-        .header(header::CACHE_CONTROL, "public, max-age=604800")
-        .body(FAVICON_ICO)
-}
-
-#[handler]
-fn asset(file: Path<String>) -> Response {
-    match [&CSS, &JS, &ICON].into_iter().find(|a| a.href.trim_start_matches("/static/") == file.0) {
-        Some(a) => Response::builder()
-            .content_type(a.content_type)
-            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
-            .body(a.body),
-        None => Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .content_type("text/plain; charset=utf-8")
-            .body("Finns inte."),
-    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use poem::web::{Data, Query};
 use poem::{Body, Response, handler};
 use serde::Deserialize;
 
-use super::{Choice, Layout, html, message, nonempty, unavailable, url_encode};
+use super::{nonempty, url_encode};
+use crate::http::page::{Choice, Layout, html, message, unavailable};
 use platsen_app::salary::{SalaryError, Standing};
 
 use crate::AppState;
@@ -272,7 +273,7 @@ pub(super) async fn page(state: Data<&AppState>, params: Query<SalaryParams>) ->
 /// "Jämför din lön": the salary comes in the body of a post, never in the address.
 #[handler]
 pub(super) async fn compare(state: Data<&AppState>, params: Query<SalaryParams>, body: Body) -> Response {
-    let form: CompareForm = match super::session::read_form(body).await {
+    let form: CompareForm = match crate::http::session::read_form(body).await {
         Ok(f) => f,
         Err(r) => return r,
     };
