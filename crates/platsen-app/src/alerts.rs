@@ -23,6 +23,7 @@ use platsen_jobs::search::{SearchHit, SearchQuery, SearchSort};
 use platsen_jobs::store::{Alert, AlertFrequency, ClaimedAlert};
 
 use crate::App;
+use crate::limits::PerClient;
 use crate::saved_search::SavedSearch;
 use crate::search::SearchForm;
 
@@ -51,24 +52,8 @@ impl From<FieldError> for Refusal {
 /// Confirmation mails a client address may ask for: five, then one every
 /// ten minutes. (Per mail address: one pending confirmation at a time,
 /// kept by the store.)
-pub struct SubscribeLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
-
-impl Default for SubscribeLimit {
-    fn default() -> Self {
-        let n = |v: u32| std::num::NonZeroU32::new(v).expect("non-zero");
-        let quota = governor::Quota::with_period(Duration::from_secs(600)).expect("non-zero").allow_burst(n(5));
-        SubscribeLimit(governor::RateLimiter::keyed(quota))
-    }
-}
-
-impl SubscribeLimit {
-    fn allow(&self, client: Option<std::net::IpAddr>) -> bool {
-        let Some(ip) = client else { return true };
-        if self.0.len() > 10_000 {
-            self.0.retain_recent();
-        }
-        self.0.check_key(&ip).is_ok()
-    }
+pub fn subscribe_limit() -> PerClient {
+    PerClient::new(5, Duration::from_secs(600))
 }
 
 /// The message when an alert cannot be saved for a reason of ours.

@@ -15,6 +15,7 @@ pub mod alerts;
 mod clock;
 pub mod counters;
 pub mod format;
+pub mod limits;
 pub mod mail;
 pub mod orders;
 pub mod outgoing;
@@ -55,9 +56,9 @@ pub struct App {
     /// View and apply-click counts on their way to the database.
     pub counters: Arc<counters::Counters>,
     /// Confirmation mails of job alerts asked for per client address.
-    pub alert_limit: Arc<alerts::SubscribeLimit>,
+    pub alert_limit: Arc<limits::PerClient>,
     /// Orders placed per client address.
-    pub order_limit: Arc<orders::OrderLimit>,
+    pub order_limit: Arc<limits::PerClient>,
     /// The public base URL without a trailing slash, for links in mails.
     pub public_url: Arc<str>,
     /// Where webhooks may go.
@@ -87,8 +88,8 @@ impl App {
             salary: Default::default(),
             mailer: Default::default(),
             counters: Default::default(),
-            alert_limit: Default::default(),
-            order_limit: Default::default(),
+            alert_limit: Arc::new(alerts::subscribe_limit()),
+            order_limit: Arc::new(orders::order_limit()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
             outgoing: outgoing::Policy::PublicOnly,
         }

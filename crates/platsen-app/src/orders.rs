@@ -9,26 +9,11 @@ use platsen_jobs::input::OrderInput;
 use platsen_jobs::store::orders::Order;
 
 use crate::App;
+use crate::limits::PerClient;
 
 /// Orders a client address may place: five, then one every ten minutes.
-pub struct OrderLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
-
-impl Default for OrderLimit {
-    fn default() -> Self {
-        let n = |v: u32| std::num::NonZeroU32::new(v).expect("non-zero");
-        let quota = governor::Quota::with_period(Duration::from_secs(600)).expect("non-zero").allow_burst(n(5));
-        OrderLimit(governor::RateLimiter::keyed(quota))
-    }
-}
-
-impl OrderLimit {
-    fn allow(&self, client: Option<std::net::IpAddr>) -> bool {
-        let Some(ip) = client else { return true };
-        if self.0.len() > 10_000 {
-            self.0.retain_recent();
-        }
-        self.0.check_key(&ip).is_ok()
-    }
+pub fn order_limit() -> PerClient {
+    PerClient::new(5, Duration::from_secs(600))
 }
 
 /// Why an order was not taken.

@@ -635,35 +635,6 @@ pub struct ProductInput {
     pub credit_valid_days: Option<i64>,
 }
 
-/// A partial update of a product; what is absent stays as it is.
-#[derive(Debug, Clone, Default)]
-pub struct ProductPatch {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price_ore: Option<i64>,
-    pub vat_percent: Option<i64>,
-    pub ad_credits: Option<i64>,
-    pub ad_days: Option<i64>,
-    pub featured: Option<bool>,
-    pub credit_valid_days: Option<i64>,
-}
-
-impl ProductPatch {
-    /// The product as it would be after this patch, as input to validate again.
-    pub fn apply_to(self, p: &crate::store::products::Product) -> ProductInput {
-        ProductInput {
-            name: self.name.or_else(|| Some(p.name.clone())),
-            description: self.description.or_else(|| Some(p.description.clone())),
-            price_ore: self.price_ore.or(Some(p.price_ore)),
-            vat_percent: self.vat_percent.or(Some(p.vat_percent)),
-            ad_credits: self.ad_credits.or(Some(p.ad_credits)),
-            ad_days: self.ad_days.or(Some(p.ad_days)),
-            featured: self.featured.or(Some(p.featured)),
-            credit_valid_days: self.credit_valid_days.or(Some(p.credit_valid_days)),
-        }
-    }
-}
-
 /// A product that passed every rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidProduct {
@@ -678,6 +649,20 @@ pub struct ValidProduct {
 }
 
 impl ProductInput {
+    /// This input as a change to `p`: what it leaves out stays as it is.
+    pub fn over(self, p: &crate::store::products::Product) -> ProductInput {
+        ProductInput {
+            name: self.name.or_else(|| Some(p.name.clone())),
+            description: self.description.or_else(|| Some(p.description.clone())),
+            price_ore: self.price_ore.or(Some(p.price_ore)),
+            vat_percent: self.vat_percent.or(Some(p.vat_percent)),
+            ad_credits: self.ad_credits.or(Some(p.ad_credits)),
+            ad_days: self.ad_days.or(Some(p.ad_days)),
+            featured: self.featured.or(Some(p.featured)),
+            credit_valid_days: self.credit_valid_days.or(Some(p.credit_valid_days)),
+        }
+    }
+
     pub fn validate(self) -> Result<ValidProduct> {
         let mut errs = Errors::default();
         let name = match self.name.as_deref() {

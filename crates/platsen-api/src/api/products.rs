@@ -2,7 +2,7 @@
 //! operator.
 
 use chrono::{DateTime, Utc};
-use platsen_jobs::input::{ProductInput, ProductPatch};
+use platsen_jobs::input::ProductInput;
 use platsen_jobs::store::products::Product;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -110,9 +110,9 @@ impl From<CreateProduct> for ProductInput {
     }
 }
 
-impl From<PatchProduct> for ProductPatch {
+impl From<PatchProduct> for ProductInput {
     fn from(b: PatchProduct) -> Self {
-        ProductPatch {
+        ProductInput {
             name: b.name,
             description: b.description,
             price_ore: b.price_ore,

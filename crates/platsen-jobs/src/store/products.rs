@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Db, Store, ts};
 use crate::error::{Error, Result};
-use crate::input::{ProductInput, ProductPatch, ValidProduct};
+use crate::input::{ProductInput, ValidProduct};
 
 /// A product in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +108,10 @@ impl Store {
 
     /// Changes a product. Its orders keep what they were made with (they
     /// copy the price and terms), so a change applies to new orders only.
-    pub async fn update_product(&self, id: i64, patch: ProductPatch, now: DateTime<Utc>) -> Result<Product> {
+    /// What `change` leaves out stays as it is.
+    pub async fn update_product(&self, id: i64, change: ProductInput, now: DateTime<Utc>) -> Result<Product> {
         let current = self.product(id).await?;
-        let p: ValidProduct = patch.apply_to(&current).validate()?;
+        let p: ValidProduct = change.over(&current).validate()?;
         let now = ts(now);
         let n = write_tx!(self, |tx| {
             sqlx::query(
