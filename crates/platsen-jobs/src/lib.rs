@@ -10,6 +10,7 @@ pub mod error;
 pub mod input;
 pub mod invoice;
 pub mod keys;
+#[macro_use]
 pub mod model;
 pub mod passwords;
 pub mod sanitize;

@@ -8,41 +8,17 @@ use platsen_taxonomy::{Municipality, Role};
 use crate::model::{EmploymentType, RemoteMode, Salary};
 use crate::store::JobFilter;
 
-/// Order of search results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SearchSort {
-    /// Best match first (newest first when there is no query text).
-    #[default]
-    Relevance,
-    Newest,
-    Deadline,
-}
-
-impl SearchSort {
-    pub const ALL: &'static [SearchSort] = &[SearchSort::Relevance, SearchSort::Newest, SearchSort::Deadline];
-
-    /// The stable code in addresses and the API.
-    pub fn code(self) -> &'static str {
-        match self {
-            SearchSort::Relevance => "relevance",
-            SearchSort::Newest => "newest",
-            SearchSort::Deadline => "deadline",
-        }
+code_enum!(
+    /// Order of search results.
+    #[derive(Default)]
+    SearchSort {
+        /// Best match first (newest first when there is no query text).
+        #[default]
+        Relevance = "relevance" => "Relevans",
+        Newest = "newest" => "Nyast",
+        Deadline = "deadline" => "Sista ansökningsdag",
     }
-
-    pub fn from_code(code: &str) -> Option<SearchSort> {
-        SearchSort::ALL.iter().copied().find(|s| s.code() == code)
-    }
-
-    /// The Swedish name, as the search page offers it.
-    pub fn name_sv(self) -> &'static str {
-        match self {
-            SearchSort::Relevance => "Relevans",
-            SearchSort::Newest => "Nyast",
-            SearchSort::Deadline => "Sista ansökningsdag",
-        }
-    }
-}
+);
 
 /// A search of open ads.
 #[derive(Debug, Clone, Default, PartialEq)]

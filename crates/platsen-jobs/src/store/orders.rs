@@ -11,35 +11,14 @@ use crate::error::{Error, FieldError, Result};
 use crate::input::OrderInput;
 use crate::validate;
 
-/// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl OrderStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Approved => "approved",
-            OrderStatus::Rejected => "rejected",
-        }
+code_enum!(
+    /// Where an order stands.
+    OrderStatus {
+        Pending = "pending" => "Väntar",
+        Approved = "approved" => "Godkänd",
+        Rejected = "rejected" => "Avslagen",
     }
-
-    pub fn from_code(code: &str) -> Option<OrderStatus> {
-        [OrderStatus::Pending, OrderStatus::Approved, OrderStatus::Rejected].into_iter().find(|s| s.code() == code)
-    }
-
-    pub fn name_sv(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "Väntar",
-            OrderStatus::Approved => "Godkänd",
-            OrderStatus::Rejected => "Avslagen",
-        }
-    }
-}
+);
 
 /// An order.
 #[derive(Debug, Clone, PartialEq, Eq)]
