@@ -540,3 +540,29 @@ macro_rules! contract_meili {
         }
     };
 }
+
+/// Runs `../shared/tools/peppol-validate` (the EN 16931 and Peppol BIS 3
+/// Schematron rules) on UBL documents, written under `target/peppol` as
+/// `<name>.xml`. Returns the exit code and the report, or `None` when the
+/// tool is missing and services are not required.
+pub fn peppol_validate(documents: &[(String, String)]) -> Option<(Option<i32>, String)> {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/peppol-validate");
+    if !tool.exists() {
+        assert!(!require_services(), "PLATSEN_REQUIRE_SERVICES=1 but {} is missing", tool.display());
+        eprintln!("\n*** SKIPPED: Peppol validation ({} is missing) ***\n", tool.display());
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peppol");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    for (name, xml) in documents {
+        let path = dir.join(format!("{name}.xml"));
+        std::fs::write(&path, xml).unwrap();
+        files.push(path);
+    }
+    let out = std::process::Command::new(&tool).args(&files).output().expect("peppol-validate runs");
+    Some((
+        out.status.code(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    ))
+}

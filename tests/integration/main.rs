@@ -4,6 +4,7 @@
 mod admin;
 mod alerts;
 mod authz;
+mod billing;
 mod browser;
 mod cli;
 mod embed;
@@ -13,6 +14,7 @@ mod invoices;
 mod konto;
 mod lifecycle;
 mod orders;
+mod platsannonsera;
 mod products;
 mod public;
 mod salary;

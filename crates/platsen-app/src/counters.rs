@@ -17,6 +17,8 @@ const FLUSH_EVERY_MS: i64 = 5_000;
 #[derive(Default)]
 pub struct Counters {
     pending: std::sync::Mutex<HashMap<i64, (i64, i64)>>,
+    /// Searches answered since the last write.
+    searches: AtomicI64,
     /// Milliseconds since the epoch of the last write, by the caller's clock.
     last_flush: AtomicI64,
     flushing: AtomicBool,
@@ -32,6 +34,11 @@ impl Counters {
             entry.0 += views;
             entry.1 += clicks;
         }
+        self.due(now)
+    }
+
+    /// Whether a write is due at `now` (and, if so, marks one as under way).
+    fn due(&self, now: DateTime<Utc>) -> bool {
         let now = now.timestamp_millis();
         if now - self.last_flush.load(Ordering::Relaxed) >= FLUSH_EVERY_MS
             && !self.flushing.swap(true, Ordering::AcqRel)
@@ -43,11 +50,18 @@ impl Counters {
     }
 
     /// Writes what is pending; on failure it stays pending for next time.
-    pub async fn write(&self, store: &platsen_jobs::Store) {
+    pub async fn write(&self, store: &platsen_jobs::Store, now: DateTime<Utc>) {
         let batch: Vec<(i64, i64, i64)> = {
             let mut pending = self.pending.lock().expect("counters lock");
             pending.drain().map(|(id, (v, c))| (id, v, c)).collect()
         };
+        let searches = self.searches.swap(0, Ordering::AcqRel);
+        let views: i64 = batch.iter().map(|b| b.1).sum();
+        let day = platsen_jobs::validate::today_in_sweden(now);
+        if let Err(e) = store.add_board_counts(day, searches, views).await {
+            tracing::warn!(error = %e, "writing the board's daily counts failed; keeping the searches for later");
+            self.searches.fetch_add(searches, Ordering::AcqRel);
+        }
         if let Err(e) = store.add_job_counts(&batch).await {
             tracing::warn!(error = %e, ads = batch.len(), "writing view counts failed; keeping them for later");
             let mut pending = self.pending.lock().expect("counters lock");
@@ -71,19 +85,31 @@ impl App {
         self.count(job_id, 0, 1);
     }
 
+    /// Counts a search answered (for the board's figures on `/platsannonsera`).
+    pub fn count_search(&self) {
+        self.counters.searches.fetch_add(1, Ordering::AcqRel);
+        if self.counters.due(self.clock.now()) {
+            self.flush_in_background();
+        }
+    }
+
     /// Writes pending counts now (before a dashboard reads them).
     pub async fn write_counts(&self) {
-        self.counters.write(&self.store).await;
+        self.counters.write(&self.store, self.clock.now()).await;
     }
 
     fn count(&self, job_id: i64, views: i64, clicks: i64) {
         if self.counters.add(job_id, views, clicks, self.clock.now()) {
-            let (counters, store) = (self.counters.clone(), self.store.clone());
-            tokio::spawn(async move {
-                counters.write(&store).await;
-                counters.flushing.store(false, Ordering::Release);
-            });
+            self.flush_in_background();
         }
+    }
+
+    fn flush_in_background(&self) {
+        let (counters, store, now) = (self.counters.clone(), self.store.clone(), self.clock.now());
+        tokio::spawn(async move {
+            counters.write(&store, now).await;
+            counters.flushing.store(false, Ordering::Release);
+        });
     }
 }
 

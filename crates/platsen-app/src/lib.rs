@@ -15,6 +15,7 @@ pub mod alerts;
 mod clock;
 pub mod counters;
 pub mod format;
+pub mod invoicing;
 pub mod limits;
 pub mod mail;
 pub mod orders;
@@ -63,6 +64,8 @@ pub struct App {
     pub public_url: Arc<str>,
     /// Where webhooks may go.
     pub outgoing: outgoing::Policy,
+    /// The seller on invoices, and where they are sent.
+    pub invoicing: Arc<invoicing::Invoicing>,
 }
 
 impl std::fmt::Debug for App {
@@ -92,7 +95,12 @@ impl App {
             order_limit: Arc::new(orders::order_limit()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
             outgoing: outgoing::Policy::PublicOnly,
+            invoicing: Default::default(),
         }
+    }
+
+    pub fn with_invoicing(self, invoicing: invoicing::Invoicing) -> App {
+        App { invoicing: Arc::new(invoicing), ..self }
     }
 
     pub fn with_mailer(self, mailer: Mailer) -> App {

@@ -7,11 +7,15 @@
 //!   then keeps the index in step with the outbox (`platsen_search::run_worker`);
 //! - **webhooks** (every second): pushes the change log to integrators;
 //! - **job alerts** (every two seconds): runs confirmed saved searches and
-//!   mails what is new.
+//!   mails what is new;
+//! - **billing** (every hour): writes down ad credits that ran out unused,
+//!   and invoices agreement customers for last month's ads (idempotent, so
+//!   the first run of a month does it and the others find nothing).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Datelike;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -36,6 +40,7 @@ impl Workers {
             ("expiry sweeper", tokio::spawn(sweep(app.clone(), stopped.clone()))),
             ("webhooks", tokio::spawn(app.clone().run_webhooks(changes_json, stopped.clone()))),
             ("job alerts", tokio::spawn(app.clone().run_alerts(stopped.clone()))),
+            ("billing", tokio::spawn(bill(app.clone(), stopped.clone()))),
         ];
         if let Some(meili) = meili {
             tasks.push(("search sync", tokio::spawn(sync_search(app.clone(), meili, stopped.clone()))));
@@ -68,6 +73,31 @@ async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
                     && let Err(e) = app.store.discard_search_outbox().await
                 {
                     tracing::warn!(error = %e, "discarding the search outbox failed");
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+/// The billing worker.
+async fn bill(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = app.clock.now();
+                if let Err(e) = app.store.expire_credits(now).await {
+                    tracing::warn!(error = %e, "expiring credits failed");
+                }
+                let this_month = platsen_jobs::validate::today_in_sweden(now).with_day(1).expect("day 1 exists");
+                let last_month = this_month - chrono::Months::new(1);
+                match app.invoice_agreements(last_month).await {
+                    Ok(issued) if !issued.is_empty() => {
+                        tracing::info!(count = issued.len(), month = %last_month.format("%Y-%m"), "monthly invoices issued");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "monthly invoicing failed"),
                 }
             }
             _ = stopped.changed() => break,

@@ -70,6 +70,9 @@ pub enum Error {
     /// concurrent change).
     #[error("conflict: {message}")]
     Conflict { code: &'static str, field: Option<&'static str>, message: String },
+    /// Publishing needs an ad credit and the employer has none left.
+    #[error("no credit: {0}")]
+    NoCredit(String),
     /// The database failed; details are logged, never shown.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -7,7 +7,7 @@ use platsen_taxonomy::survey::Sector;
 use platsen_taxonomy::{Municipality, Role};
 
 use crate::error::{Error, Errors, FieldError, Result};
-use crate::model::{Contact, EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
+use crate::model::{BillingMode, Contact, EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
 use crate::sanitize::{self, DescriptionFormat};
 use crate::validate::{self, OrganisationNumber, end_of_swedish_day};
 
@@ -517,6 +517,8 @@ pub struct EmployerInput {
     pub sector: Option<String>,
     pub slug: Option<String>,
     pub requires_review: Option<bool>,
+    /// `prepaid`, `agreement` or `free` (the default).
+    pub billing_mode: Option<String>,
 }
 
 /// A partial update of an employer. The organisation number and the slug
@@ -529,6 +531,7 @@ pub struct EmployerPatch {
     pub description: Patch<String>,
     pub sector: Patch<String>,
     pub requires_review: Patch<bool>,
+    pub billing_mode: Patch<String>,
 }
 
 impl EmployerPatch {
@@ -543,6 +546,7 @@ impl EmployerPatch {
             sector: e.sector.map(|s| s.code().to_owned()),
             slug: None,
             requires_review: Some(e.requires_review),
+            billing_mode: Some(e.billing_mode.code().to_owned()),
         };
         self.name.apply(&mut input.name);
         self.website.apply(&mut input.website);
@@ -550,6 +554,7 @@ impl EmployerPatch {
         self.description.apply(&mut input.description);
         self.sector.apply(&mut input.sector);
         self.requires_review.apply(&mut input.requires_review);
+        self.billing_mode.apply(&mut input.billing_mode);
         input
     }
 }
@@ -565,6 +570,7 @@ pub struct ValidEmployer {
     pub sector: Option<Sector>,
     pub slug: Option<String>,
     pub requires_review: bool,
+    pub billing_mode: BillingMode,
 }
 
 impl EmployerInput {
@@ -604,6 +610,13 @@ impl EmployerInput {
             found
         });
         let slug = self.slug.as_deref().and_then(|s| errs.take(validate::slug("slug", s)));
+        let billing_mode = match self.billing_mode.as_deref().map(str::trim) {
+            None => BillingMode::Free,
+            Some(code) => BillingMode::from_code(code).unwrap_or_else(|| {
+                errs.push("billing_mode", "unknown_billing_mode", "Välj prepaid, agreement eller free.");
+                BillingMode::Free
+            }),
+        };
         errs.into_result(|| ValidEmployer {
             name: name.expect("checked"),
             organization_number: organization_number.expect("checked"),
@@ -613,6 +626,7 @@ impl EmployerInput {
             sector,
             slug,
             requires_review: self.requires_review.unwrap_or(false),
+            billing_mode,
         })
     }
 }
@@ -762,7 +776,16 @@ impl OrderInput {
             Some(v) => errs.take(validate::line(field, v, min, max)),
             None => missing(errs, field),
         };
-        let organization_name = text(&mut errs, "organization_name", &self.organization_name, 2, 200);
+        // Names go on invoices, mails and pages as they are: no markup.
+        let name = |errs: &mut Errors, field: &'static str, v: &Option<String>, max: usize| {
+            let n = text(errs, field, v, 2, max)?;
+            if n.contains(['<', '>']) {
+                errs.push(field, "markup", "Skriv namnet utan tecknen < och >.");
+                return None;
+            }
+            Some(n)
+        };
+        let organization_name = name(&mut errs, "organization_name", &self.organization_name, 200);
         let organization_number = match self.organization_number.as_deref() {
             Some(n) => errs.take(OrganisationNumber::parse("organization_number", n)),
             None => missing(&mut errs, "organization_number"),
@@ -799,7 +822,7 @@ impl OrderInput {
             _ => missing(errs, field),
         };
         let invoice_email = email(&mut errs, "invoice_email", &self.invoice_email);
-        let contact_name = text(&mut errs, "contact.name", &self.contact_name, 2, 100);
+        let contact_name = name(&mut errs, "contact.name", &self.contact_name, 100);
         let contact_email = email(&mut errs, "contact.email", &self.contact_email);
         let contact_phone = match self.contact_phone.as_deref().filter(|s| !s.trim().is_empty()) {
             Some(p) => errs.take(validate::phone("contact.phone", p)),

@@ -16,14 +16,14 @@ use crate::search::escape_html as xml;
 
 /// A Peppol participant: a scheme and an identifier in it (`0007` a
 /// Swedish organisation number, `0088` a GLN).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PeppolId {
     pub scheme: String,
     pub id: String,
 }
 
 /// A party's name, identifiers and address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Party {
     pub name: String,
     /// Ten digits, no dash.
@@ -35,7 +35,7 @@ pub struct Party {
 }
 
 /// The seller: a party with a VAT number and where to pay.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Seller {
     pub party: Party,
     /// `SE` + the organisation number + `01`.

@@ -34,6 +34,18 @@ macro_rules! code_enum {
 }
 
 code_enum!(
+    /// How an employer pays for its ads.
+    BillingMode {
+        /// Buys credits in advance; each publication uses one.
+        Prepaid = "prepaid" => "Förbetald",
+        /// Publishes freely and is invoiced monthly for each ad published.
+        Agreement = "agreement" => "Avtalskund",
+        /// Pays nothing: the operator's own and the demo employers.
+        Free = "free" => "Fri",
+    }
+);
+
+code_enum!(
     /// Form of employment (anställningsform).
     EmploymentType {
         Tillsvidare = "tillsvidare" => "Tillsvidareanställning",
@@ -138,6 +150,7 @@ pub struct Employer {
     pub sector: Option<Sector>,
     pub requires_review: bool,
     pub is_demo: bool,
+    pub billing_mode: BillingMode,
     pub open_jobs: i64,
     /// Origins (`https://host[:port]`) allowed to embed its ads; empty: any.
     pub embed_origins: Vec<String>,
@@ -199,6 +212,9 @@ pub struct JobAd {
     pub featured: bool,
     pub published_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// The end of the period a credit (or an agreement) paid for; reopening
+    /// before it costs nothing.
+    pub paid_until: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
     pub is_demo: bool,

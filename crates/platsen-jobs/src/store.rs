@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::input::{DeadlineCheck, EmployerInput, EmployerPatch, JobInput, JobPatch, Patch, ValidEmployer, ValidJob};
 use crate::keys;
 use crate::model::{
-    Actor, ApiKey, AuditEvent, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page, RemoteMode,
-    Salary, SalaryPeriod,
+    Actor, ApiKey, AuditEvent, BillingMode, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page,
+    RemoteMode, Salary, SalaryPeriod,
 };
 use crate::sanitize::DescriptionFormat;
 use crate::validate::{self, today_in_sweden};
@@ -190,7 +190,7 @@ macro_rules! job_select {
                 j.slug, j.status, j.title,
                 j.description, j.description_source, j.description_format, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
                 j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
-                j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.closed_at,
+                j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.paid_until, j.closed_at,
                 j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at
            from job_ads j
            join employers e on e.id = j.employer_id "
@@ -200,7 +200,7 @@ macro_rules! job_select {
 macro_rules! employer_select {
     () => {
         "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description, e.sector,
-                e.requires_review, e.is_demo, e.created_at, e.updated_at, e.embed_origins,
+                e.requires_review, e.is_demo, e.created_at, e.updated_at, e.embed_origins, e.billing_mode,
                 (select count(*) from job_ads j
                   where j.employer_id = e.id and j.status = 'published' and j.expires_at > $1) as open_jobs
            from employers e "
@@ -382,6 +382,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (11, "saved search format", include_str!("../../../migrations/postgres/0011_saved_search_format.sql")),
             (12, "products", include_str!("../../../migrations/postgres/0012_products.sql")),
             (13, "orders", include_str!("../../../migrations/postgres/0013_orders.sql")),
+            (14, "billing", include_str!("../../../migrations/postgres/0014_billing.sql")),
         ]
     } else {
         &[
@@ -398,6 +399,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (11, "saved search format", include_str!("../../../migrations/sqlite/0011_saved_search_format.sql")),
             (12, "products", include_str!("../../../migrations/sqlite/0012_products.sql")),
             (13, "orders", include_str!("../../../migrations/sqlite/0013_orders.sql")),
+            (14, "billing", include_str!("../../../migrations/sqlite/0014_billing.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -485,6 +487,10 @@ impl Store {
     }
 
     /// `"sqlite"` or `"postgres"`.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
+    }
+
     pub fn backend(&self) -> &'static str {
         match self.db {
             Db::Sqlite { .. } => "sqlite",
@@ -638,8 +644,9 @@ impl Store {
             let slug = allocate_slug!(tx, "employers", &e.slug, &e.name, "arbetsgivare", "Adressnamnet används redan.");
             sqlx::query_scalar(
                 "insert into employers (slug, name, organization_number, website, logo_url, description,
-                                        requires_review, is_demo, created_at, updated_at, sector, name_sort)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) returning id",
+                                        requires_review, is_demo, created_at, updated_at, sector, name_sort,
+                                        billing_mode)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) returning id",
             )
             .bind(slug)
             .bind(e.name.as_str())
@@ -652,6 +659,7 @@ impl Store {
             .bind(now)
             .bind(e.sector.map(Sector::code))
             .bind(platsen_taxonomy::swedish_sort_key(&e.name))
+            .bind(e.billing_mode.code())
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?
@@ -669,7 +677,7 @@ impl Store {
         write_tx!(self, |tx| {
             sqlx::query(
                 "update employers set name = $2, website = $3, logo_url = $4, description = $5, requires_review = $6,
-                        updated_at = $7, sector = $8, name_sort = $9
+                        updated_at = $7, sector = $8, name_sort = $9, billing_mode = $10
                   where id = $1",
             )
             .bind(id)
@@ -681,6 +689,7 @@ impl Store {
             .bind(now)
             .bind(next.sector.map(Sector::code))
             .bind(platsen_taxonomy::swedish_sort_key(&next.name))
+            .bind(next.billing_mode.code())
             .execute(&mut *tx)
             .await?;
             // A new name changes what the employer's visible ads show.
@@ -980,8 +989,8 @@ impl Store {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         let conds = open_ads_conds(f, now);
         let order = match f.sort {
-            JobSort::Newest => " order by j.published_at desc, j.id desc limit ",
-            JobSort::Deadline => " order by j.application_deadline, j.id limit ",
+            JobSort::Newest => " order by j.featured desc, j.published_at desc, j.id desc limit ",
+            JobSort::Deadline => " order by j.featured desc, j.application_deadline, j.id limit ",
         };
         let (items, total) = read!(self, |pool| {
             let mut list = sqlx::QueryBuilder::new(concat!(job_select!(), "where "));
@@ -995,6 +1004,25 @@ impl Store {
             (items, total)
         });
         Ok(Page { items, total, page, per_page })
+    }
+
+    /// Open featured ads for the start page's "Utvalda jobb", the newest first.
+    pub async fn featured_jobs(&self, limit: i64, now: DateTime<Utc>) -> Result<Vec<JobAd>> {
+        let now = ts(now);
+        Ok(read!(self, |pool| {
+            sqlx::query(concat!(
+                job_select!(),
+                "where j.status = 'published' and j.expires_at > $1 and j.featured
+                 order by j.published_at desc, j.id desc limit $2"
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| job_from_row(r, now))
+            .collect::<Result<Vec<_>>>()?
+        }))
     }
 
     /// An ad as its owner (or an operator) sees it, in any status.
@@ -1284,6 +1312,10 @@ impl Store {
         let check = if deadline_changed { DeadlineCheck::MustNotBePast } else { DeadlineCheck::Unchanged };
         let mut next = patch.apply_to(&current).validate(today_in_sweden(now), check)?;
         next.expires_at = ts(next.expires_at);
+        // A paid ad runs no longer than its credit paid for.
+        if let Some(paid) = current.paid_until.filter(|p| *p > now) {
+            next.expires_at = next.expires_at.min(paid);
+        }
         let mut changes = diff(&current, &next);
         if changes.as_object().is_some_and(serde_json::Map::is_empty) {
             return Ok(current);
@@ -1467,6 +1499,11 @@ impl Store {
                     "version_mismatch",
                     "Annonsen ändrades samtidigt av någon annan; försök igen.",
                 ));
+            }
+            // Going live is paid for in the same transaction; waiting for
+            // review only checks that it could be.
+            if going_live && matches!(target, S::Published | S::PendingReview) {
+                billing::charge_publication!(self, tx, &ad, now, target == S::Published);
             }
             record!(&mut *tx, id, ad.employer_id, actor, step.action(), detail, now)?;
             log_changes!(self, tx, [id], now);
@@ -1674,6 +1711,11 @@ where
         sector: r.try_get::<Option<String>, _>("sector")?.as_deref().and_then(Sector::from_code),
         requires_review: r.try_get("requires_review")?,
         is_demo: r.try_get("is_demo")?,
+        billing_mode: {
+            let code: String = r.try_get("billing_mode")?;
+            BillingMode::from_code(&code)
+                .ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("unknown billing mode {code:?}").into())))?
+        },
         open_jobs: r.try_get("open_jobs")?,
         embed_origins: r.try_get::<String, _>("embed_origins")?.lines().map(str::to_owned).collect(),
         created_at: r.try_get("created_at")?,
@@ -1749,6 +1791,7 @@ where
         contacts,
         featured: r.try_get("featured")?,
         published_at: r.try_get("published_at")?,
+        paid_until: r.try_get("paid_until")?,
         expires_at,
         closed_at: r.try_get("closed_at")?,
         rejection_reason: r.try_get("rejection_reason")?,
@@ -1790,6 +1833,7 @@ mod tests {
 
 mod accounts;
 mod alerts;
+pub mod billing;
 mod changes;
 mod fulltext;
 pub mod orders;
@@ -1801,7 +1845,7 @@ pub use alerts::{Alert, AlertFrequency, CONFIRM_DAYS, ClaimedAlert};
 pub use changes::{Change, ChangeKind, ChangePage, RemovalReason};
 pub use webhooks::{DueWebhook, Webhook, WebhookDelivery, WebhookOutcome};
 
-pub use accounts::{INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
+pub use accounts::{BoardFigures, INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
 
 pub use fulltext::{OutboxRow, OutboxStatus, SearchLease};
 pub use salary::SalaryImport;

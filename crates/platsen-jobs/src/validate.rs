@@ -11,6 +11,11 @@ pub fn today_in_sweden(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&Stockholm).date_naive()
 }
 
+/// Midnight at the start of `date` in Europe/Stockholm, as UTC.
+pub fn start_of_swedish_day(date: NaiveDate) -> DateTime<Utc> {
+    end_of_swedish_day(date.pred_opt().unwrap_or(date)) + chrono::Duration::seconds(1)
+}
+
 /// The last second of `date` in Europe/Stockholm, as UTC: an ad whose
 /// deadline is that date is open for applications until then.
 pub fn end_of_swedish_day(date: NaiveDate) -> DateTime<Utc> {

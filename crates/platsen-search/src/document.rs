@@ -37,6 +37,9 @@ pub struct JobDocument {
     pub published_at: i64,
     pub expires_at: i64,
     pub featured: bool,
+    /// 1 for a featured ad, else 0: the first ranking rule, so featured
+    /// ads come first among the matches whatever the sort.
+    pub featured_rank: u8,
     /// The description as plain text.
     pub description: String,
 }
@@ -69,6 +72,7 @@ impl From<&JobAd> for JobDocument {
             published_at: ad.published_at.map_or(0, |t| t.timestamp()),
             expires_at: ad.expires_at.timestamp(),
             featured: ad.featured,
+            featured_rank: u8::from(ad.featured),
             description: html_to_text(&ad.description),
         }
     }

@@ -101,6 +101,9 @@ pub fn settings() -> Settings {
             "featured",
         ])
         .with_sortable_attributes(["published_at", "application_deadline", "salary_monthly"])
+        // Featured ads first among the matches, then Meilisearch's own
+        // rules, where `sort` applies a requested order.
+        .with_ranking_rules(["featured_rank:desc", "words", "typo", "proximity", "attribute", "sort", "exactness"])
         .with_synonyms(synonyms)
         .with_stop_words(STOP_WORDS.iter().copied())
         .with_pagination(PaginationSetting { max_total_hits: 100_000 })

@@ -3,6 +3,7 @@
 //! in-process and run the real commands.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -41,7 +42,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default, with --demo, when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Operator tasks: employers and API keys.
@@ -55,6 +56,23 @@ pub enum Command {
     /// Lönestatistik: import the year's salary survey.
     #[command(subcommand)]
     Salary(SalaryCommand),
+    /// Invoices: the monthly run for agreement customers.
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoicesCommand {
+    /// Invoice agreement customers for the ads they published in a month
+    /// (what the server does by itself each month); running it again
+    /// issues nothing new.
+    Run {
+        /// The month, `YYYY-MM`.
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        invoicing: Box<InvoicingArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +83,45 @@ pub enum SalaryCommand {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+}
+
+/// Who invoices, and where invoices go.
+#[derive(Debug, Clone, Args)]
+pub struct InvoicingArgs {
+    /// The seller on invoices: name, organisation number, address and bankgiro.
+    #[arg(long, env = "PLATSEN_SELLER_NAME", default_value = "Platsen Media AB")]
+    pub seller_name: String,
+    #[arg(long, env = "PLATSEN_SELLER_ORGANIZATION_NUMBER", default_value = "556036-0793")]
+    pub seller_organization_number: String,
+    #[arg(long, env = "PLATSEN_SELLER_STREET", default_value = "Sveavägen 1")]
+    pub seller_street: String,
+    #[arg(long, env = "PLATSEN_SELLER_POSTAL_CODE", default_value = "111 57")]
+    pub seller_postal_code: String,
+    #[arg(long, env = "PLATSEN_SELLER_CITY", default_value = "Stockholm")]
+    pub seller_city: String,
+    #[arg(long, env = "PLATSEN_SELLER_BANKGIRO", default_value = "5678-1234")]
+    pub seller_bankgiro: String,
+    /// Days from an invoice's issue date to its due date.
+    #[arg(long, env = "PLATSEN_INVOICE_DUE_DAYS", default_value_t = 30)]
+    pub invoice_due_days: i64,
+    /// A folder the Peppol access point's client picks invoices up from;
+    /// without it, invoices stay in Platsen for the operator to download.
+    #[arg(long, env = "PLATSEN_PEPPOL_OUTBOX")]
+    pub peppol_outbox: Option<std::path::PathBuf>,
+}
+
+impl InvoicingArgs {
+    /// The seller as invoices name it.
+    pub fn seller(&self) -> platsen_jobs::invoice::Seller {
+        platsen_app::invoicing::seller(
+            &self.seller_name,
+            &self.seller_organization_number,
+            &self.seller_street,
+            &self.seller_postal_code,
+            &self.seller_city,
+            &self.seller_bankgiro,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -128,6 +185,8 @@ pub struct ServeArgs {
     /// (development and tests only).
     #[arg(long, env = "PLATSEN_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, value_parser = boolish())]
     pub webhook_allow_private: bool,
+    #[command(flatten)]
+    pub invoicing: InvoicingArgs,
 }
 
 /// A yes-or-no setting as people write it: `1/0`, `true/false`,
@@ -273,7 +332,26 @@ pub fn redact(url: &str) -> String {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(&cli.db, ServeArgs::for_default_run(), Clock::default(), shutdown_signal()).await,
-        Some(Command::Serve(args)) => serve(&cli.db, args, Clock::default(), shutdown_signal()).await,
+        Some(Command::Serve(args)) => serve(&cli.db, *args, Clock::default(), shutdown_signal()).await,
+        Some(Command::Invoices(InvoicesCommand::Run { month, invoicing })) => {
+            let month = platsen_jobs::store::billing::parse_month("--month", &month)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+            let store = open_store(&cli.db.database_url).await?;
+            let app = App::new(store.clone(), Clock::default(), "").with_invoicing(invoicing_of(
+                invoicing.seller(),
+                invoicing.invoice_due_days,
+                invoicing.peppol_outbox.clone(),
+            ));
+            let issued = app.invoice_agreements(month).await.map_err(describe);
+            store.close().await;
+            let issued = issued?;
+            let numbers: Vec<String> = issued.iter().map(|i| i.number.to_string()).collect();
+            match numbers.len() {
+                0 => println!("Inga nya fakturor för {}.", month.format("%Y-%m")),
+                n => println!("{n} fakturor för {}: nummer {}.", month.format("%Y-%m"), numbers.join(", ")),
+            }
+            Ok(())
+        }
         Some(Command::Migrate) => {
             let store = open_store(&cli.db.database_url).await?;
             platsen_app::saved_search::migrate(&store).await.map_err(describe)?;
@@ -498,7 +576,7 @@ fn describe(e: platsen_jobs::Error) -> anyhow::Error {
         }
         E::NotFound => anyhow::anyhow!("finns inte (kontrollera id:t eller adressnamnet)"),
         E::Forbidden(why) => anyhow::anyhow!("inte tillåtet: {why}"),
-        E::Conflict { message, .. } => anyhow::anyhow!("{message}"),
+        E::Conflict { message, .. } | E::NoCredit(message) => anyhow::anyhow!("{message}"),
         e @ (E::Database(_) | E::Migrate(_)) => {
             tracing::error!(error = %e, "the database failed");
             anyhow::anyhow!("databasen svarade inte som väntat; se loggen")
@@ -555,6 +633,11 @@ pub struct ServerConfig {
     pub mail_from: String,
     /// Webhooks may target private addresses (`PLATSEN_WEBHOOK_ALLOW_PRIVATE=1`).
     pub webhook_allow_private: bool,
+    /// The seller on invoices (`PLATSEN_SELLER_*`).
+    pub seller: platsen_jobs::invoice::Seller,
+    pub invoice_due_days: i64,
+    /// Where invoices are written for the Peppol access point.
+    pub peppol_outbox: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -571,6 +654,9 @@ impl Default for ServerConfig {
             smtp_url: None,
             mail_from: "Platsen <noreply@platsen.test>".into(),
             webhook_allow_private: false,
+            seller: platsen_app::invoicing::demo_seller(),
+            invoice_due_days: platsen_jobs::store::billing::DEFAULT_DUE_DAYS,
+            peppol_outbox: None,
         }
     }
 }
@@ -593,6 +679,9 @@ impl From<ServeArgs> for ServerConfig {
             smtp_url: a.smtp_url,
             mail_from: a.mail_from,
             webhook_allow_private: a.webhook_allow_private,
+            seller: a.invoicing.seller(),
+            invoice_due_days: a.invoicing.invoice_due_days,
+            peppol_outbox: a.invoicing.peppol_outbox,
         }
     }
 }
@@ -604,6 +693,22 @@ fn check(config: &ServerConfig) -> anyhow::Result<()> {
         && t.len() < 24
     {
         bail!("PLATSEN_ADMIN_TOKEN must be at least 24 characters (try `platsen admin generate-token`)");
+    }
+    let seller = &config.seller.party;
+    if let Err(e) = platsen_jobs::validate::OrganisationNumber::parse(
+        "PLATSEN_SELLER_ORGANIZATION_NUMBER",
+        &seller.organization_number,
+    ) {
+        bail!("{}: {}", e.field, e.message);
+    }
+    if let Err(e) = platsen_jobs::validate::postal_code("PLATSEN_SELLER_POSTAL_CODE", &seller.postal_code) {
+        bail!("{}: {}", e.field, e.message);
+    }
+    if seller.name.trim().is_empty() || seller.street.trim().is_empty() || seller.city.trim().is_empty() {
+        bail!("PLATSEN_SELLER_NAME, PLATSEN_SELLER_STREET and PLATSEN_SELLER_CITY must not be empty");
+    }
+    if !(0..=365).contains(&config.invoice_due_days) {
+        bail!("PLATSEN_INVOICE_DUE_DAYS must be between 0 and 365");
     }
     if config.webhook_allow_private {
         tracing::warn!("PLATSEN_WEBHOOK_ALLOW_PRIVATE is set: webhooks may reach loopback and private addresses");
@@ -647,10 +752,25 @@ fn application(store: Store, config: &ServerConfig, clock: Clock, public_url: &s
     } else {
         platsen_app::outgoing::Policy::PublicOnly
     };
+    let invoicing = invoicing_of(config.seller.clone(), config.invoice_due_days, config.peppol_outbox.clone());
     Ok(App::new(store, clock, public_url)
         .with_mailer(mailer)
         .with_search_configured(config.meili.is_some())
-        .with_outgoing(outgoing))
+        .with_outgoing(outgoing)
+        .with_invoicing(invoicing))
+}
+
+/// Invoicing as configured: with a folder, invoices are written there for
+/// the Peppol access point.
+fn invoicing_of(
+    seller: platsen_jobs::invoice::Seller,
+    due_days: i64,
+    outbox: Option<std::path::PathBuf>,
+) -> platsen_app::invoicing::Invoicing {
+    let access_point = outbox.map(|dir| {
+        Arc::new(platsen_app::invoicing::FileAccessPoint { dir }) as Arc<dyn platsen_app::invoicing::AccessPoint>
+    });
+    platsen_app::invoicing::Invoicing { seller, due_days, access_point }
 }
 
 /// Starts the server on an open store and returns once it listens.

@@ -28,7 +28,12 @@ impl EmployersApi {
     ) -> Result<Json<EmployerList>, ApiError> {
         let (page, per_page) = page_args(page.0, per_page.0);
         let p = self.state.app.store.employers(page, per_page, self.state.app.clock.now()).await?;
-        Ok(Json(EmployerList { items: p.items.into_iter().map(Into::into).collect(), total: p.total, page, per_page }))
+        Ok(Json(EmployerList {
+            items: p.items.into_iter().map(EmployerView::public).collect(),
+            total: p.total,
+            page,
+            per_page,
+        }))
     }
 
     /// Get an employer with its open ads
@@ -40,7 +45,7 @@ impl EmployersApi {
         let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..Default::default() };
         let jobs = self.state.app.store.public_jobs(&filter, 1, 100, now).await?;
         Ok(Json(EmployerDetail {
-            employer: employer.into(),
+            employer: EmployerView::public(employer),
             jobs: jobs.items.into_iter().map(JobView::public).collect(),
         }))
     }

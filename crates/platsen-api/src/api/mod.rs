@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod billing;
 pub mod docs;
 pub mod employers;
 pub mod jobs;
@@ -43,6 +44,7 @@ pub type Apis = (
     alerts::AlertsApi,
     products::ProductsApi,
     orders::OrdersApi,
+    billing::BillingApi,
 );
 
 pub fn apis(state: AppState) -> Apis {
@@ -55,6 +57,7 @@ pub fn apis(state: AppState) -> Apis {
         webhooks::WebhooksApi { state: state.clone() },
         alerts::AlertsApi { state: state.clone() },
         products::ProductsApi { state: state.clone() },
-        orders::OrdersApi { state },
+        orders::OrdersApi { state: state.clone() },
+        billing::BillingApi { state },
     )
 }

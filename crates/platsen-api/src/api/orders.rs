@@ -165,6 +165,18 @@ impl From<Order> for OrderView {
     }
 }
 
+/// What approving an order did.
+#[derive(Debug, Clone, Object)]
+pub struct ApprovalView {
+    pub order: OrderView,
+    /// The employer the credits went to.
+    pub employer_id: i64,
+    /// Whether the organisation became an employer now (its contact
+    /// person was invited to choose a password).
+    pub new_employer: bool,
+    pub invoice_id: i64,
+}
+
 /// Why an order is rejected; the contact person is told.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -216,6 +228,24 @@ impl OrdersApi {
     async fn get(&self, auth: Auth, id: Path<i64>) -> Result<Json<OrderView>, ApiError> {
         auth.0.require_admin()?;
         Ok(Json(self.state.app.store.order(id.0).await?.into()))
+    }
+
+    /// Approve an order (admin)
+    ///
+    /// In one transaction: the employer with the order's organisation
+    /// number gets the credits (a new organisation becomes a prepaid
+    /// employer, and its contact person is invited), and the invoice is
+    /// issued with the next number. 409 if the order is already decided.
+    #[oai(path = "/orders/:id/approve", method = "post", operation_id = "approveOrder", tag = "Tag::Admin")]
+    async fn approve(&self, auth: Auth, id: Path<i64>) -> Result<Json<ApprovalView>, ApiError> {
+        auth.0.require_admin()?;
+        let a = self.state.app.approve_order(id.0).await?;
+        Ok(Json(ApprovalView {
+            order: a.order.into(),
+            employer_id: a.employer_id,
+            new_employer: a.new_employer,
+            invoice_id: a.invoice_id,
+        }))
     }
 
     /// Reject an order (admin)

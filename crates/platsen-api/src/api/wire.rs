@@ -316,6 +316,10 @@ pub struct CreateEmployer {
     pub slug: Option<String>,
     /// Ads go to review before they are published. Default false.
     pub requires_review: Option<bool>,
+    /// How it pays: `prepaid` (each publication uses a credit bought in
+    /// advance), `agreement` (invoiced monthly for each ad published) or
+    /// `free` (the default).
+    pub billing_mode: Option<String>,
 }
 
 impl From<CreateEmployer> for EmployerInput {
@@ -329,6 +333,7 @@ impl From<CreateEmployer> for EmployerInput {
             sector: b.sector,
             slug: b.slug,
             requires_review: b.requires_review,
+            billing_mode: b.billing_mode,
         }
     }
 }
@@ -346,6 +351,8 @@ pub struct PatchEmployer {
     /// A sector code (see `CreateEmployer`); null clears it.
     pub sector: MaybeUndefined<String>,
     pub requires_review: MaybeUndefined<bool>,
+    /// `prepaid`, `agreement` or `free`.
+    pub billing_mode: MaybeUndefined<String>,
 }
 
 impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
@@ -357,6 +364,7 @@ impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
             description: patch(b.description),
             sector: patch(b.sector),
             requires_review: patch(b.requires_review),
+            billing_mode: patch(b.billing_mode),
         }
     }
 }
@@ -621,7 +629,18 @@ pub struct EmployerView {
     pub open_jobs: i64,
     pub requires_review: bool,
     pub is_demo: bool,
+    /// `prepaid`, `agreement` or `free`; shown to the operator and the
+    /// employer itself, left out of public answers.
+    #[oai(skip_serializing_if_is_none)]
+    pub billing_mode: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl EmployerView {
+    /// As anyone may see it: without how it pays.
+    pub fn public(e: Employer) -> Self {
+        EmployerView { billing_mode: None, ..e.into() }
+    }
 }
 
 impl From<Employer> for EmployerView {
@@ -639,6 +658,7 @@ impl From<Employer> for EmployerView {
             open_jobs: e.open_jobs,
             requires_review: e.requires_review,
             is_demo: e.is_demo,
+            billing_mode: Some(e.billing_mode.code().to_owned()),
             created_at: e.created_at,
         }
     }

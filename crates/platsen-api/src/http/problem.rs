@@ -85,6 +85,10 @@ pub enum ApiError {
     /// No valid API key or admin token was presented.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// Publishing needs an ad credit and the employer has none left; order
+    /// more at `/platsannonsera` (the problem's `type` ends in `no-credit`).
+    #[oai(status = 402, content_type = "application/problem+json")]
+    PaymentRequired(Json<Problem>),
     /// The caller is known but may not do this (for example, another employer's published ad).
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
@@ -185,6 +189,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(p)
             | ApiError::Unauthorized(p, _)
+            | ApiError::PaymentRequired(p)
             | ApiError::Forbidden(p)
             | ApiError::NotFound(p)
             | ApiError::Conflict(p)
@@ -215,6 +220,12 @@ impl From<platsen_jobs::Error> for ApiError {
                 ApiError::Unprocessable(Json(p))
             }
             E::NotFound => ApiError::not_found(),
+            E::NoCredit(message) => ApiError::PaymentRequired(Json(Problem::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "no-credit",
+                "Inga annonser kvar",
+                message,
+            ))),
             E::Forbidden(why) => {
                 tracing::info!(reason = why, "forbidden");
                 ApiError::forbidden("Du har inte behörighet att göra detta med den här resursen.")

@@ -154,10 +154,36 @@ struct AdRow {
     clicks: i64,
 }
 
+/// A grant of ad credits on the dashboard.
+struct GrantRow {
+    remaining: i64,
+    featured: bool,
+    ad_days: i64,
+    valid_until: String,
+}
+
+/// An order on the dashboard.
+struct OrderRow {
+    number: String,
+    product: String,
+    status: String,
+    date: String,
+}
+
+/// How the employer pays, and what it has.
+struct Billing {
+    mode: platsen_jobs::model::BillingMode,
+    balance: i64,
+    grants: Vec<GrantRow>,
+    orders: Vec<OrderRow>,
+    invoices: Vec<super::billing::InvoiceRow>,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct DashboardPage {
     layout: Layout,
+    billing: Billing,
     csrf: String,
     email: String,
     employer: String,
@@ -217,13 +243,43 @@ async fn employer_dashboard(
     let now = state.app.clock.now();
     state.app.write_counts().await;
     let key = platsen_jobs::IdOrSlug::Id(employer_id);
-    let (employer, ads, counts) = match tokio::try_join!(
+    let (employer, ads, counts, credits, invoices) = match tokio::try_join!(
         state.app.store.employer(&key, now),
         state.app.store.employer_jobs(employer_id, None, 1, 100, now),
         state.app.store.job_counts(employer_id),
+        state.app.store.credits(employer_id, now),
+        state.app.store.invoices(Some(employer_id), None, 50),
     ) {
         Ok(x) => x,
         Err(e) => return unavailable(e),
+    };
+    let orders = match state.app.store.orders_of(&employer.organization_number, 20).await {
+        Ok(o) => o,
+        Err(e) => return unavailable(e),
+    };
+    let billing = Billing {
+        mode: credits.billing_mode,
+        balance: credits.balance(),
+        grants: credits
+            .grants
+            .iter()
+            .map(|g| GrantRow {
+                remaining: g.remaining,
+                featured: g.featured,
+                ad_days: g.ad_days,
+                valid_until: super::swedish_date(platsen_jobs::validate::today_in_sweden(g.valid_until)),
+            })
+            .collect(),
+        orders: orders
+            .into_iter()
+            .map(|o| OrderRow {
+                number: o.number(),
+                product: format!("{} × {}", o.quantity, o.product_name),
+                status: o.status.name_sv().to_owned(),
+                date: super::swedish_date(platsen_jobs::validate::today_in_sweden(o.created_at)),
+            })
+            .collect(),
+        invoices: invoices.iter().map(Into::into).collect(),
     };
     let rows = ads
         .items
@@ -249,6 +305,7 @@ async fn employer_dashboard(
         None => (employer.embed_origins.join("\n"), None),
     };
     let page = DashboardPage {
+        billing,
         layout: layout("Ditt konto"),
         csrf: s.csrf,
         email: s.user.email,
@@ -577,6 +634,7 @@ struct AdPage {
     public_slug: Option<String>,
     actions: Vec<StatusAction>,
     rejection: Option<String>,
+    no_credit: bool,
 }
 
 fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, name: fn(T) -> &'static str, current: &str) -> Vec<Choice> {
@@ -857,6 +915,8 @@ struct AdPageArgs<'a> {
     form: &'a AdForm,
     errors: FormErrors,
     notice: Option<String>,
+    /// Publishing was refused for want of a credit.
+    no_credit: bool,
 }
 
 fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
@@ -877,6 +937,7 @@ fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
         description_format: a.form.description_format.clone().unwrap_or_default(),
         summary: a.errors.summary,
         notice: a.notice,
+        no_credit: a.no_credit,
         fieldsets: fieldsets(a.form, &a.errors.by_field),
         id: a.ad.map(|ad| ad.id),
         status: a.ad.map(|ad| status_label(ad).to_owned()).unwrap_or_default(),
@@ -939,7 +1000,10 @@ async fn own_ad_for_post(
 async fn new_ad_page(state: Data<&AppState>, req: &Request) -> Response {
     let (s, _) = try_page!(employer_session(&state, req).await);
     let form = AdForm { vacancies: Some("1".into()), extent_percent: Some("100".into()), ..Default::default() };
-    ad_page(StatusCode::OK, AdPageArgs { session: &s, ad: None, form: &form, errors: no_errors(), notice: None })
+    ad_page(
+        StatusCode::OK,
+        AdPageArgs { session: &s, ad: None, form: &form, errors: no_errors(), notice: None, no_credit: false },
+    )
 }
 
 fn domain_errors(e: platsen_jobs::Error) -> Result<Vec<FieldError>, Response> {
@@ -980,6 +1044,7 @@ async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Respons
                     form: &form,
                     errors: form_errors(&form, own, domain),
                     notice: None,
+                    no_credit: false,
                 },
             ),
             Err(r) => r,
@@ -1008,7 +1073,10 @@ async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, p
         _ => None,
     };
     let form = AdForm::of(&ad);
-    ad_page(StatusCode::OK, AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: no_errors(), notice })
+    ad_page(
+        StatusCode::OK,
+        AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: no_errors(), notice, no_credit: false },
+    )
 }
 
 #[handler]
@@ -1043,6 +1111,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
                     form: &form,
                     errors: form_errors(&form, own, domain),
                     notice: None,
+                    no_credit: false,
                 },
             ),
             Err(r) => r,
@@ -1118,6 +1187,23 @@ async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, 
         }
         Err(platsen_jobs::Error::Conflict { .. } | platsen_jobs::Error::Invalid(_)) => {
             see_other(&format!("/konto/annonser/{}?fel=status", ad.id))
+        }
+        // No credit: the ad's page again, with the message and the way to
+        // order more next to the button.
+        Err(platsen_jobs::Error::NoCredit(_)) => {
+            let s = try_page!(employer_session(&state, req).await).0;
+            let form = AdForm::of(&ad);
+            ad_page(
+                StatusCode::PAYMENT_REQUIRED,
+                AdPageArgs {
+                    session: &s,
+                    ad: Some(&ad),
+                    form: &form,
+                    errors: no_errors(),
+                    notice: None,
+                    no_credit: true,
+                },
+            )
         }
         Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found_ad(),
         Err(e) => unavailable(e),

@@ -52,7 +52,7 @@ pub(super) fn mount(route: Route) -> Route {
 
 // ----- access ---------------------------------------------------------------
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     private(message(StatusCode::NOT_FOUND, "Sidan finns inte", "Kontrollera adressen."), None)
 }
 
@@ -66,7 +66,7 @@ fn refuse_non_admin(s: Session) -> Result<Session, Response> {
 }
 
 /// The signed-in admin of a page; others sign in or are told it does not exist.
-async fn admin_session(state: &AppState, req: &Request) -> Result<Session, Response> {
+pub(super) async fn admin_session(state: &AppState, req: &Request) -> Result<Session, Response> {
     match session(state, req).await? {
         Some(s) => refuse_non_admin(s),
         None => Err(see_other("/konto")),
@@ -74,12 +74,12 @@ async fn admin_session(state: &AppState, req: &Request) -> Result<Session, Respo
 }
 
 /// The signed-in admin of a form post carrying the session's CSRF token.
-async fn admin_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
+pub(super) async fn admin_post(state: &AppState, req: &Request, csrf: Option<&str>) -> Result<Session, Response> {
     refuse_non_admin(session_for_post(state, req, csrf).await?)
 }
 
 /// Stockholm time, to the minute.
-fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -88,15 +88,15 @@ fn when_or(t: Option<DateTime<Utc>>, none: &str) -> String {
 }
 
 /// What every admin page's header needs.
-struct AdminHead {
-    csrf: String,
-    email: String,
+pub(super) struct AdminHead {
+    pub(super) csrf: String,
+    pub(super) email: String,
     /// The current section, for `aria-current` in the menu.
-    section: &'static str,
-    notice: Option<String>,
+    pub(super) section: &'static str,
+    pub(super) notice: Option<String>,
 }
 
-fn head(s: &Session, section: &'static str, notice: Option<String>) -> AdminHead {
+pub(super) fn head(s: &Session, section: &'static str, notice: Option<String>) -> AdminHead {
     AdminHead { csrf: s.csrf.clone(), email: s.user.email.clone(), section, notice }
 }
 

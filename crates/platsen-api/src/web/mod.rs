@@ -20,8 +20,10 @@ use crate::AppState;
 mod account;
 mod admin;
 mod alerts;
+mod billing;
 mod embed;
 mod feeds;
+mod offer;
 mod salary;
 
 use crate::http::page::PublicUrl;
@@ -31,13 +33,15 @@ use platsen_app::search::PER_PAGE;
 
 /// Adds the pages to the service's routes.
 pub fn mount(route: Route) -> Route {
-    admin::mount(account::mount(route))
+    billing::mount(admin::mount(account::mount(route)))
         .at("/", get(search_page))
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
         .at("/jobb/:slug/ansok", get(apply_redirect))
         .at("/arbetsgivare/:slug", get(employer_page))
         .at("/lonestatistik", get(salary::page).post(salary::compare))
+        .at("/platsannonsera", get(offer::offer).post(offer::place_order))
+        .at("/platsannonsera/tack", get(offer::thanks))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
         .at("/bevakningar", poem::post(alerts::subscribe))
@@ -96,6 +100,15 @@ struct HitItem {
     employment: String,
     deadline: String,
     closing_soon: bool,
+    featured: bool,
+}
+
+/// An ad under "Utvalda jobb" on the start page.
+struct FeaturedItem {
+    slug: String,
+    title: String,
+    employer: String,
+    place: String,
 }
 
 struct PageLink {
@@ -116,6 +129,8 @@ struct SearchPage {
     sorts: Vec<Choice>,
     summary: String,
     hits: Vec<HitItem>,
+    /// On the start page (no words, no filter): the featured ads.
+    featured: Vec<FeaturedItem>,
     pages: Vec<PageLink>,
     /// The feeds' query string (`?…`, or empty).
     feeds: String,
@@ -225,6 +240,7 @@ fn hit_items(hits: Vec<platsen_jobs::search::SearchHit>, today: chrono::NaiveDat
             place: format!("{}, {}", h.municipality.name, h.municipality.county.name),
             employment: h.employment_type.name_sv().to_owned(),
             deadline: swedish_date(h.application_deadline),
+            featured: h.featured,
         })
         .collect()
 }
@@ -313,7 +329,24 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
     .into_iter()
     .filter(|on| *on)
     .count();
+    let featured = if query.q.is_none() && active_filters == 0 && query.page <= 1 {
+        match state.app.store.featured_jobs(6, now).await {
+            Ok(ads) => ads
+                .into_iter()
+                .map(|ad| FeaturedItem {
+                    place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+                    slug: ad.slug,
+                    title: ad.title,
+                    employer: ad.employer_name,
+                })
+                .collect(),
+            Err(e) => return unavailable(format!("{e:?}")),
+        }
+    } else {
+        Vec::new()
+    };
     let page = SearchPage {
+        featured,
         active_filters,
         alert_fields,
         feeds,
@@ -343,6 +376,7 @@ struct MarketItem {
 struct JobPage {
     layout: Layout,
     preview: bool,
+    featured: bool,
     title: String,
     excerpt: String,
     url: String,
@@ -662,6 +696,7 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
     layout.canonical = Some(url.clone());
     layout.noindex = preview;
     let page = JobPage {
+        featured: ad.featured,
         layout,
         preview,
         json_ld: job_posting_json_ld(ad, base),

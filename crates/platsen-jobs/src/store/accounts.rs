@@ -71,6 +71,15 @@ macro_rules! user_from {
     };
 }
 
+/// The board's reach, as `/platsannonsera` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardFigures {
+    pub open_ads: i64,
+    pub searches_30_days: i64,
+    pub views_30_days: i64,
+    pub confirmed_alerts: i64,
+}
+
 impl Store {
     /// Creates a web account for an employer (or, with `employer_id: None`
     /// and `is_admin`, an operator). Every problem with the input is
@@ -401,6 +410,52 @@ impl Store {
             }
         });
         Ok(())
+    }
+
+    /// Adds to the board's counts of searches and ad views on `day`.
+    pub async fn add_board_counts(&self, day: chrono::NaiveDate, searches: i64, views: i64) -> Result<()> {
+        if searches == 0 && views == 0 {
+            return Ok(());
+        }
+        write_tx!(self, |tx| {
+            sqlx::query(
+                "insert into board_daily (day, searches, views) values ($1, $2, $3)
+                 on conflict (day) do update
+                    set searches = board_daily.searches + excluded.searches,
+                        views = board_daily.views + excluded.views",
+            )
+            .bind(day)
+            .bind(searches)
+            .bind(views)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// What the board offers an advertiser, read live: open ads, searches
+    /// and ad views in the 30 days up to `now`, and confirmed job alerts.
+    pub async fn board_figures(&self, now: DateTime<Utc>) -> Result<BoardFigures> {
+        let since = crate::validate::today_in_sweden(now) - chrono::Duration::days(29);
+        let (open_ads, (searches, views), alerts): (i64, (i64, i64), i64) = read!(self, |pool| {
+            let open: i64 =
+                sqlx::query_scalar("select count(*) from job_ads where status = 'published' and expires_at > $1")
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await?;
+            let counts: (i64, i64) = sqlx::query_as(
+                "select cast(coalesce(sum(searches), 0) as bigint), cast(coalesce(sum(views), 0) as bigint)
+                   from board_daily where day >= $1",
+            )
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
+            let alerts: i64 = sqlx::query_scalar("select count(*) from job_alerts where confirmed_at is not null")
+                .fetch_one(pool)
+                .await?;
+            (open, counts, alerts)
+        });
+        Ok(BoardFigures { open_ads, searches_30_days: searches, views_30_days: views, confirmed_alerts: alerts })
     }
 
     /// Views and apply clicks of an employer's ads, by ad id.

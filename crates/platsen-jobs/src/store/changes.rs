@@ -250,6 +250,7 @@ impl Snapshot {
             featured: self.featured,
             published_at: self.published_at,
             expires_at: self.expires_at,
+            paid_until: None,
             closed_at: self.closed_at,
             rejection_reason: None,
             is_demo: self.is_demo,

@@ -56,9 +56,11 @@ impl Store {
                     list.push(" and job_ads_fts match ").push_bind(f.clone());
                 }
                 list.push(match sort {
-                    SearchSort::Relevance => " order by bm25(job_ads_fts, 10.0, 8.0, 4.0, 4.0, 1.0), j.id desc",
-                    SearchSort::Newest => " order by j.published_at desc, j.id desc",
-                    SearchSort::Deadline => " order by j.application_deadline, j.id",
+                    SearchSort::Relevance => {
+                        " order by j.featured desc, bm25(job_ads_fts, 10.0, 8.0, 4.0, 4.0, 1.0), j.id desc"
+                    }
+                    SearchSort::Newest => " order by j.featured desc, j.published_at desc, j.id desc",
+                    SearchSort::Deadline => " order by j.featured desc, j.application_deadline, j.id",
                 });
                 list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
                 let hits = list.build().fetch_all(pool).await?.iter().map(hit_from_row).collect::<Result<Vec<_>>>()?;
@@ -109,14 +111,15 @@ impl Store {
                 }
                 match (sort, &tsq) {
                     (SearchSort::Relevance, Some(t)) => {
-                        list.push(" order by ts_rank(j.search_vector, to_tsquery('swedish', ").push_bind(t.clone());
+                        list.push(" order by j.featured desc, ts_rank(j.search_vector, to_tsquery('swedish', ")
+                            .push_bind(t.clone());
                         list.push(")) desc, j.id desc");
                     }
                     (SearchSort::Deadline, _) => {
-                        list.push(" order by j.application_deadline, j.id");
+                        list.push(" order by j.featured desc, j.application_deadline, j.id");
                     }
                     _ => {
-                        list.push(" order by j.published_at desc, j.id desc");
+                        list.push(" order by j.featured desc, j.published_at desc, j.id desc");
                     }
                 }
                 list.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);

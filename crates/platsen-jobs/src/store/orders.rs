@@ -52,6 +52,9 @@ pub struct Order {
     pub rejection_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Once approved: the employer it went to and its invoice.
+    pub employer_id: Option<i64>,
+    pub invoice_id: Option<i64>,
 }
 
 impl Order {
@@ -70,12 +73,12 @@ impl Order {
 /// and when it was retired.
 type ProductTerms = (String, i64, i64, i64, i64, bool, i64, Option<DateTime<Utc>>);
 
-const ORDER_COLUMNS: &str = "select id, status, organization_name, organization_number, street, postal_code, city, \
+pub(super) const ORDER_COLUMNS: &str = "select id, status, organization_name, organization_number, street, postal_code, city, \
      peppol_scheme, peppol_id, buyer_reference, order_number, invoice_email, contact_name, contact_email, \
      contact_phone, product_id, quantity, product_name, unit_price_ore, vat_percent, ad_credits, ad_days, featured, \
-     credit_valid_days, rejection_reason, decided_at, created_at from orders ";
+     credit_valid_days, rejection_reason, decided_at, created_at, employer_id, invoice_id from orders ";
 
-fn order_from_row<R: Row>(r: &R) -> Result<Order>
+pub(super) fn order_from_row<R: Row>(r: &R) -> Result<Order>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -113,6 +116,8 @@ where
         rejection_reason: r.try_get("rejection_reason")?,
         decided_at: r.try_get("decided_at")?,
         created_at: r.try_get("created_at")?,
+        employer_id: r.try_get("employer_id")?,
+        invoice_id: r.try_get("invoice_id")?,
     })
 }
 
@@ -205,6 +210,22 @@ impl Store {
                 "{ORDER_COLUMNS} order by case when status = 'pending' then 0 else 1 end, created_at desc, id desc
                  limit $1"
             )))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(order_from_row)
+            .collect::<Result<Vec<_>>>()?
+        }))
+    }
+
+    /// An organisation's orders, the newest first.
+    pub async fn orders_of(&self, organization_number: &str, limit: i64) -> Result<Vec<Order>> {
+        Ok(read!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{ORDER_COLUMNS} where organization_number = $1 order by created_at desc, id desc limit $2"
+            )))
+            .bind(organization_number)
             .bind(limit)
             .fetch_all(pool)
             .await?
