@@ -566,3 +566,32 @@ pub fn peppol_validate(documents: &[(String, String)]) -> Option<(Option<i32>, S
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
     ))
 }
+
+/// An order as the form or the API would take it: `quantity` units of
+/// `product_id` for the organisation `organization_number` (name `name`),
+/// with `contact_email` as its contact person.
+pub fn order_input(
+    organization_number: &str,
+    name: &str,
+    contact_email: &str,
+    product_id: i64,
+    quantity: i64,
+) -> platsen_jobs::input::OrderInput {
+    platsen_jobs::input::OrderInput {
+        organization_name: Some(name.into()),
+        organization_number: Some(organization_number.into()),
+        street: Some("Storgatan 1".into()),
+        postal_code: Some("111 22".into()),
+        city: Some("Stockholm".into()),
+        peppol_id: None,
+        buyer_reference: Some("Ref 1".into()),
+        order_number: None,
+        invoice_email: Some("faktura@example.org".into()),
+        contact_name: Some("Kim Kontakt".into()),
+        contact_email: Some(contact_email.into()),
+        contact_phone: Some("08-123 456".into()),
+        product_id: Some(product_id),
+        quantity: Some(quantity),
+        accept_terms: Some(true),
+    }
+}

@@ -58,23 +58,7 @@ async fn bought(app: &TestApp, product_id: i64, quantity: i64, org: &str, email:
 }
 
 fn order_input(product_id: i64, quantity: i64, org: &str, email: &str) -> OrderInput {
-    OrderInput {
-        organization_name: Some(format!("Organisation {org}")),
-        organization_number: Some(org.into()),
-        street: Some("Storgatan 1".into()),
-        postal_code: Some("111 22".into()),
-        city: Some("Stockholm".into()),
-        peppol_id: None,
-        buyer_reference: Some("Ref 1".into()),
-        order_number: None,
-        invoice_email: Some("faktura@example.org".into()),
-        contact_name: Some("Kim Kontakt".into()),
-        contact_email: Some(email.into()),
-        contact_phone: Some("08-123 456".into()),
-        product_id: Some(product_id),
-        quantity: Some(quantity),
-        accept_terms: Some(true),
-    }
+    platsen_tests::order_input(org, &format!("Organisation {org}"), email, product_id, quantity)
 }
 
 async fn balance(app: &TestApp, key: &str) -> i64 {
@@ -264,8 +248,13 @@ async fn a_featured_credit_features_the_ad_first_in_search(app: &TestApp) {
     // The start page lists it under "Utvalda jobb", marked on its page.
     let home = app.get("/").await;
     assert!(home.text.contains("Utvalda jobb") && home.text.contains("Upphandlare till Värmdö"), "{}", home.text);
-    let slug = app.get(&format!("/api/v1/jobs/{featured}")).await.body["slug"].as_str().unwrap().to_owned();
+    let ad = app.get(&format!("/api/v1/jobs/{featured}")).await.body;
+    let slug = ad["slug"].as_str().unwrap().to_owned();
     assert!(app.get(&format!("/jobb/{slug}")).await.text.contains("Utvald"));
+    // The embed's JSON says so, for the widget to mark it.
+    let employer = ad["employer"]["slug"].as_str().or(ad["employer_slug"].as_str()).unwrap().to_owned();
+    let embed = app.get(&format!("/embed/v1/jobs.json?employer={employer}")).await;
+    assert_eq!(embed.body["jobs"][0]["featured"], true, "{}", embed.text);
 }
 
 async fn cancelling_an_invoice_makes_a_credit_note_and_takes_back_credits(app: &TestApp) {

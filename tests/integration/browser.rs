@@ -733,6 +733,25 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
         .unwrap()
         .unwrap();
     let alert = app.store.confirm_alert(&token, now).await.unwrap();
+    platsen_jobs::demo::seed_products_if_empty(&app.store, now).await.unwrap();
+    let product = app.store.products(false).await.unwrap()[0].id;
+    let order = app
+        .store
+        .create_order(platsen_tests::order_input("232100-0016", "Region Testland", "kim@example.se", product, 1), now)
+        .await
+        .unwrap();
+    let terms = platsen_jobs::store::billing::InvoiceTerms {
+        seller: platsen_app::invoicing::demo_seller(),
+        due_days: 30,
+        today: platsen_jobs::validate::today_in_sweden(now),
+    };
+    let invoice_id = app.store.approve_order(order.id, &terms, now).await.unwrap().invoice_id;
+    let pending_order = app
+        .store
+        .create_order(platsen_tests::order_input("212000-0142", "Kommun Väntar", "per@example.se", product, 2), now)
+        .await
+        .unwrap();
+    assert!(pending_order.id > order.id);
     let manage = app.store.alert_link_token(alert.id, now).await.unwrap();
     let (_, pending) = app
         .store
@@ -781,6 +800,8 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
         ("the embed's iframe", format!("/embed/jobs?employer={}", employer.slug)),
         ("the sign-in page", "/konto".to_owned()),
         ("a forgotten password", "/konto/glomt".to_owned()),
+        ("Platsannonsera", "/platsannonsera".to_owned()),
+        ("an order's thanks", "/platsannonsera/tack?bestallning=B-000001".to_owned()),
     ];
     for (name, path) in &public {
         b.goto(&app.url(path)).await;
@@ -839,6 +860,9 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
         ("employers", "/konto/arbetsgivare".to_owned()),
         ("one employer", format!("/konto/arbetsgivare/{}", employer.id)),
         ("salary uploads", "/konto/lonestatistik".to_owned()),
+        ("orders and invoices", "/konto/ordrar".to_owned()),
+        ("products", "/konto/produkter".to_owned()),
+        ("an invoice", format!("/konto/fakturor/{invoice_id}")),
     ] {
         b.goto(&app.url(&path)).await;
         check(&b, &mut failures, name).await;
@@ -846,4 +870,147 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
     b.stop().await;
     app.stop().await;
     assert!(failures.is_empty(), "{} pages are not accessible:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// Platsannonsera end to end, as a new user meets it: a visitor finds the
+/// offer, orders Annonspaket 5 with one field wrong and then right; the
+/// operator approves it in /konto/ordrar; the contact person gets the
+/// invitation, chooses a password, publishes five ads, and the sixth is
+/// refused with the message and the link. A Premiumannons is listed under
+/// "Utvalda jobb" and first in search. Screenshots at 1280 and 390 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_employer_orders_is_approved_invited_and_publishes_until_the_credits_run_out() {
+    let app = demo_board().await;
+    let now = app.clock.now();
+    platsen_jobs::demo::seed_products_if_empty(&app.store, now).await.unwrap();
+    let password = "ett långt lösenord för drift";
+    app.store.create_user(None, "drift@platsen.se", password, true, now).await.unwrap();
+    let Some(b) = Browser::start(1280).await else { return };
+
+    // The visitor finds the offer from the header.
+    b.goto(&app.url("/")).await;
+    b.el("header.site a[href='/platsannonsera']").await.click().await.unwrap();
+    b.wait_text("h1", "Platsannonsera på Platsen").await;
+    assert!(b.el("ul.products").await.text().await.unwrap().contains("Annonspaket 5"));
+    b.screenshots("platsannonsera").await;
+
+    // Orders Annonspaket 5, the organisation number mistyped first.
+    let package = app.store.products(false).await.unwrap().into_iter().find(|p| p.name == "Annonspaket 5").unwrap();
+    b.js(&format!("document.getElementById('product_id').value = '{}'; return null", package.id)).await;
+    for (id, value) in [
+        ("organization_name", "Tyresö kommun"),
+        ("organization_number", "212000-0210"),
+        ("invoice_address-street", "Marknadsvägen 2"),
+        ("invoice_address-postal_code", "135 81"),
+        ("invoice_address-city", "Tyresö"),
+        ("buyer_reference", "Karin HR"),
+        ("invoice_email", "faktura@tyreso.se"),
+        ("contact-name", "Karin Holm"),
+        ("contact-email", "karin.holm@tyreso.se"),
+        ("contact-phone", "08-578 291 00"),
+    ] {
+        b.el(&format!("#{id}")).await.send_keys(value).await.unwrap();
+    }
+    b.el("#accept_terms").await.click().await.unwrap();
+    b.el("form.order button[type=submit]").await.click().await.unwrap();
+    b.el("#organization_number-error").await;
+    assert_eq!(b.js("return document.getElementById('invoice_address-city').value").await, "Tyresö");
+    b.screenshots("platsannonsera-fel").await;
+    b.el("#organization_number").await.clear().await.unwrap();
+    b.el("#organization_number").await.send_keys("212000-0225").await.unwrap();
+    if b.js("return document.getElementById('accept_terms').checked").await != serde_json::json!(true) {
+        b.el("#accept_terms").await.click().await.unwrap();
+    }
+    b.el("form.order button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Tack för er beställning").await;
+    let number = b.el("main strong").await.text().await.unwrap();
+    assert!(number.starts_with("B-"), "{number}");
+
+    // The operator approves it.
+    b.goto(&app.url("/konto")).await;
+    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Administration").await;
+    b.el("nav.admin-nav a[href='/konto/ordrar']").await.click().await.unwrap();
+    b.wait_text("h1", "Beställningar och fakturor").await;
+    b.screenshots("admin-ordrar").await;
+    b.js("document.querySelector('.order-row.pending form.inline button').click(); return null").await;
+    b.wait_text(".notice", "Beställningen är godkänd: annonserna är tilldelade och fakturan är skapad.").await;
+    b.el("a[href^='/konto/fakturor/'][href$='/xml']").await;
+    b.js("document.querySelector('table.ads a[href^=\"/konto/fakturor/\"]').click(); return null").await;
+    b.until("the invoice", "return document.querySelector('h1').textContent.startsWith('Faktura ')").await;
+    b.screenshots("faktura").await;
+    b.goto(&app.url("/konto")).await;
+    b.el(".account-head button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".notice", "Du är utloggad.").await;
+
+    // The contact person's invitation, a password, the dashboard.
+    platsen_tests::eventually(10, "the invitation", || async {
+        app.smtp.mails_to("karin.holm@tyreso.se").iter().any(|m| m.body().contains("valkommen=1"))
+    })
+    .await;
+    let mail =
+        app.smtp.mails_to("karin.holm@tyreso.se").into_iter().find(|m| m.body().contains("valkommen=1")).unwrap();
+    let link = mail.body().split_whitespace().find(|w| w.contains("valkommen=1")).unwrap().to_owned();
+    let path = &link[link.find("/konto").unwrap()..];
+    b.goto(&app.url(path)).await;
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("#password_again").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.goto(&app.url("/konto")).await;
+    if b.js("return !!document.getElementById('email')").await == serde_json::json!(true) {
+        b.el("#email").await.send_keys("karin.holm@tyreso.se").await.unwrap();
+        b.el("#password").await.send_keys(password).await.unwrap();
+        b.el("form.account button[type=submit]").await.click().await.unwrap();
+    }
+    b.wait_text("h1", "Tyresö kommun").await;
+    b.until(
+        "the balance",
+        "const e = document.querySelector('.credits-balance'); return !!e && e.textContent.includes('5 annonser kvar')",
+    )
+    .await;
+    b.screenshots("konto-annonskrediter").await;
+
+    // Five ads are published; the sixth is refused with the link.
+    let employer = app.store.employer(&platsen_jobs::IdOrSlug::Slug("tyreso-kommun".into()), now).await.unwrap();
+    let key = app.create_key(employer.id).await;
+    for n in 1..=5 {
+        app.publish_job(&key, app.job(&format!("Upphandlare {n} till Tyresö"))).await;
+    }
+    let sixth = app.post_job(&key, app.job("Inköpare till Tyresö")).await;
+    b.goto(&app.url(&format!("/konto/annonser/{sixth}"))).await;
+    b.el("form.inline button[type=submit]").await.click().await.unwrap();
+    b.until("the refusal", "const e = document.getElementById('no-credit'); return !!e && e.textContent.includes('Ni har inga annonser kvar')").await;
+    assert!(b.js("return document.querySelector('#no-credit a').getAttribute('href')").await == "/platsannonsera");
+    b.screenshots("konto-inga-annonser").await;
+
+    // A Premiumannons: under "Utvalda jobb", first in search.
+    let premium = app.store.products(false).await.unwrap().into_iter().find(|p| p.featured).unwrap();
+    let order = app
+        .store
+        .create_order(
+            platsen_tests::order_input("212000-0225", "Tyresö kommun", "karin.holm@tyreso.se", premium.id, 1),
+            now,
+        )
+        .await
+        .unwrap();
+    let r = app.admin(reqwest::Method::POST, &format!("/api/v1/orders/{}/approve", order.id), None).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    let r = app.call(reqwest::Method::POST, &format!("/api/v1/jobs/{sixth}/publish"), Some(&key), None).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["featured"], true);
+    b.goto(&app.url("/")).await;
+    b.until("Utvalda jobb", "const e = document.querySelector('section.featured'); return !!e && e.textContent.includes('Inköpare till Tyresö')").await;
+    b.screenshots("utvalda-jobb").await;
+    b.goto(&app.url("/jobb?q=inkopare")).await;
+    b.until(
+        "the featured ad first",
+        "const e = document.querySelector('li.hit h2'); return !!e && e.textContent.includes('Inköpare till Tyresö')",
+    )
+    .await;
+    assert!(b.el("li.hit").await.text().await.unwrap().contains("Utvald"));
+
+    b.stop().await;
+    app.stop().await;
 }

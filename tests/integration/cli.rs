@@ -22,6 +22,7 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
             slug: None,
             sector: Some("kommun".into()),
             requires_review: false,
+            billing_mode: Some("agreement".into()),
         },
     )
     .await
@@ -36,6 +37,7 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
             slug: None,
             sector: None,
             requires_review: false,
+            billing_mode: None,
         },
     )
     .await
@@ -50,11 +52,33 @@ async fn admin_commands_manage_employers_and_keys(app: &TestApp) {
             slug: None,
             sector: Some("kommunen".into()),
             requires_review: false,
+            billing_mode: None,
         },
     )
     .await
     .unwrap_err();
     assert!(bad.to_string().contains("sector"), "{bad}");
+    let bad = platsen::admin(
+        &app.store,
+        AdminCommand::CreateEmployer {
+            name: "Z AB".into(),
+            org_number: platsen_tests::org_number(),
+            website: None,
+            slug: None,
+            sector: None,
+            requires_review: false,
+            billing_mode: Some("gratis".into()),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().contains("billing_mode"), "{bad}");
+    let made = app
+        .store
+        .employer(&platsen_jobs::IdOrSlug::Slug("kommandoradens-kommun".into()), app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(made.billing_mode, platsen_jobs::model::BillingMode::Agreement, "the mode given is kept");
 
     let out = platsen::admin(
         &app.store,

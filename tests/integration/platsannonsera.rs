@@ -15,6 +15,7 @@ use crate::konto::{PASSWORD, Visitor};
 contract!(
     a_visitor_orders_on_the_page_and_the_operator_approves_in_konto,
     garbage_in_the_order_form_is_named_next_to_its_field_and_stores_nothing,
+    the_operator_adds_and_retires_products_on_the_admin_page,
 );
 
 async fn standard_products(app: &TestApp) -> i64 {
@@ -194,4 +195,62 @@ async fn garbage_in_the_order_form_is_named_next_to_its_field_and_stores_nothing
     let mut stranger = Visitor::new(app);
     assert_eq!(stranger.post("/platsannonsera", &order_form("fel", &package)).await.status, 403);
     assert!(app.store.orders(10).await.unwrap().is_empty(), "nothing was stored");
+}
+
+async fn the_operator_adds_and_retires_products_on_the_admin_page(app: &TestApp) {
+    app.store.create_user(None, "drift@platsen.test", PASSWORD, true, app.clock.now()).await.unwrap();
+    let mut operator = Visitor::new(app);
+    operator.sign_in("drift@platsen.test", PASSWORD).await;
+    let page = operator.get("/konto/produkter").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("name", "Annonspaket 10"),
+        ("description", "Tio annonser under ett år."),
+        ("price", "35 000"),
+        ("vat_percent", "25"),
+        ("ad_credits", "10"),
+        ("ad_days", "30"),
+        ("credit_valid_days", "365"),
+    ];
+    // Garbage in each field is named next to it, and nothing is stored.
+    for (field, value) in [
+        ("name", ""),
+        ("price", "trettiofemtusen"),
+        ("price", "-5"),
+        ("vat_percent", "20"),
+        ("ad_credits", "0"),
+        ("ad_days", "61"),
+        ("ad_days", "tre"),
+        ("credit_valid_days", "100000"),
+    ] {
+        let mut form: Vec<(&str, &str)> = good.iter().filter(|(k, _)| *k != field).copied().collect();
+        form.push((field, value));
+        let r = operator.post("/konto/produkter", &form).await;
+        assert_eq!(r.status, 422, "{field}={value}: {}", r.body);
+        assert!(r.field_error(field).is_some(), "{field}={value}: no message next to the field");
+    }
+    assert!(app.store.products(true).await.unwrap().is_empty());
+
+    let r = operator.post("/konto/produkter", &good).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let made = app.store.products(false).await.unwrap();
+    assert_eq!(made.len(), 1);
+    assert_eq!((made[0].price_ore, made[0].ad_credits, made[0].vat_percent), (3_500_000, 10, 25));
+    assert!(app.get("/platsannonsera").await.text.contains("Annonspaket 10"));
+
+    let page = operator.get("/konto/produkter").await;
+    let csrf = page.csrf();
+    let r = operator.post(&format!("/konto/produkter/{}/utga", made[0].id), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(app.store.products(false).await.unwrap().is_empty(), "retired: no longer offered");
+    assert_eq!(app.store.products(true).await.unwrap().len(), 1, "but kept");
+
+    // Not for employers' users.
+    let (employer, _) = app.employer_with_key("Nacka kommun").await;
+    app.create_user(employer, "ola@nacka.se", PASSWORD).await;
+    let mut ola = Visitor::new(app);
+    ola.sign_in("ola@nacka.se", PASSWORD).await;
+    assert_eq!(ola.get("/konto/produkter").await.status, 404);
 }

@@ -37,6 +37,7 @@
       error: "Det gick inte att hämta lediga jobb.",
       deadline: "Sista ansökningsdag",
       soon: "Stänger snart",
+      featured: "Utvald",
       all: "Alla lediga jobb hos ",
     },
     en: {
@@ -46,6 +47,7 @@
       error: "Could not load open positions.",
       deadline: "Apply by",
       soon: "Closing soon",
+      featured: "Featured",
       all: "All open positions at ",
     },
   };
@@ -68,6 +70,7 @@
     ".title:hover{text-decoration:underline}" +
     ".meta{margin:.2em 0 0;color:var(--platsen-muted,#555);font-size:.9em}" +
     ".soon{color:var(--platsen-warn,#a4330d);font-weight:600}" +
+    ".featured{display:inline-block;margin-left:.5em;padding:0 .5em;border:1px solid currentColor;border-radius:1em;font-size:.8em;font-weight:600}" +
     ".more{display:inline-block;margin-top:.75em}" +
     ".status{margin:0;color:var(--platsen-muted,#555)}";
 
@@ -131,6 +134,7 @@
       jobs.forEach(function (job) {
         var li = el("li");
         li.appendChild(link(job.url, "title", job.title));
+        if (job.featured) li.appendChild(el("span", "featured", t.featured));
         var meta = el("p", "meta", job.place + " · " + job.employment_type + " · " + t.deadline + " ");
         var date = el("time", job.closing_soon ? "soon" : null, job.deadline_text);
         date.dateTime = job.deadline;

@@ -239,9 +239,14 @@ impl App {
             n => format!("{n} nya jobb: {what}"),
         };
         let mut body = format!("Hej!\n\nNya lediga jobb för din bevakning: {what}.\n\n");
+        // Featured ads are named first (the search already puts them
+        // first; a stable sort keeps that true whatever the engine did).
+        let mut ads = ads.to_vec();
+        ads.sort_by_key(|h| !h.featured);
         for h in ads {
             body.push_str(&format!(
-                "{}\n{} · {}, {} · Sista ansökningsdag {}\n{}\n\n",
+                "{}{}\n{} · {}, {} · Sista ansökningsdag {}\n{}\n\n",
+                if h.featured { "Utvalt jobb: " } else { "" },
                 h.title,
                 h.employer_name,
                 h.municipality.name,

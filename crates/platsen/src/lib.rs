@@ -235,6 +235,9 @@ pub enum AdminCommand {
         /// Send the employer's ads to review before publishing.
         #[arg(long)]
         requires_review: bool,
+        /// How it pays: prepaid, agreement or free (the default).
+        #[arg(long)]
+        billing_mode: Option<String>,
     },
     /// Issue an API key for an employer (printed once).
     CreateKey {
@@ -415,7 +418,7 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
         async move { Ok::<_, anyhow::Error>(store.employer(&key?, now).await.map_err(describe)?.id) }
     };
     Ok(match cmd {
-        AdminCommand::CreateEmployer { name, org_number, website, slug, sector, requires_review } => {
+        AdminCommand::CreateEmployer { name, org_number, website, slug, sector, requires_review, billing_mode } => {
             let e = store
                 .create_employer(
                     EmployerInput {
@@ -425,6 +428,7 @@ pub async fn admin(store: &Store, cmd: AdminCommand) -> anyhow::Result<String> {
                         slug,
                         sector,
                         requires_review: Some(requires_review),
+                        billing_mode,
                         ..Default::default()
                     },
                     false,

@@ -229,7 +229,8 @@ pub(crate) fn anonymous_csrf(state: &AppState, req: &Request) -> (String, Option
         Some(t) => (t.to_owned(), None),
         None => {
             let t = hex::encode(rand::random::<[u8; 32]>());
-            let c = set_cookie(state, CSRF_COOKIE, &t, "/konto", "Strict", 60 * 60 * 24);
+            // Path `/`: the order form on /platsannonsera posts with it too.
+            let c = set_cookie(state, CSRF_COOKIE, &t, "/", "Strict", 60 * 60 * 24);
             (t, Some(c))
         }
     }

@@ -380,6 +380,7 @@ struct EmployerForm {
     logo_url: Option<String>,
     sector: Option<String>,
     requires_review: Option<String>,
+    billing_mode: Option<String>,
 }
 
 #[derive(Template)]
@@ -393,6 +394,7 @@ struct EmployersPage {
     page_numbers: Vec<u32>,
     form: EmployerForm,
     sectors: Vec<Choice>,
+    billing_modes: Vec<Choice>,
     errors: HashMap<String, String>,
 }
 
@@ -404,6 +406,22 @@ impl EmployersPage {
 
 fn value(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
+}
+
+/// How an employer pays, for the select (free when nothing is chosen).
+fn billing_choices(current: &str) -> Vec<Choice> {
+    platsen_jobs::model::BillingMode::ALL
+        .iter()
+        .map(|m| Choice {
+            value: m.code().into(),
+            label: match m {
+                platsen_jobs::model::BillingMode::Prepaid => "Förbetald (annonser köps i förväg)".into(),
+                platsen_jobs::model::BillingMode::Agreement => "Avtalskund (faktureras per månad)".into(),
+                platsen_jobs::model::BillingMode::Free => "Fri (ingen kostnad)".into(),
+            },
+            selected: m.code() == current || (current.is_empty() && *m == platsen_jobs::model::BillingMode::Free),
+        })
+        .collect()
 }
 
 fn sector_choices(current: &str) -> Vec<Choice> {
@@ -448,6 +466,7 @@ async fn employers_list(
     let pages = (list.total.max(1) as u32).div_ceil(EMPLOYERS_PER_PAGE);
     let title = if errors.is_empty() { "Arbetsgivare" } else { "Fel i formuläret – Arbetsgivare" };
     let sectors = sector_choices(&value(&form.sector));
+    let billing_modes = billing_choices(&value(&form.billing_mode));
     let page = EmployersPage {
         layout: layout(title),
         head: head(s, "arbetsgivare", None),
@@ -457,6 +476,7 @@ async fn employers_list(
         page_numbers: (1..=pages).collect(),
         form,
         sectors,
+        billing_modes,
         errors,
     };
     private(html(status, &page), None)
@@ -487,6 +507,7 @@ async fn create_employer(state: Data<&AppState>, req: &Request, body: Body) -> R
         website: text(&form.website),
         sector: text(&form.sector),
         requires_review: Some(form.requires_review.is_some()),
+        billing_mode: text(&form.billing_mode),
         ..Default::default()
     };
     match state.app.store.create_employer(input, false, state.app.clock.now()).await {
@@ -549,6 +570,7 @@ struct EmployerAdminPage {
     /// The employer form, as stored or as just posted, and its errors.
     form: EmployerForm,
     sectors: Vec<Choice>,
+    billing_modes: Vec<Choice>,
     employer_errors: HashMap<String, String>,
     users: Vec<UserRow>,
     keys: Vec<KeyRow>,
@@ -614,11 +636,13 @@ async fn employer_admin(
             logo_url: employer.logo_url.clone(),
             sector: employer.sector.map(|s| s.code().to_owned()),
             requires_review: employer.requires_review.then(|| "1".to_owned()),
+            billing_mode: Some(employer.billing_mode.code().to_owned()),
             ..Default::default()
         };
         (form, HashMap::new())
     });
     let sectors = sector_choices(&value(&form.sector));
+    let billing_modes = billing_choices(&value(&form.billing_mode));
     let title = if failed { format!("Fel i formuläret – {}", employer.name) } else { employer.name.clone() };
     let page = EmployerAdminPage {
         layout: layout(&title),
@@ -632,6 +656,7 @@ async fn employer_admin(
         open_jobs: employer.open_jobs,
         form,
         sectors,
+        billing_modes,
         employer_errors,
         users: users
             .into_iter()
@@ -779,6 +804,7 @@ async fn update_employer(state: Data<&AppState>, req: &Request, id: Path<String>
         logo_url: set(text(&form.logo_url)),
         sector: set(text(&form.sector)),
         requires_review: Patch::Set(form.requires_review.is_some()),
+        billing_mode: text(&form.billing_mode).map_or(Patch::Absent, Patch::Set),
         ..Default::default()
     };
     match state.app.store.update_employer(employer_id, patch, state.app.clock.now()).await {

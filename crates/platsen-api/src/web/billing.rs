@@ -2,7 +2,8 @@
 //! orders first; approve, or reject with a reason mailed to the contact
 //! person; invoices with their documents, marked paid or cancelled with a
 //! credit note; a month's UBL files in one archive), and each invoice as a
-//! printable page and as UBL for the operator and the invoiced employer.
+//! printable page and as UBL for the operator and the invoiced employer;
+//! and the products of the offer (`/konto/produkter`: add one, retire one).
 
 use askama::Template;
 use platsen_app::orders::kronor;
@@ -25,6 +26,8 @@ pub(super) fn mount(route: Route) -> Route {
         .at("/konto/fakturor/arkiv", get(archive))
         .at("/konto/fakturor/:id", get(invoice_page).post(invoice_action))
         .at("/konto/fakturor/:id/xml", get(invoice_xml))
+        .at("/konto/produkter", get(products_page).post(create_product))
+        .at("/konto/produkter/:id/utga", post(retire_product))
 }
 
 struct OrderRow {
@@ -351,5 +354,217 @@ async fn archive(state: Data<&AppState>, req: &Request, params: Query<ArchivePar
             None,
         ),
         Err(e) => unavailable(e),
+    }
+}
+
+// ----- products -------------------------------------------------------------
+
+struct ProductRow {
+    id: i64,
+    name: String,
+    price: String,
+    vat: i64,
+    gives: String,
+    retired: bool,
+}
+
+/// The product form as posted: text, so anything typed comes back.
+#[derive(Debug, Default, Clone, Deserialize)]
+struct ProductForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    /// Kronor excluding VAT, as people write them: "4 900" or "4900,50".
+    price: Option<String>,
+    vat_percent: Option<String>,
+    ad_credits: Option<String>,
+    ad_days: Option<String>,
+    featured: Option<String>,
+    credit_valid_days: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_products.html")]
+struct ProductsPage {
+    layout: crate::http::page::Layout,
+    head: AdminHead,
+    rows: Vec<ProductRow>,
+    form: ProductForm,
+    errors: std::collections::HashMap<String, String>,
+}
+
+impl ProductsPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    /// The text fields: name, label, hint and what was typed.
+    fn text_fields(&self) -> Vec<(&'static str, &'static str, &'static str, String)> {
+        let f = &self.form;
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![
+            ("name", "Namn", "", v(&f.name)),
+            ("description", "Beskrivning", "", v(&f.description)),
+            ("price", "Pris exklusive moms, kronor", "T.ex. 4 900", v(&f.price)),
+            ("ad_credits", "Annonser per styck", "1–100", v(&f.ad_credits)),
+            ("ad_days", "Dagar varje annons visas", "Högst 60", v(&f.ad_days)),
+            ("credit_valid_days", "Dagar annonserna kan användas", "T.ex. 365", v(&f.credit_valid_days)),
+        ]
+    }
+
+    /// The Swedish VAT rates, and whether each is chosen.
+    fn vat_rates(&self) -> Vec<(&'static str, bool)> {
+        ["25", "12", "6"].into_iter().map(|r| (r, self.form.vat_percent.as_deref() == Some(r))).collect()
+    }
+}
+
+/// Kronor as typed ("4 900", "4900,50", "4900.5") in öre.
+fn ore_of(raw: &str) -> Option<i64> {
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
+    let compact = compact.trim_end_matches("kr").replace(',', ".");
+    let (whole, frac) = compact.split_once('.').unwrap_or((&compact, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let kr: i64 = whole.parse().ok()?;
+    let ore: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    kr.checked_mul(100)?.checked_add(ore)
+}
+
+async fn products_page_with(
+    state: &AppState,
+    s: &platsen_jobs::store::Session,
+    status: StatusCode,
+    form: ProductForm,
+    errors: std::collections::HashMap<String, String>,
+    notice: Option<String>,
+) -> Response {
+    let products = match state.app.store.products(true).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
+    };
+    let rows = products
+        .iter()
+        .map(|p| ProductRow {
+            id: p.id,
+            name: p.name.clone(),
+            price: kronor(p.price_ore),
+            vat: p.vat_percent,
+            gives: format!(
+                "{} {} i {} dagar{}, giltiga {} dagar",
+                p.ad_credits,
+                if p.ad_credits == 1 { "annons" } else { "annonser" },
+                p.ad_days,
+                if p.featured { ", utvalda" } else { "" },
+                p.credit_valid_days
+            ),
+            retired: p.retired_at.is_some(),
+        })
+        .collect();
+    let page = ProductsPage { layout: layout("Produkter"), head: head(s, "produkter", notice), rows, form, errors };
+    private(html(status, &page), None)
+}
+
+#[handler]
+async fn products_page(state: Data<&AppState>, req: &Request, params: Query<Notice>) -> Response {
+    let s = try_page!(admin_session(&state, req).await);
+    let notice = match params.klart.as_deref() {
+        Some("skapad") => Some("Produkten är skapad och erbjuds nu på /platsannonsera.".to_owned()),
+        Some("utgangen") => Some("Produkten erbjuds inte längre; gjorda beställningar påverkas inte.".to_owned()),
+        _ => None,
+    };
+    let form = ProductForm { vat_percent: Some("25".into()), ..Default::default() };
+    products_page_with(&state, &s, StatusCode::OK, form, Default::default(), notice).await
+}
+
+/// Adds a product to the offer.
+#[handler]
+async fn create_product(state: Data<&AppState>, req: &Request, body: Body) -> Response {
+    let form: ProductForm = try_page!(read_form(body).await);
+    let s = try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    let mut errors = std::collections::HashMap::new();
+    let mut number = |field: &str, raw: &Option<String>| -> Option<i64> {
+        let raw = raw.as_deref().map(str::trim).filter(|r| !r.is_empty())?;
+        match raw.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.insert(field.to_owned(), "Ange ett heltal.".to_owned());
+                None
+            }
+        }
+    };
+    let vat_percent = number("vat_percent", &form.vat_percent);
+    let ad_credits = number("ad_credits", &form.ad_credits);
+    let ad_days = number("ad_days", &form.ad_days);
+    let credit_valid_days = number("credit_valid_days", &form.credit_valid_days);
+    let price_ore = match form.price.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => ore_of(p).or_else(|| {
+            errors.insert("price".into(), "Ange priset i kronor, t.ex. 4 900 eller 4 900,50.".into());
+            None
+        }),
+        None => None,
+    };
+    let input = platsen_jobs::input::ProductInput {
+        name: form.name.clone(),
+        description: form.description.clone(),
+        price_ore,
+        vat_percent,
+        ad_credits,
+        ad_days,
+        featured: Some(form.featured.is_some()),
+        credit_valid_days,
+    };
+    let result = if errors.is_empty() {
+        state.app.store.create_product(input, state.app.clock.now()).await
+    } else {
+        // The numbers' errors, plus every rule the rest breaks.
+        match input.validate() {
+            Err(platsen_jobs::Error::Invalid(more)) => Err(platsen_jobs::Error::Invalid(more)),
+            _ => Err(platsen_jobs::Error::Invalid(Vec::new())),
+        }
+    };
+    match result {
+        Ok(p) => {
+            tracing::info!(user_id = s.user.id, product_id = p.id, "product created on the admin page");
+            see_other("/konto/produkter?klart=skapad")
+        }
+        Err(platsen_jobs::Error::Invalid(more)) => {
+            for e in more {
+                let field = if e.field == "price_ore" { "price".to_owned() } else { e.field.clone() };
+                errors.entry(field).or_insert(e.message);
+            }
+            products_page_with(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, form, errors, None).await
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Takes a product out of the offer.
+#[handler]
+async fn retire_product(state: Data<&AppState>, req: &Request, id: Path<i64>, body: Body) -> Response {
+    let form: crate::http::session::CsrfOnly = try_page!(read_form(body).await);
+    try_page!(admin_post(&state, req, form.csrf.as_deref()).await);
+    match state.app.store.retire_product(id.0, state.app.clock.now()).await {
+        Ok(_) => see_other("/konto/produkter?klart=utgangen"),
+        Err(platsen_jobs::Error::NotFound) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kronor_are_read_as_people_write_them() {
+        assert_eq!(super::ore_of("4 900"), Some(490_000));
+        assert_eq!(super::ore_of("4900,50"), Some(490_050));
+        assert_eq!(super::ore_of("4900.5"), Some(490_050));
+        assert_eq!(super::ore_of("4 900 kr"), Some(490_000));
+        for bad in ["", "fyra", "-5", "1,234", "1.2.3", "99999999999999999999"] {
+            assert_eq!(super::ore_of(bad), None, "{bad}");
+        }
     }
 }

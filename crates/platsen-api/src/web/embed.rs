@@ -132,6 +132,8 @@ struct EmbedJob {
     deadline: String,
     deadline_text: String,
     closing_soon: bool,
+    /// Featured (a Premiumannons): listed first, marked in words.
+    featured: bool,
     salary: Option<String>,
 }
 
@@ -211,6 +213,7 @@ pub(super) async fn jobs(
                 swedish_date(h.application_deadline)
             },
             closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
+            featured: h.featured,
             salary: h.salary.as_ref().map(salary_text),
         })
         .collect();
