@@ -46,6 +46,8 @@ pub struct TestApp {
     /// The Meilisearch this app keeps in step, if any.
     pub meili: Option<meili::Meili>,
     _dir: Option<tempfile_dir::TempDir>,
+    /// The folder invoices are written to for the Peppol access point.
+    peppol_outbox: tempfile_dir::TempDir,
     pg_schema: Option<(String, String)>,
 }
 
@@ -204,6 +206,7 @@ impl TestApp {
     ) -> TestApp {
         let clock = Clock::default();
         let smtp = smtp::SmtpSink::start().await;
+        let peppol_outbox = tempfile_dir::TempDir::new();
         let config = ServerConfig {
             meili: meili.as_ref().map(|m| platsen_search::MeiliConfig {
                 url: m.url.clone(),
@@ -214,6 +217,7 @@ impl TestApp {
             smtp_url: Some(format!("smtp://{}", smtp.addr)),
             // The tests' webhook receivers listen on loopback.
             webhook_allow_private,
+            peppol_outbox: Some(peppol_outbox.0.join("utkorg")),
             ..Default::default()
         };
         let running = platsen::start(store.clone(), config, clock.clone()).await.expect("server starts");
@@ -226,8 +230,14 @@ impl TestApp {
             running: Some(running),
             meili,
             _dir: dir,
+            peppol_outbox,
             pg_schema,
         }
+    }
+
+    /// The folder the server writes invoices to for the Peppol access point.
+    pub fn peppol_outbox(&self) -> std::path::PathBuf {
+        self.peppol_outbox.0.join("utkorg")
     }
 
     /// Stops the server and drops a PostgreSQL schema.

@@ -20,6 +20,7 @@ platsen_tests::contract!(
     billing_modes_free_prepaid_and_agreement,
     sixteen_publications_race_for_five_credits,
     fifty_approvals_at_once_number_invoices_without_gap,
+    a_reviewed_ad_uses_its_credit_when_it_is_approved,
 );
 
 async fn product(app: &TestApp, name: &str, ad_credits: i64, featured: bool) -> i64 {
@@ -123,6 +124,10 @@ async fn approving_an_order_grants_credits_issues_the_invoice_and_invites(app: &
     assert!(xml.text.contains(&format!("<cbc:ID>{number}</cbc:ID>")), "{}", xml.text);
     assert!(xml.text.contains("Nacka kommun &amp; &quot;HR&quot; Inköp"), "{}", xml.text);
     assert_eq!(app.admin(Method::GET, &xml_path, None).await.status, StatusCode::OK);
+    // The access point's folder got the same document.
+    let sent = std::fs::read_to_string(app.peppol_outbox().join(format!("{number}.xml")))
+        .expect("written for the access point");
+    assert_eq!(sent, xml.text);
     if let Some((code, report)) =
         platsen_tests::peppol_validate(&[(format!("approved-{}", app.store.backend()), xml.text.clone())])
     {
@@ -430,4 +435,90 @@ async fn fifty_approvals_at_once_number_invoices_without_gap(app: &TestApp) {
     let mut numbers: Vec<i64> = list.body.as_array().unwrap().iter().map(|i| i["number"].as_i64().unwrap()).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=50).collect::<Vec<_>>());
+}
+
+async fn a_reviewed_ad_uses_its_credit_when_it_is_approved(app: &TestApp) {
+    let one = product(app, "Standardannons", 1, false).await;
+    let approval = bought(app, one, 1, "212000-0217", "f@example.org").await;
+    let employer_id = approval["employer_id"].as_i64().unwrap();
+    let r = app
+        .admin(Method::PATCH, &format!("/api/v1/employers/{employer_id}"), Some(json!({ "requires_review": true })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let key = app.create_key(employer_id).await;
+
+    // Sent to review: the credit is checked, not used.
+    let first = app.post_job(&key, app.job("Granskad annons")).await;
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{first}/publish"), Some(&key), None).await;
+    assert_eq!(r.body["status"], "pending_review", "{}", r.text);
+    assert_eq!(balance(app, &key).await, 1);
+    // Approved: published, and the credit is used then.
+    let r = app.admin(Method::POST, &format!("/api/v1/jobs/{first}/approve"), None).await;
+    assert_eq!(r.body["status"], "published", "{}", r.text);
+    assert_eq!(balance(app, &key).await, 0);
+
+    // With nothing left, an ad cannot even be sent to review.
+    let second = app.post_job(&key, app.job("Ingen kredit")).await;
+    app.call(Method::POST, &format!("/api/v1/jobs/{second}/publish"), Some(&key), None)
+        .await
+        .assert_problem_kind(402, "no-credit");
+}
+
+// ----- an upgrade: employers made before billing ---------------------------
+
+/// The schema version before billing modes and credits.
+const BEFORE_BILLING: i64 = 13;
+
+/// An employer and one of its ads, as the previous version stored them.
+async fn seed_employer_before_billing(db: platsen_tests::OldDatabase) {
+    let now = chrono::Utc::now();
+    macro_rules! seed {
+        ($pool:expr) => {
+            sqlx::query(
+                "insert into employers (slug, name, organization_number, requires_review, is_demo, created_at,
+                                        updated_at, name_sort)
+                 values ('gamla-kommunen', 'Gamla kommunen', '212000-0233', false, false, $1, $1, 'gamla kommunen')",
+            )
+            .bind(now)
+            .execute($pool)
+            .await
+            .unwrap()
+        };
+    }
+    match &db {
+        platsen_tests::OldDatabase::Sqlite(pool) => {
+            seed!(pool);
+        }
+        platsen_tests::OldDatabase::Postgres(pool) => {
+            seed!(pool);
+        }
+    }
+}
+
+/// After the upgrade, an employer that existed is free: its integration
+/// publishes as before, with no credits.
+async fn an_employer_from_before_billing_publishes_as_before(app: &TestApp) {
+    let employer =
+        app.store.employer(&platsen_jobs::IdOrSlug::Slug("gamla-kommunen".into()), app.clock.now()).await.unwrap();
+    assert_eq!(employer.billing_mode, platsen_jobs::model::BillingMode::Free);
+    let key = app.create_key(employer.id).await;
+    app.publish_job(&key, app.job("Upphandlare efter uppgraderingen")).await;
+    let r = app.call(Method::GET, "/api/v1/account/credits", Some(&key), None).await;
+    assert_eq!((r.body["billing_mode"].as_str(), r.body["balance"].as_i64()), (Some("free"), Some(0)), "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_employers_from_before_billing_publish_as_before() {
+    let app = TestApp::sqlite_upgraded_from(BEFORE_BILLING, seed_employer_before_billing).await;
+    an_employer_from_before_billing_publishes_as_before(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_employers_from_before_billing_publish_as_before() {
+    let Some(app) = TestApp::postgres_upgraded_from(BEFORE_BILLING, seed_employer_before_billing).await else {
+        return;
+    };
+    an_employer_from_before_billing_publishes_as_before(&app).await;
+    app.stop().await;
 }

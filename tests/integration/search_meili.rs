@@ -13,6 +13,7 @@ platsen_tests::contract_meili!(
     a_crash_in_a_burst_of_changes_loses_nothing,
     a_reindex_during_writes_loses_nothing,
     rejected_changes_become_dead_letters_an_admin_can_retry,
+    featured_ads_come_first_whatever_the_sort,
 );
 
 fn meili_args(app: &TestApp) -> platsen::MeiliArgs {
@@ -304,4 +305,26 @@ async fn rejected_changes_become_dead_letters_an_admin_can_retry(app: &mut TestA
     assert_eq!(retried.body["retried"], 1);
     search_until(app, "q=upphandlare", vec![a, b, c]).await;
     index_equals_database(app, 30).await;
+}
+
+/// A featured ad (the operator's flag, or a featured credit) comes first
+/// among Meilisearch's matches, whatever the sort, as it does in the
+/// database's search.
+async fn featured_ads_come_first_whatever_the_sort(app: &mut TestApp) {
+    let (_, key) = app.employer_with_key("Region Uppsala").await;
+    let featured = app.publish_job(&key, app.job("Upphandlare till Uppsala")).await;
+    let r = app.admin(Method::PATCH, &format!("/api/v1/jobs/{featured}"), Some(json!({ "featured": true }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Published later, with an exact title match and an earlier deadline.
+    let plain =
+        app.publish_job(&key, with(app.job("Upphandlare"), json!({ "application_deadline": app.date_in(5) }))).await;
+    search_until(app, "q=upphandlare", vec![featured, plain]).await;
+    for sort in ["relevance", "newest", "deadline"] {
+        let what = format!("the featured ad first from meilisearch, sorted by {sort}");
+        eventually(15, &what, || async {
+            let r = app.get(&format!("/api/v1/jobs/search?q=upphandlare&sort={sort}")).await;
+            r.header("x-search-engine") == Some("meilisearch") && r.body["hits"][0]["id"].as_i64() == Some(featured)
+        })
+        .await;
+    }
 }
