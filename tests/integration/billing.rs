@@ -366,10 +366,30 @@ async fn billing_modes_free_prepaid_and_agreement(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let key = app.create_key(agreement).await;
+    let mut ads = Vec::new();
     for n in 0..3 {
-        app.publish_job(&key, app.job(&format!("Avtalsannons {n}"))).await;
+        ads.push(app.publish_job(&key, app.job(&format!("Avtalsannons {n}"))).await);
     }
     assert_eq!(balance(app, &key).await, 1, "an agreement customer's credits are left alone");
+    // Closed and reopened in the month: still one ad on the invoice.
+    for step in ["close", "reopen"] {
+        let r = app.call(Method::POST, &format!("/api/v1/jobs/{}/{step}", ads[0]), Some(&key), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.text);
+    }
+    // An agreement customer's ad is not held to a paid period: its run
+    // follows a later deadline.
+    let later = app.date_in(55);
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/jobs/{}", ads[1]),
+            Some(&key),
+            Some(json!({ "application_deadline": later })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let expires = chrono::DateTime::parse_from_rfc3339(r.body["expires_at"].as_str().unwrap()).unwrap();
+    assert!(expires.with_timezone(&chrono::Utc) > app.clock.now() + chrono::Duration::days(50), "{}", r.text);
     let month = platsen_jobs::validate::today_in_sweden(app.clock.now()).format("%Y-%m").to_string();
     let r = app.admin(Method::POST, &format!("/api/v1/invoices/monthly?month={month}"), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

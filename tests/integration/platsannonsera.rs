@@ -16,6 +16,7 @@ contract!(
     a_visitor_orders_on_the_page_and_the_operator_approves_in_konto,
     garbage_in_the_order_form_is_named_next_to_its_field_and_stores_nothing,
     the_operator_adds_and_retires_products_on_the_admin_page,
+    the_offer_counts_searches_and_views_live,
 );
 
 async fn standard_products(app: &TestApp) -> i64 {
@@ -253,4 +254,36 @@ async fn the_operator_adds_and_retires_products_on_the_admin_page(app: &TestApp)
     let mut ola = Visitor::new(app);
     ola.sign_in("ola@nacka.se", PASSWORD).await;
     assert_eq!(ola.get("/konto/produkter").await.status, 404);
+}
+
+/// The figure after a label on the offer page.
+fn figure(body: &str, label: &str) -> String {
+    let at = body.find(&format!("<dt>{label}</dt>")).unwrap_or_else(|| panic!("no {label}"));
+    let rest = &body[at..];
+    let start = rest.find(r#"<dd class="big">"#).unwrap() + r#"<dd class="big">"#.len();
+    rest[start..start + rest[start..].find("</dd>").unwrap()].to_owned()
+}
+
+async fn the_offer_counts_searches_and_views_live(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let id = app.publish_job(&key, app.job("Upphandlare till Nacka")).await;
+    let slug = app.get(&format!("/api/v1/jobs/{id}")).await.body["slug"].as_str().unwrap().to_owned();
+    let before = app.get("/platsannonsera").await.text;
+    assert_eq!(figure(&before, "Lediga jobb"), "1");
+    assert_eq!(figure(&before, "Sökningar senaste 30 dagarna"), "0");
+    assert_eq!(figure(&before, "Visade annonser senaste 30 dagarna"), "0");
+    // Three searches through the API, one on the search page, one ad viewed.
+    for q in ["upphandlare", "inkopare", "nacka"] {
+        assert_eq!(app.get(&format!("/api/v1/jobs/search?q={q}")).await.status.as_u16(), 200);
+    }
+    assert_eq!(app.get("/jobb?q=avtal").await.status.as_u16(), 200);
+    assert_eq!(app.get(&format!("/jobb/{slug}")).await.status.as_u16(), 200);
+    // A batch may still be on its way to the database from the background.
+    platsen_tests::eventually(10, "the counts on the offer page", || async {
+        let after = app.get("/platsannonsera").await.text;
+        figure(&after, "Sökningar senaste 30 dagarna") == "4"
+            && figure(&after, "Visade annonser senaste 30 dagarna") == "1"
+    })
+    .await;
+    assert_eq!(figure(&app.get("/platsannonsera").await.text, "Aktiva jobbevakningar"), "0");
 }

@@ -85,7 +85,8 @@ impl App {
         self.count(job_id, 0, 1);
     }
 
-    /// Counts a search answered (for the board's figures on `/platsannonsera`).
+    /// Counts a job seeker's search, on the search page or through the API
+    /// (for the board's figures on `/platsannonsera`; alerts' runs are not counted).
     pub fn count_search(&self) {
         self.counters.searches.fetch_add(1, Ordering::AcqRel);
         if self.counters.due(self.clock.now()) {

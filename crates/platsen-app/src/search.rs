@@ -268,7 +268,6 @@ impl App {
     /// A search, by Meilisearch when it is connected and answers, else by
     /// the database.
     pub async fn search(&self, query: &SearchQuery, now: DateTime<Utc>) -> platsen_jobs::Result<SearchResults> {
-        self.count_search();
         match self.search.get() {
             Some(search) => match search.engine.search(query, now).await {
                 Ok(r) => Ok(r),

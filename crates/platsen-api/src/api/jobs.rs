@@ -172,6 +172,7 @@ impl JobsApi {
             per_page,
         };
         let now = self.state.app.clock.now();
+        self.state.app.count_search();
         let results = self.state.app.search(&query, now).await?;
         let today = platsen_jobs::validate::today_in_sweden(now);
         let per = i64::from(per_page);

@@ -280,6 +280,7 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
         return found(&canonical);
     }
     let now = state.app.clock.now();
+    state.app.count_search();
     let results = match state.app.search(&query, now).await {
         Ok(r) => r,
         Err(e) => return unavailable(format!("{e:?}")),

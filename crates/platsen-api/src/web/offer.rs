@@ -182,6 +182,8 @@ struct Render<'a> {
 
 async fn offer_page(state: &AppState, req: &Request, status: StatusCode, r: Render<'_>) -> Response {
     let now = state.app.clock.now();
+    // What is still being summed in memory counts too.
+    state.app.write_counts().await;
     let (figures, products): (BoardFigures, Vec<Product>) =
         match tokio::try_join!(state.app.store.board_figures(now), state.app.store.products(false)) {
             Ok(x) => x,
@@ -375,7 +377,8 @@ pub(crate) async fn place_order(state: Data<&AppState>, req: &Request, body: Bod
         // The number errors, plus every rule the rest breaks.
         let mut errors = own;
         if let Err(platsen_jobs::Error::Invalid(more)) = input.validate() {
-            errors.extend(more.into_iter().filter(|e| e.field != "product_id" && e.field != "quantity"));
+            let named: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            errors.extend(more.into_iter().filter(|e| !named.contains(&e.field)));
         }
         Err(OrderRefusal::Store(platsen_jobs::Error::Invalid(errors)))
     };

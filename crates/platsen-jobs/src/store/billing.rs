@@ -481,11 +481,9 @@ macro_rules! charge_publication {
                     .bind(now)
                     .execute(&mut *$tx)
                     .await?;
-                    sqlx::query("update job_ads set paid_until = $2 where id = $1")
-                        .bind(ad.id)
-                        .bind(ad.expires_at)
-                        .execute(&mut *$tx)
-                        .await?;
+                    // No paid period: an agreement customer may extend its
+                    // ad freely, and the month's invoice has one line per
+                    // ad however often it went live that month.
                 }
                 $crate::store::billing::Charge::None => {}
             }
@@ -887,7 +885,7 @@ impl Store {
 
     /// Invoices every agreement customer for the ads it published in
     /// `month` (its first day, months in Swedish time) and not yet
-    /// invoiced: one line per publication at `unit` (name, öre excluding
+    /// invoiced: one line per ad published (once however often it went live) at `unit` (name, öre excluding
     /// VAT, VAT percent). The buyer's details are those of the
     /// organisation's latest approved order; an agreement customer without
     /// one is skipped and logged. Running it again for the same month
@@ -951,8 +949,9 @@ impl Store {
                 email: o.invoice_email,
             };
             let id = write_tx!(self, |tx| {
-                let rows: Vec<(i64, String)> = sqlx::query_as(
-                    "select l.id, coalesce(j.title, 'Annons') from credit_ledger l left join job_ads j on j.id = l.job_id
+                let rows: Vec<(i64, Option<i64>, String)> = sqlx::query_as(
+                    "select l.id, l.job_id, coalesce(j.title, 'Annons') from credit_ledger l
+                       left join job_ads j on j.id = l.job_id
                       where l.employer_id = $1 and l.kind = 'billable' and l.invoice_id is null
                         and l.created_at >= $2 and l.created_at < $3
                       order by l.id",
@@ -965,9 +964,12 @@ impl Store {
                 if rows.is_empty() {
                     None
                 } else {
+                    // One line per ad, however often it went live in the month.
+                    let mut seen = std::collections::HashSet::new();
                     let lines: Vec<Line> = rows
                         .iter()
-                        .map(|(_, title)| Line {
+                        .filter(|(_, job, _)| job.is_none() || seen.insert(*job))
+                        .map(|(_, _, title)| Line {
                             name: format!("{}: {title}", unit.0).chars().take(200).collect(),
                             quantity: 1,
                             unit_price_ore: unit.1,
@@ -987,7 +989,7 @@ impl Store {
                         &lines,
                         now
                     );
-                    for (ledger_id, _) in &rows {
+                    for (ledger_id, ..) in &rows {
                         sqlx::query("update credit_ledger set invoice_id = $2 where id = $1")
                             .bind(ledger_id)
                             .bind(id)
