@@ -605,3 +605,43 @@ pub fn order_input(
         accept_terms: Some(true),
     }
 }
+
+/// The contract tools, pinned, in a virtual environment of the project's
+/// (`.tools/contract-venv`, made on first use from PyPI): schemathesis, and
+/// openapi-python-client with what the clients it generates import.
+pub const CONTRACT_TOOLS: &[&str] = &[
+    "schemathesis==4.32.5",
+    "openapi-python-client==0.29.1",
+    "httpx==0.28.1",
+    "attrs==26.1.0",
+    "python-dateutil==2.9.0.post0",
+];
+
+/// The virtual environment holding `packages`, made or brought up to date
+/// on first use. `None` (after a loud message) when it cannot be made and
+/// services are not required; with `PLATSEN_REQUIRE_SERVICES=1` it fails.
+pub fn python_tools(name: &str, packages: &[&str]) -> Option<std::path::PathBuf> {
+    use std::process::Command;
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools").join(name);
+    let marker = venv.join("platsen-packages.txt");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return Some(venv);
+    }
+    eprintln!("installing {} into {}", packages.join(" "), venv.display());
+    let made = venv.join("bin/pip").exists()
+        || Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
+    let installed = made
+        && Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .args(packages)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(!require_services(), "PLATSEN_REQUIRE_SERVICES=1 but {} could not be installed", packages.join(" "));
+        eprintln!("\n*** SKIPPED: {} could not be installed from PyPI ***\n", packages.join(" "));
+        return None;
+    }
+    std::fs::write(&marker, wanted).expect("write the venv's marker");
+    Some(venv)
+}

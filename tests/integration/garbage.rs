@@ -143,7 +143,7 @@ async fn bad_query_parameters_name_the_parameter(app: &TestApp) {
         let r = app.get(&format!("/api/v1/jobs?{query}")).await;
         r.assert_problem(400, field);
     }
-    app.get("/api/v1/jobs/a%20b").await.assert_problem(400, "id_or_slug");
+    app.get("/api/v1/jobs/a%20b").await.assert_problem(400, "id");
     let (_, key) = app.employer_with_key("Parameterbolaget").await;
     app.call(Method::PATCH, "/api/v1/jobs/abc", Some(&key), Some(json!({}))).await.assert_problem(400, "id");
     app.call(Method::POST, "/api/v1/jobs/99999999999999999999/close", Some(&key), None).await.assert_problem(400, "id");

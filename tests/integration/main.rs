@@ -7,6 +7,7 @@ mod authz;
 mod billing;
 mod browser;
 mod cli;
+mod contract;
 mod embed;
 mod feeds;
 mod garbage;

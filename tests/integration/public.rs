@@ -114,7 +114,7 @@ async fn openapi_spec_documents_every_endpoint_and_error() {
     let expected = [
         ("/v1/jobs", "get"),
         ("/v1/jobs", "post"),
-        ("/v1/jobs/{id_or_slug}", "get"),
+        ("/v1/jobs/{id}", "get"),
         ("/v1/jobs/{id}", "patch"),
         ("/v1/jobs/{id}", "delete"),
         ("/v1/jobs/{id}/publish", "post"),
@@ -128,7 +128,7 @@ async fn openapi_spec_documents_every_endpoint_and_error() {
         ("/v1/account/jobs/{id}", "get"),
         ("/v1/employers", "get"),
         ("/v1/employers", "post"),
-        ("/v1/employers/{id_or_slug}", "get"),
+        ("/v1/employers/{id}", "get"),
         ("/v1/employers/{id}/keys", "post"),
         ("/v1/keys/{id}", "delete"),
         ("/v1/jobs/search", "get"),

@@ -167,8 +167,8 @@ async fn bad_files_and_bad_parameters_get_problems_and_store_nothing(app: &TestA
     app.get("/api/v1/salaries/compare?salary=lots").await.assert_problem(400, "salary");
     app.get("/api/v1/salaries/compare?salary=-5").await.assert_problem(400, "salary");
     app.get("/api/v1/salaries/compare").await.assert_problem(400, "salary");
-    app.get("/api/v1/salaries/charts/nope.svg").await.assert_problem(400, "chart");
-    app.get("/api/v1/salaries/charts/gender.gif").await.assert_problem(400, "chart");
+    app.get("/api/v1/salaries/charts/nope.svg").await.assert_problem(400, "file");
+    app.get("/api/v1/salaries/charts/gender.gif").await.assert_problem(400, "file");
     app.get("/api/v1/salaries/charts/gender.svg?role=x").await.assert_problem(400, "role");
 }
 

@@ -234,7 +234,7 @@ async fn webhook_registration_refuses_garbage(app: &TestApp) {
         json!({ "url": format!("https://ats.example.org/{}", "a".repeat(3000)) }),
     ] {
         let r = app.call(Method::POST, "/api/v1/webhooks", Some(&key), Some(bad.clone())).await;
-        r.assert_problem(400, "url");
+        r.assert_problem(422, "url");
     }
     let r = app.call(Method::POST, "/api/v1/webhooks", Some(&key), Some(json!({ "url": 42 }))).await;
     assert!(r.status.is_client_error() && r.text.contains("url"), "{}", r.text);
@@ -286,7 +286,7 @@ async fn webhooks_refuse_private_targets() {
         "http://2130706433/hook",
     ] {
         let r = app.call(Method::POST, "/api/v1/webhooks", Some(&key), Some(json!({ "url": target }))).await;
-        r.assert_problem(400, "url");
+        r.assert_problem(422, "url");
         assert!(r.text.contains("private_address"), "{target}: {}", r.text);
     }
     let r = app.call(Method::GET, "/api/v1/webhooks", Some(&key), None).await;

@@ -18,9 +18,10 @@ pub mod web;
 
 use std::sync::Arc;
 
+use http::allow::get;
 use platsen_app::App;
 use poem::endpoint::make_sync;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use http::middleware::RateLimit;
@@ -85,6 +86,78 @@ pub fn openapi(state: &AppState) -> OpenApiService<api::Apis, ()> {
         .server(state.app.link("/api"))
 }
 
+/// The spec as served at `/api/openapi.json` and printed by `platsen
+/// openapi`: poem-openapi's, with what it cannot say added. Every request
+/// body is parsed with unknown fields refused, so its schemas (and those they
+/// use) say `additionalProperties: false`; a `NaiveDate` is a `date`; a
+/// nullable reference is written as generators read it.
+pub fn spec_json(state: &AppState) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(&openapi(state).spec()).expect("poem-openapi writes JSON");
+    amend_spec(&mut spec);
+    serde_json::to_string_pretty(&spec).expect("a spec serializes")
+}
+
+fn amend_spec(spec: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.trim_start_matches("#/components/schemas/").to_owned());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    fn tidy(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if m.get("format").and_then(Value::as_str) == Some("naive-date") {
+                    m.insert("format".into(), "date".into());
+                }
+                // A field's notes on a referenced schema come as `allOf: [$ref,
+                // {nullable, description…}]` with the notes repeated beside
+                // `allOf`; generators (openapi-python-client) refuse the second
+                // member, so only the reference stays in `allOf`.
+                let repeated = match m.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                    Some([r, Value::Object(notes)]) if r.get("$ref").is_some() && !notes.contains_key("$ref") => {
+                        notes.iter().all(|(k, v)| m.get(k) == Some(v))
+                    }
+                    _ => false,
+                };
+                if repeated && let Some(Value::Array(all)) = m.get_mut("allOf") {
+                    all.truncate(1);
+                }
+                m.values_mut().for_each(tidy);
+            }
+            Value::Array(a) => a.iter_mut().for_each(tidy),
+            _ => {}
+        }
+    }
+    // The schemas request bodies use, and the schemas those use.
+    let mut todo = Vec::new();
+    for item in spec["paths"].as_object().into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            refs(&op["requestBody"], &mut todo);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone()) {
+            refs(&spec["components"]["schemas"][&name], &mut todo);
+        }
+    }
+    for name in seen {
+        let schema = &mut spec["components"]["schemas"][&name];
+        if schema["type"] == "object" {
+            schema["additionalProperties"] = Value::Bool(false);
+        }
+    }
+    tidy(spec);
+}
+
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.
 pub async fn readiness(state: &AppState) -> poem::Response {
     match state.app.store.ping().await {
@@ -109,14 +182,31 @@ pub async fn readiness(state: &AppState) -> poem::Response {
 /// The whole HTTP application.
 pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     let api = openapi(&state);
-    let spec = api.spec();
+    let spec = spec_json(&state);
     let cache_spec = spec.clone();
+    let spec_methods =
+        http::allow::SpecMethods::from_spec(&serde_json::from_str(&spec).expect("the spec is JSON"), "/api");
     // Swagger UI, made accessible (see `docs.rs`), built once.
     let docs = api::docs::accessible_swagger_ui(&api.swagger_ui_html());
     let ready_state = state.clone();
     let public_url = http::page::PublicUrl(state.app.public_url.to_string());
     let routes = Route::new()
-        .nest("/api", api)
+        .nest(
+            "/api",
+            api.around(move |ep, req| {
+                // poem-openapi's 405 does not say what the path takes; the spec does.
+                let allow = spec_methods.allow(req.original_uri().path());
+                async move {
+                    match ep.call(req).await {
+                        Err(e) if e.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => Err(match allow {
+                            Some(allow) => http::allow::MethodNotAllowed { allow }.into(),
+                            None => e,
+                        }),
+                        other => other,
+                    }
+                }
+            }),
+        )
         .at(
             "/api/openapi.json",
             get(make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone()))),
@@ -142,7 +232,13 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
                             poem::http::StatusCode::NOT_FOUND | poem::http::StatusCode::METHOD_NOT_ALLOWED
                         ) =>
                 {
-                    Ok(http::page::not_found_page(e.status()))
+                    let mut page = http::page::not_found_page(e.status());
+                    if let Some(m) = e.downcast_ref::<http::allow::MethodNotAllowed>()
+                        && let Ok(v) = poem::http::HeaderValue::from_str(&m.allow)
+                    {
+                        page.headers_mut().insert(poem::http::header::ALLOW, v);
+                    }
+                    Ok(page)
                 }
                 other => other.map(poem::IntoResponse::into_response),
             }
@@ -190,7 +286,7 @@ mod tests {
     async fn the_specs_search_limits_are_the_search_rules() {
         let store = platsen_jobs::Store::connect("sqlite::memory:").await.unwrap();
         let state = AppState::new(App::new(store, platsen_app::Clock::default(), "http://127.0.0.1"), None, false);
-        let spec: serde_json::Value = serde_json::from_str(&openapi(&state).spec()).unwrap();
+        let spec: serde_json::Value = serde_json::from_str(&spec_json(&state)).unwrap();
         for path in ["/v1/jobs", "/v1/jobs/search"] {
             let params = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
             let schema = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();

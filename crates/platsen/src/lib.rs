@@ -365,7 +365,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Openapi) => {
             let store = Store::connect("sqlite::memory:").await?;
             let app = App::new(store, Clock::default(), "http://127.0.0.1:8080");
-            println!("{}", platsen_api::openapi(&AppState::new(app, None, false)).spec());
+            println!("{}", platsen_api::spec_json(&AppState::new(app, None, false)));
             Ok(())
         }
         Some(Command::Search(cmd)) => {

@@ -121,7 +121,7 @@ async fn boolean_settings_accept_what_people_write() {
             assert_eq!(status, 201, "PLATSEN_WEBHOOK_ALLOW_PRIVATE={spelling}: {body}");
         } else {
             assert!(
-                status == 400 && body.contains("private_address"),
+                status == 422 && body.contains("private_address"),
                 "PLATSEN_WEBHOOK_ALLOW_PRIVATE={spelling}: {body}"
             );
         }

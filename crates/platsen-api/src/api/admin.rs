@@ -6,7 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
 use super::Tag;
-use super::jobs::{page_args, parse_key};
+use super::jobs::{key, page_args};
 use super::wire::*;
 use crate::AppState;
 use crate::http::auth::{Auth, NoContent};
@@ -24,7 +24,7 @@ impl AdminApi {
         &self,
         auth: Auth,
         /// The start of a key's prefix, e.g. `plk_3f9a`.
-        #[oai(validator(max_length = 64))]
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         prefix: Query<Option<String>>,
     ) -> Result<Json<Vec<KeyView>>, ApiError> {
         auth.0.require_admin()?;
@@ -78,6 +78,7 @@ impl AdminApi {
         auth: Auth,
         status: Query<Option<JobStatusCode>>,
         /// Employer id or slug.
+        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
         employer: Query<Option<String>>,
         /// Words of the title, or an ad's id.
         #[oai(validator(max_length = 200))]
@@ -87,8 +88,8 @@ impl AdminApi {
     ) -> Result<Json<JobList>, ApiError> {
         auth.0.require_admin()?;
         let now = self.state.app.clock.now();
-        let employer_id = match employer.0.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-            Some(raw) => Some(self.state.app.store.employer(&parse_key("employer", raw)?, now).await?.id),
+        let employer_id = match employer.0.as_deref() {
+            Some(raw) => Some(self.state.app.store.employer(&key(raw), now).await?.id),
             None => None,
         };
         let (page, per_page) = page_args(page.0, per_page.0);

@@ -8,6 +8,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::api::codes::{self, Code};
+use crate::api::wire::{EmploymentTypeCode, RemoteCode, RoleCode};
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
 
@@ -30,22 +32,28 @@ pub enum FrequencyCode {
 
 /// A search to watch, and where to mail it.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAlert {
     /// The job seeker's address; a confirmation link goes there first.
     #[oai(validator(max_length = 254))]
     pub email: String,
     pub frequency: FrequencyCode,
     /// The search's words.
+    #[oai(nullable)]
     pub q: Option<String>,
-    /// Role code.
-    pub role: Option<String>,
-    /// County SCB code (two digits).
-    pub county: Option<String>,
-    /// Municipality SCB code (four digits).
-    pub municipality: Option<String>,
-    pub employment_type: Option<String>,
-    pub remote: Option<String>,
+    #[oai(nullable)]
+    pub role: Option<RoleCode>,
+    #[oai(nullable)]
+    pub county: Option<Code<codes::County>>,
+    #[oai(nullable)]
+    pub municipality: Option<Code<codes::Municipality>>,
+    #[oai(nullable)]
+    pub employment_type: Option<EmploymentTypeCode>,
+    #[oai(nullable)]
+    pub remote: Option<RemoteCode>,
     /// Employer id or slug.
+    #[oai(nullable, validator(pattern = r"^[a-z0-9-]{1,100}$"))]
     pub employer: Option<String>,
 }
 
@@ -81,11 +89,11 @@ impl AlertsApi {
         let b = body.0;
         let search = SearchForm {
             q: b.q,
-            role: b.role,
-            county: b.county,
-            municipality: b.municipality,
-            employment_type: b.employment_type,
-            remote: b.remote,
+            role: b.role.map(|r| platsen_taxonomy::Role::from(r).code().to_owned()),
+            county: b.county.map(|c| c.0),
+            municipality: b.municipality.map(|c| c.0),
+            employment_type: b.employment_type.map(|e| platsen_jobs::model::EmploymentType::from(e).code().to_owned()),
+            remote: b.remote.map(|r| platsen_jobs::model::RemoteMode::from(r).code().to_owned()),
             employer: b.employer,
             sort: None,
             page: None,
@@ -97,7 +105,7 @@ impl AlertsApi {
         };
         let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
         self.state.app.subscribe(client, &b.email, &search, frequency).await.map_err(|r| match r {
-            Refusal::Field(e) => ApiError::bad_request(&e.field, e.code, e.message),
+            Refusal::Field(e) => platsen_jobs::Error::invalid(&e.field, e.code, e.message).into(),
             Refusal::TooMany => ApiError::too_many_requests(),
         })?;
         Ok(Accepted::Accepted(Json(AlertAccepted {

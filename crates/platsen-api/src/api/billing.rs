@@ -26,6 +26,7 @@ pub struct CreditGrantView {
     /// How long each ad may run.
     pub ad_days: i64,
     pub valid_until: DateTime<Utc>,
+    #[oai(nullable)]
     pub order_id: Option<i64>,
 }
 
@@ -39,11 +40,16 @@ pub struct LedgerEntryView {
     pub kind_name: String,
     /// Positive for a grant, negative for what draws on one.
     pub credits: i64,
+    #[oai(nullable)]
     pub grant_id: Option<i64>,
     pub featured: bool,
+    #[oai(nullable)]
     pub valid_until: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub order_id: Option<i64>,
+    #[oai(nullable)]
     pub job_id: Option<i64>,
+    #[oai(nullable)]
     pub invoice_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
@@ -128,10 +134,13 @@ pub struct InvoiceView {
     /// `open`, `paid` or `cancelled` (an invoice a credit note cancelled).
     pub status: String,
     pub employer_id: i64,
+    #[oai(nullable)]
     pub order_id: Option<i64>,
     /// A credit note's invoice.
+    #[oai(nullable)]
     pub credited_invoice_id: Option<i64>,
     /// `YYYY-MM` for an agreement customer's monthly invoice.
+    #[oai(nullable)]
     pub period: Option<String>,
     pub issue_date: NaiveDate,
     pub due_date: NaiveDate,
@@ -140,12 +149,15 @@ pub struct InvoiceView {
     /// `scheme:id`.
     pub buyer_peppol_id: String,
     pub buyer_reference: String,
+    #[oai(nullable)]
     pub order_number: Option<String>,
     pub lines: Vec<InvoiceLineView>,
     pub net_ore: i64,
     pub vat_ore: i64,
     pub total_ore: i64,
+    #[oai(nullable)]
     pub paid_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub cancelled_at: Option<DateTime<Utc>>,
     /// The Peppol BIS Billing 3.0 document.
     pub xml_url: String,
@@ -283,7 +295,7 @@ impl BillingApi {
             (Principal::Employer { employer_id, .. }, _) => employer_id,
             (Principal::Admin, Some(id)) => id,
             (Principal::Admin, None) => {
-                return Err(ApiError::bad_request("employer_id", "required", "Ange arbetsgivarens id."));
+                return Err(platsen_jobs::Error::invalid("employer_id", "required", "Ange arbetsgivarens id.").into());
             }
         };
         let c = self.state.app.store.credits(employer_id, self.state.app.clock.now()).await?;
@@ -296,6 +308,7 @@ impl BillingApi {
         &self,
         auth: Auth,
         /// Only those issued in this month, `YYYY-MM`.
+        #[oai(validator(pattern = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"))]
         month: Query<Option<String>>,
     ) -> Result<Json<Vec<InvoiceView>>, ApiError> {
         let month = month_arg(month.0.as_deref())?;
@@ -334,6 +347,7 @@ impl BillingApi {
         &self,
         auth: Auth,
         /// `YYYY-MM`.
+        #[oai(validator(pattern = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"))]
         month: Query<String>,
     ) -> Result<Attachment<Vec<u8>>, ApiError> {
         auth.0.require_admin()?;
@@ -378,6 +392,7 @@ impl BillingApi {
         &self,
         auth: Auth,
         /// `YYYY-MM`.
+        #[oai(validator(pattern = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"))]
         month: Query<String>,
     ) -> Result<Json<MonthlyRun>, ApiError> {
         auth.0.require_admin()?;

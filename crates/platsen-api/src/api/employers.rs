@@ -6,7 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
 use super::Tag;
-use super::jobs::{page_args, parse_key};
+use super::jobs::page_args;
 use super::wire::*;
 use crate::AppState;
 use crate::http::auth::{Auth, Created, Principal};
@@ -37,9 +37,14 @@ impl EmployersApi {
     }
 
     /// Get an employer with its open ads
-    #[oai(path = "/employers/:id_or_slug", method = "get", operation_id = "getEmployer")]
-    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<EmployerDetail>, ApiError> {
-        let key = parse_key("id_or_slug", &id_or_slug.0)?;
+    #[oai(path = "/employers/:id", method = "get", operation_id = "getEmployer")]
+    async fn get(
+        &self,
+        /// The id, or the slug.
+        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
+        id: Path<String>,
+    ) -> Result<Json<EmployerDetail>, ApiError> {
+        let key = super::jobs::key(&id.0);
         let now = self.state.app.clock.now();
         let employer = self.state.app.store.employer(&key, now).await?;
         let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..Default::default() };

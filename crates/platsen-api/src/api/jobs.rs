@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::Tag;
+use super::codes::{self, Code, DayOrInstant};
 use super::wire::*;
 use crate::AppState;
 use crate::http::auth::{Auth, Created, NoContent, Principal};
@@ -35,17 +36,18 @@ pub(super) fn page_args(page: Option<u32>, per_page: Option<u32>) -> (u32, u32) 
 /// The filters shared by the job list and search, checked.
 pub(super) fn job_filter(
     role: Option<RoleCode>,
-    municipality: Option<String>,
-    county: Option<String>,
+    municipality: Option<Code<codes::Municipality>>,
+    county: Option<Code<codes::County>>,
     employment_type: Option<EmploymentTypeCode>,
     remote: Option<RemoteCode>,
     employer: Option<String>,
     sort: Option<JobSort>,
 ) -> Result<JobFilter, ApiError> {
     use platsen_app::search as rules;
-    let municipality = municipality.as_deref().map(rules::municipality).transpose().map_err(ApiError::bad_field)?;
-    let county = county.as_deref().map(rules::county).transpose().map_err(ApiError::bad_field)?;
-    let employer = employer.as_deref().map(|e| parse_key("employer", e)).transpose()?;
+    let municipality =
+        municipality.as_ref().map(|m| rules::municipality(m.as_str())).transpose().map_err(ApiError::bad_field)?;
+    let county = county.as_ref().map(|c| rules::county(c.as_str())).transpose().map_err(ApiError::bad_field)?;
+    let employer = employer.as_deref().map(key);
     Ok(JobFilter {
         role: role.map(Into::into),
         municipality_code: municipality,
@@ -57,16 +59,6 @@ pub(super) fn job_filter(
     })
 }
 
-/// A date (start of that day in Sweden) or an RFC 3339 instant.
-pub(super) fn parse_instant(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Some(t.with_timezone(&chrono::Utc));
-    }
-    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
-    let day_before = date.pred_opt()?;
-    Some(platsen_jobs::validate::end_of_swedish_day(day_before) + chrono::Duration::seconds(1))
-}
-
 /// Search results, with the engine that answered.
 #[derive(ApiResponse)]
 pub enum SearchResponse {
@@ -75,8 +67,10 @@ pub enum SearchResponse {
     Ok(Json<SearchView>, #[oai(header = "X-Search-Engine")] String),
 }
 
-pub(super) fn parse_key(field: &str, raw: &str) -> Result<IdOrSlug, ApiError> {
-    platsen_app::search::id_or_slug(field, raw).map_err(ApiError::bad_field)
+/// An id or slug as the spec's pattern (`^[a-z0-9-]{1,100}$`) lets it
+/// through; one that names nothing finds nothing (404, or no ads).
+pub(super) fn key(raw: &str) -> IdOrSlug {
+    IdOrSlug::parse(raw).unwrap_or_else(|| IdOrSlug::Slug(raw.to_owned()))
 }
 
 pub struct JobsApi {
@@ -93,13 +87,12 @@ impl JobsApi {
     async fn list(
         &self,
         role: Query<Option<RoleCode>>,
-        /// Municipality SCB code (four digits).
-        municipality: Query<Option<String>>,
-        /// County SCB code (two digits).
-        county: Query<Option<String>>,
+        municipality: Query<Option<Code<codes::Municipality>>>,
+        county: Query<Option<Code<codes::County>>>,
         employment_type: Query<Option<EmploymentTypeCode>>,
         remote: Query<Option<RemoteCode>>,
         /// Employer id or slug.
+        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
         employer: Query<Option<String>>,
         sort: Query<Option<JobSortCode>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
@@ -129,34 +122,24 @@ impl JobsApi {
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
         role: Query<Option<RoleCode>>,
-        /// Municipality SCB code (four digits).
-        municipality: Query<Option<String>>,
-        /// County SCB code (two digits).
-        county: Query<Option<String>>,
+        municipality: Query<Option<Code<codes::Municipality>>>,
+        county: Query<Option<Code<codes::County>>>,
         employment_type: Query<Option<EmploymentTypeCode>>,
         remote: Query<Option<RemoteCode>>,
         /// Employer id or slug.
+        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
         employer: Query<Option<String>>,
         /// Monthly salary (SEK) the ad must reach.
         #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
         salary_min: Query<Option<i64>>,
         /// Published on or after this date (`YYYY-MM-DD`) or instant (RFC 3339).
-        published_after: Query<Option<String>>,
+        published_after: Query<Option<DayOrInstant>>,
         sort: Query<Option<SearchSortCode>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
     ) -> Result<SearchResponse, ApiError> {
         let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, None)?;
-        let published_after = match published_after.0.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(parse_instant(raw).ok_or_else(|| {
-                ApiError::bad_request(
-                    "published_after",
-                    "invalid_date",
-                    "Ange ett datum (ÅÅÅÅ-MM-DD) eller en tidpunkt (RFC 3339).",
-                )
-            })?),
-        };
+        let published_after = published_after.0.map(|p| p.0);
         let (page, per_page) = page_args(page.0, per_page.0);
         let query = SearchQuery {
             q: q.0,
@@ -214,9 +197,14 @@ impl JobsApi {
     /// Get an open job ad
     ///
     /// By id or slug. Ads that are not published, or have expired, are not found.
-    #[oai(path = "/jobs/:id_or_slug", method = "get", operation_id = "getJob")]
-    async fn get(&self, id_or_slug: Path<String>) -> Result<Json<JobView>, ApiError> {
-        let key = parse_key("id_or_slug", &id_or_slug.0)?;
+    #[oai(path = "/jobs/:id", method = "get", operation_id = "getJob")]
+    async fn get(
+        &self,
+        /// The id, or the slug.
+        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
+        id: Path<String>,
+    ) -> Result<Json<JobView>, ApiError> {
+        let key = key(&id.0);
         let ad = self.state.app.store.public_job(&key, self.state.app.clock.now()).await?;
         let (role, sector, county) = (ad.role, ad.employer_sector, ad.municipality.county.code);
         // Only a monthly range compares with monthly survey salaries.
@@ -270,11 +258,13 @@ impl JobsApi {
         &self,
         auth: Auth,
         id: Path<i64>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        /// The `ETag` of the version you read, e.g. `"v3-published"`.
+        #[oai(name = "If-Match", validator(pattern = r#"^((W/)?"v[0-9]{1,18}(-[a-z_]+)?")?$"#))]
+        if_match: Header<Option<String>>,
         body: JsonBody<PatchJob>,
     ) -> Result<Versioned, ApiError> {
-        let expected = match if_match.0.as_deref() {
-            None => None,
+        let expected = match if_match.0.as_deref().map(str::trim) {
+            None | Some("") => None,
             Some(raw) => Some(
                 raw.trim()
                     .trim_start_matches("W/")

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod billing;
+pub mod codes;
 pub mod docs;
 pub mod employers;
 pub mod jobs;

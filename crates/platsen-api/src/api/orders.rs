@@ -48,10 +48,12 @@ pub struct CreateOrder {
     pub invoice_address: InvoiceAddress,
     /// Where the e-invoice goes: `0007:` and the organisation number, or
     /// `0088:` and a GLN. The organisation number under 0007 when left out.
+    #[oai(nullable)]
     pub peppol_id: Option<String>,
     /// *Er referens*: who receives the invoice (required in Peppol invoices).
     pub buyer_reference: String,
     /// Your own order number, if you have one.
+    #[oai(nullable)]
     pub order_number: Option<String>,
     /// Where copies of invoices are mailed.
     pub invoice_email: String,
@@ -108,6 +110,7 @@ pub struct OrderView {
     /// `scheme:id`.
     pub peppol_id: String,
     pub buyer_reference: String,
+    #[oai(nullable)]
     pub order_number: Option<String>,
     pub invoice_email: String,
     pub contact: OrderContactView,
@@ -119,7 +122,9 @@ pub struct OrderView {
     pub vat_percent: i64,
     /// Quantity × unit price, excluding VAT, in öre.
     pub net_ore: i64,
+    #[oai(nullable)]
     pub rejection_reason: Option<String>,
+    #[oai(nullable)]
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

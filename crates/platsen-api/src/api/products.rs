@@ -36,6 +36,7 @@ pub struct ProductView {
     /// How long unused credits stay valid after the order is approved, in days.
     pub credit_valid_days: i64,
     /// Set when the product is no longer offered (the operator's list only).
+    #[oai(nullable)]
     pub retired_at: Option<DateTime<Utc>>,
 }
 
@@ -65,16 +66,19 @@ pub struct CreateProduct {
     /// 2–80 characters.
     pub name: String,
     /// Plain text, at most 1 000 characters.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// The price of one unit excluding VAT, in öre (0 to 100 000 000).
     pub price_ore: i64,
     /// 25 (default), 12 or 6.
+    #[oai(nullable)]
     pub vat_percent: Option<i64>,
     /// Ad credits one unit gives (1–100).
     pub ad_credits: i64,
     /// How long each ad may run, in days (1–60).
     pub ad_days: i64,
     /// Default false.
+    #[oai(nullable)]
     pub featured: Option<bool>,
     /// How long unused credits stay valid, in days (1–1095).
     pub credit_valid_days: i64,
@@ -85,13 +89,21 @@ pub struct CreateProduct {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct PatchProduct {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub price_ore: Option<i64>,
+    #[oai(nullable)]
     pub vat_percent: Option<i64>,
+    #[oai(nullable)]
     pub ad_credits: Option<i64>,
+    #[oai(nullable)]
     pub ad_days: Option<i64>,
+    #[oai(nullable)]
     pub featured: Option<bool>,
+    #[oai(nullable)]
     pub credit_valid_days: Option<i64>,
 }
 

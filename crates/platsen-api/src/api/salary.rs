@@ -20,6 +20,8 @@ use platsen_app::salary::{ImportFailure, MarketBand, SalaryError, Standing, comp
 
 use crate::AppState;
 use crate::api::Tag;
+use crate::api::codes::{self, Code, GroupBy};
+use crate::api::wire::RoleCode;
 use crate::http::auth::Auth;
 use crate::http::problem::{ApiError, FieldProblem, Problem};
 
@@ -161,19 +163,29 @@ pub struct StatsRowView {
     pub group: BTreeMap<String, String>,
     /// The group in Swedish.
     pub label: String,
+    #[oai(nullable)]
     pub n: Option<i64>,
+    #[oai(nullable)]
     pub mean: Option<i64>,
+    #[oai(nullable)]
     pub p10: Option<i64>,
+    #[oai(nullable)]
     pub p25: Option<i64>,
+    #[oai(nullable)]
     pub median: Option<i64>,
+    #[oai(nullable)]
     pub p75: Option<i64>,
+    #[oai(nullable)]
     pub p90: Option<i64>,
     /// 95 % confidence interval for the median (order statistics, exact binomial).
+    #[oai(nullable)]
     pub median_ci: Option<IntervalView>,
     /// Change of the median since the year before, in percent (this year's
     /// respondents against last year's, not the same people).
+    #[oai(nullable)]
     pub median_change_percent: Option<f64>,
     /// Women's median as a percentage of men's in this group (unadjusted).
+    #[oai(nullable)]
     pub women_median_percent_of_men: Option<f64>,
     /// Why each null value is hidden.
     pub suppressed: BTreeMap<String, SuppressionView>,
@@ -269,6 +281,7 @@ pub struct CompareView {
     /// The percentile the salary corresponds to, interpolated linearly
     /// between published percentiles; null outside them or when too few
     /// are published.
+    #[oai(nullable)]
     pub percentile: Option<u32>,
     /// `between`, `below` (under the lowest published percentile), `above`
     /// (over the highest) or `unknown` (too few percentiles published).
@@ -279,70 +292,59 @@ pub struct CompareView {
 
 /// A chart image.
 #[derive(ApiResponse)]
-pub enum ChartResponse {
+pub enum ChartFormats {
     #[oai(status = 200, content_type = "image/svg+xml")]
     Svg(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
     #[oai(status = 200, content_type = "image/png")]
     Png(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
 }
 
-/// Parses the shared filters; every bad value is a 400 naming the parameter.
-#[allow(clippy::too_many_arguments)]
-fn parse_query(
-    year: Option<i32>,
-    group_by: Option<&str>,
-    role: Option<&str>,
-    sector: Option<&str>,
-    county: Option<&str>,
-    gender: Option<&str>,
-    experience: Option<&str>,
-    age: Option<&str>,
-) -> Result<StatsQuery, ApiError> {
-    fn one<T>(
-        name: &str,
-        value: Option<&str>,
-        parse: impl Fn(&str) -> Option<T>,
-        allowed: impl Fn() -> String,
-    ) -> Result<Option<T>, ApiError> {
-        match value.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => parse(v).map(Some).ok_or_else(|| {
-                ApiError::bad_request(name, "unknown_value", format!("Okänt värde. Tillåtna: {}.", allowed()))
-            }),
+/// [`ChartFormats`] as the spec should state it: one 200 with both media
+/// types (poem-openapi documents only the last variant of a status).
+pub struct ChartResponse(ChartFormats);
+
+impl poem_openapi::ApiResponse for ChartResponse {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        let mut merged: Vec<poem_openapi::registry::MetaResponse> = Vec::new();
+        for r in ChartFormats::meta().responses {
+            match merged.iter_mut().find(|m| m.status == r.status) {
+                Some(m) => m.content.extend(r.content),
+                None => merged.push(r),
+            }
         }
+        poem_openapi::registry::MetaResponses { responses: merged }
     }
-    let filter = Cell {
-        role: one("role", role, Role::from_code, || Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>().join(", "))?,
-        sector: one("sector", sector, Sector::from_code, Sector::codes)?,
-        county: one(
-            "county",
-            county,
-            |c| platsen_taxonomy::county(c).map(|c| c.code),
-            || "länsnummer enligt SCB, två siffror (t.ex. 01)".into(),
-        )?,
-        gender: one("gender", gender, Gender::from_code, Gender::codes)?,
-        experience: one("experience", experience, ExperienceBand::from_code, ExperienceBand::codes)?,
-        age: one("age", age, AgeBand::from_code, AgeBand::codes)?,
+
+    fn register(registry: &mut Registry) {
+        ChartFormats::register(registry);
+    }
+}
+
+impl poem::IntoResponse for ChartResponse {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
+/// The shared filters as a cell of the table. Every value is already one
+/// of its vocabulary's codes (a parameter outside it is a 400 before this).
+fn filter_cell(
+    role: &Option<RoleCode>,
+    sector: &Option<Code<codes::Sector>>,
+    county: &Option<Code<codes::County>>,
+    gender: &Option<Code<codes::Gender>>,
+    experience: &Option<Code<codes::Experience>>,
+    age: &Option<Code<codes::Age>>,
+) -> Cell {
+    Cell {
+        role: role.map(Role::from),
+        sector: sector.as_ref().and_then(|c| Sector::from_code(c.as_str())),
+        county: county.as_ref().and_then(|c| platsen_taxonomy::county(c.as_str()).map(|c| c.code)),
+        gender: gender.as_ref().and_then(|c| Gender::from_code(c.as_str())),
+        experience: experience.as_ref().and_then(|c| ExperienceBand::from_code(c.as_str())),
+        age: age.as_ref().and_then(|c| AgeBand::from_code(c.as_str())),
         ..Cell::default()
-    };
-    let mut dims = Vec::new();
-    for part in group_by.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let d = Dimension::from_code(part).ok_or_else(|| {
-            ApiError::bad_request(
-                "group_by",
-                "unknown_dimension",
-                "Gruppera efter role, sector, county, gender, experience, age eller year (kommaseparerat).",
-            )
-        })?;
-        if dims.contains(&d) {
-            return Err(ApiError::bad_request("group_by", "repeated_dimension", format!("{part} anges två gånger.")));
-        }
-        dims.push(d);
     }
-    if dims.len() > 3 {
-        return Err(ApiError::bad_request("group_by", "too_many", "Gruppera efter högst tre dimensioner."));
-    }
-    Ok(StatsQuery { year, group_by: dims, filter })
 }
 
 pub struct SalaryApi {
@@ -425,38 +427,21 @@ impl SalaryApi {
         /// Survey year (the latest when absent).
         #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))]
         year: Query<Option<i32>>,
-        /// Up to three of `role`, `sector`, `county`, `gender`, `experience`, `age`, `year`, comma-separated.
-        #[oai(validator(max_length = 100))]
-        group_by: Query<Option<String>>,
-        /// Role code, e.g. `upphandlare`.
-        #[oai(validator(max_length = 40))]
-        role: Query<Option<String>>,
-        /// `kommun`, `region`, `stat`, `offentligt_bolag`, `privat`, `konsult`.
-        #[oai(validator(max_length = 40))]
-        sector: Query<Option<String>>,
-        /// County SCB code (two digits).
-        #[oai(validator(max_length = 10))]
-        county: Query<Option<String>>,
-        /// `kvinna`, `man`, `annat`, `uppgift_saknas`.
-        #[oai(validator(max_length = 40))]
-        gender: Query<Option<String>>,
-        /// Experience band: `0-1`, `1-3`, `3-6`, `6-10`, `10-15`, `15-`.
-        #[oai(validator(max_length = 10))]
-        experience: Query<Option<String>>,
-        /// Age band: `-29`, `30-39`, `40-49`, `50-59`, `60-`.
-        #[oai(validator(max_length = 10))]
-        age: Query<Option<String>>,
+        /// Up to three different dimensions, comma-separated (`role,sector`).
+        #[oai(default, explode = false)]
+        group_by: Query<GroupBy>,
+        role: Query<Option<RoleCode>>,
+        sector: Query<Option<Code<codes::Sector>>>,
+        county: Query<Option<Code<codes::County>>>,
+        gender: Query<Option<Code<codes::Gender>>>,
+        experience: Query<Option<Code<codes::Experience>>>,
+        age: Query<Option<Code<codes::Age>>>,
     ) -> Result<Json<StatsView>, ApiError> {
-        let query = parse_query(
-            year.0,
-            group_by.0.as_deref(),
-            role.0.as_deref(),
-            sector.0.as_deref(),
-            county.0.as_deref(),
-            gender.0.as_deref(),
-            experience.0.as_deref(),
-            age.0.as_deref(),
-        )?;
+        let query = StatsQuery {
+            year: year.0,
+            group_by: group_by.0.0,
+            filter: filter_cell(&role.0, &sector.0, &county.0, &gender.0, &experience.0, &age.0),
+        };
         let (_, table) = self.table(query).await?;
         Ok(Json(stats_view(&table)))
     }
@@ -474,20 +459,20 @@ impl SalaryApi {
     async fn chart(
         &self,
         /// e.g. `percentiles-by-role.svg`.
-        file: Path<String>,
+        file: Path<Code<codes::ChartFile>>,
         #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))] year: Query<Option<i32>>,
-        #[oai(validator(max_length = 100))] group_by: Query<Option<String>>,
-        #[oai(validator(max_length = 40))] role: Query<Option<String>>,
-        #[oai(validator(max_length = 40))] sector: Query<Option<String>>,
-        #[oai(validator(max_length = 10))] county: Query<Option<String>>,
-        #[oai(validator(max_length = 40))] gender: Query<Option<String>>,
-        #[oai(validator(max_length = 10))] experience: Query<Option<String>>,
-        #[oai(validator(max_length = 10))] age: Query<Option<String>>,
+        #[oai(default, explode = false)] group_by: Query<GroupBy>,
+        role: Query<Option<RoleCode>>,
+        sector: Query<Option<Code<codes::Sector>>>,
+        county: Query<Option<Code<codes::County>>>,
+        gender: Query<Option<Code<codes::Gender>>>,
+        experience: Query<Option<Code<codes::Experience>>>,
+        age: Query<Option<Code<codes::Age>>>,
         /// The width to draw for, in pixels.
         #[oai(validator(minimum(value = "320"), maximum(value = "1600")))]
         width: Query<Option<u32>>,
     ) -> Result<ChartResponse, ApiError> {
-        let (name, format) = match file.0.rsplit_once('.') {
+        let (name, format) = match file.0.as_str().rsplit_once('.') {
             Some((name, "svg")) => (name, Format::Svg),
             Some((name, "png")) => (name, Format::Png),
             _ => return Err(ApiError::bad_request("chart", "unknown_format", "Ange .svg eller .png.")),
@@ -500,16 +485,11 @@ impl SalaryApi {
                  percentiles-by-experience, median-trend, distribution, gender.",
             )
         })?;
-        let query = parse_query(
-            year.0,
-            group_by.0.as_deref(),
-            role.0.as_deref(),
-            sector.0.as_deref(),
-            county.0.as_deref(),
-            gender.0.as_deref(),
-            experience.0.as_deref(),
-            age.0.as_deref(),
-        )?;
+        let query = StatsQuery {
+            year: year.0,
+            group_by: group_by.0.0,
+            filter: filter_cell(&role.0, &sector.0, &county.0, &gender.0, &experience.0, &age.0),
+        };
         let data = self.data().await?;
         let width = platsen_salary::charts::clamp_width(width.0);
         let image =
@@ -522,8 +502,8 @@ impl SalaryApi {
                 })?;
         let cache = "public, max-age=300".to_owned();
         Ok(match format {
-            Format::Svg => ChartResponse::Svg(Binary(image), cache),
-            Format::Png => ChartResponse::Png(Binary(image), cache),
+            Format::Svg => ChartResponse(ChartFormats::Svg(Binary(image), cache)),
+            Format::Png => ChartResponse(ChartFormats::Png(Binary(image), cache)),
         })
     }
 
@@ -539,13 +519,16 @@ impl SalaryApi {
         /// Full-time monthly salary in kronor.
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
         salary: Query<i64>,
-        #[oai(validator(max_length = 40))] role: Query<Option<String>>,
-        #[oai(validator(max_length = 40))] sector: Query<Option<String>>,
-        #[oai(validator(max_length = 10))] county: Query<Option<String>>,
+        role: Query<Option<RoleCode>>,
+        sector: Query<Option<Code<codes::Sector>>>,
+        county: Query<Option<Code<codes::County>>>,
         #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))] year: Query<Option<i32>>,
     ) -> Result<Json<CompareView>, ApiError> {
-        let query =
-            parse_query(year.0, None, role.0.as_deref(), sector.0.as_deref(), county.0.as_deref(), None, None, None)?;
+        let query = StatsQuery {
+            year: year.0,
+            group_by: Vec::new(),
+            filter: filter_cell(&role.0, &sector.0, &county.0, &None, &None, &None),
+        };
         let filter = query.filter;
         let (_, table) = self.table(query).await?;
         let row = &table.total;
@@ -574,8 +557,10 @@ pub struct MarketSalaryView {
     pub role: String,
     /// The county the band is narrowed to, when that group is published;
     /// otherwise the whole country.
+    #[oai(nullable)]
     pub county_code: Option<String>,
     /// The employer's sector, when the band is narrowed to it.
+    #[oai(nullable)]
     pub sector: Option<String>,
     /// "Upphandlare inom kommunal sektor i Stockholms län",
     /// "Upphandlare i Stockholms län" or "Upphandlare i hela landet".
@@ -583,12 +568,18 @@ pub struct MarketSalaryView {
     pub year: i32,
     /// Full-time monthly salary, kronor, rounded to 100 kr; null where too
     /// few answered.
+    #[oai(nullable)]
     pub p10: Option<i64>,
+    #[oai(nullable)]
     pub p25: Option<i64>,
+    #[oai(nullable)]
     pub median: Option<i64>,
+    #[oai(nullable)]
     pub p75: Option<i64>,
+    #[oai(nullable)]
     pub p90: Option<i64>,
     /// Where the ad's offered monthly range sits in the band, if it states one.
+    #[oai(nullable)]
     pub offered: Option<OfferedView>,
     /// "Källa: Platsen lönestatistik 2025".
     pub source: String,
@@ -598,8 +589,10 @@ pub struct MarketSalaryView {
 #[derive(Debug, Clone, Object)]
 pub struct OfferedView {
     /// Percentile of the lower end (null outside the published percentiles).
+    #[oai(nullable)]
     pub min_percentile: Option<u32>,
     /// Percentile of the upper end.
+    #[oai(nullable)]
     pub max_percentile: Option<u32>,
     /// In Swedish, e.g. "Lönespannet ligger mellan percentil 40 och 75 för
     /// rollen." or "Lönespannets nedre gräns ligger under P25 och den övre

@@ -143,7 +143,7 @@ impl StreamApi {
     async fn stream(
         &self,
         /// The `next_cursor` of the previous answer, or the snapshot's `cursor`.
-        #[oai(validator(max_length = 64))]
+        #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         since: Query<Option<String>>,
         /// At most this many changes (default 500).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]

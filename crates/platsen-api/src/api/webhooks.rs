@@ -46,8 +46,11 @@ enum Tag {
 
 /// A webhook to register.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where to POST the changes (http or https, a public address).
+    #[oai(validator(pattern = r"^https?://", max_length = 2000))]
     pub url: String,
 }
 
@@ -57,14 +60,17 @@ pub struct WebhookView {
     pub id: i64,
     pub url: String,
     /// Whose ads' changes it receives; absent: every ad.
+    #[oai(nullable)]
     pub employer_id: Option<i64>,
     /// The last change delivered.
     pub cursor: String,
     /// Failed attempts at the current batch.
     pub failed_attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// Set after too many failures in a row; register it again to resume.
+    #[oai(nullable)]
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -103,7 +109,9 @@ pub struct DeliveryView {
     pub changes: i64,
     pub attempt: i64,
     /// The receiver's status; absent when it did not answer.
+    #[oai(nullable)]
     pub status_code: Option<i64>,
+    #[oai(nullable)]
     pub error: Option<String>,
     pub duration_ms: i64,
     pub created_at: DateTime<Utc>,
@@ -141,7 +149,7 @@ impl WebhooksApi {
     async fn create(&self, auth: Auth, body: JsonBody<CreateWebhook>) -> Result<CreatedWebhook, ApiError> {
         let url = platsen_app::outgoing::check_url(&body.0.url, self.state.app.outgoing)
             .await
-            .map_err(ApiError::bad_field)?;
+            .map_err(|e| platsen_jobs::Error::Invalid(vec![e]))?;
         let (w, secret) =
             self.state.app.store.create_webhook(actor(&auth), url.as_str(), self.state.app.clock.now()).await?;
         let location = format!("/api/v1/webhooks/{}", w.id);

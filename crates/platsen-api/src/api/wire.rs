@@ -8,6 +8,8 @@ use platsen_jobs::model::{self, ApiKey, AuditEvent, Employer, JobAd};
 use platsen_jobs::sanitize::DescriptionFormat;
 use platsen_taxonomy::Role;
 use poem_openapi::types::MaybeUndefined;
+
+use super::codes::{self, Code};
 use poem_openapi::{Enum, Object};
 use serde::Deserialize;
 
@@ -147,8 +149,11 @@ pub enum JobSortCode {
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
     pub name: String,
+    #[oai(nullable)]
     pub title: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
+    #[oai(nullable)]
     pub phone: Option<String>,
 }
 
@@ -167,37 +172,51 @@ pub struct CreateJob {
     pub title: String,
     /// The ad text in Markdown (default) or HTML; sanitized, at most 50 000 characters.
     pub description: String,
+    #[oai(nullable)]
     pub description_format: Option<DescriptionFormatCode>,
     pub role: RoleCode,
-    /// The municipality's four-digit SCB code, e.g. `0182` for Nacka.
-    pub municipality_code: String,
+    pub municipality_code: Code<codes::Municipality>,
     pub employment_type: EmploymentTypeCode,
     /// The last day to apply (a date in Swedish time).
     pub application_deadline: NaiveDate,
     /// Where to apply; `apply_url` or `apply_email` is required.
+    #[oai(nullable)]
     pub apply_url: Option<String>,
+    #[oai(nullable)]
     pub apply_email: Option<String>,
     /// Default `on_site`.
+    #[oai(nullable)]
     pub remote: Option<RemoteCode>,
     /// Default 100 (full time).
+    #[oai(nullable)]
     pub extent_percent: Option<i64>,
     /// Whole SEK.
+    #[oai(nullable)]
     pub salary_min: Option<i64>,
+    #[oai(nullable)]
     pub salary_max: Option<i64>,
     /// Default `month` when an amount is given.
+    #[oai(nullable)]
     pub salary_period: Option<SalaryPeriodCode>,
     /// Default 1.
+    #[oai(nullable)]
     pub vacancies: Option<i64>,
     /// When the ad stops being listed; default and earliest: the end of the deadline day.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
     /// When the job starts, free text ("Enligt överenskommelse").
+    #[oai(nullable)]
     pub start_text: Option<String>,
+    #[oai(nullable)]
     pub contacts: Option<Vec<ContactBody>>,
     /// The address name; generated from the title when left out.
+    #[oai(nullable)]
     pub slug: Option<String>,
     /// Operators only.
+    #[oai(nullable)]
     pub featured: Option<bool>,
     /// Operators only: the employer the ad is for (an employer key always posts for its own).
+    #[oai(nullable)]
     pub employer_id: Option<i64>,
 }
 
@@ -208,7 +227,7 @@ impl From<CreateJob> for JobInput {
             description: Some(b.description),
             description_format: b.description_format.map(Into::into),
             role: Some(b.role.into()),
-            municipality_code: Some(b.municipality_code),
+            municipality_code: Some(b.municipality_code.0),
             remote: b.remote.map(Into::into),
             employment_type: Some(b.employment_type.into()),
             extent_percent: b.extent_percent,
@@ -237,23 +256,36 @@ impl From<CreateJob> for JobInput {
 pub struct PatchJob {
     pub title: MaybeUndefined<String>,
     pub description: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub description_format: MaybeUndefined<DescriptionFormatCode>,
     pub role: MaybeUndefined<RoleCode>,
-    pub municipality_code: MaybeUndefined<String>,
+    pub municipality_code: MaybeUndefined<Code<codes::Municipality>>,
     pub employment_type: MaybeUndefined<EmploymentTypeCode>,
     pub application_deadline: MaybeUndefined<NaiveDate>,
+    #[oai(nullable)]
     pub apply_url: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub apply_email: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub remote: MaybeUndefined<RemoteCode>,
+    #[oai(nullable)]
     pub extent_percent: MaybeUndefined<i64>,
+    #[oai(nullable)]
     pub salary_min: MaybeUndefined<i64>,
+    #[oai(nullable)]
     pub salary_max: MaybeUndefined<i64>,
+    #[oai(nullable)]
     pub salary_period: MaybeUndefined<SalaryPeriodCode>,
+    #[oai(nullable)]
     pub vacancies: MaybeUndefined<i64>,
+    #[oai(nullable)]
     pub expires_at: MaybeUndefined<DateTime<Utc>>,
+    #[oai(nullable)]
     pub start_text: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub contacts: MaybeUndefined<Vec<ContactBody>>,
     /// Operators only.
+    #[oai(nullable)]
     pub featured: MaybeUndefined<bool>,
 }
 
@@ -272,7 +304,7 @@ impl From<PatchJob> for JobPatch {
             description: patch(b.description),
             description_format: patch(b.description_format),
             role: patch(b.role),
-            municipality_code: patch(b.municipality_code),
+            municipality_code: patch(b.municipality_code.map_value(|c| c.0)),
             remote: patch(b.remote),
             employment_type: patch(b.employment_type),
             extent_percent: patch(b.extent_percent),
@@ -303,23 +335,27 @@ pub struct CreateEmployer {
     pub name: String,
     /// Swedish organisation number, `NNNNNN-NNNN`; the check digit is verified.
     pub organization_number: String,
+    #[oai(nullable)]
     pub website: Option<String>,
     /// An https URL.
+    #[oai(nullable)]
     pub logo_url: Option<String>,
     /// Markdown; sanitized.
+    #[oai(nullable)]
     pub description: Option<String>,
-    /// The sector, as in the salary survey: `kommun`, `region`, `stat`,
-    /// `offentligt_bolag`, `privat` or `konsult`. Narrows the market salary
+    /// The sector, as in the salary survey. Narrows the market salary
     /// shown with the employer's ads.
-    pub sector: Option<String>,
+    #[oai(nullable)]
+    pub sector: Option<Code<codes::Sector>>,
     /// Generated from the name when left out.
+    #[oai(nullable)]
     pub slug: Option<String>,
     /// Ads go to review before they are published. Default false.
+    #[oai(nullable)]
     pub requires_review: Option<bool>,
-    /// How it pays: `prepaid` (each publication uses a credit bought in
-    /// advance), `agreement` (invoiced monthly for each ad published) or
-    /// `free` (the default).
-    pub billing_mode: Option<String>,
+    /// How it pays; default `free`.
+    #[oai(nullable)]
+    pub billing_mode: Option<Code<codes::BillingMode>>,
 }
 
 impl From<CreateEmployer> for EmployerInput {
@@ -330,10 +366,10 @@ impl From<CreateEmployer> for EmployerInput {
             website: b.website,
             logo_url: b.logo_url,
             description: b.description,
-            sector: b.sector,
+            sector: b.sector.map(|c| c.0),
             slug: b.slug,
             requires_review: b.requires_review,
-            billing_mode: b.billing_mode,
+            billing_mode: b.billing_mode.map(|c| c.0),
         }
     }
 }
@@ -345,14 +381,21 @@ impl From<CreateEmployer> for EmployerInput {
 #[serde(deny_unknown_fields, default)]
 pub struct PatchEmployer {
     pub name: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub website: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub logo_url: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub description: MaybeUndefined<String>,
-    /// A sector code (see `CreateEmployer`); null clears it.
-    pub sector: MaybeUndefined<String>,
+    /// null clears it.
+    #[oai(nullable)]
+    pub sector: MaybeUndefined<Code<codes::Sector>>,
+    /// null: the default, false.
+    #[oai(nullable)]
     pub requires_review: MaybeUndefined<bool>,
-    /// `prepaid`, `agreement` or `free`.
-    pub billing_mode: MaybeUndefined<String>,
+    /// null: the default, `free`.
+    #[oai(nullable)]
+    pub billing_mode: MaybeUndefined<Code<codes::BillingMode>>,
 }
 
 impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
@@ -362,9 +405,9 @@ impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
             website: patch(b.website),
             logo_url: patch(b.logo_url),
             description: patch(b.description),
-            sector: patch(b.sector),
+            sector: patch(b.sector.map_value(|c| c.0)),
             requires_review: patch(b.requires_review),
-            billing_mode: patch(b.billing_mode),
+            billing_mode: patch(b.billing_mode.map_value(|c| c.0)),
         }
     }
 }
@@ -375,6 +418,7 @@ impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// What the key is for, e.g. "Rekryteringssystem".
+    #[oai(nullable)]
     pub label: Option<String>,
 }
 
@@ -389,6 +433,7 @@ pub struct CreateUser {
     /// send the user an e-mailed invitation instead: a link, valid for 7
     /// days and usable once, where the user chooses a password.
     #[oai(write_only)]
+    #[oai(nullable)]
     pub password: Option<String>,
 }
 
@@ -396,10 +441,12 @@ pub struct CreateUser {
 #[derive(Debug, Clone, Object)]
 pub struct UserView {
     pub id: i64,
+    #[oai(nullable)]
     pub employer_id: Option<i64>,
     pub email: String,
     pub is_admin: bool,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
@@ -455,16 +502,18 @@ pub struct EmployerRef {
 /// Where the job is.
 #[derive(Debug, Clone, Object)]
 pub struct Location {
-    pub municipality_code: String,
+    pub municipality_code: Code<codes::Municipality>,
     pub municipality: String,
-    pub county_code: String,
+    pub county_code: Code<codes::County>,
     pub county: String,
 }
 
 /// A salary range in SEK.
 #[derive(Debug, Clone, Object)]
 pub struct SalaryView {
+    #[oai(nullable)]
     pub min: Option<i64>,
+    #[oai(nullable)]
     pub max: Option<i64>,
     pub period: SalaryPeriodCode,
     pub currency: String,
@@ -473,8 +522,11 @@ pub struct SalaryView {
 #[derive(Debug, Clone, Object)]
 pub struct ContactView {
     pub name: String,
+    #[oai(nullable)]
     pub title: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
+    #[oai(nullable)]
     pub phone: Option<String>,
 }
 
@@ -500,6 +552,7 @@ pub struct JobView {
     pub remote: RemoteCode,
     pub employment_type: EmploymentTypeCode,
     pub extent_percent: i64,
+    #[oai(nullable)]
     pub salary: Option<SalaryView>,
     /// What people in the ad's role earn (Lönestatistik), on the single-ad
     /// view; absent in lists and when no survey is imported.
@@ -508,14 +561,20 @@ pub struct JobView {
     pub vacancies: i64,
     pub application_deadline: NaiveDate,
     pub expires_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub start_text: Option<String>,
+    #[oai(nullable)]
     pub apply_url: Option<String>,
+    #[oai(nullable)]
     pub apply_email: Option<String>,
     pub contacts: Vec<ContactView>,
     pub featured: bool,
+    #[oai(nullable)]
     pub published_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
     /// Set when an administrator sent the ad back; shown to its employer only.
+    #[oai(nullable)]
     pub rejection_reason: Option<String>,
     /// A fictional ad from the demo board.
     pub is_demo: bool,
@@ -539,9 +598,9 @@ impl JobView {
             role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
             employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
             location: Location {
-                municipality_code: ad.municipality.code.into(),
+                municipality_code: Code::new(ad.municipality.code),
                 municipality: ad.municipality.name.into(),
-                county_code: ad.municipality.county.code.into(),
+                county_code: Code::new(ad.municipality.county.code),
                 county: ad.municipality.county.name.into(),
             },
             remote: ad.remote.into(),
@@ -617,22 +676,25 @@ pub struct EmployerView {
     pub slug: String,
     pub name: String,
     pub organization_number: String,
+    #[oai(nullable)]
     pub website: Option<String>,
+    #[oai(nullable)]
     pub logo_url: Option<String>,
     /// Sanitized HTML.
+    #[oai(nullable)]
     pub description: Option<String>,
-    /// Sector code, e.g. `kommun`.
-    pub sector: Option<String>,
+    #[oai(nullable)]
+    pub sector: Option<Code<codes::Sector>>,
     /// The sector in Swedish, e.g. "Kommun".
+    #[oai(nullable)]
     pub sector_name: Option<String>,
     /// How many of its ads are open now.
     pub open_jobs: i64,
     pub requires_review: bool,
     pub is_demo: bool,
-    /// `prepaid`, `agreement` or `free`; shown to the operator and the
-    /// employer itself, left out of public answers.
+    /// Shown to the operator and the employer itself, left out of public answers.
     #[oai(skip_serializing_if_is_none)]
-    pub billing_mode: Option<String>,
+    pub billing_mode: Option<Code<codes::BillingMode>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -653,12 +715,12 @@ impl From<Employer> for EmployerView {
             website: e.website,
             logo_url: e.logo_url,
             description: e.description,
-            sector: e.sector.map(|s| s.code().to_owned()),
+            sector: e.sector.map(|s| Code::new(s.code())),
             sector_name: e.sector.map(|s| s.name_sv().to_owned()),
             open_jobs: e.open_jobs,
             requires_review: e.requires_review,
             is_demo: e.is_demo,
-            billing_mode: Some(e.billing_mode.code().to_owned()),
+            billing_mode: Some(Code::new(e.billing_mode.code())),
             created_at: e.created_at,
         }
     }
@@ -690,7 +752,9 @@ pub struct KeyView {
     pub prefix: String,
     pub label: String,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -783,10 +847,12 @@ pub struct HitView {
     pub remote: RemoteCode,
     pub employment_type: EmploymentTypeCode,
     pub extent_percent: i64,
+    #[oai(nullable)]
     pub salary: Option<SalaryView>,
     pub application_deadline: NaiveDate,
     /// The deadline is at most three days away.
     pub closing_soon: bool,
+    #[oai(nullable)]
     pub published_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
     pub featured: bool,
@@ -804,9 +870,9 @@ impl HitView {
             employer: EmployerRef { id: h.employer_id, slug: h.employer_slug, name: h.employer_name },
             role: Coded { code: h.role.code().into(), name: h.role.name_sv().into() },
             location: Location {
-                municipality_code: h.municipality.code.into(),
+                municipality_code: Code::new(h.municipality.code),
                 municipality: h.municipality.name.into(),
-                county_code: h.municipality.county.code.into(),
+                county_code: Code::new(h.municipality.county.code),
                 county: h.municipality.county.name.into(),
             },
             remote: h.remote.into(),
@@ -898,8 +964,11 @@ pub struct SearchStatusView {
     /// Changes Meilisearch rejected for good; retry them with `POST /admin/search/retry`.
     pub outbox_dead: i64,
     /// How long the oldest waiting change has waited.
+    #[oai(nullable)]
     pub oldest_pending_seconds: Option<i64>,
+    #[oai(nullable)]
     pub last_success_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
 }
 

@@ -2,7 +2,7 @@
 //! reading request bodies, the middleware around every request (response
 //! cache, conditional GET, rate limit, CORS, security headers, access log),
 //! the API's bearer-token scheme, the pages' sessions, CSRF tokens and
-//! forms, and their layout. Nothing here calls a handler.
+//! forms, their layout, and `Allow` on 405. Nothing here calls a handler.
 
 /// The value of a `Result<T, Response>`, or an early return of the page.
 macro_rules! try_page {
@@ -14,6 +14,7 @@ macro_rules! try_page {
     };
 }
 
+pub mod allow;
 pub mod auth;
 pub mod body;
 pub(crate) mod middleware;

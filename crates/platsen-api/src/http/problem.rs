@@ -282,7 +282,12 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
         // poem-openapi names path parameters by position (`param0`); every
         // path parameter that can fail to parse is an integer called `id`.
-        let name = if e.name.starts_with("param") { "id" } else { e.name };
+        // The chart's file is the one that is not; its type says so.
+        let name = match e.name {
+            _ if e.reason.contains("ChartFile") => "file",
+            n if n.starts_with("param") => "id",
+            n => n,
+        };
         return ApiError::bad_request(name, "invalid_parameter", format!("Ogiltigt värde: {}", e.reason))
             .into_response();
     }
@@ -301,6 +306,19 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         return Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Felaktig begäran", e.reason.clone())
             .into_poem_response();
+    }
+    if let Some(e) = err.downcast_ref::<crate::http::allow::MethodNotAllowed>() {
+        let mut resp = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Metoden stöds inte",
+            format!("Adressen tar emot {}.", e.allow),
+        )
+        .into_poem_response();
+        if let Ok(v) = poem::http::HeaderValue::from_str(&e.allow) {
+            resp.headers_mut().insert(poem::http::header::ALLOW, v);
+        }
+        return resp;
     }
     let status = err.status();
     let (kind, title, detail) = match status {

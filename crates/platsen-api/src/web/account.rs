@@ -25,7 +25,9 @@ use platsen_jobs::{FieldError, Lifecycle};
 use platsen_taxonomy::Role;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
-use poem::{Body, Request, Response, Route, get, handler, post};
+use poem::{Body, Request, Response, Route, handler};
+
+use crate::http::allow::{get, post};
 use serde::Deserialize;
 
 use super::status_label;

@@ -21,7 +21,9 @@ use platsen_jobs::{FieldError, IdOrSlug, Lifecycle};
 use platsen_taxonomy::survey::Sector;
 use poem::http::StatusCode;
 use poem::web::{Data, Multipart, Path, Query};
-use poem::{Body, Request, Response, Route, get, handler, post};
+use poem::{Body, Request, Response, Route, handler};
+
+use crate::http::allow::{get, post};
 use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 

@@ -11,7 +11,9 @@ use platsen_jobs::store::billing::{Invoice, InvoiceKind, InvoiceStatus};
 use platsen_jobs::store::orders::{Order, OrderStatus};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
-use poem::{Body, Request, Response, Route, get, handler, post};
+use poem::{Body, Request, Response, Route, handler};
+
+use crate::http::allow::{get, post};
 use serde::Deserialize;
 
 use super::admin::{AdminHead, admin_post, admin_session, head, not_found, when};

@@ -13,7 +13,9 @@ use platsen_jobs::{IdOrSlug, JobFilter};
 use platsen_taxonomy::Role;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path, Query};
-use poem::{Response, Route, get, handler};
+use poem::{Response, Route, handler};
+
+use crate::http::allow::{get, post};
 
 use crate::AppState;
 
@@ -44,7 +46,7 @@ pub fn mount(route: Route) -> Route {
         .at("/platsannonsera/tack", get(offer::thanks))
         .at("/robots.txt", get(robots))
         .at("/sitemap.xml", get(sitemap))
-        .at("/bevakningar", poem::post(alerts::subscribe))
+        .at("/bevakningar", post(alerts::subscribe))
         .at("/bevakningar/bekrafta", get(alerts::confirm_page).post(alerts::confirm))
         .at("/bevakningar/hantera", get(alerts::manage_page).post(alerts::manage))
         .at("/bevakningar/avsluta", get(alerts::unsubscribe_page).post(alerts::unsubscribe))
