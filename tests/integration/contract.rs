@@ -66,7 +66,7 @@ async fn schemathesis_finds_no_disagreement_for_anyone() {
     let Some(venv) = python_tools("contract-venv", CONTRACT_TOOLS) else { return };
     let app = TestApp::sqlite().await;
     app.seed_demo().await;
-    let (_, key) = app.employer_with_key("Kontraktsprovet AB").await;
+    let (employer_id, key) = app.employer_with_key("Kontraktsprovet AB").await;
     let seed = std::env::var("PLATSEN_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261128".into());
     let spec_url = app.url("/api/openapi.json");
     let config = root().join("tests/contract/schemathesis.toml");
@@ -97,13 +97,39 @@ async fn schemathesis_finds_no_disagreement_for_anyone() {
         if let Some(h) = &header {
             args.extend(["--header", h]);
         }
-        match run(&venv.join("bin/st"), &args, &dir, &[]).await {
+        let hooks = root().join("tests/contract");
+        let env = [("SCHEMATHESIS_HOOKS", "hooks"), ("PYTHONPATH", hooks.to_str().unwrap())];
+        match run(&venv.join("bin/st"), &args, &dir, &env).await {
             Ok(out) => {
                 let summary = out.lines().rev().find(|l| l.contains(" in ")).unwrap_or_default();
                 eprintln!("schemathesis, {who}: {summary}");
-                assert!(out.contains("Stateful"), "schemathesis ran its stateful phase for {who}:\n{out}");
+                assert!(
+                    out.lines().any(|l| l.contains("✅  Stateful (in")),
+                    "schemathesis ran its stateful phase for {who}:\n{out}"
+                );
+                // Who can create follows the spec's links from what it created.
+                let covered = out
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("API Links:"))
+                    .and_then(|l| l.split_whitespace().next()?.parse::<u32>().ok())
+                    .unwrap_or(0);
+                assert!(token.is_none() || covered > 0, "the stateful phase followed no link for {who}:\n{out}");
             }
             Err(out) => failed.push(format!("===== schemathesis, {who} =====\n{out}")),
+        }
+        if token == Some(key.as_str()) {
+            // The hooks make the ads schemathesis means to be valid valid
+            // (tests/contract/hooks.py): they are created and published.
+            let now = app.clock.now();
+            let ads = app.store.all_jobs(None, Some(employer_id), None, 1, 100, now).await.unwrap().items;
+            let mut actions = std::collections::BTreeSet::new();
+            for ad in &ads {
+                let events = app.store.job_events(platsen_jobs::model::Actor::Admin, ad.id, now).await.unwrap();
+                actions.extend(events.into_iter().map(|e| e.action));
+            }
+            for step in ["created", "publish"] {
+                assert!(actions.contains(step), "schemathesis's calls on its own ads include {step}: {actions:?}");
+            }
         }
     }
     app.stop().await;

@@ -90,7 +90,8 @@ pub fn openapi(state: &AppState) -> OpenApiService<api::Apis, ()> {
 /// openapi`: poem-openapi's, with what it cannot say added. Every request
 /// body is parsed with unknown fields refused, so its schemas (and those they
 /// use) say `additionalProperties: false`; a `NaiveDate` is a `date`; a
-/// nullable reference is written as generators read it.
+/// nullable reference is written as generators read it; creating operations
+/// link to what can be done with what they created.
 pub fn spec_json(state: &AppState) -> String {
     let mut spec: serde_json::Value = serde_json::from_str(&openapi(state).spec()).expect("poem-openapi writes JSON");
     amend_spec(&mut spec);
@@ -156,6 +157,49 @@ fn amend_spec(spec: &mut serde_json::Value) {
         }
     }
     tidy(spec);
+    links(spec);
+}
+
+/// OpenAPI links from each creating operation (`POST` answering 201) to the
+/// operations on what it created (`{path}/{id}…`), the id taken from the
+/// answer's body, and the same links from every operation there that
+/// answers with the created thing again (publish, update, read…): how a
+/// client, and schemathesis's stateful phase, goes create → publish → read
+/// → close.
+fn links(spec: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let schema_of = |answer: &Value| {
+        answer["content"]
+            .as_object()
+            .and_then(|c| c.iter().find(|(media, _)| media.starts_with("application/json")))
+            .and_then(|(_, m)| m["schema"]["$ref"].as_str().map(str::to_owned))
+    };
+    let paths = spec["paths"].as_object().cloned().unwrap_or_default();
+    for (path, item) in &paths {
+        let Some(created) = schema_of(&item["post"]["responses"]["201"]) else { continue };
+        let prefix = format!("{path}/{{id}}");
+        let under = |other: &str| other == prefix || other.starts_with(&format!("{prefix}/"));
+        let mut links = serde_json::Map::new();
+        for (_, other_item) in paths.iter().filter(|(other, _)| under(other)) {
+            for op in other_item.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(id) = op["operationId"].as_str() {
+                    let name = format!("{}{}", id[..1].to_ascii_uppercase(), &id[1..]);
+                    links.insert(name, json!({ "operationId": id, "parameters": { "id": "$response.body#/id" } }));
+                }
+            }
+        }
+        if links.is_empty() {
+            continue;
+        }
+        spec["paths"][path]["post"]["responses"]["201"]["links"] = Value::Object(links.clone());
+        for (other, other_item) in paths.iter().filter(|(other, _)| under(other)) {
+            for (method, op) in other_item.as_object().into_iter().flatten() {
+                if schema_of(&op["responses"]["200"]).as_deref() == Some(created.as_str()) {
+                    spec["paths"][other][method]["responses"]["200"]["links"] = Value::Object(links.clone());
+                }
+            }
+        }
+    }
 }
 
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.

@@ -60,6 +60,7 @@ pub struct CreateOrder {
     pub contact: OrderContact,
     pub product_id: i64,
     /// 1–100.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
     pub quantity: i64,
     /// Must be true.
     pub accept_terms: bool,

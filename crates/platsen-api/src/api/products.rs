@@ -64,23 +64,28 @@ impl From<Product> for ProductView {
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
     /// 2–80 characters.
+    #[oai(validator(min_length = 2, max_length = 80))]
     pub name: String,
     /// Plain text, at most 1 000 characters.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 1000))]
     pub description: Option<String>,
     /// The price of one unit excluding VAT, in öre (0 to 100 000 000).
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000000")))]
     pub price_ore: i64,
     /// 25 (default), 12 or 6.
     #[oai(nullable)]
     pub vat_percent: Option<i64>,
     /// Ad credits one unit gives (1–100).
+    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
     pub ad_credits: i64,
     /// How long each ad may run, in days (1–60).
+    #[oai(validator(minimum(value = "1"), maximum(value = "60")))]
     pub ad_days: i64,
     /// Default false.
     #[oai(nullable)]
     pub featured: Option<bool>,
     /// How long unused credits stay valid, in days (1–1095).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1095")))]
     pub credit_valid_days: i64,
 }
 
@@ -89,21 +94,21 @@ pub struct CreateProduct {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct PatchProduct {
-    #[oai(nullable)]
+    #[oai(nullable, validator(min_length = 2, max_length = 80))]
     pub name: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 1000))]
     pub description: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000000")))]
     pub price_ore: Option<i64>,
     #[oai(nullable)]
     pub vat_percent: Option<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100")))]
     pub ad_credits: Option<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "60")))]
     pub ad_days: Option<i64>,
     #[oai(nullable)]
     pub featured: Option<bool>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1095")))]
     pub credit_valid_days: Option<i64>,
 }
 

@@ -148,8 +148,9 @@ pub enum JobSortCode {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
+    #[oai(validator(min_length = 2, max_length = 100))]
     pub name: String,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 100))]
     pub title: Option<String>,
     #[oai(nullable)]
     pub email: Option<String>,
@@ -169,8 +170,11 @@ impl From<ContactBody> for ContactInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateJob {
     /// The headline, 5–150 characters, e.g. "Inköpschef till Nacka kommun".
+    #[oai(validator(min_length = 5, max_length = 150))]
     pub title: String,
-    /// The ad text in Markdown (default) or HTML; sanitized, at most 50 000 characters.
+    /// The ad text in Markdown (default) or HTML; sanitized, at most 50 000
+    /// characters, and at least 20 characters of text once rendered.
+    #[oai(validator(min_length = 20, max_length = 50000))]
     pub description: String,
     #[oai(nullable)]
     pub description_format: Option<DescriptionFormatCode>,
@@ -188,26 +192,26 @@ pub struct CreateJob {
     #[oai(nullable)]
     pub remote: Option<RemoteCode>,
     /// Default 100 (full time).
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100")))]
     pub extent_percent: Option<i64>,
-    /// Whole SEK.
-    #[oai(nullable)]
+    /// Whole SEK: 1 000–1 000 000 a month, or 50–10 000 an hour.
+    #[oai(nullable, validator(minimum(value = "50"), maximum(value = "1000000")))]
     pub salary_min: Option<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "50"), maximum(value = "1000000")))]
     pub salary_max: Option<i64>,
     /// Default `month` when an amount is given.
     #[oai(nullable)]
     pub salary_period: Option<SalaryPeriodCode>,
     /// Default 1.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000")))]
     pub vacancies: Option<i64>,
     /// When the ad stops being listed; default and earliest: the end of the deadline day.
     #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
     /// When the job starts, free text ("Enligt överenskommelse").
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub start_text: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_items = 5))]
     pub contacts: Option<Vec<ContactBody>>,
     /// The address name; generated from the title when left out.
     #[oai(nullable)]
@@ -254,7 +258,9 @@ impl From<CreateJob> for JobInput {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields, default)]
 pub struct PatchJob {
+    #[oai(validator(min_length = 5, max_length = 150))]
     pub title: MaybeUndefined<String>,
+    #[oai(validator(min_length = 20, max_length = 50000))]
     pub description: MaybeUndefined<String>,
     #[oai(nullable)]
     pub description_format: MaybeUndefined<DescriptionFormatCode>,
@@ -268,21 +274,21 @@ pub struct PatchJob {
     pub apply_email: MaybeUndefined<String>,
     #[oai(nullable)]
     pub remote: MaybeUndefined<RemoteCode>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100")))]
     pub extent_percent: MaybeUndefined<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "50"), maximum(value = "1000000")))]
     pub salary_min: MaybeUndefined<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "50"), maximum(value = "1000000")))]
     pub salary_max: MaybeUndefined<i64>,
     #[oai(nullable)]
     pub salary_period: MaybeUndefined<SalaryPeriodCode>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000")))]
     pub vacancies: MaybeUndefined<i64>,
     #[oai(nullable)]
     pub expires_at: MaybeUndefined<DateTime<Utc>>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub start_text: MaybeUndefined<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_items = 5))]
     pub contacts: MaybeUndefined<Vec<ContactBody>>,
     /// Operators only.
     #[oai(nullable)]
@@ -332,8 +338,10 @@ impl From<PatchJob> for JobPatch {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEmployer {
+    #[oai(validator(min_length = 2, max_length = 200))]
     pub name: String,
     /// Swedish organisation number, `NNNNNN-NNNN`; the check digit is verified.
+    #[oai(validator(pattern = r"^\s*[0-9-]{10,20}\s*$"))]
     pub organization_number: String,
     #[oai(nullable)]
     pub website: Option<String>,
@@ -380,6 +388,7 @@ impl From<CreateEmployer> for EmployerInput {
 #[oai(deny_unknown_fields)]
 #[serde(deny_unknown_fields, default)]
 pub struct PatchEmployer {
+    #[oai(validator(min_length = 2, max_length = 200))]
     pub name: MaybeUndefined<String>,
     #[oai(nullable)]
     pub website: MaybeUndefined<String>,
@@ -432,7 +441,7 @@ pub struct CreateUser {
     /// 12–128 characters; stored only as an argon2id hash. Leave it out to
     /// send the user an e-mailed invitation instead: a link, valid for 7
     /// days and usable once, where the user chooses a password.
-    #[oai(write_only)]
+    #[oai(write_only, validator(min_length = 12, max_length = 128))]
     #[oai(nullable)]
     pub password: Option<String>,
 }
