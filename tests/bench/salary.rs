@@ -40,24 +40,7 @@ fn groupings() -> Vec<Vec<Dimension>> {
 /// The DuckDB reference in a virtual environment of the project's (made on
 /// first use, from PyPI).
 fn duckdb_python() -> Option<std::path::PathBuf> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.to_owned();
-    let venv = root.join(".tools/duckdb-venv");
-    let python = venv.join("bin/python");
-    let ok =
-        |p: &std::path::Path| Command::new(p).args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success());
-    if !ok(&python) {
-        eprintln!("installing DuckDB's Python package into {}", venv.display());
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
-        let installed = made
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "duckdb>=1.1,<2"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !installed || !ok(&python) {
-            return None;
-        }
-    }
-    Some(python)
+    platsen_tests::python_tools("duckdb-venv", &["duckdb>=1.1,<2"]).map(|venv| venv.join("bin/python"))
 }
 
 fn ms(d: std::time::Duration) -> f64 {
