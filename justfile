@@ -28,6 +28,7 @@ bench:
     cargo build --release -p platsen
     cargo bench -p platsen-tests --bench http
     cargo bench -p platsen-tests --bench search
+    cargo bench -p platsen-tests --bench scale
     cargo bench -p platsen-tests --bench salary
 
 # Install (from the npm registry, hash-checked) and run Meilisearch on 127.0.0.1:7700.

@@ -19,6 +19,8 @@ pub struct Figures {
     pub rps: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// The slowest request.
+    pub max: Duration,
 }
 
 /// Sends requests made by `make(client, n)` (n counting up from a different
@@ -62,7 +64,7 @@ where
     }
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99) }
+    Figures { rps: all.len() as f64 / SECONDS as f64, p50: pct(0.50), p99: pct(0.99), max: all[all.len() - 1] }
 }
 
 /// A valid organisation number for bench employer `i`.

@@ -18,6 +18,7 @@ mod orders;
 mod platsannonsera;
 mod products;
 mod public;
+mod relevance;
 mod salary;
 mod search;
 mod search_meili;

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod builtin;
 mod clock;
 pub mod counters;
 pub mod format;
@@ -50,6 +51,8 @@ pub struct App {
     pub search: Arc<OnceLock<SearchHandle>>,
     /// Whether a Meilisearch is configured at all.
     pub search_configured: bool,
+    /// The built-in search: answers when Meilisearch does not, and typeahead.
+    pub builtin: Arc<builtin::Builtin>,
     pub clock: Clock,
     /// Lönestatistik, loaded on first use and after every import.
     pub salary: Arc<salary::SalaryData>,
@@ -87,6 +90,7 @@ impl App {
             store,
             search: Default::default(),
             search_configured: false,
+            builtin: Default::default(),
             clock,
             salary: Default::default(),
             mailer: Default::default(),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use platsen_jobs::model::{EmploymentType, RemoteMode};
-use platsen_jobs::search::{SearchQuery, SearchResults, SearchSort};
+use platsen_jobs::search::{SearchQuery, SearchResults, SearchSort, Suggestion};
 use platsen_jobs::{FieldError, IdOrSlug, JobFilter, JobSort};
 use platsen_taxonomy::Role;
 use serde::Deserialize;
@@ -266,18 +266,20 @@ pub struct SearchStatus {
 
 impl App {
     /// A search, by Meilisearch when it is connected and answers, else by
-    /// the database.
+    /// the built-in index.
     pub async fn search(&self, query: &SearchQuery, now: DateTime<Utc>) -> platsen_jobs::Result<SearchResults> {
-        match self.search.get() {
-            Some(search) => match search.engine.search(query, now).await {
-                Ok(r) => Ok(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "meilisearch failed; answering from the database");
-                    self.store.search_database(query, now).await
-                }
-            },
-            None => self.store.search_database(query, now).await,
+        if let Some(search) = self.search.get() {
+            match search.engine.search(query, now).await {
+                Ok(r) => return Ok(r),
+                Err(e) => tracing::warn!(error = %e, "meilisearch failed; answering from the built-in index"),
+            }
         }
+        self.builtin.search(&self.store, query, now).await
+    }
+
+    /// Typeahead for the search box, from the built-in index.
+    pub async fn suggest(&self, text: &str, now: DateTime<Utc>) -> platsen_jobs::Result<Vec<Suggestion>> {
+        self.builtin.suggest(&self.store, text, now).await
     }
 
     /// The state of the search sync.

@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod index;
 pub mod input;
 pub mod invoice;
 pub mod keys;

@@ -39,6 +39,39 @@ pub struct SearchQuery {
 /// At most this many words of a query are used (Meilisearch's own limit).
 pub const MAX_TERMS: usize = 10;
 
+/// Groups of words that mean the same job, one list for both engines (the
+/// Meilisearch settings and the built-in index). Each spelling with and
+/// without å/ä/ö is listed: with Swedish localization a Meilisearch synonym
+/// key holding å/ä/ö stops matching (measured on 1.21), so the index is not
+/// localized and both spellings are keys. English role titles are here so a
+/// search in English finds the Swedish ads.
+pub const SYNONYMS: &[&[&str]] = &[
+    &[
+        "upphandlare",
+        "inköpare",
+        "inkopare",
+        "upphandlingsspecialist",
+        "procurement officer",
+        "procurement specialist",
+        "buyer",
+        "purchaser",
+    ],
+    &["avtalscontroller", "avtalsförvaltare", "avtalsforvaltare", "contract manager", "contract controller"],
+    &["inköpschef", "inkopschef", "purchasing manager", "head of procurement", "head of purchasing"],
+    &["upphandlingschef", "procurement manager"],
+    &["kategoriledare", "category manager"],
+    &["upphandlingsjurist", "procurement lawyer"],
+    &["inköpsassistent", "inkopsassistent", "purchasing assistant"],
+    &["upphandling", "procurement"],
+    &["inköp", "inkop", "purchasing"],
+];
+
+/// Words too common to search by; neither engine indexes them.
+pub const STOP_WORDS: &[&str] = &[
+    "och", "i", "att", "det", "som", "en", "på", "är", "av", "för", "med", "till", "den", "har", "de", "inte", "om",
+    "ett", "men", "var", "vi", "du", "så", "eller", "vid", "från", "hos", "inom", "ska", "oss", "dig", "vår", "våra",
+];
+
 /// The words of a query: runs of letters and digits, lower-cased, at most
 /// [`MAX_TERMS`] of at most 50 characters. Everything else (quotes,
 /// operators, punctuation) is a separator, so no query syntax of any engine

@@ -13,7 +13,9 @@ use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
 use platsen_jobs::IdOrSlug;
 use platsen_jobs::model::{EmploymentType, RemoteMode, Salary, SalaryPeriod};
-use platsen_jobs::search::{FacetCount, Facets, SearchHit, SearchQuery, SearchResults, SearchSort, marked_html};
+use platsen_jobs::search::{
+    FacetCount, Facets, STOP_WORDS, SYNONYMS, SearchHit, SearchQuery, SearchResults, SearchSort, marked_html,
+};
 use platsen_taxonomy::Role;
 
 use crate::http::Http;
@@ -55,25 +57,6 @@ pub(crate) async fn timed<T, E: Into<Error>>(fut: impl Future<Output = std::resu
 
 /// The facet dimensions, the document attribute each reads.
 const FACETS: [&str; 6] = ["role", "county_code", "municipality_code", "employment_type", "remote", "employer_label"];
-
-/// Groups of words that mean the same job. Each spelling with and without
-/// å/ä/ö is listed: with Swedish localization a synonym key holding å/ä/ö
-/// stops matching (measured on 1.21), so the index is not localized and both
-/// spellings are keys.
-const SYNONYMS: &[&[&str]] = &[
-    &["upphandlare", "inköpare", "inkopare", "upphandlingsspecialist", "procurement officer", "buyer", "purchaser"],
-    &["avtalscontroller", "avtalsförvaltare", "avtalsforvaltare", "contract manager", "contract controller"],
-    &["inköpschef", "inkopschef", "purchasing manager", "head of procurement"],
-    &["upphandlingschef", "procurement manager"],
-    &["kategoriledare", "category manager"],
-    &["upphandlingsjurist", "procurement lawyer"],
-    &["inköpsassistent", "inkopsassistent", "purchasing assistant"],
-];
-
-const STOP_WORDS: &[&str] = &[
-    "och", "i", "att", "det", "som", "en", "på", "är", "av", "för", "med", "till", "den", "har", "de", "inte", "om",
-    "ett", "men", "var", "vi", "du", "så", "eller", "vid", "från", "hos", "inom", "ska", "oss", "dig", "vår", "våra",
-];
 
 /// The index settings, applied idempotently before any document.
 pub fn settings() -> Settings {

@@ -792,6 +792,9 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
         .context("the listener has no socket address")?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let app = application(store.clone(), &config, clock, &public_url)?;
+    // Searches answer from the first request: the built-in index is filled
+    // before the server serves.
+    app.builtin.catch_up(&app.store, app.clock.now()).await.context("filling the built-in search index")?;
     let secure_cookies = public_url.starts_with("https://");
     let state = AppState::new(app.clone(), config.admin_token.as_deref(), secure_cookies);
     let endpoint = platsen_api::app(state.clone(), &HttpOptions { rate_limit_per_sec: config.rate_limit });

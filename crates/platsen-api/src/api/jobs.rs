@@ -185,7 +185,7 @@ impl JobsApi {
         #[oai(validator(max_length = 100))]
         q: Query<String>,
     ) -> Result<Json<Vec<SuggestionView>>, ApiError> {
-        let suggestions = self.state.app.store.suggest_database(&q.0, self.state.app.clock.now()).await?;
+        let suggestions = self.state.app.suggest(&q.0, self.state.app.clock.now()).await?;
         Ok(Json(
             suggestions
                 .into_iter()

@@ -244,6 +244,9 @@ struct CacheInner {
     /// The public GET operations' path templates and query parameters.
     routes: Vec<RouteShape>,
     entries: std::sync::RwLock<Entries>,
+    /// One gate per key being computed: concurrent misses of one URL wait
+    /// for the first to finish and take its answer.
+    computing: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// An operation's path, split at `/` (`None` for a `{parameter}`), and the
@@ -285,7 +288,11 @@ impl ResponseCache {
     /// A cache for the operations of `spec` (the OpenAPI document as JSON,
     /// served under `/api`). Starts a task that drops expired entries.
     pub fn new(state: crate::AppState, spec: &str) -> Self {
-        let inner = Arc::new(CacheInner { routes: route_shapes(spec), entries: Default::default() });
+        let inner = Arc::new(CacheInner {
+            routes: route_shapes(spec),
+            entries: Default::default(),
+            computing: Default::default(),
+        });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let (weak, clock) = (Arc::downgrade(&inner), state.app.clock.clone());
             runtime.spawn(async move {
@@ -445,18 +452,51 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         let Some(key) = key else {
             return Ok(self.inner.call(req).await?.into_response());
         };
-        let now = self.state.app.clock.now();
         let generation = self.state.app.store.generation();
-        let hit = self.cache.entries.read().expect("cache lock").get(&key);
-        if let Some(entry) = hit
-            && entry.generation == generation
-            && (now - entry.made_at).num_seconds() < ResponseCache::TTL_SECS
-            && now >= entry.made_at
-        {
-            let mut resp = Response::builder().status(StatusCode::OK).body(entry.body.clone());
-            *resp.headers_mut() = entry.headers.clone();
+        if let Some(resp) = self.cached(&key, generation) {
             return Ok(resp);
         }
+        // A miss: the first request for the key computes it, the others
+        // wait for it and then find its answer.
+        let gate = self.cache.computing.lock().expect("cache lock").entry(key.clone()).or_default().clone();
+        let computed = {
+            let _turn = gate.lock().await;
+            match self.cached(&key, generation) {
+                Some(resp) => Ok(resp),
+                None => self.compute(req, key.clone(), generation).await,
+            }
+        };
+        {
+            let mut computing = self.cache.computing.lock().expect("cache lock");
+            // Only the map and this request hold the gate: nobody waits.
+            if Arc::strong_count(&gate) <= 2 {
+                computing.remove(&key);
+            }
+        }
+        computed
+    }
+}
+
+impl<E: Endpoint> ResponseCacheEndpoint<E> {
+    /// The stored answer for `key`, if it is still good: nothing written
+    /// since (`generation`) and younger than the time to live.
+    fn cached(&self, key: &str, generation: u64) -> Option<Response> {
+        let now = self.state.app.clock.now();
+        let entry = self.cache.entries.read().expect("cache lock").get(key)?;
+        if entry.generation != generation
+            || (now - entry.made_at).num_seconds() >= ResponseCache::TTL_SECS
+            || now < entry.made_at
+        {
+            return None;
+        }
+        let mut resp = Response::builder().status(StatusCode::OK).body(entry.body.clone());
+        *resp.headers_mut() = entry.headers.clone();
+        Some(resp)
+    }
+
+    /// Answers the request and stores the answer, stamped with the time it
+    /// was ready (so an answer that took long is not stored already old).
+    async fn compute(&self, req: Request, key: String, generation: u64) -> Result<Response> {
         let mut resp = self.inner.call(req).await?.into_response();
         if resp.status() != StatusCode::OK {
             return Ok(resp);
@@ -467,7 +507,8 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         if body.len() <= ResponseCache::MAX_ENTRY_BYTES {
             let mut headers = resp.headers().clone();
             headers.remove(header::DATE);
-            let entry = CachedResponse { body: body.clone(), headers, generation, made_at: now, seq: 0, size: 0 };
+            let made_at = self.state.app.clock.now();
+            let entry = CachedResponse { body: body.clone(), headers, generation, made_at, seq: 0, size: 0 };
             self.cache.entries.write().expect("cache lock").insert(key, entry);
         }
         resp.set_body(body);
@@ -487,7 +528,11 @@ mod tests {
             "/v1/jobs/{id_or_slug}": { "get": { "parameters": [ { "name": "id_or_slug", "in": "path" } ] } },
             "/v1/jobs/{id}/publish": { "post": {} },
         }});
-        CacheInner { routes: route_shapes(&spec.to_string()), entries: Default::default() }
+        CacheInner {
+            routes: route_shapes(&spec.to_string()),
+            entries: Default::default(),
+            computing: Default::default(),
+        }
     }
 
     #[test]
@@ -541,5 +586,49 @@ mod tests {
         assert_eq!(e.map.len(), 100);
         e.drop_expired(now + chrono::Duration::seconds(ResponseCache::TTL_SECS));
         assert!(e.map.is_empty() && e.bytes == 0 && e.order.is_empty());
+    }
+
+    /// An endpoint that counts its calls, takes 300 ms and moves the
+    /// application clock two seconds on meanwhile (a slow answer).
+    struct Slow {
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+        clock: platsen_app::Clock,
+    }
+
+    impl Endpoint for Slow {
+        type Output = Response;
+        async fn call(&self, _req: Request) -> Result<Response> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            self.clock.advance(chrono::Duration::seconds(2));
+            Ok(Response::builder().content_type("application/json").body("{}"))
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_compute_once_and_a_slow_answer_is_stored_fresh() {
+        let store = platsen_jobs::Store::connect("sqlite::memory:").await.unwrap();
+        let clock = platsen_app::Clock::default();
+        let state = crate::AppState::new(platsen_app::App::new(store, clock.clone(), "http://127.0.0.1"), None, false);
+        let spec = serde_json::json!({ "paths": { "/v1/jobs/search": { "get": { "parameters": [
+            { "name": "q", "in": "query" } ] } } } });
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let ep = Arc::new(
+            ResponseCache::new(state, &spec.to_string()).transform(Slow { calls: calls.clone(), clock: clock.clone() }),
+        );
+        let get = |ep: Arc<ResponseCacheEndpoint<Slow>>| async move {
+            let req = Request::builder().uri(poem::http::Uri::from_static("/api/v1/jobs/search?q=inkop")).finish();
+            ep.call(req).await.unwrap().status()
+        };
+        let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(get(ep.clone()))).collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), StatusCode::OK);
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "eight concurrent misses, one computation");
+        // The answer took "two seconds" and is served for the time to live
+        // from when it was ready.
+        assert_eq!(get(ep.clone()).await, StatusCode::OK);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "the slow answer was stored fresh");
+        assert!(ep.cache.computing.lock().unwrap().is_empty(), "no gate is left behind");
     }
 }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::Row;
 
 use super::orders::Order;
-use super::{Db, Store, free_slug, ts};
+use super::{Db, Store, ts};
 use crate::error::{Error, Result};
 use crate::invoice::{Document, Kind, Line, Party, PeppolId, Seller};
 use crate::model::BillingMode;

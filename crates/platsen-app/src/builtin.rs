@@ -1,0 +1,154 @@
+//! The built-in search engine in step with SQL: the in-memory
+//! [`platsen_jobs::index::Index`], filled from the open ads and then fed by
+//! the change log.
+//!
+//! **Freshness.** Before every search the index reads the log after its
+//! cursor (one indexed query, usually answering nothing). The log hands out
+//! positions in commit order (see `platsen_jobs::store::changes`), so a
+//! search that starts after a commit sees it, in this process and in every
+//! other process on the same PostgreSQL. Concurrent searches share one read:
+//! each takes a ticket on arrival, and a read that started after a ticket
+//! was taken serves it, so under load one query feeds many searches.
+
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use platsen_jobs::index::{Answer, Index};
+use platsen_jobs::search::{SearchQuery, SearchResults, Suggestion};
+use platsen_jobs::store::ChangeKind;
+use platsen_jobs::{Error, Store};
+
+/// Ads read per page when filling the index, and changes per page of the log.
+const PAGE: i64 = 1000;
+
+#[derive(Debug, Default)]
+struct Feed {
+    loaded: bool,
+    /// The log position the index has applied.
+    cursor: i64,
+    /// Every ticket up to this one has been served by a finished read.
+    served: u64,
+}
+
+/// The index and its feed.
+#[derive(Debug, Default)]
+pub struct Builtin {
+    index: RwLock<Index>,
+    feed: tokio::sync::Mutex<Feed>,
+    tickets: AtomicU64,
+}
+
+impl Builtin {
+    /// Brings the index up to every change committed before this call.
+    pub async fn catch_up(&self, store: &Store, now: DateTime<Utc>) -> platsen_jobs::Result<()> {
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut feed = self.feed.lock().await;
+        if feed.served >= ticket {
+            return Ok(());
+        }
+        // Every ticket taken so far is served by a read that starts now.
+        let serves = self.tickets.load(Ordering::SeqCst);
+        if !feed.loaded {
+            self.fill(store, &mut feed, now).await?;
+        }
+        loop {
+            let page = match store.changes_since(feed.cursor, PAGE as u32).await {
+                Ok(page) => page,
+                // The log no longer reaches the cursor (a database restored
+                // from an older backup): start again from the ads.
+                Err(Error::Invalid(_)) => {
+                    tracing::warn!(cursor = feed.cursor, "the change log is behind the search index; refilling it");
+                    self.fill(store, &mut feed, now).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if !page.changes.is_empty() {
+                let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+                for change in &page.changes {
+                    match change.kind {
+                        ChangeKind::Upsert => index.upsert(&change.ad),
+                        ChangeKind::Removed => index.remove(change.job_id),
+                    }
+                }
+            }
+            feed.cursor = page.cursor;
+            if !page.more {
+                break;
+            }
+        }
+        feed.served = serves;
+        Ok(())
+    }
+
+    /// Builds the index from the open ads: the log's end first, then the
+    /// ads (any change after that end is applied again by the caller, which
+    /// only brings an ad to the same or a newer state).
+    async fn fill(&self, store: &Store, feed: &mut Feed, now: DateTime<Utc>) -> platsen_jobs::Result<()> {
+        let started = Instant::now();
+        let cursor = store.change_log_end().await?;
+        let mut index = Index::new();
+        let mut after = 0;
+        let mut report = 10_000;
+        loop {
+            let ads = store.indexable_ads_after(after, PAGE, now).await?;
+            let Some(last) = ads.last() else { break };
+            after = last.id;
+            for ad in &ads {
+                index.upsert(ad);
+            }
+            if index.len() >= report {
+                tracing::info!(ads = index.len(), "filling the built-in search index");
+                report += 10_000;
+            }
+        }
+        tracing::info!(ads = index.len(), ms = started.elapsed().as_millis() as u64, "built-in search index ready");
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        feed.cursor = cursor;
+        feed.loaded = true;
+        Ok(())
+    }
+
+    /// A search on the index as of now, snippets from the descriptions.
+    pub async fn search(
+        &self,
+        store: &Store,
+        query: &SearchQuery,
+        now: DateTime<Utc>,
+    ) -> platsen_jobs::Result<SearchResults> {
+        let started = Instant::now();
+        self.catch_up(store, now).await?;
+        let Answer { mut results, marks } = self.index.read().unwrap_or_else(|e| e.into_inner()).search(query, now);
+        let ids: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
+        let texts = store.description_texts(&ids).await?;
+        for hit in &mut results.hits {
+            if let Some(text) = texts.get(&hit.id) {
+                hit.snippet = marks.snippet(text);
+            }
+        }
+        results.processing_ms = started.elapsed().as_millis() as u64;
+        Ok(results)
+    }
+
+    /// Typeahead on the index as of now.
+    pub async fn suggest(
+        &self,
+        store: &Store,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> platsen_jobs::Result<Vec<Suggestion>> {
+        self.catch_up(store, now).await?;
+        Ok(self.index.read().unwrap_or_else(|e| e.into_inner()).suggest(text, now))
+    }
+
+    /// How many ads the index holds.
+    pub fn len(&self) -> usize {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,269 @@
+//! What the search engines read from the database: the outbox Meilisearch's
+//! worker follows, the ads to index, the descriptions the built-in index
+//! leaves on disk, and the search worker's lease.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, Store, ts};
+use crate::error::Result;
+
+impl Store {
+    /// The plain text of the descriptions of `ids` (the built-in search's
+    /// snippets; the index keeps no descriptions in memory).
+    pub async fn description_texts(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(i64, String)> = read!(self, |pool| {
+                let mut q = sqlx::QueryBuilder::new("select id, description_text from job_ads where id in (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The position of the change log's newest entry (0 when empty): every
+    /// lower position is committed (see `changes`).
+    pub async fn change_log_end(&self) -> Result<i64> {
+        Ok(read!(self, |pool| {
+            sqlx::query_scalar("select coalesce(max(id), 0) from job_changes").fetch_one(pool).await?
+        }))
+    }
+}
+
+/// A claimed outbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub attempts: i64,
+}
+
+/// How far the search index is behind.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxStatus {
+    pub pending: i64,
+    pub dead: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// The oldest pending outbox rows that are due, at most `limit`.
+    ///
+    /// One worker per database is active at a time (the caller holds the
+    /// lease), so claiming is reading: rows are deleted only when the index
+    /// has confirmed the change.
+    pub async fn pending_search_changes(&self, limit: i64, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        let rows: Vec<(i64, i64, i64)> = read!(self, |pool| {
+            sqlx::query_as(
+                "select id, job_id, attempts from search_outbox
+                  where not dead and available_at <= $1 order by id limit $2",
+            )
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, job_id, attempts)| OutboxRow { id, job_id, attempts }).collect())
+    }
+
+    /// Forgets outbox rows whose change the index confirmed.
+    pub async fn ack_search_changes(&self, row_ids: &[i64]) -> Result<()> {
+        for chunk in row_ids.chunks(500) {
+            write_tx!(self, |tx| {
+                for id in chunk {
+                    sqlx::query("delete from search_outbox where id = $1").bind(*id).execute(&mut *tx).await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Schedules rows again after a failure, or sets them aside for an
+    /// operator (`dead`) when retrying cannot help.
+    pub async fn retry_search_changes(
+        &self,
+        row_ids: &[i64],
+        error: &str,
+        retry_at: DateTime<Utc>,
+        dead: bool,
+    ) -> Result<()> {
+        let error: String = error.chars().take(1000).collect();
+        for chunk in row_ids.chunks(500) {
+            write_tx!(self, |tx| {
+                for id in chunk {
+                    sqlx::query(
+                        "update search_outbox set attempts = attempts + 1, last_error = $2, available_at = $3, dead = $4
+                          where id = $1",
+                    )
+                    .bind(*id)
+                    .bind(error.as_str())
+                    .bind(ts(retry_at))
+                    .bind(dead)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts dead rows back in the queue (an operator's retry).
+    pub async fn revive_search_changes(&self, now: DateTime<Utc>) -> Result<u64> {
+        let n = write_tx!(self, |tx| {
+            sqlx::query("update search_outbox set dead = false, attempts = 0, available_at = $1 where dead")
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Queues every ad for indexing (after connecting an empty index).
+    pub async fn queue_all_for_search(&self) -> Result<u64> {
+        let n = write_tx!(self, |tx| {
+            sqlx::query("insert into search_outbox (job_id) select id from job_ads")
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// How many changes wait, how many failed for good, and the oldest wait.
+    pub async fn search_outbox_status(&self) -> Result<OutboxStatus> {
+        let (pending, dead): (i64, i64) = read!(self, |pool| {
+            sqlx::query_as(
+                "select coalesce(sum(case when dead then 0 else 1 end), 0), coalesce(sum(case when dead then 1 else 0 end), 0)
+                   from search_outbox",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        let oldest: Option<DateTime<Utc>> = read!(self, |pool| {
+            sqlx::query_scalar("select created_at from search_outbox where not dead order by id limit 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(OutboxStatus { pending, dead, oldest_pending_at: oldest })
+    }
+
+    /// The ads among `ids` that search should show now (published and
+    /// unexpired), in full. The others should be deleted from the index.
+    pub async fn indexable_ads(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<crate::model::JobAd>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = read!(self, |pool| {
+                let mut q =
+                    sqlx::QueryBuilder::new(concat!(job_select!(), "where j.status = 'published' and j.expires_at > "));
+                q.push_bind(ts(now)).push(" and j.id in (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                q.push(")");
+                q.build()
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| super::job_from_row(r, now))
+                    .collect::<Result<Vec<_>>>()?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// How many ads search should show now.
+    pub async fn count_indexable_ads(&self, now: DateTime<Utc>) -> Result<i64> {
+        let n: i64 = read!(self, |pool| {
+            sqlx::query_scalar("select count(*) from job_ads where status = 'published' and expires_at > $1")
+                .bind(ts(now))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n)
+    }
+
+    /// The id and version of every ad search should show now, by id: what
+    /// `platsen search check` compares the index with, without reading the
+    /// ads themselves.
+    pub async fn indexable_versions(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>> {
+        let rows: Vec<(i64, i64)> = read!(self, |pool| {
+            sqlx::query_as("select id, version from job_ads where status = 'published' and expires_at > $1 order by id")
+                .bind(ts(now))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Every ad search should show, by id after `after`, `limit` at a time
+    /// (keyset pagination for rebuilding and checking the index).
+    pub async fn indexable_ads_after(
+        &self,
+        after: i64,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::model::JobAd>> {
+        read!(self, |pool| {
+            sqlx::query(concat!(
+                job_select!(),
+                "where j.status = 'published' and j.expires_at > $1 and j.id > $2 order by j.id limit $3"
+            ))
+            .bind(ts(now))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| super::job_from_row(r, now))
+            .collect()
+        })
+    }
+}
+
+/// The right to be the one search worker of a database. On PostgreSQL it is a
+/// session advisory lock held by a connection of its own (released when the
+/// lease, and with it the connection, is dropped or lost); SQLite has one
+/// server process, so the lease is always granted.
+pub struct SearchLease {
+    _connection: Option<sqlx::PgConnection>,
+}
+
+impl std::fmt::Debug for SearchLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchLease").finish_non_exhaustive()
+    }
+}
+
+/// The first half of the search worker's advisory lock key ("plat" in
+/// ASCII); the second is the schema's hash.
+const SEARCH_LOCK: i32 = 0x706c_6174;
+
+impl Store {
+    /// Takes the search-worker lease if no other process holds it.
+    pub async fn try_search_lease(&self) -> Result<Option<SearchLease>> {
+        match &self.db {
+            Db::Sqlite { .. } => Ok(Some(SearchLease { _connection: None })),
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                // One worker per installation: the lock is keyed by the schema
+                // too, since several installations may share a database.
+                let got: bool = sqlx::query_scalar("select pg_try_advisory_lock($1, hashtext(current_schema()))")
+                    .bind(SEARCH_LOCK)
+                    .fetch_one(&mut conn)
+                    .await?;
+                Ok(got.then_some(SearchLease { _connection: Some(conn) }))
+            }
+        }
+    }
+}
