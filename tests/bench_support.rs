@@ -177,3 +177,9 @@ pub async fn bare(body: Vec<u8>, content_type: &'static str) -> String {
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.map_to_response()));
     format!("http://{addr}/x")
 }
+
+/// The resident memory of process `pid` in KiB, from `/proc`.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}

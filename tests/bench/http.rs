@@ -45,11 +45,6 @@ async fn load_many(urls: Arc<Vec<String>>) -> Figures {
     load_requests(n, move |c, i| c.get(&urls[i % n])).await
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
 async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, f64)>) {
     eprintln!("{name}: seeding {ADS} ads");
     store.migrate().await.unwrap();
@@ -274,7 +269,7 @@ async fn main() {
         for page in 1..=50 {
             let _ = reqwest::get(format!("http://127.0.0.1:18089/api/v1/jobs?per_page=100&page={page}")).await;
         }
-        match rss_kib(child.id()) {
+        match platsen_tests::bench::rss_kib(child.id()) {
             Some(kib) => println!(
                 "\nresident memory of `platsen serve` (release) with {ADS} ads on SQLite: {:.1} MiB",
                 kib as f64 / 1024.0

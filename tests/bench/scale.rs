@@ -88,11 +88,6 @@ async fn create_through_api(base: &str, key: &str, from: usize, n: usize) -> f64
     n as f64 / started.elapsed().as_secs_f64()
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if std::env::var_os("PLATSEN_LOG").is_some() {
@@ -182,7 +177,7 @@ async fn main() {
         for q in SEARCHES {
             let _ = client.get(format!("http://127.0.0.1:{port}/api/v1/jobs/search?{q}")).send().await;
         }
-        let rss = rss_kib(child.id());
+        let rss = platsen_tests::bench::rss_kib(child.id());
         println!(
             "`platsen serve` (release): ready to search in {ready:.2?}; resident memory {}",
             rss.map_or("unknown".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))

@@ -142,13 +142,4 @@ impl Builtin {
         self.catch_up(store, now).await?;
         Ok(self.index.read().unwrap_or_else(|e| e.into_inner()).suggest(text, now))
     }
-
-    /// How many ads the index holds.
-    pub fn len(&self) -> usize {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -156,6 +156,14 @@ struct Unit {
 }
 
 impl Unit {
+    /// Adds ads that match without a typo (a phrase or a synonym).
+    fn add_exact(&mut self, any: RoaringBitmap, strong: RoaringBitmap) {
+        self.exact |= &any;
+        self.one |= &any;
+        self.any |= any;
+        self.strong |= strong;
+    }
+
     /// The ads whose best match for this unit has exactly `typos` typos.
     fn with_typos(&self, typos: usize) -> RoaringBitmap {
         match typos {
@@ -424,12 +432,18 @@ impl Index {
         self.free.push(slot);
     }
 
-    /// The slots of open ads that pass the query's filters.
-    fn filtered(&self, q: &SearchQuery, now: DateTime<Utc>) -> RoaringBitmap {
+    /// The slots of the ads whose expiry has not passed at `now`.
+    fn open(&self, now: DateTime<Utc>) -> RoaringBitmap {
         let mut set = self.live.clone();
         for (_, slot) in self.expiring.range(..=(now.timestamp(), u32::MAX)) {
             set.remove(*slot);
         }
+        set
+    }
+
+    /// The slots of open ads that pass the query's filters.
+    fn filtered(&self, q: &SearchQuery, now: DateTime<Utc>) -> RoaringBitmap {
+        let mut set = self.open(now);
         let f = &q.filter;
         let employer_slug = match &f.employer {
             Some(IdOrSlug::Slug(s)) => Some(s.as_str()),
@@ -568,18 +582,12 @@ impl Index {
                 }
             } else {
                 let (any, strong) = self.phrase(&words[i..i + len], &mut marks);
-                unit.exact |= &any;
-                unit.one |= &any;
-                unit.any |= any;
-                unit.strong |= strong;
+                unit.add_exact(any, strong);
             }
             if let Some(alts) = key_len.and_then(|len| SYNONYM_TABLE.get(&words[i..i + len])) {
                 for alt in alts {
                     let (any, strong) = self.phrase(alt, &mut marks);
-                    unit.exact |= &any;
-                    unit.one |= &any;
-                    unit.any |= any;
-                    unit.strong |= strong;
+                    unit.add_exact(any, strong);
                 }
             }
             units.push(unit);
@@ -594,9 +602,11 @@ impl Index {
         let started = std::time::Instant::now();
         let words: Vec<String> =
             q.q.as_deref()
-                .map(|text| words_of(text).into_iter().filter(|w| !STOPS.contains(w)).take(MAX_TERMS).collect())
+                .map(|text| {
+                    let useful = words_of(text).into_iter().filter(|w| !STOPS.contains(w)).take(MAX_TERMS);
+                    useful.map(|w| w.chars().take(50).collect()).collect()
+                })
                 .unwrap_or_default();
-        let words: Vec<String> = words.into_iter().map(|w| w.chars().take(50).collect()).collect();
         let (units, marks) = self.units(&words);
         let mut candidates = self.filtered(q, now);
         if let Some(first) = units.first() {
@@ -762,10 +772,7 @@ impl Index {
             }
         }
         out.truncate(8);
-        let mut open = self.live.clone();
-        for (_, slot) in self.expiring.range(..=(now.timestamp(), u32::MAX)) {
-            open.remove(*slot);
-        }
+        let open = self.open(now);
         let employers = &self.facets[5];
         let mut found: Vec<(&str, &str)> = employers
             .values
