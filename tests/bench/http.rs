@@ -1,7 +1,12 @@
 //! `just bench`: throughput and latency of the public job reads with 10,000
 //! ads, on SQLite and PostgreSQL, next to a bare poem handler that returns
 //! the same bytes (the HTTP ceiling on this machine), printed as ratios of
-//! that ceiling. Also the server's resident memory with 10,000 ads.
+//! that ceiling: the same URL again (the response cache answers), every ad
+//! in turn and lists with rotating filters (it cannot). On PostgreSQL the
+//! uncached ad read is also a ratio of `pgbench -S`, the database's own
+//! one-row ceiling measured in the same run. Also the server's resident
+//! memory with 10,000 ads. `PLATSEN_BENCH_PARTS=sqlite,postgres` runs those
+//! parts only (of pages, sqlite, postgres, writes).
 //!
 //! Then the public web pages on the demo board (`cargo run --release`'s
 //! data): each page's time at p50 and p99 on one connection, next to the
@@ -81,7 +86,75 @@ async fn run_backend(name: &str, store: Store, rows: &mut Vec<(String, Figures, 
     let ratio = real.rps / ceiling.rps;
     rows.push(("bare handler, same bytes as one ad".into(), ceiling, 1.0));
     rows.push((format!("{name}: GET /api/v1/jobs/{{id}}, every id in turn"), real, ratio));
+    // Lists with rotating filters (role × county × sort × page): distinct
+    // URLs, so the response cache cannot answer either.
+    let lists = Arc::new(rotating_lists(&base));
+    let one = reqwest::get(&lists[0]).await.unwrap().bytes().await.unwrap().to_vec();
+    let ceiling = load(&bare(one, "application/json").await).await;
+    let _ = load_many(lists.clone()).await;
+    let real = load_many(lists.clone()).await;
+    let ratio = real.rps / ceiling.rps;
+    rows.push(("bare handler, same bytes as one list".into(), ceiling, 1.0));
+    rows.push((format!("{name}: GET /api/v1/jobs?role&county&sort&page, {} lists in turn", lists.len()), real, ratio));
     running.shutdown().await.unwrap();
+}
+
+/// Public lists, each with a role, a county, an order and a page.
+fn rotating_lists(base: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for page in 1..=3 {
+        for sort in ["newest", "deadline"] {
+            for county in platsen_taxonomy::counties() {
+                for role in platsen_taxonomy::Role::ALL {
+                    urls.push(format!(
+                        "{base}/api/v1/jobs?role={}&county={}&sort={sort}&page={page}&per_page=20",
+                        role.code(),
+                        county.code
+                    ));
+                }
+            }
+        }
+    }
+    // Spread neighbours apart, as real traffic is.
+    let n = urls.len();
+    for i in 0..n {
+        urls.swap(i, (i * 7919) % n);
+    }
+    urls
+}
+
+/// PostgreSQL's own one-row ceiling on this machine: `pgbench -S` (select
+/// only, one primary-key lookup per transaction) on 32 clients for as long
+/// as the other measurements, in a schema of its own. `None` when pgbench
+/// is missing or fails.
+fn pgbench_select_only(admin_url: &str, schema: &str) -> Option<Figures> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("pgbench")
+            .args(args)
+            .arg(admin_url)
+            .env("PGOPTIONS", format!("-c search_path={schema}"))
+            .output()
+            .inspect_err(|e| eprintln!("*** pgbench: {e}"))
+            .ok()
+            .filter(|o| {
+                let ok = o.status.success();
+                if !ok {
+                    eprintln!("*** pgbench failed: {}", String::from_utf8_lossy(&o.stderr));
+                }
+                ok
+            })
+    };
+    run(&["-i", "-q", "-s", "10"])?;
+    let clients = CONNECTIONS.to_string();
+    let seconds = SECONDS.to_string();
+    let out = run(&["-S", "-n", "-c", &clients, "-j", "2", "-T", &seconds, "-r"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tps: f64 = text.lines().find_map(|l| l.strip_prefix("tps = "))?.split_whitespace().next()?.parse().ok()?;
+    let latency: f64 =
+        text.lines().find_map(|l| l.strip_prefix("latency average = "))?.split_whitespace().next()?.parse().ok()?;
+    let average = Duration::from_secs_f64(latency / 1000.0);
+    // pgbench reports the mean latency only: shown in both columns.
+    Some(Figures { rps: tps, p50: average, p99: average, max: average })
 }
 
 /// What syncing SQLite's log at every commit costs: ads created through
@@ -194,6 +267,12 @@ async fn run_pages(sqlite_url: &str, rows: &mut Vec<(String, Figures, f64)>, siz
     running.shutdown().await.unwrap();
 }
 
+/// Which parts to run: `PLATSEN_BENCH_PARTS=pages,sqlite,postgres,writes`
+/// (all when unset).
+fn part(name: &str) -> bool {
+    std::env::var("PLATSEN_BENCH_PARTS").map_or(true, |parts| parts.split(',').any(|p| p.trim() == name))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let dir = std::env::temp_dir().join(format!("platsen-bench-{:x}", rand::random::<u64>()));
@@ -204,22 +283,48 @@ async fn main() {
     let mut pages = Vec::new();
     let mut sizes = Vec::new();
     let pages_url = format!("sqlite:{}", dir.join("demo.db").display());
-    run_pages(&pages_url, &mut pages, &mut sizes).await;
+    if part("pages") {
+        run_pages(&pages_url, &mut pages, &mut sizes).await;
+    }
 
-    run_backend("sqlite", Store::connect(&sqlite_url).await.unwrap(), &mut rows).await;
+    if part("sqlite") {
+        run_backend("sqlite", Store::connect(&sqlite_url).await.unwrap(), &mut rows).await;
+    }
 
     let pg_url =
         std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     match sqlx::PgPool::connect(&pg_url).await {
-        Ok(admin) => {
+        Ok(admin) if part("postgres") => {
             let schema = format!("platsen_bench_{:x}", rand::random::<u32>());
             sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
             let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&pg_url)
                 .unwrap()
                 .options([("search_path", schema.as_str())]);
-            run_backend("postgres", Store::connect_postgres(opts).await.unwrap(), &mut rows).await;
+            let mut pg_rows = Vec::new();
+            run_backend("postgres", Store::connect_postgres(opts).await.unwrap(), &mut pg_rows).await;
             sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await.unwrap();
+            // The one-row ceiling, and the uncached ad read as a ratio of it.
+            let schema = format!("platsen_pgbench_{:x}", rand::random::<u32>());
+            sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
+            let pgbench = tokio::task::spawn_blocking({
+                let (url, schema) = (pg_url.clone(), schema.clone());
+                move || pgbench_select_only(&url, &schema)
+            })
+            .await
+            .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await.unwrap();
+            match pgbench {
+                Some(tps) => {
+                    let every = pg_rows.iter_mut().find(|(l, _, _)| l.contains("every id in turn")).expect("row");
+                    every.2 = every.1.rps / tps.rps;
+                    every.0 = format!("{} (ratio: of pgbench -S)", every.0);
+                    pg_rows.push(("pgbench -S (select-only, 32 clients; mean latency)".into(), tps, 1.0));
+                }
+                None => eprintln!("*** pgbench unavailable: no ceiling for PostgreSQL's uncached reads"),
+            }
+            rows.extend(pg_rows);
         }
+        Ok(_) => {}
         Err(e) => eprintln!("*** postgres skipped: {e}"),
     }
 
@@ -230,7 +335,9 @@ async fn main() {
     }
 
     let mut writes = Vec::new();
-    run_writes(&dir, &mut writes).await;
+    if part("writes") {
+        run_writes(&dir, &mut writes).await;
+    }
     println!("\nWrites: ads created through the API; ratio = req/s against SQLite NORMAL at the same connections");
     println!("(NORMAL may lose the last commits on a power loss; Platsen runs FULL)\n");
     println!("{:<62} {:>10} {:>10} {:>10} {:>9}", "target", "req/s", "p50", "p99", "ratio");
@@ -258,7 +365,7 @@ async fn main() {
 
     // Memory: the release binary on the seeded SQLite file, after some reads.
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/platsen");
-    if bin.exists() {
+    if part("sqlite") && bin.exists() {
         let mut child = std::process::Command::new(&bin)
             .args(["serve", "--bind", "127.0.0.1:18089", "--rate-limit", "0"])
             .env("PLATSEN_DATABASE_URL", &sqlite_url)
@@ -278,7 +385,7 @@ async fn main() {
         }
         let _ = child.kill();
         let _ = child.wait();
-    } else {
+    } else if part("sqlite") {
         println!("\nresident memory: build target/release/platsen first (`just bench` does)");
     }
     let _ = std::fs::remove_dir_all(dir);

@@ -5,7 +5,12 @@ use platsen_tests::{TestApp, with};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-platsen_tests::contract!(filters_sorting_and_counts, public_reads_have_etags_and_cache_control, health_and_readiness,);
+platsen_tests::contract!(
+    filters_sorting_and_counts,
+    the_list_answers_every_filter_combination_as_its_contract_says,
+    public_reads_have_etags_and_cache_control,
+    health_and_readiness,
+);
 
 async fn filters_sorting_and_counts(app: &TestApp) {
     let (_, nacka) = app.employer_with_key("Nacka kommun").await;
@@ -57,6 +62,89 @@ async fn filters_sorting_and_counts(app: &TestApp) {
     assert_eq!(lulea_page.body["open_jobs"], 1);
     assert_eq!(lulea_page.body["jobs"][0]["id"], c);
     assert_eq!(app.get("/api/v1/employers/finns-inte").await.status, StatusCode::NOT_FOUND);
+}
+
+/// The public list is picked and counted by the in-memory index and read
+/// from SQL: on 400 ads (some featured, some closed), every filter, pairs of
+/// them, both orders and several pages answer what the list promises (open
+/// ads passing every filter; featured first; newest publication or earliest
+/// deadline, then id), checked against every open ad read from the store.
+async fn the_list_answers_every_filter_combination_as_its_contract_says(app: &TestApp) {
+    use chrono::Datelike;
+    use platsen_tests::corpus;
+    let now = chrono::Utc::now();
+    let employers = corpus::employers(&app.store, now).await;
+    corpus::publish(&app.store, &employers, 0, 400, 1).await;
+    let open = app.store.indexable_versions(now).await.unwrap();
+    let ids: Vec<i64> = open.iter().map(|(id, _)| *id).collect();
+    for id in ids.iter().step_by(23) {
+        let r = app.admin(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(json!({ "featured": true }))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    for id in ids.iter().skip(5).step_by(31) {
+        let r = app.admin(Method::POST, &format!("/api/v1/jobs/{id}/close"), None).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let ads = app.store.indexable_ads(&ids, chrono::Utc::now()).await.unwrap();
+    assert!(ads.len() < 400 && ads.len() > 350, "{} open", ads.len());
+    assert!(ads.iter().filter(|a| a.featured).count() > 10);
+
+    let first = &ads[0];
+    let other = &ads[ads.len() / 2];
+    type Pick = fn(&platsen_jobs::model::JobAd) -> String;
+    let dims: [(&str, Pick); 6] = [
+        ("role", |a| a.role.code().into()),
+        ("county", |a| a.municipality.county.code.into()),
+        ("municipality", |a| a.municipality.code.into()),
+        ("employment_type", |a| a.employment_type.code().into()),
+        ("remote", |a| a.remote.code().into()),
+        ("employer", |a| a.employer_slug.clone()),
+    ];
+    let mut filters: Vec<Vec<(usize, String)>> = vec![vec![]];
+    for (d, (_, pick)) in dims.iter().enumerate() {
+        filters.push(vec![(d, pick(first))]);
+        filters.push(vec![(d, pick(other))]);
+        for (e, (_, pick2)) in dims.iter().enumerate().skip(d + 1) {
+            filters.push(vec![(d, pick(other)), (e, pick2(other))]);
+            filters.push(vec![(d, pick(first)), (e, pick2(other))]);
+        }
+    }
+    filters.push(vec![(0, "upphandlingsjurist".into()), (1, "23".into())]);
+    let mut checked = 0;
+    for filter in &filters {
+        for sort in ["newest", "deadline"] {
+            let mut expected: Vec<&platsen_jobs::model::JobAd> =
+                ads.iter().filter(|a| filter.iter().all(|(d, v)| dims[*d].1(a) == *v)).collect();
+            expected.sort_by_key(|a| {
+                let order = match sort {
+                    "newest" => (-a.published_at.unwrap().timestamp(), -a.id),
+                    _ => (i64::from(a.application_deadline.num_days_from_ce()), a.id),
+                };
+                (!a.featured, order)
+            });
+            let query: String = filter.iter().map(|(d, v)| format!("{}={v}&", dims[*d].0)).collect();
+            for page in 1..=3 {
+                let r = app.get(&format!("/api/v1/jobs?{query}sort={sort}&per_page=7&page={page}")).await;
+                assert_eq!(r.status, StatusCode::OK, "{query} {}", r.text);
+                assert_eq!(r.body["total"].as_u64(), Some(expected.len() as u64), "total of {query}sort={sort}");
+                let got: Vec<i64> =
+                    r.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+                let want: Vec<i64> = expected.iter().skip((page - 1) * 7).take(7).map(|a| a.id).collect();
+                assert_eq!(got, want, "page {page} of {query}sort={sort}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 250, "{checked} lists checked");
+
+    // A change is in the next list at once.
+    let top = app.get("/api/v1/jobs?per_page=1").await;
+    let top_id = top.body["items"][0]["id"].as_i64().unwrap();
+    let r = app.admin(Method::POST, &format!("/api/v1/jobs/{top_id}/close"), None).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let after = app.get("/api/v1/jobs?per_page=1&page=1&sort=newest").await;
+    assert_ne!(after.body["items"][0]["id"].as_i64(), Some(top_id));
+    assert_eq!(after.body["total"].as_i64(), top.body["total"].as_i64().map(|n| n - 1));
 }
 
 async fn public_reads_have_etags_and_cache_control(app: &TestApp) {

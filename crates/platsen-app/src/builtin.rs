@@ -10,14 +10,16 @@
 //! each takes a ticket on arrival, and a read that started after a ticket
 //! was taken serves it, so under load one query feeds many searches.
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use platsen_jobs::index::{Answer, Index};
+use platsen_jobs::model::{JobAd, Page};
 use platsen_jobs::search::{SearchQuery, SearchResults, Suggestion};
-use platsen_jobs::store::ChangeKind;
+use platsen_jobs::store::{ChangeKind, JobFilter};
 use platsen_jobs::{Error, Store};
 
 /// Ads read per page when filling the index, and changes per page of the log.
@@ -130,6 +132,27 @@ impl Builtin {
         }
         results.processing_ms = started.elapsed().as_millis() as u64;
         Ok(results)
+    }
+
+    /// A page of the public list on the index as of now: the index picks
+    /// and counts the ads (SQL would walk every open ad for a count, and
+    /// no SQL index serves every combination of filters), SQL reads them.
+    pub async fn list(
+        &self,
+        store: &Store,
+        filter: &JobFilter,
+        page: u32,
+        per_page: u32,
+        now: DateTime<Utc>,
+    ) -> platsen_jobs::Result<Page<JobAd>> {
+        self.catch_up(store, now).await?;
+        let (ids, total) = self.index.read().unwrap_or_else(|e| e.into_inner()).list(filter, page, per_page, now);
+        let mut items = store.indexable_ads(&ids, now).await?;
+        // An ad that closed since the index was read is left out; the rest
+        // keep the index's order.
+        let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        items.sort_by_key(|ad| position.get(&ad.id).copied().unwrap_or(usize::MAX));
+        Ok(Page { items, total, page, per_page })
     }
 
     /// Typeahead on the index as of now.

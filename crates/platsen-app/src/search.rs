@@ -277,6 +277,18 @@ impl App {
         self.builtin.search(&self.store, query, now).await
     }
 
+    /// A page of the public list (open ads, filtered, featured first, in
+    /// the filter's order), with the total.
+    pub async fn public_jobs(
+        &self,
+        filter: &JobFilter,
+        page: u32,
+        per_page: u32,
+        now: DateTime<Utc>,
+    ) -> platsen_jobs::Result<platsen_jobs::model::Page<platsen_jobs::model::JobAd>> {
+        self.builtin.list(&self.store, filter, page, per_page, now).await
+    }
+
     /// Typeahead for the search box, from the built-in index.
     pub async fn suggest(&self, text: &str, now: DateTime<Utc>) -> platsen_jobs::Result<Vec<Suggestion>> {
         self.builtin.suggest(&self.store, text, now).await

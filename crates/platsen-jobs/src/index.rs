@@ -40,6 +40,7 @@ use crate::search::{
     FacetCount, Facets, MARK_END, MARK_START, MAX_TERMS, STOP_WORDS, SYNONYMS, SearchHit, SearchQuery, SearchResults,
     SearchSort, Suggestion, fold, html_to_text, marked_html,
 };
+use crate::store::{JobFilter, JobSort};
 
 /// Words in a snippet (Meilisearch's crop length in the project's queries).
 const SNIPPET_WORDS: usize = 30;
@@ -638,6 +639,30 @@ impl Index {
             },
             marks,
         }
+    }
+
+    /// The public list (no words): the open ads passing `filter`, featured
+    /// first, then in `filter.sort`'s order (as the SQL list orders them:
+    /// newest publication, or earliest deadline, then id). Returns the ids
+    /// on page `page` and how many ads pass in all.
+    pub fn list(&self, filter: &JobFilter, page: u32, per_page: u32, now: DateTime<Utc>) -> (Vec<i64>, i64) {
+        let q = SearchQuery { filter: filter.clone(), ..SearchQuery::default() };
+        let set = self.filtered(&q, now);
+        let total = set.len() as i64;
+        let sort = match filter.sort {
+            JobSort::Deadline => SearchSort::Deadline,
+            JobSort::Newest => SearchSort::Newest,
+        };
+        let offset = (page.max(1) as usize - 1) * per_page as usize;
+        let need = offset + per_page as usize;
+        let mut order = Vec::with_capacity(need.min(set.len() as usize));
+        for part in [&set & &self.featured, &set - &self.featured] {
+            self.sorted(part, sort, need, &mut order);
+            if order.len() >= need {
+                break;
+            }
+        }
+        (order.iter().skip(offset).map(|slot| self.ids[*slot as usize]).collect(), total)
     }
 
     /// Appends `set`'s slots to `out` in rank order until `out` holds `need`.

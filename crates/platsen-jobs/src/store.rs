@@ -224,66 +224,6 @@ macro_rules! employer_select {
     };
 }
 
-/// The conditions of the public list (and of search): open ads, plus the
-/// filters in use, each a fixed fragment with a bound value.
-fn open_ads_conds(f: &JobFilter, now: DateTime<Utc>) -> Vec<(&'static str, Arg)> {
-    let mut conds: Vec<(&'static str, Arg)> = vec![("j.status = 'published' and j.expires_at > ", Arg::Time(ts(now)))];
-    if let Some(r) = f.role {
-        conds.push((" and j.role = ", Arg::Text(r.code().into())));
-    }
-    if let Some(m) = &f.municipality_code {
-        conds.push((" and j.municipality_code = ", Arg::Text(m.clone())));
-    }
-    if let Some(c) = &f.county_code {
-        conds.push((" and j.county_code = ", Arg::Text(c.clone())));
-    }
-    if let Some(t) = f.employment_type {
-        conds.push((" and j.employment_type = ", Arg::Text(t.code().into())));
-    }
-    if let Some(r) = f.remote {
-        conds.push((" and j.remote = ", Arg::Text(r.code().into())));
-    }
-    match &f.employer {
-        Some(IdOrSlug::Id(id)) => conds.push((" and j.employer_id = ", Arg::Int(*id))),
-        Some(IdOrSlug::Slug(slug)) => {
-            conds.push((" and j.employer_id = (select id from employers where slug = ", Arg::Text(slug.clone())));
-            conds.push((")", Arg::None));
-        }
-        None => {}
-    }
-    conds
-}
-
-/// A value bound into a query built from fixed fragments.
-enum Arg {
-    Text(String),
-    Int(i64),
-    Time(DateTime<Utc>),
-    /// A fragment with no value (closing a parenthesis).
-    None,
-}
-
-/// Appends `(fragment, value)` pairs to a `QueryBuilder`, binding each value.
-macro_rules! push_conds {
-    ($qb:ident, $conds:expr) => {
-        for (fragment, arg) in $conds {
-            $qb.push(*fragment);
-            match arg {
-                Arg::Text(v) => {
-                    $qb.push_bind(v.clone());
-                }
-                Arg::Int(v) => {
-                    $qb.push_bind(*v);
-                }
-                Arg::Time(v) => {
-                    $qb.push_bind(*v);
-                }
-                Arg::None => {}
-            }
-        }
-    };
-}
-
 /// Filters of the public job list. `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
@@ -471,14 +411,20 @@ impl Store {
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
                 .pragma("cache_size", "-16000");
+            // sqlx tests every connection as it goes back to the pool, which
+            // drops broken ones; testing it again on the way out would cost
+            // every query a second trip to the connection's thread (a network
+            // round trip on PostgreSQL) for nothing.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(opts.clone())
                 .await?;
             let readers = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(2, 16) as u32;
             let read = SqlitePoolOptions::new()
                 .max_connections(readers)
+                .test_before_acquire(false)
                 .min_connections(1)
                 .connect_with(opts.read_only(true))
                 .await?;
@@ -489,8 +435,12 @@ impl Store {
     /// Connects to PostgreSQL with options the caller built (tests use this
     /// to give each test its own schema).
     pub async fn connect_postgres(opts: PgConnectOptions) -> Result<Store> {
+        // No test on acquiring: see `connect_with`. A connection broken since
+        // its last use (a database restart) fails that one query, which
+        // answers 503, and is dropped when it goes back.
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
@@ -993,38 +943,6 @@ impl Store {
             .collect::<Result<Vec<_>>>()?
         });
         Ok(rows)
-    }
-
-    /// Published, unexpired ads, filtered and paged, with the total count.
-    ///
-    /// The SQL holds only the filters in use, each a fixed fragment with a
-    /// bound value, so the planner can use the partial indexes for every
-    /// combination; no user text is ever pasted into it.
-    pub async fn public_jobs(
-        &self,
-        f: &JobFilter,
-        page: u32,
-        per_page: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Page<JobAd>> {
-        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
-        let conds = open_ads_conds(f, now);
-        let order = match f.sort {
-            JobSort::Newest => " order by j.featured desc, j.published_at desc, j.id desc limit ",
-            JobSort::Deadline => " order by j.featured desc, j.application_deadline, j.id limit ",
-        };
-        let (items, total) = read!(self, |pool| {
-            let mut list = sqlx::QueryBuilder::new(concat!(job_select!(), "where "));
-            push_conds!(list, &conds);
-            list.push(order).push_bind(i64::from(per_page)).push(" offset ").push_bind(offset);
-            let items =
-                list.build().fetch_all(pool).await?.iter().map(|r| job_from_row(r, now)).collect::<Result<Vec<_>>>()?;
-            let mut count = sqlx::QueryBuilder::new("select count(*) from job_ads j where ");
-            push_conds!(count, &conds);
-            let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-            (items, total)
-        });
-        Ok(Page { items, total, page, per_page })
     }
 
     /// Open featured ads for the start page's "Utvalda jobb", the newest first.

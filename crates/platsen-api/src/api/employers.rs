@@ -48,7 +48,7 @@ impl EmployersApi {
         let now = self.state.app.clock.now();
         let employer = self.state.app.store.employer(&key, now).await?;
         let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..Default::default() };
-        let jobs = self.state.app.store.public_jobs(&filter, 1, 100, now).await?;
+        let jobs = self.state.app.public_jobs(&filter, 1, 100, now).await?;
         Ok(Json(EmployerDetail {
             employer: EmployerView::public(employer),
             jobs: jobs.items.into_iter().map(JobView::public).collect(),

@@ -104,7 +104,7 @@ impl JobsApi {
         };
         let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, Some(sort))?;
         let (page, per_page) = page_args(page.0, per_page.0);
-        let result = self.state.app.store.public_jobs(&filter, page, per_page, self.state.app.clock.now()).await?;
+        let result = self.state.app.public_jobs(&filter, page, per_page, self.state.app.clock.now()).await?;
         Ok(Json(JobList::from_page(result, JobView::public)))
     }
 

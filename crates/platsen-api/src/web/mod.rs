@@ -575,7 +575,7 @@ pub(crate) async fn similar_open_ads(
         if out.len() >= n {
             break;
         }
-        let page = state.app.store.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
+        let page = state.app.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
         for j in page.items {
             if out.len() < n && j.id != ad.id && !out.iter().any(|o| o.id == j.id) {
                 out.push(j);
@@ -761,7 +761,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
         Err(e) => return unavailable(e),
     };
     let filter = JobFilter { employer: Some(IdOrSlug::Id(employer.id)), ..JobFilter::default() };
-    let jobs = match state.app.store.public_jobs(&filter, 1, 100, now).await {
+    let jobs = match state.app.public_jobs(&filter, 1, 100, now).await {
         Ok(p) => p,
         Err(e) => return unavailable(e),
     };
