@@ -15,15 +15,26 @@ impl Store {
     pub async fn description_texts(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let rows: Vec<(i64, String)> = read!(self, |pool| {
-                let mut q = sqlx::QueryBuilder::new("select id, description_text from job_ads where id in (");
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
+            // On PostgreSQL an array parameter: a list of parameters in a
+            // prepared statement's generic plan is checked against every
+            // row a partial index yields instead of looked up by key.
+            let rows: Vec<(i64, String)> = match &self.db {
+                Db::Sqlite { read, .. } => {
+                    let mut q = sqlx::QueryBuilder::new("select id, description_text from job_ads where id in (");
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build_query_as().fetch_all(read).await?
                 }
-                q.push(")");
-                q.build_query_as().fetch_all(pool).await?
-            });
+                Db::Postgres(pool) => {
+                    sqlx::query_as("select id, description_text from job_ads where id = any($1)")
+                        .bind(chunk)
+                        .fetch_all(pool)
+                        .await?
+                }
+            };
             out.extend(rows);
         }
         Ok(out)
@@ -161,22 +172,38 @@ impl Store {
     pub async fn indexable_ads(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<crate::model::JobAd>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let rows = read!(self, |pool| {
-                let mut q =
-                    sqlx::QueryBuilder::new(concat!(job_select!(), "where j.status = 'published' and j.expires_at > "));
-                q.push_bind(ts(now)).push(" and j.id in (");
-                let mut sep = q.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
+            // By key on both databases (see `description_texts`).
+            let rows = match &self.db {
+                Db::Sqlite { read, .. } => {
+                    let mut q = sqlx::QueryBuilder::new(concat!(
+                        job_select!(),
+                        "where j.status = 'published' and j.expires_at > "
+                    ));
+                    q.push_bind(ts(now)).push(" and j.id in (");
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build()
+                        .fetch_all(read)
+                        .await?
+                        .iter()
+                        .map(|r| super::job_from_row(r, now))
+                        .collect::<Result<Vec<_>>>()?
                 }
-                q.push(")");
-                q.build()
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(|r| super::job_from_row(r, now))
-                    .collect::<Result<Vec<_>>>()?
-            });
+                Db::Postgres(pool) => sqlx::query(concat!(
+                    job_select!(),
+                    "where j.id = any($2) and j.status = 'published' and j.expires_at > $1"
+                ))
+                .bind(ts(now))
+                .bind(chunk)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| super::job_from_row(r, now))
+                .collect::<Result<Vec<_>>>()?,
+            };
             out.extend(rows);
         }
         Ok(out)
