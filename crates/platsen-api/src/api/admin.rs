@@ -1,5 +1,6 @@
 //! Operator tasks: review, the search sync, users and keys.
 
+use crate::api::codes::IdOrSlugParam;
 use platsen_jobs::model::JobStatus;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
@@ -78,8 +79,7 @@ impl AdminApi {
         auth: Auth,
         status: Query<Option<JobStatusCode>>,
         /// Employer id or slug.
-        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
-        employer: Query<Option<String>>,
+        employer: Query<Option<IdOrSlugParam>>,
         /// Words of the title, or an ad's id.
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,

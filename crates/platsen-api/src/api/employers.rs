@@ -1,5 +1,6 @@
 //! Employers: their public pages and lists, and the operator managing them.
 
+use crate::api::codes::IdOrSlugParam;
 use platsen_jobs::{IdOrSlug, JobFilter};
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
@@ -41,8 +42,7 @@ impl EmployersApi {
     async fn get(
         &self,
         /// The id, or the slug.
-        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
-        id: Path<String>,
+        id: Path<IdOrSlugParam>,
     ) -> Result<Json<EmployerDetail>, ApiError> {
         let key = super::jobs::key(&id.0);
         let now = self.state.app.clock.now();

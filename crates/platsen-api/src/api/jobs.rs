@@ -1,5 +1,6 @@
 //! Job ads: the public list, search and reads, and employers managing their own.
 
+use crate::api::codes::IdOrSlugParam;
 use platsen_jobs::model::JobStatus;
 use platsen_jobs::search::{SearchQuery, SearchSort};
 use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle};
@@ -92,8 +93,7 @@ impl JobsApi {
         employment_type: Query<Option<EmploymentTypeCode>>,
         remote: Query<Option<RemoteCode>>,
         /// Employer id or slug.
-        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
-        employer: Query<Option<String>>,
+        employer: Query<Option<IdOrSlugParam>>,
         sort: Query<Option<JobSortCode>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
@@ -102,7 +102,15 @@ impl JobsApi {
             Some(JobSortCode::Deadline) => JobSort::Deadline,
             _ => JobSort::Newest,
         };
-        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, Some(sort))?;
+        let filter = job_filter(
+            role.0,
+            municipality.0,
+            county.0,
+            employment_type.0,
+            remote.0,
+            employer.0.map(|e| e.0),
+            Some(sort),
+        )?;
         let (page, per_page) = page_args(page.0, per_page.0);
         let result = self.state.app.public_jobs(&filter, page, per_page, self.state.app.clock.now()).await?;
         Ok(Json(JobList::from_page(result, JobView::public)))
@@ -127,8 +135,7 @@ impl JobsApi {
         employment_type: Query<Option<EmploymentTypeCode>>,
         remote: Query<Option<RemoteCode>>,
         /// Employer id or slug.
-        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
-        employer: Query<Option<String>>,
+        employer: Query<Option<IdOrSlugParam>>,
         /// Monthly salary (SEK) the ad must reach.
         #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
         salary_min: Query<Option<i64>>,
@@ -138,7 +145,8 @@ impl JobsApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
     ) -> Result<SearchResponse, ApiError> {
-        let filter = job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0, None)?;
+        let filter =
+            job_filter(role.0, municipality.0, county.0, employment_type.0, remote.0, employer.0.map(|e| e.0), None)?;
         let published_after = published_after.0.map(|p| p.0);
         let (page, per_page) = page_args(page.0, per_page.0);
         let query = SearchQuery {
@@ -201,8 +209,7 @@ impl JobsApi {
     async fn get(
         &self,
         /// The id, or the slug.
-        #[oai(validator(pattern = r"^[a-z0-9-]{1,100}$"))]
-        id: Path<String>,
+        id: Path<IdOrSlugParam>,
     ) -> Result<Json<JobView>, ApiError> {
         let key = key(&id.0);
         let ad = self.state.app.store.public_job(&key, self.state.app.clock.now()).await?;
