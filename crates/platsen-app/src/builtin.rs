@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use platsen_jobs::index::{Answer, Index};
+use platsen_jobs::index::{Answer, Index, Terms};
 use platsen_jobs::model::{JobAd, Page};
 use platsen_jobs::search::{SearchQuery, SearchResults, Suggestion};
 use platsen_jobs::store::{ChangeKind, JobFilter};
@@ -32,6 +32,33 @@ struct Feed {
     cursor: i64,
     /// Every ticket up to this one has been served by a finished read.
     served: u64,
+}
+
+/// Each ad with its words, made on as many threads as there are cores.
+fn terms_in_parallel(ads: Vec<JobAd>) -> Vec<(JobAd, Terms)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = ads.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<JobAd>> = Vec::new();
+    let mut ads = ads.into_iter().peekable();
+    while ads.peek().is_some() {
+        chunks.push(ads.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|ad| {
+                            let t = Index::terms_of(&ad);
+                            (ad, t)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }
 
 /// The index and its feed.
@@ -92,14 +119,22 @@ impl Builtin {
         let started = Instant::now();
         let cursor = store.change_log_end().await?;
         let mut index = Index::new();
-        let mut after = 0;
         let mut report = 10_000;
-        loop {
-            let ads = store.indexable_ads_after(after, PAGE, now).await?;
-            let Some(last) = ads.last() else { break };
-            after = last.id;
-            for ad in &ads {
-                index.upsert(ad);
+        // Making each ad's words is most of the work and needs no index: it
+        // runs on every core while the next page is read, then the words go
+        // into the index in order.
+        let mut next = store.indexable_ads_after(0, PAGE, now).await?;
+        while let Some(last) = next.last() {
+            let after = last.id;
+            let ads = std::mem::take(&mut next);
+            let (terms, read) = tokio::join!(tokio::task::spawn_blocking(move || terms_in_parallel(ads)), async {
+                store.indexable_ads_after(after, PAGE, now).await
+            });
+            // Only a panic (a bug) or the runtime shutting down fails a blocking task.
+            let terms = terms.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            next = read?;
+            for (ad, terms) in terms {
+                index.upsert_with_terms(&ad, terms);
             }
             if index.len() >= report {
                 tracing::info!(ads = index.len(), "filling the built-in search index");

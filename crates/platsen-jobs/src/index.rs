@@ -299,6 +299,10 @@ fn split_by_typos(set: &RoaringBitmap, units: &[Unit]) -> Vec<RoaringBitmap> {
     totals
 }
 
+/// An ad's words, from `Index::terms_of`.
+#[derive(Debug)]
+pub struct Terms(HashMap<String, bool>);
+
 impl Index {
     pub fn new() -> Index {
         Index::default()
@@ -316,20 +320,17 @@ impl Index {
     /// Puts an ad in the index, or takes it out when the public does not see
     /// it. Replaces what the index held for the ad.
     pub fn upsert(&mut self, ad: &JobAd) {
-        self.remove(ad.id);
-        if !ad.is_public() {
-            return;
-        }
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.docs.push(None);
-            self.codes.push([0; 6]);
-            self.newest_key.push(0);
-            self.deadline_key.push(0);
-            self.ids.push(0);
-            (self.docs.len() - 1) as u32
-        });
-        // Terms: (strong?) per field.
+        self.upsert_with_terms(ad, Index::terms_of(ad));
+    }
+
+    /// The words an ad is found by, each with whether it is in the title or
+    /// role name (the costly half of `upsert`, which needs no index, so
+    /// filling the index can split it between threads).
+    pub fn terms_of(ad: &JobAd) -> Terms {
         let mut terms: HashMap<String, bool> = HashMap::new();
+        if !ad.is_public() {
+            return Terms(terms);
+        }
         let description = html_to_text(&ad.description);
         let fields: [(&str, bool); 6] = [
             (&ad.title, true),
@@ -348,8 +349,25 @@ impl Index {
                 *e |= strong;
             }
         }
-        let mut ids = Vec::with_capacity(terms.len());
-        for (term, strong) in terms {
+        Terms(terms)
+    }
+
+    /// `upsert` with the ad's terms already made by `terms_of`.
+    pub fn upsert_with_terms(&mut self, ad: &JobAd, terms: Terms) {
+        self.remove(ad.id);
+        if !ad.is_public() {
+            return;
+        }
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.docs.push(None);
+            self.codes.push([0; 6]);
+            self.newest_key.push(0);
+            self.deadline_key.push(0);
+            self.ids.push(0);
+            (self.docs.len() - 1) as u32
+        });
+        let mut ids = Vec::with_capacity(terms.0.len());
+        for (term, strong) in terms.0 {
             let id = match self.dict.get(term.as_str()) {
                 Some(&id) => id,
                 None => {
