@@ -143,7 +143,7 @@ pub async fn multiply_ads(sqlite_url: &str, target: usize) -> usize {
     let cols = "employer_id, status, title, description, role, municipality_code, county_code, remote, employment_type, \
                 extent_percent, salary_min, salary_max, salary_period, vacancies, application_deadline, start_text, \
                 apply_url, apply_email, contacts, featured, published_at, expires_at, closed_at, rejection_reason, \
-                is_demo, version, created_at, updated_at, role_name, place_name, description_text";
+                is_demo, version, created_at, updated_at, description_source, description_format";
     let seed: i64 = sqlx::query_scalar("select max(id) from job_ads").fetch_one(&pool).await.unwrap();
     let mut copies = 0;
     let mut round = 1;

@@ -130,7 +130,7 @@ impl JobPatch {
     pub fn apply_to(self, ad: &JobAd) -> JobInput {
         let mut input = JobInput {
             title: Some(ad.title.clone()),
-            description: Some(ad.description_source.clone()),
+            description: Some(ad.description_source().into_owned()),
             description_format: Some(ad.description_format),
             role: Some(ad.role),
             municipality_code: Some(ad.municipality.code.to_owned()),
@@ -161,7 +161,7 @@ impl JobPatch {
             featured: Some(ad.featured),
             stored_description: Some(StoredDescription {
                 html: ad.description.clone(),
-                source: ad.description_source.clone(),
+                source: ad.description_source().into_owned(),
                 format: ad.description_format,
             }),
         };

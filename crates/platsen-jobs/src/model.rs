@@ -193,9 +193,9 @@ pub struct JobAd {
     pub title: String,
     /// Sanitized HTML, rendered from the source: what everyone is shown.
     pub description: String,
-    /// The description as its employer wrote it, given back for editing
-    /// (an ad stored before sources were kept: its HTML).
-    pub description_source: String,
+    /// The description as its employer wrote it, when the rendering does
+    /// not give it back (see [`crate::sanitize::source_to_store`]).
+    pub stored_source: Option<String>,
     pub description_format: crate::sanitize::DescriptionFormat,
     pub role: Role,
     pub municipality: &'static Municipality,
@@ -225,6 +225,11 @@ pub struct JobAd {
 }
 
 impl JobAd {
+    /// The description as its employer wrote it, given back for editing.
+    pub fn description_source(&self) -> std::borrow::Cow<'_, str> {
+        crate::sanitize::source_of(self.stored_source.as_deref(), self.description_format, &self.description)
+    }
+
     /// Whether anyone may see the ad: published and not past its expiry.
     pub fn is_public(&self) -> bool {
         self.status == JobStatus::Published

@@ -5,6 +5,7 @@
 //! only chooses the allow-list. No script, style, event handler, `javascript:`
 //! URL, image or iframe survives.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -90,6 +91,51 @@ pub fn description_html(source: &str, format: DescriptionFormat) -> String {
     clean.chars().filter(|&c| !crate::validate::bad_char(c, true)).collect::<String>().trim().to_owned()
 }
 
+/// The source to store next to its rendering `html`: none when
+/// [`source_of`] gives it back from the rendering (HTML that needed no
+/// sanitizing, Markdown that is plain paragraphs), so most ads do not keep
+/// their description twice.
+pub fn source_to_store<'a>(source: &'a str, format: DescriptionFormat, html: &str) -> Option<&'a str> {
+    (source_of(None, format, html) != source).then_some(source)
+}
+
+/// The description as its employer wrote it, from what was stored by
+/// [`source_to_store`] (ads stored before sources were kept have none and
+/// are HTML: their source is that HTML).
+pub fn source_of<'a>(stored: Option<&'a str>, format: DescriptionFormat, html: &'a str) -> Cow<'a, str> {
+    match (stored, format) {
+        (Some(source), _) => source.into(),
+        (None, DescriptionFormat::Markdown) => plain_paragraphs(html).map_or(html.into(), Cow::Owned),
+        (None, DescriptionFormat::Html) => html.into(),
+    }
+}
+
+/// The Markdown of HTML that is nothing but paragraphs of plain text (how
+/// most ads are written): the paragraphs' text, a blank line between them.
+/// `None` for anything else; whatever it gets wrong, `source_to_store`
+/// compares with what was written, so a source is never lost.
+fn plain_paragraphs(html: &str) -> Option<String> {
+    let mut out = String::with_capacity(html.len());
+    for (i, block) in html.split('\n').enumerate() {
+        let text = block.strip_prefix("<p>")?.strip_suffix("</p>")?;
+        if text.contains(['<', '>']) {
+            return None;
+        }
+        if i > 0 {
+            out.push_str("\n\n");
+        }
+        out.push_str(
+            &text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&"),
+        );
+    }
+    Some(out)
+}
+
 /// The visible text of sanitized HTML, for checks such as "is it empty?".
 pub fn visible_text_len(html: &str) -> usize {
     let mut in_tag = false;
@@ -111,6 +157,30 @@ pub fn visible_text_len(html: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever was written comes back exactly; only sources the rendering
+    /// gives back are left unstored.
+    #[test]
+    fn a_source_is_stored_only_when_the_rendering_cannot_give_it_back() {
+        let cases = [
+            ("Du leder upphandlingar.\n\nVi erbjuder flextid.", DescriptionFormat::Markdown, false),
+            ("Avtal & anbud, 5 < 6 och \"LOU\" ('22)", DescriptionFormat::Markdown, false),
+            ("Avtal & <LOU> för alla", DescriptionFormat::Markdown, true),
+            ("En rad\nmed radbrytning.", DescriptionFormat::Markdown, true),
+            ("<p>Vi söker en <strong>inköpschef</strong>.</p>", DescriptionFormat::Html, false),
+            ("Du leder **upphandlingar**.", DescriptionFormat::Markdown, true),
+            ("Rad ett.  \n\n\nRad två.\n", DescriptionFormat::Markdown, true),
+            ("- avtal\n- analys", DescriptionFormat::Markdown, true),
+            ("<p onclick=\"x()\">Hej</p><script>x()</script>", DescriptionFormat::Html, true),
+            ("\u{1F600} &amp; &#1; \u{202E}", DescriptionFormat::Markdown, true),
+        ];
+        for (source, format, kept) in cases {
+            let html = description_html(source, format);
+            let stored = source_to_store(source, format, &html);
+            assert_eq!(stored.is_some(), kept, "{source:?} → {html:?}");
+            assert_eq!(source_of(stored, format, &html), source, "{source:?} → {html:?}");
+        }
+    }
 
     #[test]
     fn markdown_becomes_html() {

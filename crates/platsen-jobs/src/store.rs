@@ -32,7 +32,7 @@ use crate::model::{
     Actor, ApiKey, AuditEvent, BillingMode, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page,
     RemoteMode, Salary, SalaryPeriod,
 };
-use crate::sanitize::DescriptionFormat;
+use crate::sanitize::{self, DescriptionFormat};
 use crate::validate::{self, today_in_sweden};
 
 #[derive(Clone)]
@@ -342,6 +342,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (14, "billing", include_str!("../../../migrations/postgres/0014_billing.sql")),
             (15, "builtin index", include_str!("../../../migrations/postgres/0015_builtin_index.sql")),
             (16, "slug counters", include_str!("../../../migrations/postgres/0016_slug_counters.sql")),
+            (17, "drop search columns", include_str!("../../../migrations/postgres/0017_drop_search_columns.sql")),
         ]
     } else {
         &[
@@ -361,6 +362,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (14, "billing", include_str!("../../../migrations/sqlite/0014_billing.sql")),
             (15, "builtin index", include_str!("../../../migrations/sqlite/0015_builtin_index.sql")),
             (16, "slug counters", include_str!("../../../migrations/sqlite/0016_slug_counters.sql")),
+            (17, "drop search columns", include_str!("../../../migrations/sqlite/0017_drop_search_columns.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -409,6 +411,9 @@ impl Store {
                 .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // An ad's row is 1–3 KiB: in 4 KiB pages a row just over half
+                // a page left the rest empty (a new file only takes this).
+                .page_size(8192)
                 .pragma("temp_store", "memory")
                 .pragma("cache_size", "-16000");
             // sqlx tests every connection as it goes back to the pool, which
@@ -475,7 +480,6 @@ impl Store {
             Db::Sqlite { write, .. } => embedded_migrations(false).run(write).await?,
             Db::Postgres(pool) => embedded_migrations(true).run(pool).await?,
         }
-        self.backfill_search_columns().await?;
         self.backfill_name_sort().await?;
         self.backfill_changes().await?;
         Ok(())
@@ -490,43 +494,6 @@ impl Store {
             Db::Postgres(pool) => embedded_migrations(true).run_to(version, pool).await?,
         }
         Ok(())
-    }
-
-    /// Fills the search columns of ads stored before those columns existed
-    /// (their triggers then index them). Returns how many it filled.
-    pub async fn backfill_search_columns(&self) -> Result<usize> {
-        type Row = (i64, String, String, String);
-        let rows: Vec<Row> = read!(self, |pool| {
-            sqlx::query_as(
-                "select id, role, municipality_code, description from job_ads where role_name = '' order by id",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        let mut filled = 0;
-        for chunk in rows.chunks(500) {
-            write_tx!(self, |tx| {
-                for (id, role, municipality, description) in chunk {
-                    let role = Role::from_code(role).ok_or_else(|| corrupt("role", role))?;
-                    let m = platsen_taxonomy::municipality(municipality)
-                        .ok_or_else(|| corrupt("municipality", municipality))?;
-                    sqlx::query(
-                        "update job_ads set role_name = $2, place_name = $3, description_text = $4 where id = $1",
-                    )
-                    .bind(*id)
-                    .bind(role.name_sv())
-                    .bind(place_name(m))
-                    .bind(crate::search::html_to_text(description))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            });
-            filled += chunk.len();
-        }
-        if filled > 0 {
-            tracing::info!(ads = filled, "filled search columns of existing ads");
-        }
-        Ok(filled)
     }
 
     /// Fills the name sort keys of employers stored before they existed.
@@ -1177,10 +1144,9 @@ impl Store {
                 "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
                      county_code, remote, employment_type, extent_percent, salary_min, salary_max, salary_period,
                      vacancies, application_deadline, start_text, apply_url, apply_email, contacts, featured,
-                     expires_at, is_demo, version, created_at, updated_at, role_name, place_name, description_text,
-                     description_source, description_format)
+                     expires_at, is_demo, version, created_at, updated_at, description_source, description_format)
                  values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                         $19, $20, $21, $22, 1, $23, $23, $24, $25, $26, $27, $28)
+                         $19, $20, $21, $22, 1, $23, $23, $24, $25)
                  returning id",
             )
             .bind(employer_id)
@@ -1206,10 +1172,7 @@ impl Store {
             .bind(ts(job.expires_at))
             .bind(is_demo)
             .bind(now)
-            .bind(job.role.name_sv())
-            .bind(place_name(job.municipality))
-            .bind(crate::search::html_to_text(&job.description))
-            .bind(job.description_source.as_str())
+            .bind(sanitize::source_to_store(&job.description_source, job.description_format, &job.description))
             .bind(job.description_format.code())
             .fetch_one(&mut *tx)
             .await
@@ -1298,8 +1261,7 @@ impl Store {
                         remote = $8, employment_type = $9, extent_percent = $10, salary_min = $11, salary_max = $12,
                         salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
                         apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
-                        role_name = $24, place_name = $25, description_text = $26,
-                        description_source = $27, description_format = $28,
+                        description_source = $24, description_format = $25,
                         status = case when $23 and status = 'published' then 'pending_review' else status end,
                         version = version + 1, updated_at = $22
                   where id = $1 and version = $2",
@@ -1327,10 +1289,7 @@ impl Store {
             .bind(next.expires_at)
             .bind(now)
             .bind(back_to_review)
-            .bind(next.role.name_sv())
-            .bind(place_name(next.municipality))
-            .bind(crate::search::html_to_text(&next.description))
-            .bind(next.description_source.as_str())
+            .bind(sanitize::source_to_store(&next.description_source, next.description_format, &next.description))
             .bind(next.description_format.code())
             .execute(&mut *tx)
             .await?;
@@ -1567,11 +1526,6 @@ fn verb_sv(step: &Lifecycle) -> &'static str {
     }
 }
 
-/// "Nacka, Stockholms län": what search matches a place by.
-fn place_name(m: &platsen_taxonomy::Municipality) -> String {
-    format!("{}, {}", m.name, m.county.name)
-}
-
 /// Another employer may not see an ad the public cannot see (404), nor change
 /// one it can (403).
 fn authorize(actor: Actor, ad: &JobAd) -> Result<()> {
@@ -1598,7 +1552,7 @@ fn diff(old: &JobAd, new: &ValidJob) -> Value {
     };
     cmp(&mut changes, "title", json!(old.title), json!(new.title));
     // Descriptions are long; record that they changed, not both texts.
-    if old.description != new.description || old.description_source != new.description_source {
+    if old.description != new.description || old.description_source() != new.description_source {
         changes.insert("description".into(), json!({ "changed": true }));
     }
     cmp(&mut changes, "role", json!(old.role.code()), json!(new.role.code()));
@@ -1696,9 +1650,7 @@ where
         employer_requires_review: r.try_get("employer_requires_review")?,
         status,
         title: r.try_get("title")?,
-        description_source: r
-            .try_get::<Option<String>, _>("description_source")?
-            .unwrap_or_else(|| description.clone()),
+        stored_source: r.try_get("description_source")?,
         description_format: match r.try_get::<String, _>("description_format")?.as_str() {
             "markdown" => DescriptionFormat::Markdown,
             "html" => DescriptionFormat::Html,

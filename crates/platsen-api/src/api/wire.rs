@@ -596,13 +596,20 @@ pub struct JobView {
 impl JobView {
     /// The ad as its owner sees it.
     pub fn owner(ad: JobAd) -> Self {
+        Self::shown(ad, true)
+    }
+
+    /// The ad, with the description's source only when asked for (deriving
+    /// it may cost a pass over the HTML the public never needs).
+    fn shown(ad: JobAd, with_source: bool) -> Self {
+        let description_source = with_source.then(|| ad.description_source().into_owned());
         JobView {
             id: ad.id,
             slug: ad.slug,
             status: ad.status.into(),
             title: ad.title,
             description: ad.description,
-            description_source: Some(ad.description_source),
+            description_source,
             description_format: Some(ad.description_format.into()),
             role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
             employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
@@ -646,9 +653,8 @@ impl JobView {
 
     /// The ad as the public sees it (no moderation notes).
     pub fn public(ad: JobAd) -> Self {
-        let mut v = Self::owner(ad);
+        let mut v = Self::shown(ad, false);
         v.rejection_reason = None;
-        v.description_source = None;
         v.description_format = None;
         v
     }

@@ -412,7 +412,7 @@ impl AdForm {
             csrf: None,
             version: Some(ad.version.to_string()),
             title: Some(ad.title.clone()),
-            description: Some(ad.description_source.clone()),
+            description: Some(ad.description_source().into_owned()),
             description_format: Some(ad.description_format.code().to_owned()),
             role: Some(ad.role.code().to_owned()),
             municipality_code: Some(ad.municipality.code.to_owned()),
@@ -546,7 +546,7 @@ fn patch_of(input: JobInput, ad: &JobAd) -> JobPatch {
     let p = |v: Option<String>| v.map_or(Patch::Null, Patch::Set);
     let format = input.description_format.unwrap_or(ad.description_format);
     let description = match input.description {
-        Some(d) if d.trim() == ad.description_source.trim() && format == ad.description_format => Patch::Absent,
+        Some(d) if d.trim() == ad.description_source().trim() && format == ad.description_format => Patch::Absent,
         other => p(other),
     };
     JobPatch {

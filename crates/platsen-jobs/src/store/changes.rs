@@ -228,7 +228,7 @@ impl Snapshot {
             status: code("status", &self.status, JobStatus::from_code(&self.status))?,
             title: self.title,
             // The log keeps what the public saw; the source is the owner's.
-            description_source: self.description.clone(),
+            stored_source: None,
             description_format: crate::sanitize::DescriptionFormat::Html,
             description: self.description,
             role: code("role", &self.role, Role::from_code(&self.role))?,

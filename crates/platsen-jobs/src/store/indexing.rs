@@ -11,7 +11,8 @@ use crate::error::Result;
 
 impl Store {
     /// The plain text of the descriptions of `ids` (the built-in search's
-    /// snippets; the index keeps no descriptions in memory).
+    /// snippets; the index keeps no descriptions in memory): a page's worth
+    /// of HTML stripped when asked, rather than a stored copy of every ad's.
     pub async fn description_texts(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
@@ -20,7 +21,7 @@ impl Store {
             // row a partial index yields instead of looked up by key.
             let rows: Vec<(i64, String)> = match &self.db {
                 Db::Sqlite { read, .. } => {
-                    let mut q = sqlx::QueryBuilder::new("select id, description_text from job_ads where id in (");
+                    let mut q = sqlx::QueryBuilder::new("select id, description from job_ads where id in (");
                     let mut sep = q.separated(", ");
                     for id in chunk {
                         sep.push_bind(*id);
@@ -29,13 +30,13 @@ impl Store {
                     q.build_query_as().fetch_all(read).await?
                 }
                 Db::Postgres(pool) => {
-                    sqlx::query_as("select id, description_text from job_ads where id = any($1)")
+                    sqlx::query_as("select id, description from job_ads where id = any($1)")
                         .bind(chunk)
                         .fetch_all(pool)
                         .await?
                 }
             };
-            out.extend(rows);
+            out.extend(rows.into_iter().map(|(id, html)| (id, crate::search::html_to_text(&html))));
         }
         Ok(out)
     }
