@@ -623,6 +623,10 @@ pub const CONTRACT_TOOLS: &[&str] = &[
 /// services are not required; with `PLATSEN_REQUIRE_SERVICES=1` it fails.
 pub fn python_tools(name: &str, packages: &[&str]) -> Option<std::path::PathBuf> {
     use std::process::Command;
+    // Tests run as threads of one process: two of them making the same
+    // environment at once broke each other's pip install.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools").join(name);
     let marker = venv.join("platsen-packages.txt");
     let wanted = packages.join("\n");
