@@ -193,9 +193,11 @@ async fn main() {
     let client = reqwest::Client::new();
     let mut urls = Vec::new();
     for q in SEARCHES {
-        // Every page of a search is a distinct URL: the response cache never answers.
-        let pages: Vec<String> =
-            (1..=200).map(|p| format!("{base}/api/v1/jobs/search?{q}&page={p}&per_page=20")).collect();
+        // Every request a distinct URL (200 pages × 10 page sizes, more than
+        // one client asks for in a run): the response cache never answers.
+        let pages: Vec<String> = (0..2000)
+            .map(|i| format!("{base}/api/v1/jobs/search?{q}&page={}&per_page={}", i % 200 + 1, 15 + i / 200))
+            .collect();
         let body = client.get(&pages[0]).send().await.unwrap().bytes().await.unwrap().to_vec();
         let ceiling = bare(body, "application/json").await;
         let c = ceiling.clone();
