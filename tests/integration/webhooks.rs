@@ -163,6 +163,13 @@ async fn webhooks_deliver_signed_changes_and_retry_a_failing_receiver(app: &Test
 
     app.clock.advance(chrono::Duration::minutes(5));
     receiver.wait_for(2).await;
+    // The clock moves only once the failure is recorded: the backoff counts
+    // from when the attempt was logged, so moving it between the receiver's
+    // answer and the record would put the retry after the new time.
+    eventually(10, "the second attempt in the log", || async {
+        app.call(Method::GET, &deliveries, Some(&key), None).await.body.as_array().is_some_and(|d| d.len() >= 2)
+    })
+    .await;
     app.clock.advance(chrono::Duration::minutes(5));
     let got = receiver.wait_for(3).await;
     // The same batch each time, with the same delivery id.
