@@ -571,6 +571,12 @@ pub fn peppol_validate(documents: &[(String, String)]) -> Option<(Option<i32>, S
         std::fs::write(&path, xml).unwrap();
         files.push(path);
     }
+    // The tool installs itself and compiles its rules into a cache on first
+    // use, writing the compiled file in place: a second run at that moment
+    // read it half-written ("XML document structures must start and end
+    // within the same entity"). Runs take turns.
+    static RUNNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
     let out = std::process::Command::new(&tool).args(&files).output().expect("peppol-validate runs");
     Some((
         out.status.code(),
