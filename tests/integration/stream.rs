@@ -291,3 +291,128 @@ async fn the_stream_is_exactly_once_while_writers_commit_concurrently(app: &Test
     assert_eq!(state, open);
     assert_eq!(open.len(), WRITERS * ADS_PER_WRITER / 4);
 }
+
+// ----- an upgrade: a change log written before its ads were compressed ------
+
+/// The schema version before the change log's ads were stored compressed.
+const BEFORE_PACKED_LOG: i64 = 17;
+
+/// An employer, one open ad and its entry in the change log, as the
+/// previous version stored them (the ad as JSON text).
+async fn seed_log_before_packing(db: platsen_tests::OldDatabase) {
+    let now = chrono::Utc::now();
+    let deadline = (now + chrono::Duration::days(20)).date_naive();
+    let expires = now + chrono::Duration::days(21);
+    let description = "<p>Gamla kommunen söker en upphandlare.</p>";
+    macro_rules! seed {
+        ($pool:expr) => {{
+            let employer: i64 = sqlx::query_scalar(
+                "insert into employers (slug, name, organization_number, requires_review, is_demo, created_at,
+                                        updated_at, name_sort)
+                 values ('gamla-kommunen', 'Gamla kommunen', '212000-0233', false, false, $1, $1, 'gamla kommunen')
+                 returning id",
+            )
+            .bind(now)
+            .fetch_one($pool)
+            .await
+            .unwrap();
+            let job: i64 = sqlx::query_scalar(
+                "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
+                                      county_code, remote, employment_type, extent_percent, vacancies,
+                                      application_deadline, apply_url, published_at, expires_at, version,
+                                      created_at, updated_at)
+                 values ($1, 'upphandlare-fore-uppgraderingen', 'published', 'Upphandlare före uppgraderingen', $2,
+                         'upphandlare', '0182', '01', 'on_site', 'tillsvidare', 100, 1, $3,
+                         'https://gamla.example/jobb', $4, $5, 1, $4, $4)
+                 returning id",
+            )
+            .bind(employer)
+            .bind(description)
+            .bind(deadline)
+            .bind(now)
+            .bind(expires)
+            .fetch_one($pool)
+            .await
+            .unwrap();
+            let ad = json!({
+                "id": job, "slug": "upphandlare-fore-uppgraderingen", "employer_id": employer,
+                "employer_slug": "gamla-kommunen", "employer_name": "Gamla kommunen", "employer_sector": null,
+                "status": "published", "title": "Upphandlare före uppgraderingen", "description": description,
+                "role": "upphandlare", "municipality": "0182", "remote": "on_site", "employment_type": "tillsvidare",
+                "extent_percent": 100, "salary_min": null, "salary_max": null, "salary_period": null,
+                "vacancies": 1, "application_deadline": deadline, "start_text": null,
+                "apply_url": "https://gamla.example/jobb", "apply_email": null, "contacts": [], "featured": false,
+                "published_at": now, "expires_at": expires, "closed_at": null, "is_demo": false, "version": 1,
+                "created_at": now, "updated_at": now
+            });
+            sqlx::query(
+                "insert into job_changes (job_id, employer_id, change, version, ad, created_at)
+                 values ($1, $2, 'upsert', 1, $3, $4)",
+            )
+            .bind(job)
+            .bind(employer)
+            .bind(ad.to_string())
+            .bind(now)
+            .execute($pool)
+            .await
+            .unwrap();
+        }};
+    }
+    match &db {
+        platsen_tests::OldDatabase::Sqlite(pool) => seed!(pool),
+        platsen_tests::OldDatabase::Postgres(pool) => seed!(pool),
+    }
+}
+
+/// After the upgrade the old entry reads as before, at the same position,
+/// and the log goes on after it: a consumer's cursor stays valid.
+async fn a_change_log_from_before_packing_reads_as_before(app: &TestApp) {
+    let (changes, cursor) = drain(app, "0", 100).await;
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0]["change"], "upsert");
+    assert_eq!(changes[0]["ad"]["title"], "Upphandlare före uppgraderingen");
+    assert_eq!(changes[0]["ad"]["employer"]["slug"], "gamla-kommunen");
+    let job = changes[0]["id"].as_i64().unwrap();
+    let (open, snap_cursor) = snapshot(app).await;
+    assert_eq!(open.keys().copied().collect::<Vec<_>>(), [job]);
+    assert_eq!(snap_cursor, cursor);
+
+    // Closing it reads the old entry to decide, and writes a packed one.
+    let employer =
+        app.store.employer(&platsen_jobs::IdOrSlug::Slug("gamla-kommunen".into()), app.clock.now()).await.unwrap();
+    let key = app.create_key(employer.id).await;
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{job}/close"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let fresh = app.publish_job(&key, app.job("Inköpare efter uppgraderingen")).await;
+    let (later, _) = drain(app, &cursor, 100).await;
+    let seen: Vec<(i64, &str)> =
+        later.iter().map(|c| (c["id"].as_i64().unwrap(), c["change"].as_str().unwrap())).collect();
+    assert_eq!(seen, [(job, "removed"), (fresh, "upsert")], "{later:#?}");
+    assert_eq!(later[0]["reason"], "closed");
+    assert_eq!(later[0]["removed"]["employer_id"], employer.id);
+    assert_eq!(later[1]["ad"]["title"], "Inköpare efter uppgraderingen");
+    let positions: Vec<i64> =
+        changes.iter().chain(&later).map(|c| c["cursor"].as_str().unwrap().parse().unwrap()).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]) && positions[0] == cursor.parse::<i64>().unwrap(),
+        "{positions:?}"
+    );
+    let (open, _) = snapshot(app).await;
+    assert_eq!(open.keys().copied().collect::<Vec<_>>(), [fresh]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_change_log_from_before_packing_reads_as_before() {
+    let app = TestApp::sqlite_upgraded_from(BEFORE_PACKED_LOG, seed_log_before_packing).await;
+    a_change_log_from_before_packing_reads_as_before(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_change_log_from_before_packing_reads_as_before() {
+    let Some(app) = TestApp::postgres_upgraded_from(BEFORE_PACKED_LOG, seed_log_before_packing).await else {
+        return;
+    };
+    a_change_log_from_before_packing_reads_as_before(&app).await;
+    app.stop().await;
+}

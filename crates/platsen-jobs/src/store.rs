@@ -173,11 +173,15 @@ macro_rules! log_changes {
                 .await?
                 .map(|r| $crate::store::job_from_row(&r, $now))
                 .transpose()?;
-            let last: Option<(String, String)> =
+            let last: Option<(String, Vec<u8>)> =
                 sqlx::query_as("select change, ad from job_changes where job_id = $1 order by id desc limit 1")
                     .bind(id)
                     .fetch_optional(&mut *$tx)
                     .await?;
+            let last = match last {
+                Some((kind, packed)) => Some((kind, $crate::store::changes::unpack(&packed)?)),
+                None => None,
+            };
             if let Some(c) =
                 $crate::store::changes::decide(ad.as_ref(), last.as_ref().map(|(k, a)| (k.as_str(), a.as_str())))?
             {
@@ -343,6 +347,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (15, "builtin index", include_str!("../../../migrations/postgres/0015_builtin_index.sql")),
             (16, "slug counters", include_str!("../../../migrations/postgres/0016_slug_counters.sql")),
             (17, "drop search columns", include_str!("../../../migrations/postgres/0017_drop_search_columns.sql")),
+            (18, "change log packed", include_str!("../../../migrations/postgres/0018_change_log_packed.sql")),
         ]
     } else {
         &[
@@ -363,6 +368,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (15, "builtin index", include_str!("../../../migrations/sqlite/0015_builtin_index.sql")),
             (16, "slug counters", include_str!("../../../migrations/sqlite/0016_slug_counters.sql")),
             (17, "drop search columns", include_str!("../../../migrations/sqlite/0017_drop_search_columns.sql")),
+            (18, "change log packed", include_str!("../../../migrations/sqlite/0018_change_log_packed.sql")),
         ]
     };
     Migrator::with_migrations(
