@@ -41,6 +41,9 @@ enum Db {
     Postgres(PgPool),
 }
 
+/// Connections to PostgreSQL per process: the pool's, and as many spares.
+const PG_CONNECTIONS: u32 = 16;
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -50,6 +53,21 @@ pub struct Store {
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Notified after every committed write (wakes the search worker).
     changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Connections for reads of one statement (`read_one!`).
+    spares: std::sync::Arc<Spares>,
+}
+
+/// The spare connections of whichever database the store has (the other
+/// set stays empty).
+struct Spares {
+    sqlite: spare::Spares<sqlx::Sqlite>,
+    postgres: spare::Spares<sqlx::Postgres>,
+}
+
+impl Spares {
+    fn new(max: usize) -> std::sync::Arc<Spares> {
+        std::sync::Arc::new(Spares { sqlite: spare::Spares::new(max), postgres: spare::Spares::new(max) })
+    }
 }
 
 /// Runs a read on whichever pool serves reads.
@@ -58,6 +76,30 @@ macro_rules! read {
         match &$self.db {
             Db::Sqlite { read: $pool, .. } => $body,
             Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs a read of one statement on a spare connection (`store/spare.rs`),
+/// which skips the pool's test of the connection on its way back: `$conn`
+/// is a `&mut` connection, used once.
+macro_rules! read_one {
+    ($self:ident, |$conn:ident| $body:expr) => {
+        match &$self.db {
+            Db::Sqlite { read, .. } => {
+                let mut lent = $self.spares.sqlite.lend(read).await?;
+                let $conn = &mut *lent;
+                let out = $body;
+                lent.done();
+                out
+            }
+            Db::Postgres(pool) => {
+                let mut lent = $self.spares.postgres.lend(pool).await?;
+                let $conn = &mut *lent;
+                let out = $body;
+                lent.done();
+                out
+            }
         }
     };
 }
@@ -439,7 +481,12 @@ impl Store {
                 .min_connections(1)
                 .connect_with(opts.read_only(true))
                 .await?;
-            Ok(Store { db: Db::Sqlite { read, write }, generation: Default::default(), changed: Default::default() })
+            Ok(Store {
+                db: Db::Sqlite { read, write },
+                generation: Default::default(),
+                changed: Default::default(),
+                spares: Spares::new(readers as usize),
+            })
         }
     }
 
@@ -450,12 +497,17 @@ impl Store {
         // its last use (a database restart) fails that one query, which
         // answers 503, and is dropped when it goes back.
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(PG_CONNECTIONS)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        Ok(Store { db: Db::Postgres(pool), generation: Default::default(), changed: Default::default() })
+        Ok(Store {
+            db: Db::Postgres(pool),
+            generation: Default::default(),
+            changed: Default::default(),
+            spares: Spares::new(PG_CONNECTIONS as usize),
+        })
     }
 
     /// Notified after every committed write through this store.
@@ -560,10 +612,14 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite { read, write } => {
+                self.spares.sqlite.close().await;
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pool) => {
+                self.spares.postgres.close().await;
+                pool.close().await
+            }
         }
     }
 
@@ -683,11 +739,11 @@ impl Store {
     pub async fn employer(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<Employer> {
         macro_rules! by {
             ($column:literal, $value:expr) => {
-                read!(self, |pool| {
+                read_one!(self, |conn| {
                     sqlx::query(concat!(employer_select!(), "where e.", $column, " = $2"))
                         .bind(ts(now))
                         .bind($value)
-                        .fetch_optional(pool)
+                        .fetch_optional(conn)
                         .await?
                         .map(|r| employer_from_row(&r))
                         .transpose()?
@@ -852,7 +908,7 @@ impl Store {
         // index lookup (an `$1 is null or …` pattern would scan the table).
         macro_rules! by {
             ($column:literal, $value:expr) => {
-                read!(self, |pool| {
+                read_one!(self, |conn| {
                     sqlx::query(concat!(
                         job_select!(),
                         "where j.",
@@ -861,7 +917,7 @@ impl Store {
                     ))
                     .bind($value)
                     .bind(ts(now))
-                    .fetch_optional(pool)
+                    .fetch_optional(conn)
                     .await?
                     .map(|r| job_from_row(&r, now))
                     .transpose()?
@@ -1720,6 +1776,7 @@ mod indexing;
 pub mod orders;
 pub mod products;
 mod salary;
+mod spare;
 mod webhooks;
 
 pub use alerts::{Alert, AlertFrequency, CONFIRM_DAYS, ClaimedAlert};
