@@ -170,42 +170,33 @@ impl Store {
 
     /// The ads among `ids` that search should show now (published and
     /// unexpired), in full. The others should be deleted from the index.
+    ///
+    /// The rows are read by key alone and the status is checked here
+    /// (`job_from_row` marks an ad past its expiry as expired): with the
+    /// status and expiry in the `where` clause PostgreSQL's generic plan may
+    /// AND the primary key with the partial expiry index, which reads every
+    /// open ad's entry to return a page of twenty.
     pub async fn indexable_ads(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<crate::model::JobAd>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            // By key on both databases (see `description_texts`).
             let rows = match &self.db {
                 Db::Sqlite { read, .. } => {
-                    let mut q = sqlx::QueryBuilder::new(concat!(
-                        job_select!(),
-                        "where j.status = 'published' and j.expires_at > "
-                    ));
-                    q.push_bind(ts(now)).push(" and j.id in (");
+                    let mut q = sqlx::QueryBuilder::new(concat!(job_select!(), "where j.id in ("));
                     let mut sep = q.separated(", ");
                     for id in chunk {
                         sep.push_bind(*id);
                     }
                     q.push(")");
-                    q.build()
-                        .fetch_all(read)
-                        .await?
-                        .iter()
-                        .map(|r| super::job_from_row(r, now))
-                        .collect::<Result<Vec<_>>>()?
+                    let rows = q.build().fetch_all(read).await?;
+                    rows.iter().map(|r| super::job_from_row(r, now)).collect::<Result<Vec<_>>>()?
                 }
-                Db::Postgres(pool) => sqlx::query(concat!(
-                    job_select!(),
-                    "where j.id = any($2) and j.status = 'published' and j.expires_at > $1"
-                ))
-                .bind(ts(now))
-                .bind(chunk)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| super::job_from_row(r, now))
-                .collect::<Result<Vec<_>>>()?,
+                Db::Postgres(pool) => {
+                    let rows =
+                        sqlx::query(concat!(job_select!(), "where j.id = any($1)")).bind(chunk).fetch_all(pool).await?;
+                    rows.iter().map(|r| super::job_from_row(r, now)).collect::<Result<Vec<_>>>()?
+                }
             };
-            out.extend(rows);
+            out.extend(rows.into_iter().filter(|ad| ad.is_public()));
         }
         Ok(out)
     }
