@@ -906,21 +906,20 @@ impl Store {
     pub async fn public_job(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<JobAd> {
         // One static query per key kind, so each is a primary-key or unique
         // index lookup (an `$1 is null or …` pattern would scan the table).
+        // The key alone: whether the ad is public is checked here
+        // (`job_from_row` marks one past its expiry as expired). With the
+        // status and expiry in the `where` clause, PostgreSQL's generic plan
+        // may AND the key with the partial index of open ads and read every
+        // open ad's entry for one row (see `indexable_ads`).
         macro_rules! by {
             ($column:literal, $value:expr) => {
                 read_one!(self, |conn| {
-                    sqlx::query(concat!(
-                        job_select!(),
-                        "where j.",
-                        $column,
-                        " = $1 and j.status = 'published' and j.expires_at > $2"
-                    ))
-                    .bind($value)
-                    .bind(ts(now))
-                    .fetch_optional(conn)
-                    .await?
-                    .map(|r| job_from_row(&r, now))
-                    .transpose()?
+                    sqlx::query(concat!(job_select!(), "where j.", $column, " = $1"))
+                        .bind($value)
+                        .fetch_optional(conn)
+                        .await?
+                        .map(|r| job_from_row(&r, now))
+                        .transpose()?
                 })
             };
         }
@@ -928,7 +927,7 @@ impl Store {
             IdOrSlug::Id(id) => by!("id", *id),
             IdOrSlug::Slug(slug) => by!("slug", slug.as_str()),
         };
-        row.ok_or(Error::NotFound)
+        row.filter(JobAd::is_public).ok_or(Error::NotFound)
     }
 
     /// The ad with this slug if it was public once and is not any more
