@@ -906,11 +906,8 @@ impl Store {
     pub async fn public_job(&self, key: &IdOrSlug, now: DateTime<Utc>) -> Result<JobAd> {
         // One static query per key kind, so each is a primary-key or unique
         // index lookup (an `$1 is null or …` pattern would scan the table).
-        // The key alone: whether the ad is public is checked here
-        // (`job_from_row` marks one past its expiry as expired). With the
-        // status and expiry in the `where` clause, PostgreSQL's generic plan
-        // may AND the key with the partial index of open ads and read every
-        // open ad's entry for one row (see `indexable_ads`).
+        // The key alone, and whether the ad is public checked here, for the
+        // reason `indexable_ads` gives.
         macro_rules! by {
             ($column:literal, $value:expr) => {
                 read_one!(self, |conn| {

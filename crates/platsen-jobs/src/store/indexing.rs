@@ -179,6 +179,7 @@ impl Store {
     pub async fn indexable_ads(&self, ids: &[i64], now: DateTime<Utc>) -> Result<Vec<crate::model::JobAd>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
+            // By key on both databases (see `description_texts`).
             let rows = match &self.db {
                 Db::Sqlite { read, .. } => {
                     let mut q = sqlx::QueryBuilder::new(concat!(job_select!(), "where j.id in ("));
