@@ -66,6 +66,10 @@ fn failed(what: &str, e: &dyn std::fmt::Display) -> SalaryError {
 #[derive(Default)]
 pub struct SalaryData {
     current: tokio::sync::Mutex<Option<Current>>,
+    /// The data set and when it was last checked, for the many readers that
+    /// need not check again (every ad's page asks): a read lock, where
+    /// `current` would queue them all behind one another.
+    fresh: std::sync::RwLock<Option<(std::time::Instant, Option<Arc<Dataset>>)>>,
 }
 
 struct Current {
@@ -88,6 +92,11 @@ impl std::fmt::Debug for SalaryData {
 impl SalaryData {
     /// The current data set, or `None` before the first import.
     async fn dataset(&self, store: &Store) -> Result<Option<Arc<Dataset>>, SalaryError> {
+        if let Some((checked_at, data)) = self.fresh.read().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && checked_at.elapsed() < RECHECK
+        {
+            return Ok(data.clone());
+        }
         let mut current = self.current.lock().await;
         if let Some(c) = current.as_ref()
             && c.checked_at.elapsed() < RECHECK
@@ -99,6 +108,7 @@ impl SalaryData {
             && c.generation == generation
         {
             c.checked_at = std::time::Instant::now();
+            self.set_fresh(c);
             return Ok(c.data.clone());
         }
         let data = if generation == 0 {
@@ -111,13 +121,20 @@ impl SalaryData {
                 .map_err(|e| failed("building the salary data set failed", &e))?;
             Some(Arc::new(data))
         };
-        *current = Some(Current { generation, data: data.clone(), checked_at: std::time::Instant::now() });
+        let c = current.insert(Current { generation, data: data.clone(), checked_at: std::time::Instant::now() });
+        self.set_fresh(c);
         Ok(data)
+    }
+
+    fn set_fresh(&self, c: &Current) {
+        *self.fresh.write().unwrap_or_else(|e| e.into_inner()) = Some((c.checked_at, c.data.clone()));
     }
 
     /// Forgets the data set (after an import through this process).
     async fn invalidate(&self) {
-        *self.current.lock().await = None;
+        let mut current = self.current.lock().await;
+        *self.fresh.write().unwrap_or_else(|e| e.into_inner()) = None;
+        *current = None;
     }
 }
 

@@ -110,6 +110,12 @@ impl<V: Vocabulary> ParseFromJSON for Code<V> {
     }
 }
 
+impl<V> serde::Serialize for Code<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl<V: Vocabulary> ToJSON for Code<V> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))

@@ -1,6 +1,7 @@
 //! Job ads: the public list, search and reads, and employers managing their own.
 
 use crate::api::codes::IdOrSlugParam;
+use crate::api::fast_json::FastJson;
 use platsen_jobs::model::JobStatus;
 use platsen_jobs::search::{SearchQuery, SearchSort};
 use platsen_jobs::{IdOrSlug, JobFilter, JobSort, Lifecycle};
@@ -97,7 +98,7 @@ impl JobsApi {
         sort: Query<Option<JobSortCode>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] page: Query<Option<u32>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] per_page: Query<Option<u32>>,
-    ) -> Result<Json<JobList>, ApiError> {
+    ) -> Result<FastJson<JobList>, ApiError> {
         let sort = match sort.0 {
             Some(JobSortCode::Deadline) => JobSort::Deadline,
             _ => JobSort::Newest,
@@ -113,7 +114,7 @@ impl JobsApi {
         )?;
         let (page, per_page) = page_args(page.0, per_page.0);
         let result = self.state.app.public_jobs(&filter, page, per_page, self.state.app.clock.now()).await?;
-        Ok(Json(JobList::from_page(result, JobView::public)))
+        Ok(FastJson(JobList::from_page(result, JobView::public)))
     }
 
     /// Search open job ads
@@ -210,7 +211,7 @@ impl JobsApi {
         &self,
         /// The id, or the slug.
         id: Path<IdOrSlugParam>,
-    ) -> Result<Json<JobView>, ApiError> {
+    ) -> Result<FastJson<JobView>, ApiError> {
         let key = key(&id.0);
         let ad = self.state.app.store.public_job(&key, self.state.app.clock.now()).await?;
         let (role, sector, county) = (ad.role, ad.employer_sector, ad.municipality.county.code);
@@ -219,7 +220,7 @@ impl JobsApi {
             ad.salary.filter(|s| s.period == platsen_jobs::model::SalaryPeriod::Month).map(|s| (s.min, s.max));
         let mut view = JobView::public(ad);
         view.market_salary = self.state.app.market_band(role, sector, county, offered).await.map(Into::into);
-        Ok(Json(view))
+        Ok(FastJson(view))
     }
 
     /// Create a job ad

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod codes;
 pub mod docs;
 pub mod employers;
+pub mod fast_json;
 pub mod jobs;
 pub mod orders;
 pub mod products;

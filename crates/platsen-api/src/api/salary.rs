@@ -551,7 +551,7 @@ impl SalaryApi {
 }
 
 /// The market salary of a role, shown with each job ad.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct MarketSalaryView {
     /// The role code.
     pub role: String,
@@ -586,7 +586,7 @@ pub struct MarketSalaryView {
 }
 
 /// Where an offered salary range sits in the market band.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct OfferedView {
     /// Percentile of the lower end (null outside the published percentiles).
     #[oai(nullable)]

@@ -1,6 +1,9 @@
 //! The JSON shapes of the API: what clients send and what they get back.
 //! Request types derive both `Object` (for the spec) and `Deserialize` (for
-//! [`crate::http::body::JsonBody`]); response types derive `Object`.
+//! [`crate::http::body::JsonBody`]); response types derive `Object`, and
+//! the hot ones (an ad, a list of ads) also `Serialize`, to be written by
+//! [`crate::api::fast_json::FastJson`] without poem-openapi's `Value` tree
+//! (`fast_json`'s tests hold both writings to the same bytes).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use platsen_jobs::input::{ContactInput, EmployerInput, JobInput, JobPatch, Patch};
@@ -11,13 +14,13 @@ use poem_openapi::types::MaybeUndefined;
 
 use super::codes::{self, Code};
 use poem_openapi::{Enum, Object};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Maps an API enum onto the domain enum of the same variants, both ways.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident => $domain:ty { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, Serialize)]
         pub enum $name {
             $($(#[$vmeta])* #[oai(rename = $code)] #[serde(rename = $code)] $variant),+
         }
@@ -494,14 +497,14 @@ pub struct RejectJob {
 // ----- responses -----------------------------------------------------------
 
 /// A code with its Swedish display name.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Coded {
     pub code: String,
     pub name: String,
 }
 
 /// The employer behind an ad.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct EmployerRef {
     pub id: i64,
     pub slug: String,
@@ -509,7 +512,7 @@ pub struct EmployerRef {
 }
 
 /// Where the job is.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Location {
     pub municipality_code: Code<codes::Municipality>,
     pub municipality: String,
@@ -518,7 +521,7 @@ pub struct Location {
 }
 
 /// A salary range in SEK.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct SalaryView {
     #[oai(nullable)]
     pub min: Option<i64>,
@@ -528,7 +531,7 @@ pub struct SalaryView {
     pub currency: String,
 }
 
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ContactView {
     pub name: String,
     #[oai(nullable)]
@@ -540,7 +543,7 @@ pub struct ContactView {
 }
 
 /// A job ad.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct JobView {
     pub id: i64,
     pub slug: String,
@@ -551,9 +554,11 @@ pub struct JobView {
     /// The description as it was written, to edit and send back with
     /// `description_format`; for its employer only (absent in public views).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description_source: Option<String>,
     /// How `description_source` is written; for its employer only.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description_format: Option<DescriptionFormatCode>,
     pub role: Coded,
     pub employer: EmployerRef,
@@ -566,9 +571,11 @@ pub struct JobView {
     /// What people in the ad's role earn (Lönestatistik), on the single-ad
     /// view; absent in lists and when no survey is imported.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_salary: Option<crate::api::salary::MarketSalaryView>,
     pub vacancies: i64,
     pub application_deadline: NaiveDate,
+    #[serde(serialize_with = "super::fast_json::rfc3339")]
     pub expires_at: DateTime<Utc>,
     #[oai(nullable)]
     pub start_text: Option<String>,
@@ -579,8 +586,10 @@ pub struct JobView {
     pub contacts: Vec<ContactView>,
     pub featured: bool,
     #[oai(nullable)]
+    #[serde(serialize_with = "super::fast_json::rfc3339_opt")]
     pub published_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
+    #[serde(serialize_with = "super::fast_json::rfc3339_opt")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Set when an administrator sent the ad back; shown to its employer only.
     #[oai(nullable)]
@@ -589,7 +598,9 @@ pub struct JobView {
     pub is_demo: bool,
     /// Increases with every change; send it back in `If-Match` to avoid overwriting others' edits.
     pub version: i64,
+    #[serde(serialize_with = "super::fast_json::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::fast_json::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -661,7 +672,7 @@ impl JobView {
 }
 
 /// One page of job ads.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct JobList {
     pub items: Vec<JobView>,
     /// How many ads match in all.
