@@ -236,6 +236,24 @@ impl TestApp {
         }
     }
 
+    /// Stops the server as SIGTERM does, keeping its database (its folder
+    /// goes when the app is dropped).
+    pub async fn stop_server(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    /// The database URL of a server on SQLite (`None` on PostgreSQL).
+    pub fn sqlite_url(&self) -> Option<String> {
+        self._dir.as_ref().map(|d| format!("sqlite:{}", d.0.join("platsen.db").display()))
+    }
+
+    /// A folder of this test's own, removed with the app (SQLite only).
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self._dir.as_ref().map(|d| d.0.as_path())
+    }
+
     /// The folder the server writes invoices to for the Peppol access point.
     pub fn peppol_outbox(&self) -> std::path::PathBuf {
         self.peppol_outbox.0.join("utkorg")

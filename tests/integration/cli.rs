@@ -208,3 +208,107 @@ async fn demo_board_is_seeded_once_on_an_empty_database() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `platsen backup FILE` while ads are being written: the copy holds every
+/// ad acknowledged before the backup began, and a fresh server started on
+/// it serves them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_writing_holds_every_acknowledged_ad() {
+    let app = TestApp::sqlite().await;
+    let (_, key) = app.employer_with_key("Säkerhetskopians kommun").await;
+    let mut before = Vec::new();
+    for i in 0..20 {
+        before.push(app.publish_job(&key, app.job(&format!("Upphandlare {i}"))).await);
+    }
+    // A writer that goes on publishing while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(std::time::Instant, i64)>::new()));
+    let writer = {
+        let (base, key, stop, acked) = (app.base.clone(), key.clone(), stop.clone(), acked.clone());
+        let body = app.job("Inköpare under säkerhetskopieringen");
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = client.post(format!("{base}/api/v1/jobs")).bearer_auth(&key).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED);
+                let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+                acked.lock().unwrap().push((std::time::Instant::now(), id));
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let dir = app.dir().unwrap().join("kopior");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("platsen-backup.db");
+    let url = app.sqlite_url().unwrap();
+    let cli = |file: &std::path::Path| platsen::Cli {
+        db: platsen::DbArgs { database_url: url.clone() },
+        command: Some(platsen::Command::Backup { file: file.to_owned() }),
+    };
+    let began = std::time::Instant::now();
+    platsen::run(cli(&file)).await.expect("the backup");
+    let ended = std::time::Instant::now();
+    while acked.lock().unwrap().last().is_none_or(|(at, _)| *at <= ended) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+    let acked = acked.lock().unwrap().clone();
+    before.extend(acked.iter().filter(|(at, _)| *at < began).map(|(_, id)| *id));
+    assert!(acked.iter().any(|(at, _)| *at > ended), "writes went on after the backup");
+
+    // Garbage: the file exists; a folder that does not.
+    let again = platsen::run(cli(&file)).await.unwrap_err().to_string();
+    assert!(again.contains("finns redan"), "{again}");
+    let nowhere = platsen::run(cli(&dir.join("saknas").join("x.db"))).await.unwrap_err().to_string();
+    assert!(!nowhere.is_empty());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no partial file is left behind");
+
+    // Restore: a fresh server on the copy.
+    let store = platsen::open_store(&format!("sqlite:{}", file.display())).await.unwrap();
+    let running = platsen::start(store, platsen::ServerConfig::default(), app.clock.clone()).await.unwrap();
+    let client = reqwest::Client::new();
+    for id in &before {
+        // The employer's own view: the writer's ads are drafts.
+        let r = client
+            .get(format!("http://{}/api/v1/account/jobs/{id}", running.addr))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "ad {id}, acknowledged before the backup, is in the copy");
+    }
+    running.shutdown().await.unwrap();
+    app.stop().await;
+}
+
+/// PostgreSQL is backed up with pg_dump; the command says so.
+#[tokio::test]
+async fn a_backup_of_postgres_points_to_pg_dump() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let target = std::env::temp_dir().join(format!("platsen-pg-{:x}.db", rand::random::<u64>()));
+    let err = app.store.backup_into(&target).await.unwrap_err().to_string();
+    assert!(err.contains("pg_dump"), "{err}");
+    assert!(!target.exists());
+    app.stop().await;
+}
+
+/// Views counted in memory are written when the server stops, so a restart
+/// (a deploy) loses none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn views_counted_just_before_a_shutdown_are_kept() {
+    let mut app = TestApp::sqlite().await;
+    let (employer, key) = app.employer_with_key("Räknekommunen").await;
+    let id = app.publish_job(&key, app.job("Upphandlare som räknas")).await;
+    let slug = app.get(&format!("/api/v1/jobs/{id}")).await.body["slug"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(app.get(&format!("/jobb/{slug}")).await.status, StatusCode::OK);
+    }
+    app.stop_server().await;
+    let store = platsen::open_store(&app.sqlite_url().unwrap()).await.unwrap();
+    let counts = store.job_counts(employer).await.unwrap();
+    assert_eq!(counts.get(&id).map(|c| c.0), Some(3), "{counts:?}");
+    store.close().await;
+}

@@ -10,6 +10,7 @@ platsen_tests::contract!(
     the_list_answers_every_filter_combination_as_its_contract_says,
     public_reads_have_etags_and_cache_control,
     health_and_readiness,
+    metrics_count_what_the_operator_watches,
 );
 
 async fn filters_sorting_and_counts(app: &TestApp) {
@@ -174,6 +175,7 @@ async fn health_and_readiness(app: &TestApp) {
     // every commit (the benchmark measures what that costs).
     let durable = if app.store.backend() == "sqlite" { "full" } else { "postgres" };
     assert_eq!(ready.body["durability"], durable, "{}", ready.body);
+    assert_eq!(ready.body["meilisearch"], "not_configured", "{}", ready.body);
     if app.store.backend() == "sqlite" {
         let dir = std::env::temp_dir().join(format!("platsen-durability-{:x}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -274,6 +276,34 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     }
 }
 
+/// With a drain time, a stopping instance first answers `/readyz` with 503
+/// (a load balancer takes it out) while it still serves every request that
+/// reaches it; then it closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_instance_drains_before_it_closes() {
+    let dir = std::env::temp_dir().join(format!("platsen-drain-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = platsen::open_store(&format!("sqlite:{}", dir.join("d.db").display())).await.unwrap();
+    let config = platsen::ServerConfig { drain: std::time::Duration::from_millis(800), ..Default::default() };
+    let running = platsen::start(store, config, platsen_app::Clock::default()).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(running.shutdown());
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let ready = platsen_tests::Reply::from(client.get(format!("{base}/readyz")).send().await.unwrap()).await;
+    ready.assert_problem_kind(503, "draining");
+    for _ in 0..5 {
+        let r = client.get(format!("{base}/api/v1/jobs")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "served while draining");
+    }
+    stopping.await.unwrap().unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800), "the drain time was kept");
+    assert!(reqwest::Client::new().get(format!("{base}/readyz")).send().await.is_err(), "closed after the drain");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Request rate is bounded per client address: past the burst, 429 with
 /// Retry-After, as problem+json.
 #[tokio::test]
@@ -296,4 +326,94 @@ async fn requests_over_the_rate_limit_get_429() {
     assert_eq!(limited.header("retry-after"), Some("1"));
     running.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Behind a trusted load balancer the limit counts each client named in
+/// `X-Forwarded-For`; from anyone else the header is ignored (a client
+/// cannot dodge the limit by writing it).
+#[tokio::test]
+async fn the_rate_limit_counts_the_client_behind_a_trusted_proxy() {
+    let dir = std::env::temp_dir().join(format!("platsen-proxy-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = reqwest::Client::new();
+    for trusted in [true, false] {
+        let store =
+            platsen::open_store(&format!("sqlite:{}", dir.join(format!("{trusted}.db")).display())).await.unwrap();
+        let proxies = if trusted { "127.0.0.1, ::1" } else { "10.9.8.7" };
+        let config = platsen::ServerConfig {
+            rate_limit: 2,
+            trusted_proxies: platsen::TrustedProxies(platsen_api::http::client::parse_trusted(proxies).unwrap()),
+            ..Default::default()
+        };
+        let running = platsen::start(store, config, platsen_app::Clock::default()).await.unwrap();
+        let url = format!("http://{}/healthz", running.addr);
+        let passed = |from: &'static str| {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let mut ok = 0;
+                for _ in 0..12 {
+                    let r = client.get(&url).header("x-forwarded-for", from).send().await.unwrap();
+                    ok += usize::from(r.status() == StatusCode::OK);
+                }
+                ok
+            }
+        };
+        let first = passed("1.1.1.1, 198.51.100.7").await;
+        assert!(first < 12, "trusted={trusted}: the limit bites ({first} of 12 passed)");
+        let second = passed("198.51.100.8").await;
+        if trusted {
+            assert!(second >= 10, "another client has its own bucket: {second} of 12 passed");
+            let forged = passed("198.51.100.8, 198.51.100.7").await;
+            assert!(forged < 3, "a forged entry to the left does not help: {forged} of 12 passed");
+        } else {
+            assert!(second < 3, "an untrusted peer's header is ignored: {second} of 12 passed");
+        }
+        running.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `GET /metrics`: Prometheus's text format for the admin token only, with
+/// requests by route template (never the path), the response cache, the
+/// pools and the search outbox.
+async fn metrics_count_what_the_operator_watches(app: &TestApp) {
+    // Garbage and strangers: no token, a wrong one, an employer's key.
+    let (_, key) = app.employer_with_key("Mätkommunen").await;
+    for auth in [None, Some("fel-token"), Some(key.as_str()), Some("")] {
+        let r = app.call(Method::GET, "/metrics", auth, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{auth:?}: {}", r.text);
+        assert!(!r.text.contains("platsen_http_requests_total"), "{}", r.text);
+    }
+    let id = app.publish_job(&key, app.job("Upphandlare till mätningen")).await;
+    for _ in 0..3 {
+        assert_eq!(app.get(&format!("/api/v1/jobs/{id}")).await.status, StatusCode::OK);
+    }
+    assert_eq!(app.get("/api/v1/jobs/999999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/finns/inte/alls").await.status, StatusCode::NOT_FOUND);
+    let r = app.call(Method::GET, "/metrics", Some(platsen_tests::ADMIN_TOKEN), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/plain")), "{:?}", r.header("content-type"));
+    let count = |prefix: &str| -> f64 {
+        r.text
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum()
+    };
+    let ok = count(r#"platsen_http_requests_total{method="GET",route="/api/v1/jobs/{id}",status="200"}"#);
+    assert!(ok >= 3.0, "three reads of the ad, some from the cache: {ok}\n{}", r.text);
+    let missing = count(r#"platsen_http_requests_total{method="GET",route="/api/v1/jobs/{id}",status="404"}"#);
+    assert!(missing >= 1.0, "{}", r.text);
+    assert!(count(r#"platsen_http_requests_total{method="GET",route="unmatched",status="404"}"#) >= 1.0, "{}", r.text);
+    assert!(!r.text.contains("/finns/inte") && !r.text.contains(&format!("/jobs/{id}\"")), "paths are never labels");
+    assert!(count(r#"platsen_response_cache_lookups_total{outcome="hit"}"#) >= 1.0, "{}", r.text);
+    assert!(count(r#"platsen_response_cache_lookups_total{outcome="miss"}"#) >= 1.0, "{}", r.text);
+    assert!(count("platsen_http_request_duration_seconds_count") >= 5.0, "{}", r.text);
+    assert!(r.text.contains("platsen_db_connections{"), "{}", r.text);
+    assert_eq!(count("platsen_database_up"), 1.0, "{}", r.text);
+    assert_eq!(count("platsen_search_outbox_dead"), 0.0, "{}", r.text);
+    assert!(r.text.contains("# TYPE platsen_rate_limited_requests counter"), "{}", r.text);
+    assert!(r.text.contains("# TYPE platsen_webhook_deliveries counter"), "{}", r.text);
+    assert!(r.text.contains("# TYPE platsen_alert_mails counter"), "{}", r.text);
+    assert!(r.text.contains("# TYPE platsen_search_sync_lag_seconds gauge"), "{}", r.text);
 }

@@ -35,11 +35,20 @@ pub struct AppState {
     pub admin_token: Option<Arc<str>>,
     /// What the pages keep between requests: the sign-in limits, cookies.
     pub web: http::session::WebState,
+    /// Set when the process is about to stop: `/readyz` answers 503 so the
+    /// load balancer sends new requests elsewhere, while this instance
+    /// still serves what reaches it.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
     pub fn new(app: App, admin_token: Option<&str>, secure_cookies: bool) -> AppState {
-        AppState { app, admin_token: admin_token.map(Arc::from), web: http::session::WebState::new(secure_cookies) }
+        AppState {
+            app,
+            admin_token: admin_token.map(Arc::from),
+            web: http::session::WebState::new(secure_cookies),
+            draining: Default::default(),
+        }
     }
 }
 
@@ -67,11 +76,14 @@ pub struct HttpOptions {
     /// Requests per second allowed per client address (burst: five times as
     /// many); 0 turns the limit off.
     pub rate_limit_per_sec: u32,
+    /// The load balancers whose `X-Forwarded-For` says who the client is
+    /// (see `http::client`); empty: the socket's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        HttpOptions { rate_limit_per_sec: 50 }
+        HttpOptions { rate_limit_per_sec: 50, trusted_proxies: Vec::new() }
     }
 }
 
@@ -203,12 +215,28 @@ fn links(spec: &mut serde_json::Value) {
 }
 
 /// `GET /readyz`: 200 when the database answers, 503 when it does not.
+/// Meilisearch is reported (`ok`, `down` or `not_configured`) but does not
+/// make the instance unready: the built-in search answers while it is away.
 pub async fn readiness(state: &AppState) -> poem::Response {
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        return problem::Problem::new(
+            poem::http::StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "Stänger",
+            "Servern stänger; nya förfrågningar går till en annan instans.",
+        )
+        .into_poem_response();
+    }
     match state.app.store.ping().await {
         Ok(()) => poem::IntoResponse::into_response(poem::web::Json(serde_json::json!({
             "status": "ok",
             "database": state.app.store.backend(),
             "durability": state.app.store.durability().await.unwrap_or("unknown"),
+            "meilisearch": match (state.app.search_configured, state.app.search.get()) {
+                (false, _) => "not_configured",
+                (true, Some(h)) if h.engine.healthy().await => "ok",
+                (true, _) => "down",
+            },
         }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -223,29 +251,77 @@ pub async fn readiness(state: &AppState) -> poem::Response {
     }
 }
 
+/// `GET /metrics`: Prometheus's text format, for the operator's admin
+/// token only (`Authorization: Bearer …`); 404 when no token is set, as the
+/// admin API.
+async fn metrics(state: &AppState, req: &poem::Request) -> poem::Response {
+    let token = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match (&state.admin_token, token) {
+        (None, _) => problem::Problem::new(
+            poem::http::StatusCode::NOT_FOUND,
+            "not-found",
+            "Finns inte",
+            "Mätvärden kräver en administratörstoken, och ingen är satt.",
+        )
+        .into_poem_response(),
+        (Some(admin), Some(token)) if platsen_jobs::keys::secrets_equal(token, admin) => {
+            let text = state.app.metrics.scrape(&state.app).await;
+            poem::Response::builder()
+                .content_type("text/plain; version=0.0.4; charset=utf-8")
+                .header(poem::http::header::CACHE_CONTROL, "no-store")
+                .body(text)
+        }
+        _ => {
+            let mut resp = problem::Problem::new(
+                poem::http::StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Inloggning krävs",
+                "Ange administratörstoken: Authorization: Bearer <token>.",
+            )
+            .into_poem_response();
+            resp.headers_mut()
+                .insert(poem::http::header::WWW_AUTHENTICATE, poem::http::HeaderValue::from_static("Bearer"));
+            resp
+        }
+    }
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
     let api = openapi(&state);
     let spec = spec_json(&state);
     let cache_spec = spec.clone();
-    let spec_methods =
-        http::allow::SpecMethods::from_spec(&serde_json::from_str(&spec).expect("the spec is JSON"), "/api");
+    let spec_value: serde_json::Value = serde_json::from_str(&spec).expect("the spec is JSON");
+    let spec_methods = std::sync::Arc::new(http::allow::SpecMethods::from_spec(&spec_value, "/api"));
     // Swagger UI, made accessible (see `docs.rs`), built once.
     let docs = api::docs::accessible_swagger_ui(&api.swagger_ui_html());
     let ready_state = state.clone();
+    let metrics_state = state.clone();
+    let metrics = state.app.metrics.clone();
+    let state_metrics = metrics.clone();
     let public_url = http::page::PublicUrl(state.app.public_url.to_string());
     let routes = Route::new()
         .nest(
             "/api",
             api.around(move |ep, req| {
-                // poem-openapi's 405 does not say what the path takes; the spec does.
-                let allow = spec_methods.allow(req.original_uri().path());
+                // poem-openapi's 405 does not say what the path takes; the
+                // spec does. Looked up only for a 405 (a `Uri` clone shares
+                // its bytes).
+                let uri = req.original_uri().clone();
+                let spec_methods = spec_methods.clone();
                 async move {
                     match ep.call(req).await {
-                        Err(e) if e.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => Err(match allow {
-                            Some(allow) => http::allow::MethodNotAllowed { allow }.into(),
-                            None => e,
-                        }),
+                        Err(e) if e.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED => {
+                            Err(match spec_methods.allow(uri.path()) {
+                                Some(allow) => http::allow::MethodNotAllowed { allow }.into(),
+                                None => e,
+                            })
+                        }
                         other => other,
                     }
                 }
@@ -257,6 +333,13 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
         )
         .nest("/api/docs", Route::new().at("/", get(make_sync(move |_| poem::web::Html(docs.clone())))))
         .at("/healthz", get(make_sync(|_| poem::web::Json(serde_json::json!({ "status": "ok" })))))
+        .at(
+            "/metrics",
+            get(poem::endpoint::make(move |req| {
+                let state = metrics_state.clone();
+                async move { self::metrics(&state, &req).await }
+            })),
+        )
         .at(
             "/readyz",
             get(poem::endpoint::make(move |_| {
@@ -291,11 +374,20 @@ pub fn app(state: AppState, options: &HttpOptions) -> impl Endpoint + 'static {
         .data(state)
         .data(public_url)
         .with(middleware::ConditionalGet)
-        .with(middleware::RateLimit::new(options.rate_limit_per_sec))
+        .with(middleware::RateLimit::new(options.rate_limit_per_sec, state_metrics))
+        .with(http::client::ClientAddress::new(options.trusted_proxies.clone()))
         .with(middleware::PublicCors)
         .with(middleware::SecurityHeaders)
-        .catch_all_error(|err| async move { problem::problem_from_poem_error(err) })
-        .with(middleware::AccessLog)
+        .catch_all_error(|err| async move {
+            // Keep the matched route for the metrics.
+            let pattern = err.data::<poem::PathPattern>().cloned();
+            let mut resp = problem::problem_from_poem_error(err);
+            if let Some(p) = pattern {
+                resp.set_data(p);
+            }
+            resp
+        })
+        .with(middleware::AccessLog::new(metrics, &spec_value, "/api"))
         .into_endpoint()
 }
 

@@ -174,13 +174,17 @@ impl App {
             Ok(Some((ids, to, subject, body, headers))) => {
                 match self.mailer.send_with_headers(&to, &subject, body, &headers).await {
                     Ok(()) => {
+                        crate::metrics::Metrics::count(&self.metrics.alert_mails, "sent");
                         tracing::info!(alert_id = claimed.alert.id, ads = ids.len(), "job alert mailed");
                         if let Err(e) = self.store.record_alert_run(&claimed, &ids, now, None).await {
                             tracing::error!(alert_id = claimed.alert.id, error = %e, "recording a job alert run failed");
                         }
                         return;
                     }
-                    Err(_) => retry,
+                    Err(_) => {
+                        crate::metrics::Metrics::count(&self.metrics.alert_mails, "failed");
+                        retry
+                    }
                 }
             }
             Err(()) => retry,

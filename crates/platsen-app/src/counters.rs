@@ -49,6 +49,11 @@ impl Counters {
         false
     }
 
+    /// Whether anything waits to be written.
+    pub fn is_pending(&self) -> bool {
+        self.searches.load(Ordering::Acquire) != 0 || !self.pending.lock().expect("counters lock").is_empty()
+    }
+
     /// Writes what is pending; on failure it stays pending for next time.
     pub async fn write(&self, store: &platsen_jobs::Store, now: DateTime<Utc>) {
         let batch: Vec<(i64, i64, i64)> = {

@@ -19,6 +19,7 @@ pub mod format;
 pub mod invoicing;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod orders;
 pub mod outgoing;
 pub mod review;
@@ -69,6 +70,8 @@ pub struct App {
     pub outgoing: outgoing::Policy,
     /// The seller on invoices, and where they are sent.
     pub invoicing: Arc<invoicing::Invoicing>,
+    /// What the operator's Prometheus scrapes (`GET /metrics`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl std::fmt::Debug for App {
@@ -95,6 +98,7 @@ impl App {
             salary: Default::default(),
             mailer: Default::default(),
             counters: Default::default(),
+            metrics: Default::default(),
             alert_limit: Arc::new(alerts::subscribe_limit()),
             order_limit: Arc::new(orders::order_limit()),
             public_url: Arc::from(public_url.trim_end_matches('/')),

@@ -98,6 +98,8 @@ impl App {
             error: sent.as_ref().err().cloned(),
             duration_ms: started.elapsed().as_millis() as i64,
         };
+        let counted = if outcome.succeeded() { "delivered" } else { "failed" };
+        crate::metrics::Metrics::count(&self.metrics.webhooks, counted);
         if outcome.succeeded() {
             tracing::info!(webhook_id = w.id, changes = n, status = outcome.status_code, "webhook delivered");
         } else {

@@ -8,6 +8,9 @@
 //! - **webhooks** (every second): pushes the change log to integrators;
 //! - **job alerts** (every two seconds): runs confirmed saved searches and
 //!   mails what is new;
+//! - **counts** (every five seconds): writes the view, click and search
+//!   counts this process holds, also when no further view arrives to
+//!   trigger it (so every instance's counts reach the dashboards in time);
 //! - **billing** (every hour): writes down ad credits that ran out unused,
 //!   and invoices agreement customers for last month's ads (idempotent, so
 //!   the first run of a month does it and the others find nothing).
@@ -41,6 +44,7 @@ impl Workers {
             ("webhooks", tokio::spawn(app.clone().run_webhooks(changes_json, stopped.clone()))),
             ("job alerts", tokio::spawn(app.clone().run_alerts(stopped.clone()))),
             ("billing", tokio::spawn(bill(app.clone(), stopped.clone()))),
+            ("counts", tokio::spawn(write_counts(app.clone(), stopped.clone()))),
         ];
         if let Some(meili) = meili {
             tasks.push(("search sync", tokio::spawn(sync_search(app.clone(), meili, stopped.clone()))));
@@ -54,6 +58,21 @@ impl Workers {
             if let Err(e) = task.await {
                 tracing::error!(worker = name, error = %e, "a background worker failed");
             }
+        }
+    }
+}
+
+/// Writes pending counts every few seconds.
+async fn write_counts(app: App, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if app.counters.is_pending() {
+                    app.write_counts().await;
+                }
+            }
+            _ = stopped.changed() => break,
         }
     }
 }

@@ -582,6 +582,87 @@ impl Store {
         Ok(n)
     }
 
+    /// Copies an SQLite database, consistently, into a new file at `target`
+    /// while the server may be writing: `VACUUM INTO` reads one snapshot
+    /// (in WAL mode writers go on meanwhile) and writes a compact copy. The
+    /// copy is made under a temporary name beside `target`, checked with
+    /// `quick_check`, synced and then renamed, so `target` is either absent
+    /// or a whole, checked database. Returns how many job ads it holds.
+    ///
+    /// PostgreSQL is backed up with its own tools (`pg_dump`); asked for
+    /// here, the answer says so.
+    pub async fn backup_into(&self, target: &std::path::Path) -> Result<i64> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let Db::Sqlite { write, .. } = &self.db else {
+            return Err(Error::invalid(
+                "database",
+                "postgres",
+                "PostgreSQL säkerhetskopieras med pg_dump (se docs/DEPLOYMENT.md).",
+            ));
+        };
+        if target.exists() {
+            return Err(Error::invalid("file", "exists", format!("{} finns redan.", target.display())));
+        }
+        let name = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::invalid("file", "invalid", format!("{} är inget filnamn.", target.display())))?;
+        let partial = target.with_file_name(format!(".{name}.partial-{:x}", rand::random::<u32>()));
+        let copied = async {
+            // A connection of its own: the readers' are read-only (the copy
+            // is a file to write) and the writer's would hold writes back.
+            let mut conn = (*write.connect_options()).clone().connect().await?;
+            let out = async {
+                sqlx::query("vacuum into ?").bind(partial.to_string_lossy().as_ref()).execute(&mut conn).await?;
+                Ok::<_, Error>(())
+            }
+            .await;
+            let _ = conn.close().await;
+            out?;
+            let copy = SqliteConnectOptions::new().filename(&partial).read_only(true);
+            let mut conn = copy.connect().await?;
+            let checked: String = sqlx::query_scalar("pragma quick_check").fetch_one(&mut conn).await?;
+            let ads: i64 = sqlx::query_scalar("select count(*) from job_ads").fetch_one(&mut conn).await?;
+            let _ = conn.close().await;
+            if checked != "ok" {
+                return Err(Error::invalid("file", "corrupt", format!("Kopian klarade inte kontrollen: {checked}")));
+            }
+            Ok(ads)
+        }
+        .await;
+        let finished = copied.and_then(|ads| {
+            let io = |e: std::io::Error| Error::invalid("file", "io", format!("{}: {e}", target.display()));
+            std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io)?;
+            // A hard link fails if `target` appeared meanwhile, where a
+            // rename would replace it.
+            std::fs::hard_link(&partial, target).map_err(io)?;
+            if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+            Ok(ads)
+        });
+        let _ = std::fs::remove_file(&partial);
+        finished
+    }
+
+    /// Each connection pool's name, size and idle connections (the spares
+    /// of `read_one!` are counted with their pool), for the metrics.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                let (open, idle) = self.spares.sqlite.stats();
+                vec![
+                    ("read", read.size() + open, read.num_idle() as u32 + idle),
+                    ("write", write.size(), write.num_idle() as u32),
+                ]
+            }
+            Db::Postgres(pool) => {
+                let (open, idle) = self.spares.postgres.stats();
+                vec![("postgres", pool.size() + open, pool.num_idle() as u32 + idle)]
+            }
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         read!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;

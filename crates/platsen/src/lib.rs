@@ -59,6 +59,12 @@ pub enum Command {
     /// Invoices: the monthly run for agreement customers.
     #[command(subcommand)]
     Invoices(InvoicesCommand),
+    /// Copy an SQLite database, consistently, while the server runs (for
+    /// PostgreSQL use pg_dump; see docs/DEPLOYMENT.md).
+    Backup {
+        /// The new file (it must not exist).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +168,15 @@ pub struct ServeArgs {
     /// Requests per second per client address; 0 turns the limit off.
     #[arg(long, env = "PLATSEN_RATE_LIMIT", default_value_t = 50)]
     pub rate_limit: u32,
+    /// Seconds between a stop signal and closing the listener, while
+    /// `/readyz` answers 503 so a load balancer takes the instance out
+    /// (longer than its health check's interval × fall count).
+    #[arg(long, env = "PLATSEN_DRAIN_SECONDS", default_value_t = 0.0, value_parser = drain_seconds)]
+    pub drain_seconds: f64,
+    /// The load balancers in front (addresses or networks, comma-separated)
+    /// whose X-Forwarded-For names the client.
+    #[arg(long, env = "PLATSEN_TRUSTED_PROXIES", value_parser = trusted_proxies, default_value = "")]
+    pub trusted_proxies: TrustedProxies,
     /// The public base URL (for links in the spec).
     #[arg(long, env = "PLATSEN_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -187,6 +202,21 @@ pub struct ServeArgs {
     pub webhook_allow_private: bool,
     #[command(flatten)]
     pub invoicing: InvoicingArgs,
+}
+
+fn drain_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=300.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: ange sekunder mellan 0 och 300")),
+    }
+}
+
+/// `PLATSEN_TRUSTED_PROXIES`, parsed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<platsen_api::http::client::IpNet>);
+
+fn trusted_proxies(s: &str) -> Result<TrustedProxies, String> {
+    platsen_api::http::client::parse_trusted(s).map(TrustedProxies)
 }
 
 /// A yes-or-no setting as people write it: `1/0`, `true/false`,
@@ -353,6 +383,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 0 => println!("Inga nya fakturor för {}.", month.format("%Y-%m")),
                 n => println!("{n} fakturor för {}: nummer {}.", month.format("%Y-%m"), numbers.join(", ")),
             }
+            Ok(())
+        }
+        Some(Command::Backup { file }) => {
+            // Not `open_store`: a backup must not migrate the live database.
+            let store = Store::connect(&cli.db.database_url)
+                .await
+                .with_context(|| format!("connecting to the database ({})", redact(&cli.db.database_url)))?;
+            let started = std::time::Instant::now();
+            tracing::info!(file = %file.display(), "backup started");
+            let copied = store.backup_into(&file).await.map_err(describe);
+            store.close().await;
+            let ads = copied?;
+            tracing::info!(file = %file.display(), ads, millis = started.elapsed().as_millis() as u64, "backup finished");
+            println!("Säkerhetskopian {} är klar och kontrollerad ({ads} annonser).", file.display());
             Ok(())
         }
         Some(Command::Migrate) => {
@@ -631,6 +675,11 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     pub demo: bool,
     pub rate_limit: u32,
+    /// Whose `X-Forwarded-For` is believed (`PLATSEN_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
+    /// How long `/readyz` answers 503 before the listener closes on a stop
+    /// (`PLATSEN_DRAIN_SECONDS`).
+    pub drain: Duration,
     pub public_url: Option<String>,
     /// Outgoing mail: `smtp://host:port`, or `None` to log mails.
     pub smtp_url: Option<String>,
@@ -654,6 +703,8 @@ impl Default for ServerConfig {
             admin_token: None,
             demo: false,
             rate_limit: 0,
+            trusted_proxies: TrustedProxies::default(),
+            drain: Duration::ZERO,
             public_url: None,
             smtp_url: None,
             mail_from: "Platsen <noreply@platsen.test>".into(),
@@ -679,6 +730,8 @@ impl From<ServeArgs> for ServerConfig {
             admin_token: a.admin_token,
             demo: a.demo,
             rate_limit: a.rate_limit,
+            trusted_proxies: a.trusted_proxies,
+            drain: Duration::from_secs_f64(a.drain_seconds),
             public_url: a.public_url,
             smtp_url: a.smtp_url,
             mail_from: a.mail_from,
@@ -797,24 +850,36 @@ pub async fn start(store: Store, config: ServerConfig, clock: Clock) -> anyhow::
     app.builtin.catch_up(&app.store, app.clock.now()).await.context("filling the built-in search index")?;
     let secure_cookies = public_url.starts_with("https://");
     let state = AppState::new(app.clone(), config.admin_token.as_deref(), secure_cookies);
-    let endpoint = platsen_api::app(state.clone(), &HttpOptions { rate_limit_per_sec: config.rate_limit });
+    let endpoint = platsen_api::app(
+        state.clone(),
+        &HttpOptions { rate_limit_per_sec: config.rate_limit, trusted_proxies: config.trusted_proxies.0.clone() },
+    );
     let (stop, mut stopped) = watch::channel(false);
     let workers =
         platsen_app::workers::Workers::start(&app, config.meili.clone(), platsen_api::changes_json(), &stopped);
 
     tracing::info!(%addr, database = store.backend(), "platsen listening");
+    let (drain, draining) = (config.drain, state.draining.clone());
     let task = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(
                 endpoint,
                 async move {
                     let _ = stopped.changed().await;
+                    if !drain.is_zero() {
+                        draining.store(true, std::sync::atomic::Ordering::Release);
+                        tracing::info!(seconds = drain.as_secs_f64(), "draining: /readyz answers 503");
+                        tokio::time::sleep(drain).await;
+                    }
                 },
                 Some(Duration::from_secs(30)),
             )
             .await
             .context("serving HTTP")?;
         workers.join().await;
+        // Views and apply clicks still summed in memory are written, so a
+        // restart loses none.
+        app.write_counts().await;
         store.close().await;
         tracing::info!("platsen stopped");
         Ok(())
@@ -854,5 +919,24 @@ mod tests {
         Cli::try_parse_from(["platsen", "serve", "--bind", "0.0.0.0:80"]).unwrap();
         Cli::try_parse_from(["platsen", "admin", "create-key", "--employer", "nacka-kommun"]).unwrap();
         assert!(Cli::try_parse_from(["platsen", "admin", "create-key"]).is_err());
+        let Some(Command::Backup { file }) = Cli::try_parse_from(["platsen", "backup", "kopia.db"]).unwrap().command
+        else {
+            panic!("backup parses")
+        };
+        assert_eq!(file, std::path::Path::new("kopia.db"));
+        assert!(Cli::try_parse_from(["platsen", "backup"]).is_err(), "the file is required");
+    }
+
+    #[test]
+    fn trusted_proxies_parse_and_garbage_names_the_setting() {
+        let Some(Command::Serve(args)) =
+            Cli::try_parse_from(["platsen", "serve", "--trusted-proxies", "127.0.0.1, 10.0.0.0/8"]).unwrap().command
+        else {
+            panic!("serve parses")
+        };
+        assert_eq!(args.trusted_proxies.0.len(), 2);
+        let err =
+            Cli::try_parse_from(["platsen", "serve", "--trusted-proxies", "haproxy.local"]).unwrap_err().to_string();
+        assert!(err.contains("trusted-proxies") && err.contains("haproxy.local"), "{err}");
     }
 }

@@ -103,7 +103,7 @@ impl AlertsApi {
             FrequencyCode::Daily => "daily",
             FrequencyCode::Weekly => "weekly",
         };
-        let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let client = crate::http::client::client_ip(req);
         self.state.app.subscribe(client, &b.email, &search, frequency).await.map_err(|r| match r {
             Refusal::Field(e) => platsen_jobs::Error::invalid(&e.field, e.code, e.message).into(),
             Refusal::TooMany => ApiError::too_many_requests(),

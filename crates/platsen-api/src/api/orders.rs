@@ -209,7 +209,7 @@ impl OrdersApi {
         req: &poem::Request,
         body: JsonBody<CreateOrder>,
     ) -> Result<Created<OrderReceipt>, ApiError> {
-        let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let client = crate::http::client::client_ip(req);
         let order = self.state.app.place_order(client, body.0.into()).await.map_err(|r| match r {
             OrderRefusal::Store(e) => ApiError::from(e),
             OrderRefusal::TooMany => ApiError::too_many_requests(),

@@ -80,15 +80,16 @@ impl<E: Endpoint> Endpoint for ConditionalGetEndpoint<E> {
 pub struct RateLimit {
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     per_sec: u32,
+    metrics: Arc<platsen_app::metrics::Metrics>,
 }
 
 impl RateLimit {
-    pub fn new(per_sec: u32) -> Self {
+    pub fn new(per_sec: u32, metrics: Arc<platsen_app::metrics::Metrics>) -> Self {
         let limiter = NonZeroU32::new(per_sec).map(|rate| {
             let burst = NonZeroU32::new(per_sec.saturating_mul(5)).expect("non-zero");
             Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
         });
-        RateLimit { limiter, per_sec }
+        RateLimit { limiter, per_sec, metrics }
     }
 }
 
@@ -108,9 +109,10 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        if let (Some(limiter), Some(addr)) = (&self.limit.limiter, req.remote_addr().as_socket_addr()) {
-            if limiter.check_key(&addr.ip()).is_err() {
-                tracing::warn!(client = %addr.ip(), "rate limited");
+        if let (Some(limiter), Some(ip)) = (&self.limit.limiter, crate::http::client::client_ip(&req)) {
+            if limiter.check_key(&ip).is_err() {
+                tracing::warn!(client = %ip, "rate limited");
+                self.limit.metrics.rate_limited.inc();
                 let mut resp = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate-limited",
@@ -190,16 +192,64 @@ impl<E: Endpoint> Endpoint for PublicCorsEndpoint<E> {
 
 /// One structured log line per request: method, path (never the query, which
 /// may hold personal data), status and duration.
-pub struct AccessLog;
+/// Logs each request and counts it in the metrics, by route template.
+pub struct AccessLog {
+    metrics: Arc<platsen_app::metrics::Metrics>,
+    /// poem-openapi's route patterns (`/api/v1/jobs/:param0`) with the
+    /// spec's templates (`/api/v1/jobs/{id}`), what an operator recognises.
+    labels: Arc<std::collections::HashMap<String, String>>,
+}
+
+impl AccessLog {
+    /// `spec` is the OpenAPI document as JSON, its paths served under `prefix`.
+    pub fn new(metrics: Arc<platsen_app::metrics::Metrics>, spec: &serde_json::Value, prefix: &str) -> Self {
+        let labels = spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, _)| {
+                let mut n = 0;
+                let poem: Vec<String> = path
+                    .split('/')
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            n += 1;
+                            format!(":param{}", n - 1)
+                        } else {
+                            s.to_owned()
+                        }
+                    })
+                    .collect();
+                (format!("{prefix}{}", poem.join("/")), format!("{prefix}{path}"))
+            })
+            .collect();
+        AccessLog { metrics, labels: Arc::new(labels) }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for AccessLog {
     type Output = AccessLogEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
-        AccessLogEndpoint(ep)
+        AccessLogEndpoint(ep, self.metrics.clone(), self.labels.clone())
     }
 }
 
-pub struct AccessLogEndpoint<E>(E);
+pub struct AccessLogEndpoint<E>(E, Arc<platsen_app::metrics::Metrics>, Arc<std::collections::HashMap<String, String>>);
+
+/// A method as a label: the standard ones by name, anything else as one
+/// value (the label set must not grow with what clients send).
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
 
 impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     type Output = Response;
@@ -210,7 +260,12 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
         let path = req.uri().path().to_owned();
         let resp = self.0.call(req).await?.into_response();
         let status = resp.status().as_u16();
-        let micros = start.elapsed().as_micros() as u64;
+        let elapsed = start.elapsed();
+        let micros = elapsed.as_micros() as u64;
+        // The route template poem matched; a path nothing matched is one value.
+        let route =
+            resp.data::<poem::PathPattern>().map_or("unmatched", |p| self.2.get(&*p.0).map_or(&*p.0, String::as_str));
+        self.1.request(method_label(&method), route, status, elapsed.as_secs_f64());
         if status >= 500 {
             tracing::error!(%method, %path, status, micros, "request");
         } else {
@@ -270,6 +325,8 @@ pub struct CachedResponse {
     body: bytes::Bytes,
     /// The handler's headers (content type, X-Search-Engine…) and the ETag.
     headers: poem::http::HeaderMap,
+    /// The route it answered, for the metrics.
+    pattern: Option<poem::PathPattern>,
     generation: u64,
     made_at: chrono::DateTime<chrono::Utc>,
     seq: u64,
@@ -453,7 +510,9 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
             return Ok(self.inner.call(req).await?.into_response());
         };
         let generation = self.state.app.store.generation();
+        let metrics = &self.state.app.metrics;
         if let Some(resp) = self.cached(&key, generation) {
+            platsen_app::metrics::Metrics::count(&metrics.cache, "hit");
             return Ok(resp);
         }
         // A miss: the first request for the key computes it, the others
@@ -462,8 +521,14 @@ impl<E: Endpoint> Endpoint for ResponseCacheEndpoint<E> {
         let computed = {
             let _turn = gate.lock().await;
             match self.cached(&key, generation) {
-                Some(resp) => Ok(resp),
-                None => self.compute(req, key.clone(), generation).await,
+                Some(resp) => {
+                    platsen_app::metrics::Metrics::count(&metrics.cache, "hit");
+                    Ok(resp)
+                }
+                None => {
+                    platsen_app::metrics::Metrics::count(&metrics.cache, "miss");
+                    self.compute(req, key.clone(), generation).await
+                }
             }
         };
         {
@@ -491,6 +556,9 @@ impl<E: Endpoint> ResponseCacheEndpoint<E> {
         }
         let mut resp = Response::builder().status(StatusCode::OK).body(entry.body.clone());
         *resp.headers_mut() = entry.headers.clone();
+        if let Some(p) = &entry.pattern {
+            resp.set_data(p.clone());
+        }
         Some(resp)
     }
 
@@ -508,7 +576,8 @@ impl<E: Endpoint> ResponseCacheEndpoint<E> {
             let mut headers = resp.headers().clone();
             headers.remove(header::DATE);
             let made_at = self.state.app.clock.now();
-            let entry = CachedResponse { body: body.clone(), headers, generation, made_at, seq: 0, size: 0 };
+            let pattern = resp.data::<poem::PathPattern>().cloned();
+            let entry = CachedResponse { body: body.clone(), headers, pattern, generation, made_at, seq: 0, size: 0 };
             self.cache.entries.write().expect("cache lock").insert(key, entry);
         }
         resp.set_body(body);
@@ -553,6 +622,7 @@ mod tests {
         CachedResponse {
             body: bytes::Bytes::from(vec![b'x'; bytes]),
             headers: Default::default(),
+            pattern: None,
             generation: 0,
             made_at: at,
             seq: 0,

@@ -17,6 +17,7 @@ macro_rules! try_page {
 pub mod allow;
 pub mod auth;
 pub mod body;
+pub mod client;
 pub(crate) mod middleware;
 pub(crate) mod page;
 pub mod problem;

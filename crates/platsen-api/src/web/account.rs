@@ -103,7 +103,7 @@ async fn sign_in(state: Data<&AppState>, req: &Request, body: Body) -> Response 
         let e = "Fel e-postadress eller lösenord.".to_owned();
         return sign_in_page(&state, req, StatusCode::BAD_REQUEST, "", Some(e), None);
     }
-    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let client = crate::http::client::client_ip(req);
     if !state.web.sign_in.may_try(&email, client) {
         tracing::warn!(client = ?client, "sign-in refused: too many failures");
         let e = "För många inloggningsförsök. Vänta en minut och försök igen.".to_owned();
@@ -1288,7 +1288,7 @@ async fn forgot(state: Data<&AppState>, req: &Request, body: Body) -> Response {
             Some(e.message),
         );
     }
-    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let client = crate::http::client::client_ip(req);
     if !state.web.sign_in.may_ask_reset(client) {
         let e = "För många försök. Vänta några minuter och försök igen.".to_owned();
         let mut r =

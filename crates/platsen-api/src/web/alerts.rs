@@ -113,7 +113,7 @@ pub(super) async fn subscribe(state: Data<&AppState>, req: &Request, body: Body)
     let form: SubscribeForm = try_page!(read_form(body).await);
     let email = form.email.unwrap_or_default();
     let frequency = form.frequency.unwrap_or_else(|| "daily".into());
-    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let client = crate::http::client::client_ip(req);
     match state.app.subscribe(client, &email, &form.search, &frequency).await {
         Ok(()) => {
             let what = SavedSearch::from_form(&form.search)

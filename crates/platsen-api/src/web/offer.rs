@@ -370,7 +370,7 @@ pub(crate) async fn place_order(state: Data<&AppState>, req: &Request, body: Bod
             .await;
     }
     let (input, own) = form.input();
-    let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let client = crate::http::client::client_ip(req);
     let result = if own.is_empty() {
         state.app.place_order(client, input).await
     } else {

@@ -47,6 +47,12 @@ impl<DB: Database> Spares<DB> {
         Ok(Lent::Pooled(pool.acquire().await?))
     }
 
+    /// How many spares are open, and how many of them idle.
+    pub fn stats(&self) -> (u32, u32) {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (self.open.load(Ordering::Acquire).min(self.max) as u32, idle as u32)
+    }
+
     /// Closes the idle spares (the lent ones close when they come back).
     pub async fn close(&self) {
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
