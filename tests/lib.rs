@@ -21,6 +21,7 @@ pub mod axe;
 #[path = "bench_support.rs"]
 pub mod bench;
 pub mod browser;
+pub mod cluster;
 pub mod corpus;
 pub mod meili;
 pub mod smtp;

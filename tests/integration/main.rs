@@ -7,6 +7,7 @@ mod authz;
 mod billing;
 mod browser;
 mod cli;
+mod cluster;
 mod contract;
 mod embed;
 mod feeds;

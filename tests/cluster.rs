@@ -1,0 +1,235 @@
+//! Several `platsen serve` processes on one PostgreSQL behind a real
+//! HAProxy (Debian's `haproxy`, installed with apt-get once when missing,
+//! like Chromium), for the tests that must see what operators run.
+//!
+//! Each instance is the binary cargo built beside the test binary
+//! (`target/<profile>/platsen`), started with the environment an operator
+//! would set (deploy/systemd/platsen.env.example), on a PostgreSQL schema
+//! of the test's own.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+use crate::require_services;
+
+/// The `platsen` binary next to this test binary (`target/debug/deps/…`).
+fn platsen_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("platsen");
+    bin.exists().then_some(bin)
+}
+
+fn haproxy_binary() -> Option<PathBuf> {
+    let found = || {
+        ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+    };
+    if let Some(p) = found() {
+        return Some(p);
+    }
+    static TRIED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    TRIED.get_or_init(|| {
+        let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if !root || !Path::new("/usr/bin/apt-get").exists() {
+            return;
+        }
+        eprintln!("installing haproxy with apt-get (once)");
+        let install = || {
+            std::process::Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends", "haproxy"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !install() {
+            let _ = std::process::Command::new("apt-get").args(["update", "-q"]).stdout(Stdio::null()).status();
+            install();
+        }
+    });
+    found()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_ready(url: &str, within: Duration) -> bool {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// One `platsen serve` process.
+pub struct Instance {
+    pub port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Instance {
+    async fn spawn(&mut self) {
+        let bin = platsen_binary().expect("the platsen binary");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PLATSEN_BIND", format!("127.0.0.1:{}", self.port))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("platsen starts");
+        self.child = Some(child);
+        let ready = wait_ready(&format!("http://127.0.0.1:{}/readyz", self.port), Duration::from_secs(60)).await;
+        assert!(ready, "instance on {} did not become ready:\n{}", self.port, self.log_text());
+    }
+
+    /// What the instance logged.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, as systemd stops it; waits for it to exit.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id().expect("a running child").to_string();
+            let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            assert!(sent.success());
+            let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.expect("it stops").unwrap();
+            assert!(status.success(), "a clean exit after SIGTERM: {status}\n{}", self.log_text());
+        }
+    }
+
+    /// SIGKILL: a crash.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.unwrap();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub async fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        self.spawn().await;
+    }
+}
+
+/// Three (or more) instances behind HAProxy, on one PostgreSQL schema.
+pub struct Cluster {
+    /// The proxy's address: `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub instances: Vec<Instance>,
+    haproxy: Child,
+    dir: PathBuf,
+    admin_url: String,
+    schema: String,
+}
+
+impl Cluster {
+    /// `n` instances, or `None` (after a loud message) when PostgreSQL,
+    /// HAProxy or the binary is missing and services are not required.
+    pub async fn start(n: usize, extra_env: &[(&str, &str)]) -> Option<Cluster> {
+        let skip = |why: String| {
+            if require_services() {
+                panic!("PLATSEN_REQUIRE_SERVICES=1 but {why}");
+            }
+            eprintln!("\n*** SKIPPED: multi-instance test ({why}) ***\n");
+            None::<Cluster>
+        };
+        let Some(haproxy) = haproxy_binary() else { return skip("haproxy is not installed".into()) };
+        if platsen_binary().is_none() {
+            return skip("target/<profile>/platsen is not built (run the workspace's tests)".into());
+        }
+        let admin_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_default();
+        let admin = match sqlx::PgPool::connect(&admin_url).await {
+            Ok(p) => p,
+            Err(e) => return skip(format!("PostgreSQL is unreachable: {e}")),
+        };
+        let schema = format!("platsen_c_{:016x}", rand::random::<u64>());
+        sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
+        admin.close().await;
+        let dir = std::env::temp_dir().join(format!("platsen-cluster-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let db_url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let mut env: Vec<(String, String)> = vec![
+            ("PLATSEN_DATABASE_URL".into(), db_url),
+            ("PLATSEN_ADMIN_TOKEN".into(), crate::ADMIN_TOKEN.into()),
+            ("PLATSEN_DEMO".into(), "0".into()),
+            ("PLATSEN_RATE_LIMIT".into(), "0".into()),
+            ("PLATSEN_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
+            // Longer than HAProxy's check below (every 100 ms, one failure).
+            ("PLATSEN_DRAIN_SECONDS".into(), "1".into()),
+            ("PLATSEN_LOG".into(), "warn".into()),
+        ];
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut instances = Vec::new();
+        for i in 0..n {
+            let port = free_port();
+            let mut inst = Instance { port, env: env.clone(), child: None, log: dir.join(format!("instance-{i}.log")) };
+            // The first migrates; the others find the schema ready.
+            inst.spawn().await;
+            instances.push(inst);
+        }
+        let port = free_port();
+        let servers: String = instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| format!("    server p{i} 127.0.0.1:{}\n", inst.port))
+            .collect();
+        let cfg = format!(
+            "global\n    maxconn 4000\n\
+             defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
+             \x20   retries 3\n    retry-on conn-failure\n    option redispatch 1\n\
+             frontend www\n    bind 127.0.0.1:{port}\n    option forwardfor\n    default_backend platsen\n\
+             backend platsen\n    balance roundrobin\n    option httpchk\n    http-check send meth GET uri /readyz\n\
+             \x20   http-check expect status 200\n    default-server check inter 100ms fall 1 rise 1\n{servers}"
+        );
+        let cfg_path = dir.join("haproxy.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let haproxy = Command::new(haproxy)
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.join("haproxy.log")).unwrap()))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("haproxy starts");
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(wait_ready(&format!("{base}/readyz"), Duration::from_secs(20)).await, "haproxy answers");
+        Some(Cluster { base, instances, haproxy, dir, admin_url, schema })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops everything and drops the schema.
+    pub async fn stop(mut self) {
+        for inst in &mut self.instances {
+            inst.stop().await;
+        }
+        let _ = self.haproxy.kill().await;
+        if let Ok(admin) = sqlx::PgPool::connect(&self.admin_url).await {
+            let _ =
+                sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {} cascade", self.schema))).execute(&admin).await;
+            admin.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
