@@ -63,23 +63,7 @@ fn install_once() {
         if std::env::var("PLATSEN_INSTALL_BROWSER").is_ok_and(|v| v == "0") || !Path::new("/usr/bin/apt-get").exists() {
             return;
         }
-        let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        if !root {
-            return;
-        }
-        eprintln!("installing chromium and chromium-driver with apt-get (once)");
-        let install = || {
-            std::process::Command::new("apt-get")
-                .args(["install", "-y", "-q", "--no-install-recommends", "chromium", "chromium-driver"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let _ = std::process::Command::new("apt-get").args(["update", "-q"]).stdout(Stdio::null()).status();
-            install();
-        }
+        crate::apt_install(&["chromium", "chromium-driver"]);
     });
 }
 

@@ -7,7 +7,7 @@
 //! would set (deploy/systemd/platsen.env.example), on a PostgreSQL schema
 //! of the test's own.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -33,25 +33,7 @@ fn haproxy_binary() -> Option<PathBuf> {
         return Some(p);
     }
     static TRIED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    TRIED.get_or_init(|| {
-        let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        if !root || !Path::new("/usr/bin/apt-get").exists() {
-            return;
-        }
-        eprintln!("installing haproxy with apt-get (once)");
-        let install = || {
-            std::process::Command::new("apt-get")
-                .args(["install", "-y", "-q", "--no-install-recommends", "haproxy"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            let _ = std::process::Command::new("apt-get").args(["update", "-q"]).stdout(Stdio::null()).status();
-            install();
-        }
-    });
+    TRIED.get_or_init(|| crate::apt_install(&["haproxy"]));
     found()
 }
 

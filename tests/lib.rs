@@ -71,6 +71,31 @@ mod tempfile_dir {
     }
 }
 
+/// Installs Debian packages with apt-get (an `apt-get update` first if that
+/// fails), when running as root on a machine with apt; quietly nothing
+/// otherwise (the caller then skips or fails as services require).
+pub(crate) fn apt_install(packages: &[&str]) {
+    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root || !std::path::Path::new("/usr/bin/apt-get").exists() {
+        return;
+    }
+    eprintln!("installing {} with apt-get (once)", packages.join(", "));
+    let install = || {
+        std::process::Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ =
+            std::process::Command::new("apt-get").args(["update", "-q"]).stdout(std::process::Stdio::null()).status();
+        install();
+    }
+}
+
 pub(crate) fn require_services() -> bool {
     std::env::var("PLATSEN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
