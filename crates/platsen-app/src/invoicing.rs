@@ -200,6 +200,11 @@ impl App {
     pub async fn invoice_agreements(&self, month: NaiveDate) -> platsen_jobs::Result<Vec<Invoice>> {
         let products = self.store.products(false).await?;
         let Some(unit) = products.iter().find(|p| !p.featured && p.ad_credits == 1) else {
+            // Nothing to price: not a problem (a board without agreement
+            // customers has no products to speak of).
+            if !self.store.has_uninvoiced_agreement_ads(month).await? {
+                return Ok(Vec::new());
+            }
             return Err(platsen_jobs::Error::conflict(
                 "no_agreement_price",
                 "Inget erbjudande med en standardannons finns att prissätta avtalskundernas annonser med.",

@@ -36,6 +36,11 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DutyLabels {
+    pub duty: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PoolLabels {
     pub pool: &'static str,
     pub state: &'static str,
@@ -58,6 +63,11 @@ pub struct Metrics {
     pub webhooks: Family<OutcomeLabels, Counter>,
     /// Job-alert mails: `sent` or `failed`.
     pub alert_mails: Family<OutcomeLabels, Counter>,
+    /// Periodic duties this instance claimed and ran (once per period
+    /// across all instances: summed over instances, the count of periods).
+    pub duty_runs: Family<DutyLabels, Counter>,
+    /// 1 on the one instance whose worker keeps Meilisearch in step.
+    pub search_sync_active: Gauge,
     pool: Family<PoolLabels, Gauge>,
     outbox_pending: Gauge,
     outbox_dead: Gauge,
@@ -100,6 +110,18 @@ impl Metrics {
         registry.register("webhook_deliveries", "Webhook delivery attempts by outcome", webhooks.clone());
         let alert_mails = Family::<OutcomeLabels, Counter>::default();
         registry.register("alert_mails", "Job-alert mails by outcome", alert_mails.clone());
+        let duty_runs = Family::<DutyLabels, Counter>::default();
+        registry.register(
+            "duty_runs",
+            "Periodic duties (expiry sweep, billing) this instance claimed and ran",
+            duty_runs.clone(),
+        );
+        let search_sync_active = Gauge::default();
+        registry.register(
+            "search_sync_active",
+            "1 when this instance holds the search-sync lease (one instance does)",
+            search_sync_active.clone(),
+        );
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register("db_connections", "Database connections by pool and state", pool.clone());
         let outbox_pending = Gauge::default();
@@ -127,6 +149,9 @@ impl Metrics {
                 let _ = family.get_or_create(&OutcomeLabels { outcome });
             }
         }
+        for duty in [crate::workers::EXPIRY_SWEEP, crate::workers::BILLING] {
+            let _ = duty_runs.get_or_create(&DutyLabels { duty });
+        }
         Metrics {
             registry,
             requests,
@@ -135,6 +160,8 @@ impl Metrics {
             cache,
             webhooks,
             alert_mails,
+            duty_runs,
+            search_sync_active,
             pool,
             outbox_pending,
             outbox_dead,
@@ -161,6 +188,7 @@ impl Metrics {
             self.pool.get_or_create(&PoolLabels { pool, state: "idle" }).set(idle as i64);
             self.pool.get_or_create(&PoolLabels { pool, state: "in_use" }).set(size.saturating_sub(idle) as i64);
         }
+        self.search_sync_active.set(app.search.get().is_some_and(|h| h.status.holds_lease()).into());
         match app.store.search_outbox_status().await {
             Ok(s) => {
                 let lag = s.oldest_pending_at.map_or(0, |t| (app.clock.now() - t).num_seconds().max(0));

@@ -1,8 +1,8 @@
 //! The background workers, each a tokio task that runs until told to stop:
 //!
-//! - **expiry sweeper** (every minute): writes down ads whose time is up
-//!   (listings hide them regardless) and, without Meilisearch, empties the
-//!   search outbox nobody reads;
+//! - **expiry sweeper** (once a minute across all instances): writes down
+//!   ads whose time is up (listings hide them regardless) and, without
+//!   Meilisearch, empties the search outbox nobody reads;
 //! - **search sync** (with Meilisearch): connects, retrying until it answers,
 //!   then keeps the index in step with the outbox (`platsen_search::run_worker`);
 //! - **webhooks** (every second): pushes the change log to integrators;
@@ -11,9 +11,17 @@
 //! - **counts** (every five seconds): writes the view, click and search
 //!   counts this process holds, also when no further view arrives to
 //!   trigger it (so every instance's counts reach the dashboards in time);
-//! - **billing** (every hour): writes down ad credits that ran out unused,
-//!   and invoices agreement customers for last month's ads (idempotent, so
-//!   the first run of a month does it and the others find nothing).
+//! - **billing** (once an hour across all instances): writes down ad
+//!   credits that ran out unused, and invoices agreement customers for last
+//!   month's ads (idempotent too, so the first run of a month does it and
+//!   the others find nothing).
+//!
+//! With several instances on one PostgreSQL, each duty runs once: the
+//! search sync and every webhook and alert are leased or claimed row by
+//! row, and the two periodic duties are claimed per period
+//! (`Store::claim_duty`); every instance polls, the first to find a duty
+//! due runs it. A duty whose instance dies is run by another within one
+//! period and one poll.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +30,37 @@ use chrono::Datelike;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::metrics::DutyLabels;
 use crate::webhooks::ChangesJson;
 use crate::{App, SearchHandle};
+
+/// The expiry sweep's name in `duty_runs` and in the metrics.
+pub const EXPIRY_SWEEP: &str = "expiry_sweep";
+/// Billing's name in `duty_runs` and in the metrics.
+pub const BILLING: &str = "billing";
+/// How often each instance looks whether a periodic duty is due.
+const DUTY_POLL: Duration = Duration::from_secs(10);
+
+/// Names this process in `duty_runs`: host and process id.
+fn holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    format!("{host}:{}", std::process::id())
+}
+
+/// Whether this instance claimed `duty`'s run due now (counted when so).
+async fn claim(app: &App, duty: &'static str, every: chrono::Duration) -> bool {
+    match app.store.claim_duty(duty, &holder(), app.clock.now(), every).await {
+        Ok(true) => {
+            app.metrics.duty_runs.get_or_create(&DutyLabels { duty }).inc();
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::warn!(duty, error = %e, "could not claim a periodic duty");
+            false
+        }
+    }
+}
 
 /// The running workers.
 #[derive(Debug)]
@@ -79,10 +116,13 @@ async fn write_counts(app: App, mut stopped: watch::Receiver<bool>) {
 
 /// The expiry sweeper.
 async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut tick = tokio::time::interval(DUTY_POLL);
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                if !claim(&app, EXPIRY_SWEEP, chrono::Duration::minutes(1)).await {
+                    continue;
+                }
                 if let Err(e) = app.store.expire_due(app.clock.now()).await {
                     tracing::warn!(error = %e, "expiry sweep failed");
                 }
@@ -101,10 +141,13 @@ async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
 
 /// The billing worker.
 async fn bill(app: App, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(DUTY_POLL);
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                if !claim(&app, BILLING, chrono::Duration::hours(1)).await {
+                    continue;
+                }
                 let now = app.clock.now();
                 if let Err(e) = app.store.expire_credits(now).await {
                     tracing::warn!(error = %e, "expiring credits failed");

@@ -33,6 +33,7 @@ struct StatusInner {
     last_success_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
     index_ready: bool,
+    holds_lease: bool,
 }
 
 impl SyncStatus {
@@ -46,6 +47,12 @@ impl SyncStatus {
 
     pub fn index_ready(&self) -> bool {
         self.inner.lock().expect("status lock").index_ready
+    }
+
+    /// Whether this process holds the lease, i.e. is the one instance
+    /// whose worker keeps the index in step.
+    pub fn holds_lease(&self) -> bool {
+        self.inner.lock().expect("status lock").holds_lease
     }
 
     fn success(&self, now: DateTime<Utc>) {
@@ -103,6 +110,7 @@ pub async fn run_worker(
         }
     };
     tracing::info!("search sync active");
+    status.inner.lock().expect("status lock").holds_lease = true;
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut batch_size = BATCH;
     loop {

@@ -695,17 +695,19 @@ impl Store {
             .await?;
             let mut n = 0;
             for (grant_id, employer_id, left) in due.into_iter().filter(|d| d.2 > 0) {
-                sqlx::query(
+                // One expiry per grant (a unique index): a sweep that
+                // raced another writes nothing twice.
+                n += sqlx::query(
                     "insert into credit_ledger (employer_id, kind, credits, grant_id, created_at)
-                     values ($1, 'expiry', $2, $3, $4)",
+                     values ($1, 'expiry', $2, $3, $4) on conflict do nothing",
                 )
                 .bind(employer_id)
                 .bind(-left)
                 .bind(grant_id)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
-                n += 1;
+                .await?
+                .rows_affected() as usize;
             }
             n
         });
@@ -881,6 +883,26 @@ impl Store {
         });
         tracing::info!(invoice_id = id, "invoice paid");
         self.invoice(id, None).await
+    }
+
+    /// Whether agreement customers have ads in `month` not yet invoiced.
+    pub async fn has_uninvoiced_agreement_ads(&self, month: NaiveDate) -> Result<bool> {
+        let from = crate::validate::start_of_swedish_day(month);
+        let next = month.checked_add_months(chrono::Months::new(1)).ok_or_else(|| {
+            Error::invalid("month", "invalid_month", "Månaden ligger utanför det som går att fakturera.")
+        })?;
+        let to = crate::validate::start_of_swedish_day(next);
+        let found: Option<i64> = read!(self, |pool| {
+            sqlx::query_scalar(
+                "select id from credit_ledger
+                  where kind = 'billable' and invoice_id is null and created_at >= $1 and created_at < $2 limit 1",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(found.is_some())
     }
 
     /// Invoices every agreement customer for the ads it published in

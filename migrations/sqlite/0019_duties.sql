@@ -1,0 +1,17 @@
+-- Periodic duties (the expiry sweep, billing) run once per period across
+-- every instance on the database: the instance that moves `due_at` on
+-- runs it (store/duties.rs).
+create table duty_runs (
+    name    text primary key,
+    due_at  text not null,
+    ran_at  text,
+    -- the process that ran it last (host and pid), for the operator
+    holder  text
+);
+
+-- A grant's unused credits are written down once (one row per grant).
+delete from credit_ledger
+ where kind = 'expiry'
+   and exists (select 1 from credit_ledger y
+                where y.kind = 'expiry' and y.grant_id = credit_ledger.grant_id and y.id < credit_ledger.id);
+create unique index credit_ledger_one_expiry on credit_ledger (grant_id) where kind = 'expiry';
