@@ -227,7 +227,13 @@ pub async fn readiness(state: &AppState) -> poem::Response {
         )
         .into_poem_response();
     }
-    match state.app.store.ping().await {
+    // A health check must answer before the load balancer's own timeout,
+    // not after the pool's ten seconds of trying to reconnect.
+    let ping = match tokio::time::timeout(std::time::Duration::from_secs(2), state.app.store.ping()).await {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err("no answer within two seconds".to_owned()),
+    };
+    match ping {
         Ok(()) => poem::IntoResponse::into_response(poem::web::Json(serde_json::json!({
             "status": "ok",
             "database": state.app.store.backend(),

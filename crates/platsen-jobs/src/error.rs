@@ -96,9 +96,69 @@ impl Error {
         )
     }
 
+    /// Whether the disk is full: SQLite's `SQLITE_FULL` (13), PostgreSQL's
+    /// `disk_full` (53100). Reads still work; writes fail until space is
+    /// freed, and each failed write has changed nothing (rolled back).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Error::Database(sqlx::Error::Database(d)) => matches!(d.code().as_deref(), Some("13" | "53100")),
+            _ => false,
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Error::Conflict { code, field: None, message: message.into() }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database's error with a given code, as a driver reports it.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            "database or disk is full"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_on_both_databases() {
+        let full = |code| Error::Database(sqlx::Error::Database(Box::new(Coded(code))));
+        assert!(full("13").is_storage_full(), "SQLITE_FULL");
+        assert!(full("53100").is_storage_full(), "PostgreSQL's disk_full");
+        assert!(!full("23505").is_storage_full(), "a unique violation is not");
+        assert!(!full("13").is_unavailable());
+        assert!(!Error::Database(sqlx::Error::PoolTimedOut).is_storage_full());
+    }
+}

@@ -390,6 +390,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (16, "slug counters", include_str!("../../../migrations/postgres/0016_slug_counters.sql")),
             (17, "drop search columns", include_str!("../../../migrations/postgres/0017_drop_search_columns.sql")),
             (18, "change log packed", include_str!("../../../migrations/postgres/0018_change_log_packed.sql")),
+            (19, "duties", include_str!("../../../migrations/postgres/0019_duties.sql")),
         ]
     } else {
         &[
@@ -411,6 +412,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (16, "slug counters", include_str!("../../../migrations/sqlite/0016_slug_counters.sql")),
             (17, "drop search columns", include_str!("../../../migrations/sqlite/0017_drop_search_columns.sql")),
             (18, "change log packed", include_str!("../../../migrations/sqlite/0018_change_log_packed.sql")),
+            (19, "duties", include_str!("../../../migrations/sqlite/0019_duties.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -472,6 +474,20 @@ impl Store {
                 .max_connections(1)
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
+                // SQLite rolls a transaction back by itself on some errors
+                // (a full disk, SQLITE_FULL); the ROLLBACK sqlx then sends
+                // fails and sqlx goes on believing a transaction is open, so
+                // every later BEGIN on the one writing connection would
+                // fail until a restart. The ping runs the queued rollback;
+                // a connection still "in a transaction" after it is closed
+                // and the next write opens a fresh one.
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Connection as _;
+                        conn.ping().await?;
+                        Ok(!conn.is_in_transaction())
+                    })
+                })
                 .connect_with(opts.clone())
                 .await?;
             let readers = std::thread::available_parallelism().map_or(4, |n| n.get() * 2).clamp(2, 16) as u32;
@@ -1849,6 +1865,7 @@ mod accounts;
 mod alerts;
 pub mod billing;
 mod changes;
+mod duties;
 mod indexing;
 pub mod orders;
 pub mod products;

@@ -119,7 +119,8 @@ pub enum ApiError {
     /// Something failed on our side. Details are logged, never sent.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
-    /// The database is not reachable.
+    /// The database is not reachable, or (for a write) its disk is full;
+    /// nothing was stored. Retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
 }
@@ -245,7 +246,14 @@ impl From<platsen_jobs::Error> for ApiError {
             }
             e @ E::Database(_) => {
                 tracing::error!(error = %e, "database error");
-                if e.is_unavailable() {
+                if e.is_storage_full() {
+                    ApiError::Unavailable(Json(Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage-full",
+                        "Lagringsutrymmet är fullt",
+                        "Ändringar kan inte sparas just nu; inget av detta anrop sparades. Läsning fungerar. Försök igen senare.",
+                    )))
+                } else if e.is_unavailable() {
                     ApiError::Unavailable(Json(Problem::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
