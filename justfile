@@ -23,13 +23,15 @@ fmt:
 
 # Benchmarks, each as a ratio of a reference measured in the same run: public
 # reads vs a bare handler; search vs Meilisearch itself; freshness; rebuild;
-# salary statistics vs DuckDB, chart rendering, stats requests.
+# salary statistics vs DuckDB, chart rendering, stats requests; three
+# instances vs one through HAProxy.
 bench:
     cargo build --release -p platsen
     cargo bench -p platsen-tests --bench http
     cargo bench -p platsen-tests --bench search
     cargo bench -p platsen-tests --bench scale
     cargo bench -p platsen-tests --bench salary
+    cargo bench -p platsen-tests --bench cluster
 
 # Install (from the npm registry, hash-checked) and run Meilisearch on 127.0.0.1:7700.
 meili:

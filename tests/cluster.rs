@@ -62,6 +62,29 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// One `platsen serve` process on `database_url`, logging into `dir`,
+    /// or `None` (after a loud message) when the binary is not built and
+    /// services are not required.
+    pub async fn single(database_url: &str, dir: &std::path::Path) -> Option<Instance> {
+        if platsen_binary().is_none() {
+            if require_services() {
+                panic!("PLATSEN_REQUIRE_SERVICES=1 but target/<profile>/platsen is not built");
+            }
+            eprintln!("\n*** SKIPPED: process test (target/<profile>/platsen is not built) ***\n");
+            return None;
+        }
+        let env = vec![
+            ("PLATSEN_DATABASE_URL".to_owned(), database_url.to_owned()),
+            ("PLATSEN_ADMIN_TOKEN".to_owned(), crate::ADMIN_TOKEN.to_owned()),
+            ("PLATSEN_DEMO".to_owned(), "0".to_owned()),
+            ("PLATSEN_RATE_LIMIT".to_owned(), "0".to_owned()),
+            ("PLATSEN_LOG".to_owned(), "warn".to_owned()),
+        ];
+        let mut inst = Instance { port: free_port(), env, child: None, log: dir.join("platsen.log") };
+        inst.spawn().await;
+        Some(inst)
+    }
+
     async fn spawn(&mut self) {
         let bin = platsen_binary().expect("the platsen binary");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
@@ -78,6 +101,35 @@ impl Instance {
         self.child = Some(child);
         let ready = wait_ready(&format!("http://127.0.0.1:{}/readyz", self.port), Duration::from_secs(60)).await;
         assert!(ready, "instance on {} did not become ready:\n{}", self.port, self.log_text());
+    }
+
+    /// The instance's own address (for what an operator reads from each
+    /// instance directly, such as `/metrics`).
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The value of one series of the instance's `/metrics`, written as
+    /// Prometheus writes it (`platsen_duty_runs_total{duty="billing"}`);
+    /// 0 when the series is absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::Client::new()
+            .get(format!("{}/metrics", self.base()))
+            .bearer_auth(crate::ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("the instance answers")
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .find(|(name, _)| *name == series)
+            .map_or(0.0, |(_, v)| v.parse().unwrap())
     }
 
     /// What the instance logged.
@@ -119,6 +171,8 @@ pub struct Cluster {
     dir: PathBuf,
     admin_url: String,
     schema: String,
+    /// The instances' database URL (their schema on the search path).
+    pub db_url: String,
 }
 
 impl Cluster {
@@ -149,12 +203,13 @@ impl Cluster {
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let db_url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
         let mut env: Vec<(String, String)> = vec![
-            ("PLATSEN_DATABASE_URL".into(), db_url),
+            ("PLATSEN_DATABASE_URL".into(), db_url.clone()),
             ("PLATSEN_ADMIN_TOKEN".into(), crate::ADMIN_TOKEN.into()),
             ("PLATSEN_DEMO".into(), "0".into()),
             ("PLATSEN_RATE_LIMIT".into(), "0".into()),
             ("PLATSEN_TRUSTED_PROXIES".into(), "127.0.0.1".into()),
-            // Longer than HAProxy's check below (every 100 ms, one failure).
+            // Longer than HAProxy's check below takes to see it (three
+            // failed checks 100 ms apart).
             ("PLATSEN_DRAIN_SECONDS".into(), "1".into()),
             ("PLATSEN_LOG".into(), "warn".into()),
         ];
@@ -179,7 +234,8 @@ impl Cluster {
              \x20   retries 3\n    retry-on conn-failure\n    option redispatch 1\n\
              frontend www\n    bind 127.0.0.1:{port}\n    option forwardfor\n    default_backend platsen\n\
              backend platsen\n    balance roundrobin\n    option httpchk\n    http-check send meth GET uri /readyz\n\
-             \x20   http-check expect status 200\n    default-server check inter 100ms fall 1 rise 1\n{servers}"
+             \x20   http-check expect status 200\n    timeout check 2s\n\
+             \x20   default-server check inter 100ms fall 3 rise 1\n{servers}"
         );
         let cfg_path = dir.join("haproxy.cfg");
         std::fs::write(&cfg_path, cfg).unwrap();
@@ -194,11 +250,26 @@ impl Cluster {
             .expect("haproxy starts");
         let base = format!("http://127.0.0.1:{port}");
         assert!(wait_ready(&format!("{base}/readyz"), Duration::from_secs(20)).await, "haproxy answers");
-        Some(Cluster { base, instances, haproxy, dir, admin_url, schema })
+        Some(Cluster { base, instances, haproxy, dir, admin_url, schema, db_url })
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A connection pool on the instances' schema, for what a test sets up
+    /// or checks behind the API's back.
+    pub async fn db(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.db_url).await.expect("the cluster's database")
+    }
+
+    /// Sums one metric series over the running instances.
+    pub async fn metric_sum(&self, series: &str) -> f64 {
+        let mut sum = 0.0;
+        for inst in self.instances.iter().filter(|i| i.is_running()) {
+            sum += inst.metric(series).await;
+        }
+        sum
     }
 
     /// Stops everything and drops the schema.

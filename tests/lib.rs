@@ -23,6 +23,7 @@ pub mod bench;
 pub mod browser;
 pub mod cluster;
 pub mod corpus;
+pub mod gate;
 pub mod meili;
 pub mod smtp;
 
@@ -96,7 +97,7 @@ pub(crate) fn apt_install(packages: &[&str]) {
     }
 }
 
-pub(crate) fn require_services() -> bool {
+pub fn require_services() -> bool {
     std::env::var("PLATSEN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 

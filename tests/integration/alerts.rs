@@ -25,7 +25,7 @@ fn header(mail: &Mail, name: &str) -> Option<String> {
 }
 
 /// The token of the first link to `path` in a mail's body.
-fn token_in(body: &str, path: &str) -> String {
+pub(crate) fn token_in(body: &str, path: &str) -> String {
     let at = body.find(&format!("{path}?token=")).unwrap_or_else(|| panic!("no {path} link in {body}"));
     body[at + path.len() + 7..].chars().take_while(char::is_ascii_hexdigit).collect()
 }

@@ -13,8 +13,9 @@ use serde_json::json;
 pub(crate) const PASSWORD: &str = "en lång mening som lösenord";
 
 /// A client that keeps cookies, as a browser does (no JavaScript).
-pub(crate) struct Visitor<'a> {
-    app: &'a TestApp,
+pub(crate) struct Visitor {
+    /// Where requests go: the server's address, or a load balancer's.
+    base: String,
     client: reqwest::Client,
     cookies: HashMap<String, String>,
 }
@@ -46,20 +47,26 @@ impl Page {
     }
 }
 
-impl<'a> Visitor<'a> {
-    pub(crate) fn new(app: &'a TestApp) -> Self {
-        Visitor { app, client: app.client.clone(), cookies: HashMap::new() }
+impl Visitor {
+    pub(crate) fn new(app: &TestApp) -> Self {
+        Visitor { base: app.url(""), client: app.client.clone(), cookies: HashMap::new() }
+    }
+
+    /// A visitor of the server (or the load balancer) at `base`.
+    pub(crate) fn at(base: &str) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Visitor { base: base.trim_end_matches('/').to_owned(), client, cookies: HashMap::new() }
     }
 
     /// A visitor whose connections come from another loopback address
     /// (`127.0.0.2`…): another office, another attacker.
-    pub(crate) fn from_address(app: &'a TestApp, ip: &str) -> Self {
+    pub(crate) fn from_address(app: &TestApp, ip: &str) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .local_address(Some(ip.parse().unwrap()))
             .build()
             .unwrap();
-        Visitor { app, client, cookies: HashMap::new() }
+        Visitor { base: app.url(""), client, cookies: HashMap::new() }
     }
 
     pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
@@ -79,12 +86,12 @@ impl<'a> Visitor<'a> {
     }
 
     pub(crate) async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(self.app.url(path));
+        let req = self.client.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self.client.post(self.app.url(path)).form(form);
+        let req = self.client.post(format!("{}{path}", self.base)).form(form);
         self.send(req).await
     }
 
@@ -111,7 +118,7 @@ impl<'a> Visitor<'a> {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = self
             .client
-            .post(self.app.url(path))
+            .post(format!("{}{path}", self.base))
             .header("content-type", format!("multipart/form-data; boundary={boundary}"))
             .body(body);
         self.send(req).await
@@ -123,7 +130,7 @@ impl<'a> Visitor<'a> {
     }
 }
 
-fn ad_form<'a>(csrf: &'a str, title: &'a str, deadline: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn ad_form<'a>(csrf: &'a str, title: &'a str, deadline: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf", csrf),
         ("title", title),

@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod contract;
 mod embed;
+mod faults;
 mod feeds;
 mod garbage;
 mod invoices;

@@ -346,7 +346,7 @@ async fn the_rate_limit_counts_the_client_behind_a_trusted_proxy() {
             ..Default::default()
         };
         let running = platsen::start(store, config, platsen_app::Clock::default()).await.unwrap();
-        let url = format!("http://{}/healthz", running.addr);
+        let url = format!("http://{}/api/v1/jobs", running.addr);
         let passed = |from: &'static str| {
             let (client, url) = (client.clone(), url.clone());
             async move {
@@ -370,6 +370,33 @@ async fn the_rate_limit_counts_the_client_behind_a_trusted_proxy() {
         }
         running.shutdown().await.unwrap();
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A load balancer's health checks and the metrics scrape are never rate
+/// limited: a 429 on `/readyz` would take a healthy instance out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_are_never_rate_limited() {
+    let dir = std::env::temp_dir().join(format!("platsen-probes-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = platsen::open_store(&format!("sqlite:{}", dir.join("p.db").display())).await.unwrap();
+    let config = platsen::ServerConfig { rate_limit: 1, ..Default::default() };
+    let running = platsen::start(store, config, platsen_app::Clock::default()).await.unwrap();
+    let client = reqwest::Client::new();
+    for path in ["/readyz", "/healthz", "/metrics"] {
+        for i in 0..20 {
+            let r = client.get(format!("http://{}{path}", running.addr)).send().await.unwrap();
+            assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{path}, request {i}");
+        }
+    }
+    // The rest of the site is still limited (a burst of five).
+    let mut refused = 0;
+    for _ in 0..20 {
+        let r = client.get(format!("http://{}/api/v1/jobs", running.addr)).send().await.unwrap();
+        refused += usize::from(r.status() == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(refused > 0, "the API is limited");
+    running.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -19,9 +19,9 @@ platsen_tests::contract!(
 
 /// A request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Received {
@@ -32,13 +32,13 @@ impl Received {
 
 /// An HTTP receiver on loopback: keeps every request and answers each
 /// with the next status of `statuses`, then 200.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(statuses: Vec<u16>) -> Receiver {
+    pub(crate) async fn start(statuses: Vec<u16>) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/platsen/hook", listener.local_addr().unwrap());
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -86,7 +86,7 @@ impl Receiver {
         Receiver { url, got }
     }
 
-    fn requests(&self) -> Vec<Received> {
+    pub(crate) fn requests(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
