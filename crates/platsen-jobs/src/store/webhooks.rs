@@ -239,14 +239,21 @@ impl Store {
         });
         let mut leased = Vec::new();
         for (id, employer_id, url, secret, cursor, attempts) in candidates {
+            // Leased only as it was read: another server may have delivered
+            // (moved the cursor) or failed (moved the next attempt) and
+            // released its lease since the select, and a lease taken on that
+            // stale row would deliver the same changes again.
             let got = write_tx!(self, |tx| {
                 sqlx::query(
                     "update webhooks set lease_until = $2
-                      where id = $1 and disabled_at is null and (lease_until is null or lease_until < $3)",
+                      where id = $1 and disabled_at is null and (lease_until is null or lease_until < $3)
+                        and cursor = $4 and attempts = $5 and next_attempt_at <= $3",
                 )
                 .bind(id)
                 .bind(now + Duration::seconds(LEASE_SECONDS))
                 .bind(now)
+                .bind(cursor)
+                .bind(attempts)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
