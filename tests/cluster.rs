@@ -169,8 +169,7 @@ pub struct Cluster {
     pub instances: Vec<Instance>,
     haproxy: Child,
     dir: PathBuf,
-    admin_url: String,
-    schema: String,
+    schema: crate::PgSchema,
     /// The instances' database URL (their schema on the search path).
     pub db_url: String,
 }
@@ -190,18 +189,10 @@ impl Cluster {
         if platsen_binary().is_none() {
             return skip("target/<profile>/platsen is not built (run the workspace's tests)".into());
         }
-        let admin_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_default();
-        let admin = match sqlx::PgPool::connect(&admin_url).await {
-            Ok(p) => p,
-            Err(e) => return skip(format!("PostgreSQL is unreachable: {e}")),
-        };
-        let schema = format!("platsen_c_{:016x}", rand::random::<u64>());
-        sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
-        admin.close().await;
+        let schema = crate::PgSchema::create("platsen_c").await?;
         let dir = std::env::temp_dir().join(format!("platsen-cluster-{:016x}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
-        let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let db_url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let db_url = schema.url.clone();
         let mut env: Vec<(String, String)> = vec![
             ("PLATSEN_DATABASE_URL".into(), db_url.clone()),
             ("PLATSEN_ADMIN_TOKEN".into(), crate::ADMIN_TOKEN.into()),
@@ -250,7 +241,7 @@ impl Cluster {
             .expect("haproxy starts");
         let base = format!("http://127.0.0.1:{port}");
         assert!(wait_ready(&format!("{base}/readyz"), Duration::from_secs(20)).await, "haproxy answers");
-        Some(Cluster { base, instances, haproxy, dir, admin_url, schema, db_url })
+        Some(Cluster { base, instances, haproxy, dir, schema, db_url })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -278,11 +269,7 @@ impl Cluster {
             inst.stop().await;
         }
         let _ = self.haproxy.kill().await;
-        if let Ok(admin) = sqlx::PgPool::connect(&self.admin_url).await {
-            let _ =
-                sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {} cascade", self.schema))).execute(&admin).await;
-            admin.close().await;
-        }
         let _ = std::fs::remove_dir_all(&self.dir);
+        self.schema.drop().await;
     }
 }

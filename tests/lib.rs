@@ -701,3 +701,67 @@ pub fn python_tools(name: &str, packages: &[&str]) -> Option<std::path::PathBuf>
     std::fs::write(&marker, wanted).expect("write the venv's marker");
     Some(venv)
 }
+
+/// A PostgreSQL schema of a test's own on `PLATSEN_TEST_DATABASE_URL`, for
+/// tests that start `platsen` processes (which take a URL, not a pool).
+pub struct PgSchema {
+    pub name: String,
+    /// The admin URL with this schema first on the search path.
+    pub url: String,
+    admin_url: String,
+}
+
+impl PgSchema {
+    /// A fresh schema, or `None` (after a loud message) when PostgreSQL
+    /// cannot be reached and services are not required.
+    pub async fn create(prefix: &str) -> Option<PgSchema> {
+        let admin_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_default();
+        let admin = match sqlx::PgPool::connect(&admin_url).await {
+            Ok(p) => p,
+            Err(e) => {
+                assert!(!require_services(), "PLATSEN_REQUIRE_SERVICES=1 but PostgreSQL is unreachable: {e}");
+                eprintln!("\n*** SKIPPED: PostgreSQL is unreachable ({e}) ***\n");
+                return None;
+            }
+        };
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        sqlx::query(sqlx::AssertSqlSafe(format!("create schema {name}"))).execute(&admin).await.unwrap();
+        admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("PLATSEN_TEST_DATABASE_URL is a URL");
+        url.query_pairs_mut().append_pair("options", &format!("-c search_path={name}"));
+        Some(PgSchema { name, url: url.into(), admin_url })
+    }
+
+    /// Drops the schema and all in it.
+    pub async fn drop(self) {
+        if let Ok(admin) = sqlx::PgPool::connect(&self.admin_url).await {
+            let _ =
+                sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {} cascade", self.name))).execute(&admin).await;
+            admin.close().await;
+        }
+    }
+}
+
+/// An employer and an API key for it, made with the admin token through
+/// the server (or the load balancer) at `base`, as an operator would.
+pub async fn employer_at(base: &str, name: &str) -> (i64, String) {
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{base}/api/v1/employers"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "name": name, "organization_number": org_number() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let r = client
+        .post(format!("{base}/api/v1/employers/{id}/keys"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    (id, r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned())
+}

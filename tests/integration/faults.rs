@@ -9,8 +9,6 @@ use platsen_tests::cluster::Instance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ADMIN: &str = platsen_tests::ADMIN_TOKEN;
-
 /// An ad whose description is long enough that a torn write would show.
 fn ad(title: &str) -> Value {
     let deadline = (chrono::Utc::now() + chrono::Duration::days(20)).date_naive().to_string();
@@ -62,22 +60,7 @@ async fn burst(base: String, key: String, round: usize) -> Vec<(i64, String)> {
 async fn sigkill_during_writes(database_url: &str, dir: &std::path::Path, check: impl AsyncFn() -> (i64, i64)) {
     let Some(mut server) = Instance::single(database_url, dir).await else { return };
     let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{}/api/v1/employers", server.base()))
-        .bearer_auth(ADMIN)
-        .json(&json!({ "name": "Kraschkommunen", "organization_number": platsen_tests::org_number() }))
-        .send()
-        .await
-        .unwrap();
-    let employer = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = client
-        .post(format!("{}/api/v1/employers/{employer}/keys", server.base()))
-        .bearer_auth(ADMIN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let key = r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    let (_, key) = platsen_tests::employer_at(&server.base(), "Kraschkommunen").await;
     let mut acked = Vec::new();
     for round in 0..5 {
         let writes = tokio::spawn(burst(server.base(), key.clone(), round));
@@ -137,19 +120,8 @@ async fn sqlite_keeps_every_acknowledged_write_through_five_sigkills() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_keeps_every_acknowledged_write_through_five_sigkills() {
-    let admin_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_default();
-    let admin = match sqlx::PgPool::connect(&admin_url).await {
-        Ok(p) => p,
-        Err(e) => {
-            assert!(!platsen_tests::require_services(), "PLATSEN_REQUIRE_SERVICES=1 but PostgreSQL: {e}");
-            eprintln!("\n*** SKIPPED: PostgreSQL is unreachable ({e}) ***\n");
-            return;
-        }
-    };
-    let schema = format!("platsen_k_{:016x}", rand::random::<u64>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+    let Some(schema) = platsen_tests::PgSchema::create("platsen_k").await else { return };
+    let url = schema.url.clone();
     let dir = std::env::temp_dir().join(format!("platsen-kill-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     sigkill_during_writes(&url, &dir, async || {
@@ -159,7 +131,7 @@ async fn postgres_keeps_every_acknowledged_write_through_five_sigkills() {
         counts
     })
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await.unwrap();
+    schema.drop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -170,43 +142,18 @@ async fn postgres_keeps_every_acknowledged_write_through_five_sigkills() {
 /// when the database returns, with every acknowledged write kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_gone_for_ten_seconds_answers_503_and_recovers() {
-    let admin_url = std::env::var("PLATSEN_TEST_DATABASE_URL").unwrap_or_default();
-    let admin = match sqlx::PgPool::connect(&admin_url).await {
-        Ok(p) => p,
-        Err(e) => {
-            assert!(!platsen_tests::require_services(), "PLATSEN_REQUIRE_SERVICES=1 but PostgreSQL: {e}");
-            eprintln!("\n*** SKIPPED: PostgreSQL is unreachable ({e}) ***\n");
-            return;
-        }
-    };
-    let schema = format!("platsen_g_{:016x}", rand::random::<u64>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}"))).execute(&admin).await.unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
+    let Some(schema) = platsen_tests::PgSchema::create("platsen_g").await else { return };
+    // The instance reaches PostgreSQL through the relay.
+    let mut url = url::Url::parse(&schema.url).unwrap();
     let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
     let gate = platsen_tests::gate::Gate::start(&target).await;
     url.set_port(Some(gate.port)).unwrap();
-    url.query_pairs_mut().append_pair("options", &format!("-c search_path={schema}"));
     let dir = std::env::temp_dir().join(format!("platsen-gate-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let Some(mut server) = Instance::single(url.as_str(), &dir).await else { return };
     let base = server.base();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    let r = client
-        .post(format!("{base}/api/v1/employers"))
-        .bearer_auth(ADMIN)
-        .json(&json!({ "name": "Avbrottskommunen", "organization_number": platsen_tests::org_number() }))
-        .send()
-        .await
-        .unwrap();
-    let employer = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = client
-        .post(format!("{base}/api/v1/employers/{employer}/keys"))
-        .bearer_auth(ADMIN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let key = r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    let (_, key) = platsen_tests::employer_at(&base, "Avbrottskommunen").await;
 
     let t0 = std::time::Instant::now();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -287,7 +234,7 @@ async fn postgres_gone_for_ten_seconds_answers_503_and_recovers() {
         assert_eq!(r.status(), StatusCode::OK, "acknowledged ad {id}");
     }
     server.stop().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).execute(&admin).await.unwrap();
+    schema.drop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -324,22 +271,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_cleanly_and_keeps_reading() {
     let Some(mut server) = Instance::single(&url, &root).await else { return };
     let base = server.base();
     let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{base}/api/v1/employers"))
-        .bearer_auth(ADMIN)
-        .json(&json!({ "name": "Fullkommunen", "organization_number": platsen_tests::org_number() }))
-        .send()
-        .await
-        .unwrap();
-    let employer = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = client
-        .post(format!("{base}/api/v1/employers/{employer}/keys"))
-        .bearer_auth(ADMIN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let key = r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned();
+    let (_, key) = platsen_tests::employer_at(&base, "Fullkommunen").await;
     let create = |title: String| {
         let (client, base, key) = (client.clone(), base.clone(), key.clone());
         async move {

@@ -25,45 +25,33 @@ impl Store {
     pub async fn claim_duty(&self, name: &str, holder: &str, now: DateTime<Utc>, every: Duration) -> Result<bool> {
         let now = ts(now);
         let next = now + every;
-        // Not through `write_tx!`: a claim changes no ad, so it must not
-        // count as a write that invalidates cached answers.
+        // The same two statements on either database's writing pool; not
+        // through `write_tx!`: a claim changes no ad, so it must not count
+        // as a write that invalidates cached answers.
+        macro_rules! claim {
+            ($pool:expr) => {{
+                sqlx::query("insert into duty_runs (name, due_at) values ($1, $2) on conflict (name) do nothing")
+                    .bind(name)
+                    .bind(now)
+                    .execute($pool)
+                    .await?;
+                // PostgreSQL (read committed): a concurrent claimer waits for
+                // this row's lock, then re-checks `due_at` and finds it moved on.
+                sqlx::query(
+                    "update duty_runs set due_at = $2, ran_at = $3, holder = $4 where name = $1 and due_at <= $3",
+                )
+                .bind(name)
+                .bind(next)
+                .bind(now)
+                .bind(holder)
+                .execute($pool)
+                .await?
+                .rows_affected()
+            }};
+        }
         let claimed = match &self.db {
-            Db::Sqlite { write, .. } => {
-                sqlx::query("insert into duty_runs (name, due_at) values ($1, $2) on conflict (name) do nothing")
-                    .bind(name)
-                    .bind(now)
-                    .execute(write)
-                    .await?;
-                sqlx::query(
-                    "update duty_runs set due_at = $2, ran_at = $3, holder = $4 where name = $1 and due_at <= $3",
-                )
-                .bind(name)
-                .bind(next)
-                .bind(now)
-                .bind(holder)
-                .execute(write)
-                .await?
-                .rows_affected()
-            }
-            Db::Postgres(pool) => {
-                sqlx::query("insert into duty_runs (name, due_at) values ($1, $2) on conflict (name) do nothing")
-                    .bind(name)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
-                // Read committed: a concurrent claimer waits for this row's
-                // lock, then re-checks `due_at` and finds it moved on.
-                sqlx::query(
-                    "update duty_runs set due_at = $2, ran_at = $3, holder = $4 where name = $1 and due_at <= $3",
-                )
-                .bind(name)
-                .bind(next)
-                .bind(now)
-                .bind(holder)
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
+            Db::Sqlite { write, .. } => claim!(write),
+            Db::Postgres(pool) => claim!(pool),
         };
         Ok(claimed == 1)
     }
