@@ -344,7 +344,9 @@ async fn every_duty_runs_once_across_three_instances() {
             .execute(&db)
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // A claim that committed just before the freeze is counted a
+        // moment later; let it land before counting.
+        tokio::time::sleep(Duration::from_secs(2)).await;
         let before = c.metric_sum(&series).await;
         if duty == "expiry_sweep" {
             sqlx::query("update job_ads set expires_at = now() - interval '1 second' where id = any($1)")

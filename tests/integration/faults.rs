@@ -136,7 +136,7 @@ async fn postgres_keeps_every_acknowledged_write_through_five_sigkills() {
 }
 
 /// PostgreSQL gone for ten seconds under load (every connection cut and
-/// new ones refused, by a relay the test controls): requests answer 503
+/// new ones closed at once, by a relay the test controls): requests answer 503
 /// problem+json — never 500, never later than the pool's ten-second
 /// acquire timeout — `/readyz` says 503, and the server recovers by itself
 /// when the database returns, with every acknowledged write kept.

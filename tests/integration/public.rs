@@ -373,8 +373,9 @@ async fn the_rate_limit_counts_the_client_behind_a_trusted_proxy() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A load balancer's health checks and the metrics scrape are never rate
-/// limited: a 429 on `/readyz` would take a healthy instance out.
+/// A load balancer's health checks and the metrics scrape, sent to the
+/// instance directly, are never rate limited (a 429 on `/readyz` would take
+/// a healthy instance out); through the public front they are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_are_never_rate_limited() {
     let dir = std::env::temp_dir().join(format!("platsen-probes-{:x}", rand::random::<u64>()));
@@ -389,6 +390,19 @@ async fn probes_are_never_rate_limited() {
             assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{path}, request {i}");
         }
     }
+    // Through the public front (a forwarded client), the same paths are
+    // limited like the rest.
+    let mut forwarded_refused = 0;
+    for _ in 0..20 {
+        let r = client
+            .get(format!("http://{}/readyz", running.addr))
+            .header("x-forwarded-for", "198.51.100.9")
+            .send()
+            .await
+            .unwrap();
+        forwarded_refused += usize::from(r.status() == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(forwarded_refused > 0, "a forwarded client's /readyz is limited");
     // The rest of the site is still limited (a burst of five).
     let mut refused = 0;
     for _ in 0..20 {

@@ -86,14 +86,23 @@ impl Error {
         Error::Invalid(vec![FieldError::new(field, code, message)])
     }
 
-    /// Whether the database could not be reached (as opposed to a query failing).
+    /// Whether the database could not be reached (as opposed to a query
+    /// failing): no connection in time, a connection that broke (also in
+    /// the middle of its startup, when the server went away: a protocol
+    /// error), or PostgreSQL refusing sessions while it shuts down or starts
+    /// (class 57P: admin_shutdown, crash_shutdown, cannot_connect_now).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
-            )
-        )
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::Io(_)
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_),
+            ) => true,
+            Error::Database(sqlx::Error::Database(d)) => d.code().is_some_and(|c| c.starts_with("57P")),
+            _ => false,
+        }
     }
 
     /// Whether the disk is full: SQLite's `SQLITE_FULL` (13), PostgreSQL's
@@ -153,12 +162,16 @@ mod tests {
     }
 
     #[test]
-    fn a_full_disk_is_told_apart_on_both_databases() {
+    fn a_full_disk_and_a_database_going_away_are_told_apart() {
         let full = |code| Error::Database(sqlx::Error::Database(Box::new(Coded(code))));
         assert!(full("13").is_storage_full(), "SQLITE_FULL");
         assert!(full("53100").is_storage_full(), "PostgreSQL's disk_full");
         assert!(!full("23505").is_storage_full(), "a unique violation is not");
         assert!(!full("13").is_unavailable());
+        assert!(full("57P01").is_unavailable(), "terminating connection due to administrator command");
+        assert!(full("57P03").is_unavailable(), "the database system is shutting down");
+        assert!(!full("23505").is_unavailable());
+        assert!(Error::Database(sqlx::Error::Protocol("unexpected end".into())).is_unavailable());
         assert!(!Error::Database(sqlx::Error::PoolTimedOut).is_storage_full());
     }
 }

@@ -110,9 +110,12 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Response> {
         // The operator's probes (a load balancer's health checks, the
-        // metrics scrape) are never refused: a 429 there would take a
-        // healthy instance out of service.
-        let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+        // metrics scrape), sent to the instance directly, are never
+        // refused: a 429 there would take a healthy instance out of service.
+        // The same paths asked through the public front (which names the
+        // client in X-Forwarded-For) are limited like everything else.
+        let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics")
+            && !req.headers().contains_key("x-forwarded-for");
         if !probe && let (Some(limiter), Some(ip)) = (&self.limit.limiter, crate::http::client::client_ip(&req)) {
             if limiter.check_key(&ip).is_err() {
                 tracing::warn!(client = %ip, "rate limited");
