@@ -406,19 +406,10 @@ impl TestApp {
         Reply::from(req.send().await.unwrap()).await
     }
 
-    /// A valid ad body; override fields with `with`.
+    /// A valid ad body with a salary, due in 20 days by the test's clock;
+    /// override fields with `with`.
     pub fn job(&self, title: &str) -> Value {
-        json!({
-            "title": title,
-            "description": "Vi söker en erfaren upphandlare som vill utveckla vårt inköpsarbete.",
-            "role": "upphandlare",
-            "municipality_code": "0182",
-            "employment_type": "tillsvidare",
-            "application_deadline": self.date_in(20),
-            "apply_url": "https://example.org/ansok",
-            "salary_min": 45000,
-            "salary_max": 55000
-        })
+        with(ad_body(title, &self.date_in(20)), json!({ "salary_min": 45000, "salary_max": 55000 }))
     }
 }
 
@@ -700,6 +691,20 @@ pub fn python_tools(name: &str, packages: &[&str]) -> Option<std::path::PathBuf>
     }
     std::fs::write(&marker, wanted).expect("write the venv's marker");
     Some(venv)
+}
+
+/// The fields every ad needs, with `deadline` as the application deadline
+/// (`YYYY-MM-DD`).
+pub fn ad_body(title: &str, deadline: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "Vi söker en erfaren upphandlare som vill utveckla vårt inköpsarbete.",
+        "role": "upphandlare",
+        "municipality_code": "0182",
+        "employment_type": "tillsvidare",
+        "application_deadline": deadline,
+        "apply_url": "https://example.org/ansok",
+    })
 }
 
 /// A PostgreSQL schema of a test's own on `PLATSEN_TEST_DATABASE_URL`, for

@@ -87,15 +87,7 @@ impl Load {
 
 fn ad(title: &str) -> Value {
     let deadline = (chrono::Utc::now() + chrono::Duration::days(20)).date_naive().to_string();
-    json!({
-        "title": title,
-        "description": "Vi söker en erfaren upphandlare som vill utveckla vårt inköpsarbete.",
-        "role": "upphandlare",
-        "municipality_code": "0182",
-        "employment_type": "tillsvidare",
-        "application_deadline": deadline,
-        "apply_url": "https://example.org/ansok",
-    })
+    platsen_tests::ad_body(title, &deadline)
 }
 
 /// Creates and publishes an ad; its id.
