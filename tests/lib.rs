@@ -276,6 +276,33 @@ impl TestApp {
         self._dir.as_ref().map(|d| format!("sqlite:{}", d.0.join("platsen.db").display()))
     }
 
+    /// The PostgreSQL server URL and this app's schema on it (`None` on SQLite).
+    pub fn postgres_url_and_schema(&self) -> Option<(&str, &str)> {
+        self.pg_schema.as_ref().map(|(url, schema)| (url.as_str(), schema.as_str()))
+    }
+
+    /// Runs one statement straight on this app's database, for set-up that
+    /// no API offers (e.g. more rows than a sweep takes at once); returns
+    /// the rows it affected. Written in SQL both databases accept.
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
+        if let Some(url) = self.sqlite_url() {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .expect("sqlite url")
+                .busy_timeout(std::time::Duration::from_secs(10));
+            let pool = sqlx::SqlitePool::connect_with(opts).await.expect("the test's SQLite file");
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect(sql).rows_affected();
+            pool.close().await;
+            n
+        } else {
+            let (url, schema) = self.postgres_url_and_schema().expect("a database");
+            let opts = PgConnectOptions::from_str(url).expect("pg url").options([("search_path", schema)]);
+            let pool = sqlx::PgPool::connect_with(opts).await.expect("the test's schema");
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect(sql).rows_affected();
+            pool.close().await;
+            n
+        }
+    }
+
     /// A folder of this test's own, removed with the app (SQLite only).
     pub fn dir(&self) -> Option<&std::path::Path> {
         self._dir.as_ref().map(|d| d.0.as_path())

@@ -22,6 +22,7 @@ platsen_tests::contract!(
     fifty_approvals_at_once_number_invoices_without_gap,
     a_reviewed_ad_uses_its_credit_when_it_is_approved,
     a_board_without_products_has_nothing_to_invoice,
+    a_grant_with_credits_left_expires_behind_a_thousand_used_ones,
 );
 
 /// A board that sells nothing (no products, no agreement customers) has
@@ -239,6 +240,48 @@ async fn publishing_uses_a_credit_and_without_one_answers_402(app: &TestApp) {
     let credits = app.call(Method::GET, "/api/v1/account/credits", Some(&key), None).await;
     assert_eq!(credits.body["ledger"][0]["kind"], "expiry");
     assert_eq!(credits.body["ledger"][0]["credits"], -1);
+}
+
+/// The expiry sweep takes at most a thousand grants at a time. Grants used
+/// up before they expired need no expiry row; a board with more than a
+/// thousand of them must still write one for a grant that had credits left
+/// (the sweep took the first thousand expired grants and only then skipped
+/// the used ones, so it never got past them).
+async fn a_grant_with_credits_left_expires_behind_a_thousand_used_ones(app: &TestApp) {
+    let one = product(app, "Standardannons", 1, false).await;
+    let approval = bought(app, one, 1, "212000-0191", "inkop@example.org").await;
+    let key = app.create_key(approval["employer_id"].as_i64().unwrap()).await;
+    // 1,024 grants of one credit, each used in full.
+    for _ in 0..10 {
+        app.execute_sql(
+            "insert into credit_ledger (employer_id, kind, credits, featured, ad_days, valid_until, order_id,
+                                        invoice_id, created_at)
+             select employer_id, kind, credits, featured, ad_days, valid_until, order_id, invoice_id, created_at
+               from credit_ledger where kind = 'grant'",
+        )
+        .await;
+    }
+    let used = app
+        .execute_sql(
+            "insert into credit_ledger (employer_id, kind, credits, grant_id, created_at)
+             select employer_id, 'use', -credits, id, created_at from credit_ledger where kind = 'grant'",
+        )
+        .await;
+    assert_eq!(used, 1024);
+    // A later grant, unused.
+    bought(app, one, 1, "212000-0191", "inkop@example.org").await;
+    assert_eq!(balance(app, &key).await, 1);
+
+    app.clock.advance(chrono::Duration::days(366));
+    assert_eq!(balance(app, &key).await, 0);
+    // By this call or by the billing worker, once.
+    app.store.expire_credits(app.clock.now()).await.unwrap();
+    assert_eq!(app.store.expire_credits(app.clock.now()).await.unwrap(), 0, "once only");
+    let credits = app.call(Method::GET, "/api/v1/account/credits", Some(&key), None).await;
+    let expiries: Vec<&Value> =
+        credits.body["ledger"].as_array().unwrap().iter().filter(|l| l["kind"] == "expiry").collect();
+    assert_eq!(expiries.len(), 1, "the newest ledger row: {}", credits.body["ledger"][0]);
+    assert_eq!(expiries[0]["credits"], -1);
 }
 
 async fn a_featured_credit_features_the_ad_first_in_search(app: &TestApp) {

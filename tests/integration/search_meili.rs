@@ -269,6 +269,67 @@ async fn one_search_worker_per_postgres_database() {
     app.stop().await;
 }
 
+/// The app's `platsen_search_sync_active` gauge: 1 while its worker holds
+/// the lease.
+async fn sync_active(app: &TestApp) -> f64 {
+    let r = app.call(Method::GET, "/metrics", Some(platsen_tests::ADMIN_TOKEN), None).await;
+    let line = r.text.lines().find(|l| l.starts_with("platsen_search_sync_active ")).expect("the gauge is exported");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// A worker whose lease goes (its connection closed by the server, as in a
+/// failover or a network cut) while another instance takes it stops sending
+/// and stands by; two workers never feed the index at once. Once the lease
+/// is free again it takes it back, and what changed meanwhile arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_loses_its_lease_stands_by() {
+    let Some(app) = TestApp::postgres_with_meili().await else { return };
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let a = app.publish_job(&key, app.job("Upphandlare före avbrottet")).await;
+    search_until(&app, "q=upphandlare", vec![a]).await;
+    assert_eq!(sync_active(&app).await, 1.0);
+
+    // The server closes the connection that holds the worker's lock, and
+    // "another instance" (this test) takes the lease before the worker can.
+    let (url, schema) = app.postgres_url_and_schema().unwrap();
+    let admin = sqlx::PgPool::connect(url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_locks
+          where locktype = 'advisory' and granted and classid = 1886151028::oid
+            and objid = hashtext($1)::oid and objsubid = 2",
+    )
+    .bind(schema)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, vec![true], "one connection held the lease");
+    let mut other = None;
+    for _ in 0..100 {
+        other = app.store.try_search_lease().await.unwrap();
+        if other.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let other = other.expect("the lease is free once its connection is gone");
+
+    eventually(5, "the worker notices and stands by", || async { sync_active(&app).await == 0.0 }).await;
+    // Standing by, it sends nothing: a new ad waits in the outbox.
+    let b = app.publish_job(&key, app.job("Upphandlare under avbrottet")).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let status = app.admin(Method::GET, "/api/v1/admin/search", None).await;
+    assert!(status.body["outbox_pending"].as_i64().unwrap() >= 1, "{}", status.text);
+    let r = app.get("/api/v1/jobs/search?q=upphandlare").await;
+    assert_eq!((r.header("x-search-engine"), ids(&r)), (Some("meilisearch"), vec![a]));
+
+    // The other holder goes: the worker takes the lease back and catches up.
+    drop(other);
+    search_until(&app, "q=upphandlare", vec![a, b]).await;
+    assert_eq!(sync_active(&app).await, 1.0);
+    admin.close().await;
+    app.stop().await;
+}
+
 /// A change Meilisearch rejects (here: a document over a payload limit) is
 /// retried with backoff, then set aside as a dead letter that does not hold
 /// up other changes; an admin sees it and queues it again.

@@ -12,12 +12,12 @@
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use meilisearch_sdk::task_info::TaskInfo;
 use platsen_jobs::Store;
-use platsen_jobs::store::OutboxRow;
+use platsen_jobs::store::{OutboxRow, SearchLease};
 use tokio::sync::{Notify, watch};
 
 use crate::{Error, JobDocument, MeiliEngine};
@@ -85,8 +85,26 @@ struct InFlight {
     sent_at: std::time::Instant,
 }
 
+/// How often an active worker makes sure it still holds the lease.
+const LEASE_CHECK: Duration = Duration::from_secs(1);
+
+/// What one step of the worker works with.
+struct Worker<'a, N> {
+    store: &'a Store,
+    engine: &'a MeiliEngine,
+    status: &'a SyncStatus,
+    now: &'a N,
+}
+
 /// Runs until `stop` turns true. `wake` is notified after writes (a hint:
 /// the worker also polls), `now` is the application clock.
+///
+/// Exactly one worker per database is active: the one holding the lease.
+/// A worker that loses it (on PostgreSQL the lock lives with a connection the
+/// server can close) notices within `LEASE_CHECK`, stops sending and stands
+/// by. What it sent since it last saw the lease held may have reached
+/// Meilisearch after the new holder sent a newer state of the same ads, so it
+/// queues those ads again: the holder then sends their current state last.
 pub async fn run_worker(
     store: Store,
     engine: Arc<MeiliEngine>,
@@ -95,29 +113,83 @@ pub async fn run_worker(
     now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
     mut stop: watch::Receiver<bool>,
 ) {
-    let poll = Duration::from_millis(250);
-    let mut backoff = Duration::from_millis(200);
-    // Exactly one worker per database is active: wait for the lease.
-    let _lease = loop {
-        match store.try_search_lease().await {
-            Ok(Some(lease)) => break lease,
-            Ok(None) => tracing::debug!("another instance runs the search sync; standing by"),
-            Err(e) => tracing::warn!(error = %e, "could not take the search-sync lease"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            _ = stop.changed() => return,
-        }
-    };
-    tracing::info!("search sync active");
-    status.inner.lock().expect("status lock").holds_lease = true;
-    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    let mut batch_size = BATCH;
+    let worker = Worker { store: &store, engine: &engine, status: &status, now: &now };
+    let mut unverified = BTreeSet::new();
     loop {
-        if *stop.borrow() {
+        while !unverified.is_empty() {
+            let ids: Vec<i64> = unverified.iter().copied().collect();
+            match store.requeue_for_search(&ids).await {
+                Ok(()) => unverified.clear(),
+                Err(e) => {
+                    tracing::warn!(error = %e, ads = ids.len(), "could not queue again what was sent without the lease")
+                }
+            }
+            if !unverified.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+        let mut lease = loop {
+            match store.try_search_lease().await {
+                Ok(Some(lease)) => break lease,
+                Ok(None) => tracing::debug!("another instance runs the search sync; standing by"),
+                Err(e) => tracing::warn!(error = %e, "could not take the search-sync lease"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = stop.changed() => return,
+            }
+        };
+        tracing::info!("search sync active");
+        status.inner.lock().expect("status lock").holds_lease = true;
+        let lost = sync_while_held(&worker, &wake, &mut stop, &mut lease, &mut unverified).await;
+        status.inner.lock().expect("status lock").holds_lease = false;
+        if !lost {
             break;
         }
-        let pause = match step(&store, &engine, &status, &now, &mut in_flight, &mut batch_size).await {
+        tracing::warn!(sent_unverified = unverified.len(), "search-sync lease lost; standing by");
+    }
+    tracing::info!("search sync stopped");
+}
+
+/// Whether the lease is still held, checked at most every `LEASE_CHECK`.
+/// Everything sent before a check that finds it held was sent under it.
+async fn still_held(lease: &mut SearchLease, checked: &mut Instant, unverified: &mut BTreeSet<i64>) -> bool {
+    if checked.elapsed() < LEASE_CHECK {
+        return true;
+    }
+    if !lease.is_held().await {
+        return false;
+    }
+    unverified.clear();
+    *checked = Instant::now();
+    true
+}
+
+/// The worker's loop while it holds the lease. Returns `true` when the
+/// lease was lost, `false` when asked to stop.
+async fn sync_while_held<N: Fn() -> DateTime<Utc>>(
+    worker: &Worker<'_, N>,
+    wake: &Notify,
+    stop: &mut watch::Receiver<bool>,
+    lease: &mut SearchLease,
+    unverified: &mut BTreeSet<i64>,
+) -> bool {
+    let poll = Duration::from_millis(250);
+    let mut backoff = Duration::from_millis(200);
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut batch_size = BATCH;
+    let mut checked = Instant::now();
+    loop {
+        if *stop.borrow() {
+            return false;
+        }
+        if !still_held(lease, &mut checked, unverified).await {
+            return true;
+        }
+        let pause = match step(worker, &mut in_flight, &mut batch_size, unverified).await {
             Ok(sent) => {
                 backoff = Duration::from_millis(200);
                 if sent {
@@ -133,37 +205,45 @@ pub async fn run_worker(
             Err(e) => {
                 if matches!(e, Error::IndexNotFound) {
                     // Someone dropped the index: make it again and refill it.
-                    status.inner.lock().expect("status lock").index_ready = false;
+                    worker.status.inner.lock().expect("status lock").index_ready = false;
                 }
                 // What was in flight stays in the outbox and is sent again
                 // (the current state, so sending twice is harmless).
                 in_flight.clear();
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "search sync failed");
-                status.failure(&e);
+                worker.status.failure(&e);
                 let pause = backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 pause
             }
         };
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => {}
+        // Wait out the pause, but keep checking the lease during a long one.
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            let check_at = tokio::time::Instant::from_std(checked + LEASE_CHECK);
+            tokio::select! {
+                _ = wake.notified() => break,
+                _ = tokio::time::sleep_until(until) => break,
+                _ = stop.changed() => break,
+                _ = tokio::time::sleep_until(check_at), if check_at < until => {
+                    if !still_held(lease, &mut checked, unverified).await {
+                        return true;
+                    }
+                }
+            }
         }
     }
-    tracing::info!("search sync stopped");
 }
 
 /// Settles the batches Meilisearch finished, oldest first, then sends one
 /// more batch if there is room. Returns whether it sent one.
-async fn step(
-    store: &Store,
-    engine: &MeiliEngine,
-    status: &SyncStatus,
-    now: &impl Fn() -> DateTime<Utc>,
+async fn step<N: Fn() -> DateTime<Utc>>(
+    worker: &Worker<'_, N>,
     in_flight: &mut VecDeque<InFlight>,
     batch_size: &mut i64,
+    unverified: &mut BTreeSet<i64>,
 ) -> Result<bool, Error> {
+    let Worker { store, engine, status, now } = *worker;
     if !status.index_ready() {
         let documents = engine.ensure_index().await?;
         if documents == 0 {
@@ -227,6 +307,7 @@ async fn step(
     let docs: Vec<JobDocument> = open.iter().map(JobDocument::from).collect();
     let open_ids: BTreeSet<i64> = open.iter().map(|a| a.id).collect();
     let deletes: Vec<i64> = ids.iter().copied().filter(|id| !open_ids.contains(id)).collect();
+    unverified.extend(ids.iter().copied());
     let mut tasks = Vec::new();
     let mut send = async || {
         if !docs.is_empty() {

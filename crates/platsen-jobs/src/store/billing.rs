@@ -681,20 +681,26 @@ impl Store {
     pub async fn expire_credits(&self, now: DateTime<Utc>) -> Result<usize> {
         let now = ts(now);
         let n = write_tx!(self, |tx| {
+            // Only grants with credits left: a used-up grant needs no
+            // expiry row, and more than a batch of them must not hide one
+            // that does.
             let due: Vec<(i64, i64, i64)> = sqlx::query_as(
-                "select g.id, g.employer_id,
-                        cast(g.credits + coalesce((select sum(u.credits) from credit_ledger u where u.grant_id = g.id), 0)
-                             as bigint)
-                   from credit_ledger g
-                  where g.kind = 'grant' and g.valid_until <= $1
-                    and not exists (select 1 from credit_ledger x where x.grant_id = g.id and x.kind = 'expiry')
-                  order by g.id limit 1000",
+                "select id, employer_id, remaining
+                   from (select g.id, g.employer_id,
+                                cast(g.credits + coalesce((select sum(u.credits) from credit_ledger u
+                                                            where u.grant_id = g.id), 0) as bigint) as remaining
+                           from credit_ledger g
+                          where g.kind = 'grant' and g.valid_until <= $1
+                            and not exists (select 1 from credit_ledger x
+                                             where x.grant_id = g.id and x.kind = 'expiry')) due
+                  where remaining > 0
+                  order by id limit 1000",
             )
             .bind(now)
             .fetch_all(&mut *tx)
             .await?;
             let mut n = 0;
-            for (grant_id, employer_id, left) in due.into_iter().filter(|d| d.2 > 0) {
+            for (grant_id, employer_id, left) in due {
                 // One expiry per grant (a unique index): a sweep that
                 // raced another writes nothing twice.
                 n += sqlx::query(

@@ -139,6 +139,20 @@ impl Store {
         Ok(n)
     }
 
+    /// Queues these ads again, so the worker sends their current state once
+    /// more (after a worker lost its lease while it may have sent an older
+    /// state than another worker's).
+    pub async fn requeue_for_search(&self, job_ids: &[i64]) -> Result<()> {
+        for chunk in job_ids.chunks(500) {
+            write_tx!(self, |tx| {
+                for id in chunk {
+                    sqlx::query("insert into search_outbox (job_id) values ($1)").bind(*id).execute(&mut *tx).await?;
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// Queues every ad for indexing (after connecting an empty index).
     pub async fn queue_all_for_search(&self) -> Result<u64> {
         let n = write_tx!(self, |tx| {
@@ -262,6 +276,25 @@ pub struct SearchLease {
 impl std::fmt::Debug for SearchLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchLease").finish_non_exhaustive()
+    }
+}
+
+impl SearchLease {
+    /// Whether the lease is still this process's. On PostgreSQL the lock
+    /// lives as long as its connection: a connection the server closed (a
+    /// restart, a terminated backend, a network cut) has lost it, and another
+    /// process may hold it now. An error or no answer within two seconds
+    /// counts as lost.
+    pub async fn is_held(&mut self) -> bool {
+        let Some(conn) = self._connection.as_mut() else { return true };
+        let check = sqlx::query_scalar::<_, bool>(
+            "select exists(select 1 from pg_locks
+                            where locktype = 'advisory' and pid = pg_backend_pid() and granted
+                              and classid = $1::oid and objid = hashtext(current_schema())::oid and objsubid = 2)",
+        )
+        .bind(SEARCH_LOCK)
+        .fetch_one(conn);
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), check).await, Ok(Ok(true)))
     }
 }
 
