@@ -282,6 +282,26 @@ async fn a_grant_with_credits_left_expires_behind_a_thousand_used_ones(app: &Tes
         credits.body["ledger"].as_array().unwrap().iter().filter(|l| l["kind"] == "expiry").collect();
     assert_eq!(expiries.len(), 1, "the newest ledger row: {}", credits.body["ledger"][0]);
     assert_eq!(expiries[0]["credits"], -1);
+
+    // More grants with credits left than one batch: all are written down.
+    bought(app, one, 1, "212000-0191", "inkop@example.org").await;
+    for _ in 0..10 {
+        app.execute_sql(
+            "insert into credit_ledger (employer_id, kind, credits, featured, ad_days, valid_until, order_id,
+                                        invoice_id, created_at)
+             select employer_id, kind, credits, featured, ad_days, valid_until, order_id, invoice_id, created_at
+               from credit_ledger g
+              where kind = 'grant' and not exists (select 1 from credit_ledger u where u.grant_id = g.id)",
+        )
+        .await;
+    }
+    assert_eq!(balance(app, &key).await, 1024);
+    app.clock.advance(chrono::Duration::days(366));
+    app.store.expire_credits(app.clock.now()).await.unwrap();
+    assert_eq!(app.store.expire_credits(app.clock.now()).await.unwrap(), 0, "once only");
+    // Rows an update touches: the number of expiry rows.
+    let expiries = app.execute_sql("update credit_ledger set credits = credits where kind = 'expiry'").await;
+    assert_eq!(expiries, 1 + 1024);
 }
 
 async fn a_featured_credit_features_the_ad_first_in_search(app: &TestApp) {

@@ -677,15 +677,19 @@ impl Store {
     }
 
     /// Writes down grants that ran out unused: one `expiry` row per grant,
-    /// taking what was left. Returns how many grants expired.
+    /// taking what was left, a thousand grants per transaction until none
+    /// is left. Returns how many grants expired.
     pub async fn expire_credits(&self, now: DateTime<Utc>) -> Result<usize> {
+        const BATCH: usize = 1000;
         let now = ts(now);
-        let n = write_tx!(self, |tx| {
-            // Only grants with credits left: a used-up grant needs no
-            // expiry row, and more than a batch of them must not hide one
-            // that does.
-            let due: Vec<(i64, i64, i64)> = sqlx::query_as(
-                "select id, employer_id, remaining
+        let mut total = 0;
+        loop {
+            let (n, found) = write_tx!(self, |tx| {
+                // Only grants with credits left: a used-up grant needs no
+                // expiry row, and more than a batch of them must not hide one
+                // that does.
+                let due: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "select id, employer_id, remaining
                    from (select g.id, g.employer_id,
                                 cast(g.credits + coalesce((select sum(u.credits) from credit_ledger u
                                                             where u.grant_id = g.id), 0) as bigint) as remaining
@@ -694,33 +698,39 @@ impl Store {
                             and not exists (select 1 from credit_ledger x
                                              where x.grant_id = g.id and x.kind = 'expiry')) due
                   where remaining > 0
-                  order by id limit 1000",
-            )
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut n = 0;
-            for (grant_id, employer_id, left) in due {
-                // One expiry per grant (a unique index): a sweep that
-                // raced another writes nothing twice.
-                n += sqlx::query(
-                    "insert into credit_ledger (employer_id, kind, credits, grant_id, created_at)
-                     values ($1, 'expiry', $2, $3, $4) on conflict do nothing",
+                  order by id limit $2",
                 )
-                .bind(employer_id)
-                .bind(-left)
-                .bind(grant_id)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected() as usize;
+                .bind(BATCH as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+                let (mut n, found) = (0, due.len());
+                for (grant_id, employer_id, left) in due {
+                    // One expiry per grant (a unique index): a sweep that
+                    // raced another writes nothing twice.
+                    n += sqlx::query(
+                        "insert into credit_ledger (employer_id, kind, credits, grant_id, created_at)
+                     values ($1, 'expiry', $2, $3, $4) on conflict do nothing",
+                    )
+                    .bind(employer_id)
+                    .bind(-left)
+                    .bind(grant_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as usize;
+                }
+                (n, found)
+            });
+            total += n;
+            if found < BATCH {
+                break;
             }
-            n
-        });
-        if n > 0 {
-            tracing::info!(grants = n, "unused credits expired");
         }
-        Ok(n)
+        if total > 0 {
+            tracing::info!(grants = total, "unused credits expired");
+        }
+        Ok(total)
     }
 
     /// Invoices and credit notes, the newest first: all of them, or one
