@@ -242,6 +242,22 @@ async fn publishing_uses_a_credit_and_without_one_answers_402(app: &TestApp) {
     assert_eq!(credits.body["ledger"][0]["credits"], -1);
 }
 
+/// Copies the grants that match `condition` (SQL on grant `g`) ten times
+/// over, each round copying the last round's too: 1,024 of each, straight
+/// in the ledger (no API grants credits this fast).
+async fn double_grants_ten_times(app: &TestApp, condition: &str) {
+    for _ in 0..10 {
+        app.execute_sql(&format!(
+            "insert into credit_ledger (employer_id, kind, credits, featured, ad_days, valid_until, order_id,
+                                        invoice_id, created_at)
+             select employer_id, kind, credits, featured, ad_days, valid_until, order_id, invoice_id, created_at
+               from credit_ledger g
+              where kind = 'grant' and {condition}"
+        ))
+        .await;
+    }
+}
+
 /// The expiry sweep takes at most a thousand grants at a time. Grants used
 /// up before they expired need no expiry row; a board with more than a
 /// thousand of them must still write one for a grant that had credits left
@@ -252,15 +268,7 @@ async fn a_grant_with_credits_left_expires_behind_a_thousand_used_ones(app: &Tes
     let approval = bought(app, one, 1, "212000-0191", "inkop@example.org").await;
     let key = app.create_key(approval["employer_id"].as_i64().unwrap()).await;
     // 1,024 grants of one credit, each used in full.
-    for _ in 0..10 {
-        app.execute_sql(
-            "insert into credit_ledger (employer_id, kind, credits, featured, ad_days, valid_until, order_id,
-                                        invoice_id, created_at)
-             select employer_id, kind, credits, featured, ad_days, valid_until, order_id, invoice_id, created_at
-               from credit_ledger where kind = 'grant'",
-        )
-        .await;
-    }
+    double_grants_ten_times(app, "true").await;
     let used = app
         .execute_sql(
             "insert into credit_ledger (employer_id, kind, credits, grant_id, created_at)
@@ -285,16 +293,7 @@ async fn a_grant_with_credits_left_expires_behind_a_thousand_used_ones(app: &Tes
 
     // More grants with credits left than one batch: all are written down.
     bought(app, one, 1, "212000-0191", "inkop@example.org").await;
-    for _ in 0..10 {
-        app.execute_sql(
-            "insert into credit_ledger (employer_id, kind, credits, featured, ad_days, valid_until, order_id,
-                                        invoice_id, created_at)
-             select employer_id, kind, credits, featured, ad_days, valid_until, order_id, invoice_id, created_at
-               from credit_ledger g
-              where kind = 'grant' and not exists (select 1 from credit_ledger u where u.grant_id = g.id)",
-        )
-        .await;
-    }
+    double_grants_ten_times(app, "not exists (select 1 from credit_ledger u where u.grant_id = g.id)").await;
     assert_eq!(balance(app, &key).await, 1024);
     app.clock.advance(chrono::Duration::days(366));
     app.store.expire_credits(app.clock.now()).await.unwrap();

@@ -247,6 +247,17 @@ async fn the_database_answers_while_meilisearch_is_down(app: &mut TestApp) {
     search_until(app, "q=upphandlare", vec![a, b]).await;
 }
 
+/// The search-sync lease, taken as soon as it is free within five seconds.
+async fn lease_within_5s(app: &TestApp) -> Option<platsen_jobs::store::SearchLease> {
+    for _ in 0..100 {
+        if let Some(lease) = app.store.try_search_lease().await.unwrap() {
+            return Some(lease);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// On PostgreSQL exactly one process runs the search sync: the lease is an
 /// advisory lock, free again when its holder goes.
 #[tokio::test]
@@ -256,14 +267,7 @@ async fn one_search_worker_per_postgres_database() {
     assert!(first.is_some());
     assert!(app.store.try_search_lease().await.unwrap().is_none(), "a second worker stands by");
     drop(first);
-    let mut again = None;
-    for _ in 0..50 {
-        again = app.store.try_search_lease().await.unwrap();
-        if again.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let again = lease_within_5s(&app).await;
     assert!(again.is_some(), "the lease is free once its holder is gone");
     drop(again);
     app.stop().await;
@@ -303,15 +307,7 @@ async fn a_worker_that_loses_its_lease_stands_by() {
     .await
     .unwrap();
     assert_eq!(killed, vec![true], "one connection held the lease");
-    let mut other = None;
-    for _ in 0..100 {
-        other = app.store.try_search_lease().await.unwrap();
-        if other.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let other = other.expect("the lease is free once its connection is gone");
+    let other = lease_within_5s(&app).await.expect("the lease is free once its connection is gone");
 
     eventually(5, "the worker notices and stands by", || async { sync_active(&app).await == 0.0 }).await;
     // Standing by, it sends nothing: a new ad waits in the outbox.
