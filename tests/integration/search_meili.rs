@@ -2,6 +2,7 @@
 //! on both databases.
 
 use platsen_tests::{TestApp, eventually, with};
+use sqlx::Connection;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -294,9 +295,37 @@ async fn a_worker_that_loses_its_lease_stands_by() {
     assert_eq!(sync_active(&app).await, 1.0);
 
     // The server closes the connection that holds the worker's lock, and
-    // "another instance" (this test) takes the lease before the worker can.
+    // "another instance" (this test) takes the lease before the worker can:
+    // it waits in the lock's queue first, so that PostgreSQL hands it the
+    // lock as the holder goes (polling for it lost the race to the
+    // worker's own retry on a busy machine).
     let (url, schema) = app.postgres_url_and_schema().unwrap();
     let admin = sqlx::PgPool::connect(url).await.unwrap();
+    let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+    let queued = tokio::spawn({
+        let schema = schema.to_owned();
+        async move {
+            sqlx::query("select pg_advisory_lock(1886151028, hashtext($1))")
+                .bind(schema)
+                .execute(&mut other)
+                .await
+                .expect("the lease, once its holder goes");
+            other
+        }
+    });
+    eventually(5, "the test waits in the lease's queue", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_locks
+              where locktype = 'advisory' and not granted and classid = 1886151028::oid
+                and objid = hashtext($1)::oid and objsubid = 2",
+        )
+        .bind(schema)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        waiting == 1
+    })
+    .await;
     let killed: Vec<bool> = sqlx::query_scalar(
         "select pg_terminate_backend(pid) from pg_locks
           where locktype = 'advisory' and granted and classid = 1886151028::oid
@@ -307,7 +336,10 @@ async fn a_worker_that_loses_its_lease_stands_by() {
     .await
     .unwrap();
     assert_eq!(killed, vec![true], "one connection held the lease");
-    let other = lease_within_5s(&app).await.expect("the lease is free once its connection is gone");
+    let other = tokio::time::timeout(std::time::Duration::from_secs(5), queued)
+        .await
+        .expect("the lease is free once its connection is gone")
+        .unwrap();
 
     eventually(5, "the worker notices and stands by", || async { sync_active(&app).await == 0.0 }).await;
     // Standing by, it sends nothing: a new ad waits in the outbox.
@@ -319,7 +351,7 @@ async fn a_worker_that_loses_its_lease_stands_by() {
     assert_eq!((r.header("x-search-engine"), ids(&r)), (Some("meilisearch"), vec![a]));
 
     // The other holder goes: the worker takes the lease back and catches up.
-    drop(other);
+    other.close().await.unwrap();
     search_until(&app, "q=upphandlare", vec![a, b]).await;
     assert_eq!(sync_active(&app).await, 1.0);
     admin.close().await;
