@@ -103,6 +103,104 @@ async fn a_job_seeker_searches_filters_opens_an_ad_and_follows_the_apply_link() 
     app.stop().await;
 }
 
+/// How many pages a PDF has: its page objects (`/Type /Page`, not the
+/// `/Type /Pages` tree above them).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ad_page_offers_similar_ads_ways_to_share_and_prints_on_one_page() {
+    let app = demo_board().await;
+    let Some(b) = Browser::start(1280).await else { return };
+    let list = app.get("/api/v1/jobs?role=upphandlare&per_page=1").await;
+    let slug = list.body["items"][0]["slug"].as_str().expect("a demo upphandlare").to_owned();
+    b.goto(&app.url(&format!("/jobb/{slug}"))).await;
+
+    let published = b.el("p.published time").await.text().await.unwrap();
+    assert!(published.starts_with("Publicerad "), "{published}");
+
+    // The script shows the copy and print buttons; copying says how it went.
+    b.until("the copy button", "return !document.querySelector('button.copy-link').hidden").await;
+    b.until("the print button", "return !document.querySelector('button.print').hidden").await;
+    b.el("button.copy-link").await.click().await.unwrap();
+    b.until("the copy status", "return document.querySelector('.copy-status').textContent.length > 0").await;
+    let said = b.el(".copy-status").await.text().await.unwrap();
+    assert!(["Länken är kopierad.", "Länken kunde inte kopieras."].contains(&said.as_str()), "{said}");
+    let linkedin = b.el("section.share a[href^='https://www.linkedin.com/']").await.attr("href").await.unwrap();
+    assert!(linkedin.unwrap().ends_with(
+        &url::form_urlencoded::byte_serialize(app.url(&format!("/jobb/{slug}")).as_bytes()).collect::<String>()
+    ));
+
+    // Printed: one page, with where to apply, without the share controls
+    // and the similar ads.
+    let config = fantoccini::wd::PrintConfiguration::builder().build().unwrap();
+    let pdf = b.client.print(config).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    assert_eq!(pdf_pages(&pdf), 1, "the ad prints on one page");
+    let print_rules = b
+        .js("const hidden = s => [...document.styleSheets].flatMap(x => [...x.cssRules]) \
+               .filter(r => r.media && r.media.mediaText === 'print') \
+               .flatMap(r => [...r.cssRules]).some(r => r.selectorText && r.selectorText.split(', ').includes(s) \
+               && r.style.display === 'none'); \
+             return [hidden('.no-print'), getComputedStyle(document.querySelector('.print-only')).display, \
+               document.querySelector('section.share').classList.contains('no-print'), \
+               document.querySelector('section.similar').classList.contains('no-print')]")
+        .await;
+    assert_eq!(print_rules, serde_json::json!([true, "none", true, true]), "print rules");
+    b.screenshots("jobb-annons-liknande").await;
+
+    // Similar ads, and one of them opens.
+    let n = b.js("return document.querySelectorAll('section.similar li.hit').length").await.as_u64().unwrap();
+    assert!((1..=5).contains(&n), "{n} similar ads");
+    let title = b.el("section.similar li.hit h3 a").await.text().await.unwrap();
+    b.el("section.similar li.hit h3 a").await.click().await.unwrap();
+    b.until("the similar ad", &format!("return location.pathname !== '/jobb/{slug}'")).await;
+    assert_eq!(b.el("h1").await.text().await.unwrap(), title);
+
+    b.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_seeker_saves_ads_and_finds_them_on_the_saved_page() {
+    let app = demo_board().await;
+    let Some(b) = Browser::start(1280).await else { return };
+    b.goto(&app.url("/jobb")).await;
+    let first = b.el("li.hit a.save").await.attr("data-slug").await.unwrap().unwrap();
+    b.el("li.hit a.save").await.click().await.unwrap();
+    b.wait_text("li.hit a.save .save-label", "Sparad").await;
+    assert_eq!(b.el("li.hit a.save").await.attr("aria-pressed").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(b.url().await, app.url("/jobb"), "saving stays on the page");
+    b.wait_text("a.saved-link", "Sparade (1)").await;
+
+    // A second ad, from its own page.
+    let second = b.js("return document.querySelectorAll('li.hit a.save')[1].dataset.slug").await;
+    let second = second.as_str().unwrap().to_owned();
+    b.goto(&app.url(&format!("/jobb/{second}"))).await;
+    b.el("a.save").await.click().await.unwrap();
+    b.wait_text("a.save .save-label", "Sparad – ta bort").await;
+    b.wait_text("a.saved-link", "Sparade (2)").await;
+
+    // The saved page: both, in the order saved, in its address too.
+    b.el("a.saved-link").await.click().await.unwrap();
+    b.until("the saved list", "return document.querySelectorAll('ul.saved li.hit').length === 2").await;
+    assert_eq!(b.url().await, app.url(&format!("/sparade?annons={first}&annons={second}")));
+    b.screenshots("sparade").await;
+
+    // Removing one; a reload keeps the rest.
+    b.el("ul.saved li.hit a.unsave").await.click().await.unwrap();
+    b.until("one left", "return document.querySelectorAll('ul.saved li.hit').length === 1").await;
+    b.goto(&app.url("/sparade")).await;
+    b.until("the stored list", "return document.querySelectorAll('ul.saved li.hit').length === 1").await;
+    assert_eq!(b.url().await, app.url(&format!("/sparade?annons={second}")));
+    b.wait_text("a.saved-link", "Sparade (1)").await;
+
+    b.stop().await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_salary_page_shows_its_charts_and_the_calculator_answers() {
     let app = demo_board().await;
@@ -180,6 +278,73 @@ async fn the_pages_work_from_the_keyboard_and_on_a_phone() {
     b.goto(&app.url(&employer)).await;
     assert!(b.js("return document.querySelectorAll('li.hit').length").await.as_u64().unwrap() > 0);
     b.screenshots("arbetsgivare").await;
+
+    b.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employer_copies_a_closed_ad_and_schedules_the_copy() {
+    let app = TestApp::sqlite().await;
+    let password = "ett långt lösenord för test";
+    let employer = app.create_employer("Vaxholms stad").await;
+    app.create_user(employer, "karin@vaxholm.se", password).await;
+    let key = app.create_key(employer).await;
+    let closed = app.publish_job(&key, app.job("Upphandlare till Vaxholm")).await;
+    app.call(reqwest::Method::POST, &format!("/api/v1/jobs/{closed}/close"), Some(&key), None).await;
+    let Some(b) = Browser::start(1280).await else { return };
+    b.goto(&app.url("/konto")).await;
+    b.el("#email").await.send_keys("karin@vaxholm.se").await.unwrap();
+    b.el("#password").await.send_keys(password).await.unwrap();
+    b.el("form.account button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "Vaxholms stad").await;
+
+    // Copy the closed ad: a new draft, opened for editing.
+    b.goto(&app.url(&format!("/konto/annonser/{closed}"))).await;
+    b.el("form:has(input[value='kopiera']) button").await.click().await.unwrap();
+    b.until("the copy", "return location.search.includes('klart=kopiera')").await;
+    let copy: i64 = b.url().await.split("/konto/annonser/").nth(1).unwrap().split('?').next().unwrap().parse().unwrap();
+    assert_ne!(copy, closed);
+    assert_eq!(b.el("h1").await.text().await.unwrap(), "Redigera: Upphandlare till Vaxholm");
+    assert!(b.el("p.notice").await.text().await.unwrap().contains("kopia"));
+    assert_eq!(b.el("#status-h").await.text().await.unwrap(), "Status: Utkast");
+
+    // A time that has passed is refused next to the field.
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%dT%H:%M").to_string()
+    };
+    let set = |v: String| format!("document.getElementById('publish_at').value = '{v}'; return null");
+    b.js(&set(local(app.clock.now() - chrono::Duration::hours(1)))).await;
+    b.el("form.schedule button").await.click().await.unwrap();
+    b.wait_text("#publish_at-error", "Välj en tidpunkt som inte har passerat.").await;
+    assert_eq!(b.el("#publish_at").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+
+    // Tomorrow at this time: scheduled, and said so.
+    b.js(&set(local(app.clock.now() + chrono::Duration::days(1)))).await;
+    b.el("form.schedule button").await.click().await.unwrap();
+    b.until("the schedule", "return location.search.includes('klart=schemalagg')").await;
+    assert_eq!(b.el("#status-h").await.text().await.unwrap(), "Status: Schemalagd");
+    let said = b.el("p.scheduled").await.text().await.unwrap();
+    assert!(said.starts_with("Publiceras automatiskt ") && said.contains(" kl. "), "{said}");
+    b.screenshots("konto-schemalagd").await;
+
+    // Its time comes: the sweep publishes it (the session has expired by
+    // then, so the API tells), and the public page shows it.
+    app.clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    let mut status = serde_json::Value::Null;
+    for _ in 0..60 {
+        let own = app.call(reqwest::Method::GET, &format!("/api/v1/account/jobs/{copy}"), Some(&key), None).await;
+        status = own.body["status"].clone();
+        if status == "published" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(status, "published");
+    let slug = app.get(&format!("/api/v1/jobs/{copy}")).await.body["slug"].as_str().unwrap().to_owned();
+    b.goto(&app.url(&format!("/jobb/{slug}"))).await;
+    assert_eq!(b.el("h1").await.text().await.unwrap(), "Upphandlare till Vaxholm");
+    assert_eq!(b.el("p.published time").await.text().await.unwrap(), "Publicerad i dag");
 
     b.stop().await;
     app.stop().await;

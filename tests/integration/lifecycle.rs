@@ -13,7 +13,147 @@ platsen_tests::contract!(
     if_match_refuses_stale_updates,
     only_drafts_can_be_deleted,
     stored_descriptions_and_expiry_survive_unrelated_edits,
+    an_ad_is_copied_into_a_new_draft,
+    a_scheduled_draft_publishes_itself_and_a_failed_one_says_why,
 );
+
+/// The ad's status (as its owner sees it) once the sweep has had time to
+/// run: it polls every 10 s and runs once a minute of the test's clock.
+async fn status_after_the_sweep(app: &TestApp, key: &str, id: i64, from: &str) -> serde_json::Value {
+    for _ in 0..300 {
+        let r = app.call(Method::GET, &format!("/api/v1/account/jobs/{id}"), Some(key), None).await;
+        if r.body["status"] != from || r.body.get("publish_at").is_none() {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the sweep did not act on ad {id} within 30 s");
+}
+
+async fn an_ad_is_copied_into_a_new_draft(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Kopierande kommunen").await;
+    let (_, stranger) = app.employer_with_key("Främmande kommunen").await;
+    let body = with(
+        app.job("Upphandlare, vikariat"),
+        json!({ "contacts": [{ "name": "Eva Ek", "email": "eva@example.org" }], "vacancies": 2 }),
+    );
+    let id = app.publish_job(&key, body).await;
+    app.admin(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(json!({ "featured": true }))).await;
+    app.call(Method::POST, &format!("/api/v1/jobs/{id}/close"), Some(&key), None).await;
+    let original = app.call(Method::GET, &format!("/api/v1/account/jobs/{id}"), Some(&key), None).await.body;
+
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{id}/copy"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let copy = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.header("location"), Some(format!("/api/v1/account/jobs/{copy}").as_str()));
+    assert_ne!(copy, id);
+    assert_eq!(r.body["status"], "draft");
+    assert_eq!(r.body["featured"], false, "featuring is paid for per ad");
+    assert_ne!(r.body["slug"], original["slug"], "an address of its own");
+    for field in ["title", "description", "role", "location", "salary", "contacts", "vacancies", "application_deadline"]
+    {
+        assert_eq!(r.body[field], original[field], "{field}");
+    }
+    assert!(r.body["published_at"].is_null());
+    let events = app.call(Method::GET, &format!("/api/v1/jobs/{copy}/events"), Some(&key), None).await;
+    assert_eq!(events.body[0]["action"], "created");
+    assert_eq!(events.body[0]["detail"]["copied_from"], id, "{}", events.text);
+
+    // Another employer's ad is not there to copy; garbage ids are refused.
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{id}/copy"), Some(&stranger), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(app.call(Method::POST, "/api/v1/jobs/abc/copy", Some(&key), None).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.call(Method::POST, &format!("/api/v1/jobs/{id}/copy"), None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Once the last application day has passed, the copy gets 30 days more.
+    app.clock.advance(chrono::Duration::days(25));
+    let r = app.call(Method::POST, &format!("/api/v1/jobs/{id}/copy"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["application_deadline"], app.date_in(30));
+    let publish = app.call(Method::POST, &format!("/api/v1/jobs/{}/publish", r.body["id"]), Some(&key), None).await;
+    assert_eq!(publish.body["status"], "published", "{}", publish.text);
+}
+
+async fn a_scheduled_draft_publishes_itself_and_a_failed_one_says_why(app: &TestApp) {
+    let (employer, key) = app.employer_with_key("Schemalagda kommunen").await;
+    let id = app.post_job(&key, app.job("Upphandlare, publiceras i morgon")).await;
+    let path = format!("/api/v1/jobs/{id}/schedule");
+    let at = (app.clock.now() + chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    // Garbage and times that cannot be, each named.
+    let deadline_past = format!("{}T23:00:00Z", app.date_in(25));
+    let past = (app.clock.now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let far = (app.clock.now() + chrono::Duration::days(400)).to_rfc3339();
+    let (bad, unprocessable) = (StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY);
+    for (body, status, reason) in [
+        (json!({ "publish_at": "i morgon" }), bad, "publish_at"),
+        (json!({ "publish_at": 1234 }), bad, "publish_at"),
+        (json!({ "publish_at": "2026-13-45T99:00:00Z" }), bad, "publish_at"),
+        (json!({ "publish_at": at, "extra": 1 }), bad, "extra"),
+        (json!({ "publish_at": past }), unprocessable, "past"),
+        (json!({ "publish_at": far }), unprocessable, "too_far"),
+        (json!({ "publish_at": deadline_past }), unprocessable, "after_deadline"),
+    ] {
+        let r = app.call(Method::POST, &path, Some(&key), Some(body.clone())).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{body}");
+        assert!(r.text.contains(reason), "{body}: {}", r.text);
+    }
+    let (_, stranger) = app.employer_with_key("Främlingen AB").await;
+    let r = app.call(Method::POST, &path, Some(&stranger), Some(json!({ "publish_at": at }))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+
+    let r = app.call(Method::POST, &path, Some(&key), Some(json!({ "publish_at": at }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "draft");
+    let instant = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).unwrap();
+    assert_eq!(instant(&r.body["publish_at"]), instant(&json!(at)));
+    assert!(app.get(&format!("/api/v1/jobs/{id}")).await.status == StatusCode::NOT_FOUND, "not public before its time");
+
+    // Its time comes: the sweep publishes it, as the employer.
+    app.clock.advance(chrono::Duration::hours(2));
+    let after = status_after_the_sweep(app, &key, id, "draft").await;
+    assert_eq!(after["status"], "published", "{after}");
+    assert!(after.get("publish_at").is_none(), "{after}");
+    assert_eq!(app.get(&format!("/api/v1/jobs/{id}")).await.status, StatusCode::OK);
+    let events = app.call(Method::GET, &format!("/api/v1/jobs/{id}/events"), Some(&key), None).await;
+    let last = events.body.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "publish", "{}", events.text);
+    assert_eq!(last["actor"], format!("employer:{employer}/schedule"));
+    // A published ad is not scheduled.
+    let r = app.call(Method::POST, &path, Some(&key), Some(json!({ "publish_at": null }))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    // A schedule that can no longer be kept: the deadline moved before it.
+    let id = app.post_job(&key, app.job("Upphandlare som hinner stänga")).await;
+    let path = format!("/api/v1/jobs/{id}/schedule");
+    let at = format!("{}T08:00:00Z", app.date_in(10));
+    let r = app.call(Method::POST, &path, Some(&key), Some(json!({ "publish_at": at }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let moved = json!({ "application_deadline": app.date_in(2) });
+    let r = app.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(&key), Some(moved)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    app.clock.advance(chrono::Duration::days(11));
+    let after = status_after_the_sweep(app, &key, id, "draft").await;
+    assert_eq!(after["status"], "draft", "{after}");
+    assert!(after.get("publish_at").is_none(), "the schedule is dropped: {after}");
+    let events = app.call(Method::GET, &format!("/api/v1/jobs/{id}/events"), Some(&key), None).await;
+    let last = events.body.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "schedule_failed", "{}", events.text);
+    assert!(last["detail"]["reason"].as_str().unwrap().contains("ansökningsdag"), "{last}");
+
+    // Cancelling a schedule.
+    let id = app.post_job(&key, app.job("Upphandlare som väntar")).await;
+    let path = format!("/api/v1/jobs/{id}/schedule");
+    let at = format!("{}T08:00:00Z", app.date_in(3));
+    app.call(Method::POST, &path, Some(&key), Some(json!({ "publish_at": at }))).await;
+    let r = app.call(Method::POST, &path, Some(&key), Some(json!({ "publish_at": null }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body.get("publish_at").is_none(), "{}", r.text);
+}
 
 async fn stored_descriptions_and_expiry_survive_unrelated_edits(app: &TestApp) {
     let (_, key) = app.employer_with_key("Långa texter AB").await;

@@ -15,6 +15,8 @@ platsen_tests::contract!(
     the_salary_page_shows_figures_tables_charts_and_compares_a_salary,
     an_ad_shows_its_positions_and_every_contact_with_links,
     a_closed_ads_page_names_it_and_offers_similar_open_ads,
+    an_ad_page_says_when_it_was_published_offers_similar_ads_and_ways_to_share,
+    a_saved_list_lives_in_its_address_and_can_be_mailed,
     a_browser_gets_a_page_for_an_address_that_is_not_there,
     search_addresses_carry_only_what_is_chosen,
     names_are_sorted_as_swedish_sorts_them,
@@ -72,6 +74,11 @@ async fn the_job_page_carries_job_posting_data_and_answers_410_when_closed(app: 
     assert_eq!(ld["baseSalary"]["value"]["maxValue"], 55000);
     assert_eq!(ld["baseSalary"]["value"]["unitText"], "MONTH");
     assert_eq!(ld["directApply"], false);
+    // The occupation in SSYK 2012: upphandlare are 3323.
+    assert_eq!(ld["occupationalCategory"]["@type"], "CategoryCode");
+    assert_eq!(ld["occupationalCategory"]["codeValue"], "3323");
+    assert_eq!(ld["occupationalCategory"]["name"], "Inköpare och upphandlare");
+    assert_eq!(ld["occupationalCategory"]["inCodeSet"]["name"], "SSYK 2012");
     let posted = ld["datePosted"].as_str().unwrap();
     assert!(chrono::NaiveDate::parse_from_str(posted, "%Y-%m-%d").is_ok(), "{posted}");
     let valid = ld["validThrough"].as_str().unwrap();
@@ -437,6 +444,176 @@ async fn a_closed_ads_page_names_it_and_offers_similar_open_ads(app: &TestApp) {
     assert!(!html.contains(&slug_of(app, unrelated).await), "another role is not similar");
     assert!(html.contains(r#"href="/jobb?role=upphandlare""#), "{html}");
     assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
+}
+
+/// An open ad's page: when it was published ("Publicerad i dag", then
+/// days ago as the clock moves), similar open ads nearest first (the same
+/// role in the county, then a neighbouring county, then anywhere; never
+/// another role while the role has ads, never the ad itself), links to
+/// share it and, for print, where to apply. The same similar ads through
+/// the API, for a closed ad too (by slug), with garbage refused.
+async fn an_ad_page_says_when_it_was_published_offers_similar_ads_and_ways_to_share(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Nacka kommun").await;
+    let (_, other) = app.employer_with_key("Grannkommunen").await;
+    let at = |code: &str, title: &str| with(app.job(title), json!({ "municipality_code": code }));
+    let ad = app.publish_job(&key, at("0182", "Upphandlare till Nacka")).await;
+    // Stockholms län (0180 Stockholm), Uppsala län (0380, a neighbour),
+    // Skåne (1280 Malmö, far away) and another role in the same county.
+    let same_county = app.publish_job(&other, at("0180", "Upphandlare i Stockholm")).await;
+    let neighbour = app.publish_job(&other, at("0380", "Upphandlare i Uppsala")).await;
+    let far = app.publish_job(&other, at("1280", "Upphandlare i Malmö")).await;
+    let other_role = app
+        .publish_job(&other, with(at("0180", "Kategoriledare i Stockholm"), json!({ "role": "kategoriledare" })))
+        .await;
+    let slug = slug_of(app, ad).await;
+
+    let (status, _, html) = page(app, &format!("/jobb/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let today = platsen_jobs::validate::today_in_sweden(app.clock.now()).format("%Y-%m-%d").to_string();
+    assert!(
+        html.contains(&format!(r#"<p class="published"><time datetime="{today}">Publicerad i dag</time></p>"#)),
+        "{html}"
+    );
+    // Similar ads, nearest first; not the ad itself, not another role.
+    let section = &html[html.find(r#"<section class="similar"#).expect("similar ads on an open ad's page")..];
+    let position = |slug: &str| section.find(&format!(r#"href="/jobb/{slug}""#));
+    let (s1, s2, s3) = (slug_of(app, same_county).await, slug_of(app, neighbour).await, slug_of(app, far).await);
+    let (p1, p2, p3) =
+        (position(&s1).expect("same county"), position(&s2).expect("neighbour"), position(&s3).expect("far"));
+    assert!(p1 < p2 && p2 < p3, "nearest first: {section}");
+    assert!(position(&slug).is_none(), "never the ad itself");
+    assert!(position(&slug_of(app, other_role).await).is_none(), "another role is not similar");
+    // Ways to share, with the address filled in; where to apply in print.
+    let url = app.url(&format!("/jobb/{slug}"));
+    let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>().replace('+', "%20");
+    assert!(html.contains(&format!(r#"data-url="{url}""#)), "{html}");
+    assert!(html.contains(&format!("https://www.linkedin.com/sharing/share-offsite/?url={}", enc(&url))), "{html}");
+    assert!(html.contains(&format!("mailto:?subject={}&#38;body=", enc("Upphandlare till Nacka"))), "{html}");
+    assert!(html.contains(r#"<p class="print-only">Ansök: https://example.org/ansok"#), "{html}");
+
+    // Three days later the lists and the page count the days.
+    app.clock.advance(chrono::Duration::days(3));
+    let (_, _, html) = page(app, &format!("/jobb/{slug}")).await;
+    assert!(html.contains(">Publicerad 3 dagar sedan</time>"), "{html}");
+    let (_, _, list) = page(app, "/jobb?q=upphandlare").await;
+    assert!(list.contains(r#"<time class="published" datetime=""#), "{list}");
+    assert!(list.contains(">Publicerad 3 dagar sedan</time> · Sista ansökningsdag"), "{list}");
+
+    // The API: the occupation in SSYK 2012, and the same similar ads.
+    let one = app.get(&format!("/api/v1/jobs/{ad}")).await;
+    assert_eq!(one.body["occupation"], json!({ "code": "3323", "name": "Inköpare och upphandlare" }));
+    let similar = app.get(&format!("/api/v1/jobs/{ad}/similar?limit=2")).await;
+    assert_eq!(similar.status, 200, "{}", similar.text);
+    let ids: Vec<i64> = similar.body["items"].as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![same_county, neighbour]);
+    // Closed: by its slug still (its page offers the same); by id not found.
+    app.call(Method::POST, &format!("/api/v1/jobs/{ad}/close"), Some(&key), None).await;
+    let gone = app.get(&format!("/api/v1/jobs/{slug}/similar")).await;
+    assert_eq!(gone.status, 200, "{}", gone.text);
+    assert_eq!(gone.body["items"].as_array().unwrap().len(), 3);
+    assert_eq!(app.get(&format!("/api/v1/jobs/{ad}/similar")).await.status, 404);
+    // Garbage: a limit out of range or not a number, an unknown ad.
+    for bad in ["limit=0", "limit=21", "limit=x", "limit=-1", "limit=99999999999999999999"] {
+        let r = app.get(&format!("/api/v1/jobs/{same_county}/similar?{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{bad}");
+        assert!(r.text.contains("limit"), "{bad}: {}", r.text);
+    }
+    assert_eq!(app.get("/api/v1/jobs/finns-inte-alls/similar").await.status, 404);
+    assert!(app.get("/api/v1/jobs/%00%27/similar").await.status.is_client_error());
+}
+
+/// Saved ads without an account or a cookie: the list is the address of
+/// `/sparade`; ad pages reached from it add to it; the list can be mailed
+/// (open ads only, at a bounded rate); garbage in the list is named.
+async fn a_saved_list_lives_in_its_address_and_can_be_mailed(app: &TestApp) {
+    let (_, key) = app.employer_with_key("Sparkommunen").await;
+    let a = app.publish_job(&key, app.job("Upphandlare A")).await;
+    let b = app.publish_job(&key, app.job("Inköpare B")).await;
+    let c = app.publish_job(&key, app.job("Avtalscontroller C")).await;
+    let (id_c, a, b, c) = (c, slug_of(app, a).await, slug_of(app, b).await, slug_of(app, c).await);
+    app.call(Method::POST, &format!("/api/v1/jobs/{id_c}/close"), Some(&key), None).await;
+
+    let (status, _, html) = page(app, "/sparade").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Du har inga sparade annonser"), "{html}");
+    assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
+
+    // Repeated and comma-separated, repeats and unknown addresses dropped.
+    let (status, _, html) =
+        page(app, &format!("/sparade?annons={a}&annons={b},{c}&annons={a}&annons=finns-inte")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("3 sparade annonser, 2 öppna"), "{html}");
+    let (pa, pb, pc) = (
+        html.find("Upphandlare A").unwrap(),
+        html.find("Inköpare B").unwrap(),
+        html.find("Avtalscontroller C").unwrap(),
+    );
+    assert!(pa < pb && pb < pc, "in the list's order");
+    assert_eq!(html.matches("Inte längre öppen").count(), 1, "{html}");
+    assert!(html.contains(&format!(r#"href="/sparade?annons={b}&#38;annons={c}""#)), "removing A: {html}");
+    assert!(html.contains(&format!(r#"href="/jobb/{a}?sparade={a},{b},{c}""#)), "{html}");
+    assert!(html.contains(&format!(r#"name="annons" value="{a},{b},{c}""#)), "{html}");
+
+    // "Spara" on an ad: alone, or added to the list it was reached from.
+    let (_, _, ad) = page(app, &format!("/jobb/{b}")).await;
+    assert!(ad.contains(&format!(r#"<a class="save" data-slug="{b}" href="/sparade?annons={b}">"#)), "{ad}");
+    let (_, _, ad) = page(app, &format!("/jobb/{b}?sparade={a},{c}")).await;
+    assert!(ad.contains(&format!(r#"href="/sparade?annons={a}&#38;annons={c}&#38;annons={b}">"#)), "{ad}");
+    let (_, _, ad) = page(app, &format!("/jobb/{b}?sparade=%3Cscript%3E")).await;
+    assert!(ad.contains(&format!(r#"href="/sparade?annons={b}">"#)), "a list that does not read is left out");
+    let (_, _, list) = page(app, "/jobb?q=upphandlare").await;
+    assert!(list.contains(&format!(r#"<a class="save" data-slug="{a}" href="/sparade?annons={a}">"#)), "{list}");
+
+    // Garbage in the list is named.
+    let many = (0..51).map(|i| format!("annons=annons-{i}")).collect::<Vec<_>>().join("&");
+    for bad in [
+        "annons=%3Cscript%3E".to_owned(),
+        "annons=x".to_owned(),
+        "annons=%00".to_owned(),
+        format!("annons={}", "a".repeat(10_000)),
+        many,
+        "annons=%F0%9F%99%82".to_owned(),
+    ] {
+        let (status, _, html) = page(app, &format!("/sparade?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", &bad[..bad.len().min(40)]);
+        assert!(html.contains("Fältet annons"), "{html}");
+    }
+
+    // Mailed: the open ads, with a link back to the whole list.
+    let form = |email: &str, list: &str| {
+        app.client.post(app.url("/sparade/skicka")).form(&[("email", email), ("annons", list)]).send()
+    };
+    let list = format!("{a},{b},{c}");
+    let r = form("spara@example.se", &list).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Listan är skickad till spara@example.se."));
+    let mail = app.smtp.wait_for("spara@example.se").await;
+    let body = mail.body();
+    assert!(body.contains("Upphandlare A") && body.contains("Inköpare B"), "{body}");
+    assert!(!body.contains("Avtalscontroller C"), "a closed ad is not mailed: {body}");
+    assert!(body.contains(&format!("/sparade?annons={a}&annons={b}&annons={c}")), "{body}");
+
+    // Refused, each with its reason and no mail.
+    for (email, list, status, says) in [
+        ("inte en adress", list.as_str(), StatusCode::UNPROCESSABLE_ENTITY, "e-post"),
+        ("tom@example.se", "", StatusCode::UNPROCESSABLE_ENTITY, "inga sparade annonser att skicka"),
+        ("stangd@example.se", c.as_str(), StatusCode::UNPROCESSABLE_ENTITY, "Ingen av de sparade annonserna"),
+        ("skrap@example.se", "<script>", StatusCode::BAD_REQUEST, "Fältet annons"),
+    ] {
+        let r = form(email, list).await.unwrap();
+        assert_eq!(r.status(), status, "{email} {list}");
+        let text = r.text().await.unwrap();
+        assert!(text.to_lowercase().contains(&says.to_lowercase()), "{email}: {text}");
+    }
+    assert_eq!(app.smtp.mails().len(), 1, "only the one mail");
+    // Five lists per client address, then a pause.
+    for _ in 0..4 {
+        assert_eq!(form("flera@example.se", &a).await.unwrap().status(), StatusCode::OK);
+    }
+    let r = form("flera@example.se", &a).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "600");
 }
 
 /// A browser (it asks for HTML) that mistypes an address gets a Swedish

@@ -87,3 +87,113 @@
     });
   });
 })();
+
+// The share controls on an ad's page: "Kopiera länk" copies the ad's
+// address, "Skriv ut" opens the print dialog. Both buttons stay hidden
+// without this file; the e-mail and LinkedIn links work without it.
+(function () {
+  "use strict";
+  var copy = document.querySelector("button.copy-link");
+  var status = document.querySelector(".copy-status");
+  if (copy && navigator.clipboard) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(copy.getAttribute("data-url")).then(
+        function () { if (status) status.textContent = "Länken är kopierad."; },
+        function () { if (status) status.textContent = "Länken kunde inte kopieras."; }
+      );
+    });
+  }
+  var print = document.querySelector("button.print");
+  if (print && window.print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+})();
+
+// Saved ads ("Sparade"): with this script the list is kept in the
+// browser's storage, and every "Spara" toggles its ad in place. The page
+// /sparade shows the list in its address (so it can be bookmarked or
+// mailed): arriving there, the stored list and the address's are joined.
+// Without storage (or without this file) the links lead to /sparade with
+// the list in the address, which works on its own.
+(function () {
+  "use strict";
+  var KEY = "platsen.sparade";
+  var MAX = 50;
+  var SLUG = /^[a-z0-9-]{3,100}$/;
+
+  function load() {
+    try {
+      var v = JSON.parse(window.localStorage.getItem(KEY) || "[]");
+      return Array.isArray(v) ? v.filter(function (s) { return typeof s === "string" && SLUG.test(s); }).slice(0, MAX) : [];
+    } catch (e) {
+      return null;
+    }
+  }
+  function keep(list) {
+    try {
+      window.localStorage.setItem(KEY, JSON.stringify(list));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+  function address(list) {
+    return list.length ? "/sparade?" + list.map(function (s) { return "annons=" + encodeURIComponent(s); }).join("&") : "/sparade";
+  }
+  function showCount(list) {
+    var link = document.querySelector("a.saved-link");
+    if (link) link.textContent = list.length ? "Sparade (" + list.length + ")" : "Sparade";
+  }
+  function mark(a, on) {
+    var label = a.querySelector(".save-label");
+    var long = label && label.textContent.indexOf("annonsen") >= 0;
+    if (label) label.textContent = on ? (long ? "Sparad – ta bort" : "Sparad") : (long ? "Spara annonsen" : "Spara");
+    a.setAttribute("aria-pressed", on ? "true" : "false");
+    a.classList.toggle("is-saved", on);
+  }
+
+  var saved = load();
+  if (saved === null || !keep(saved)) return;
+  showCount(saved);
+
+  if (location.pathname === "/sparade") {
+    var params = new URLSearchParams(location.search);
+    var shown = [];
+    params.getAll("annons").join(",").split(",").forEach(function (s) {
+      s = s.trim();
+      if (SLUG.test(s) && shown.indexOf(s) < 0) shown.push(s);
+    });
+    var all = shown.slice();
+    saved.forEach(function (s) { if (all.indexOf(s) < 0 && all.length < MAX) all.push(s); });
+    keep(all);
+    showCount(all);
+    if (all.length !== shown.length) {
+      location.replace(address(all));
+      return;
+    }
+    document.querySelectorAll("a.unsave").forEach(function (a) {
+      a.addEventListener("click", function () {
+        var slug = a.getAttribute("data-slug");
+        keep((load() || []).filter(function (s) { return s !== slug; }));
+      });
+    });
+  }
+
+  document.querySelectorAll("a.save").forEach(function (a) {
+    var slug = a.getAttribute("data-slug");
+    a.setAttribute("role", "button");
+    mark(a, saved.indexOf(slug) >= 0);
+    a.addEventListener("click", function (event) {
+      event.preventDefault();
+      var list = load() || [];
+      var at = list.indexOf(slug);
+      if (at >= 0) list.splice(at, 1);
+      else if (list.length < MAX) list.push(slug);
+      keep(list);
+      mark(a, list.indexOf(slug) >= 0);
+      showCount(list);
+    });
+  });
+})();

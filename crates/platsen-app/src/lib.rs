@@ -24,6 +24,7 @@ pub mod orders;
 pub mod outgoing;
 pub mod review;
 pub mod salary;
+pub mod saved;
 pub mod saved_search;
 pub mod search;
 pub mod webhooks;
@@ -64,6 +65,8 @@ pub struct App {
     pub alert_limit: Arc<limits::PerClient>,
     /// Orders placed per client address.
     pub order_limit: Arc<limits::PerClient>,
+    /// Saved-ad lists mailed per client address.
+    pub saved_limit: Arc<limits::PerClient>,
     /// The public base URL without a trailing slash, for links in mails.
     pub public_url: Arc<str>,
     /// Where webhooks may go.
@@ -101,6 +104,7 @@ impl App {
             metrics: Default::default(),
             alert_limit: Arc::new(alerts::subscribe_limit()),
             order_limit: Arc::new(orders::order_limit()),
+            saved_limit: Arc::new(saved::mail_limit()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
             outgoing: outgoing::Policy::PublicOnly,
             invoicing: Default::default(),

@@ -289,6 +289,38 @@ impl App {
         self.builtin.list(&self.store, filter, page, per_page, now).await
     }
 
+    /// Open ads like `ad`, at most `n`, never `ad` itself: the same role
+    /// in the same county first, then in the neighbouring counties, then
+    /// the same role anywhere, then the same employer's other ads. Each
+    /// step lists newest first (featured ads first, as the list does).
+    pub async fn similar_jobs(
+        &self,
+        ad: &platsen_jobs::model::JobAd,
+        n: usize,
+        now: DateTime<Utc>,
+    ) -> platsen_jobs::Result<Vec<platsen_jobs::model::JobAd>> {
+        let county = ad.municipality.county.code;
+        let in_county =
+            |code: &str| JobFilter { role: Some(ad.role), county_code: Some(code.to_owned()), ..Default::default() };
+        let mut filters = vec![in_county(county)];
+        filters.extend(platsen_taxonomy::neighbouring_counties(county).iter().map(|c| in_county(c)));
+        filters.push(JobFilter { role: Some(ad.role), ..Default::default() });
+        filters.push(JobFilter { employer: Some(IdOrSlug::Id(ad.employer_id)), ..Default::default() });
+        let mut out: Vec<platsen_jobs::model::JobAd> = Vec::new();
+        for filter in filters {
+            if out.len() >= n {
+                break;
+            }
+            let page = self.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
+            for j in page.items {
+                if out.len() < n && j.id != ad.id && !out.iter().any(|o| o.id == j.id) {
+                    out.push(j);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Typeahead for the search box, from the built-in index.
     pub async fn suggest(&self, text: &str, now: DateTime<Utc>) -> platsen_jobs::Result<Vec<Suggestion>> {
         self.builtin.suggest(&self.store, text, now).await

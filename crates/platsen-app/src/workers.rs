@@ -126,6 +126,7 @@ async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
                 if let Err(e) = app.store.expire_due(app.clock.now()).await {
                     tracing::warn!(error = %e, "expiry sweep failed");
                 }
+                publish_scheduled(&app).await;
                 // No external search engine to keep in step: the database
                 // answers searches from the rows themselves.
                 if !app.search_configured
@@ -136,6 +137,54 @@ async fn sweep(app: App, mut stopped: watch::Receiver<bool>) {
             }
             _ = stopped.changed() => break,
         }
+    }
+}
+
+/// Publishes the scheduled drafts whose time has come, each as its
+/// employer would (review, billing). One that cannot be published loses its
+/// schedule, with the reason in its history; a database that cannot be
+/// reached leaves it for the next sweep.
+pub async fn publish_scheduled(app: &App) {
+    let now = app.clock.now();
+    let due = match app.store.due_for_publication(now).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading scheduled ads failed");
+            return;
+        }
+    };
+    for (id, employer_id) in due {
+        let actor = platsen_jobs::model::Actor::Scheduled { employer_id };
+        let step = platsen_jobs::Lifecycle::Publish;
+        match app.store.transition(actor, id, step.clone(), now).await {
+            Ok(ad) => {
+                // Waiting for review: the operators are told, as when the
+                // employer presses the button.
+                app.after_step(&step, &ad);
+                tracing::info!(job_id = id, status = ad.status.code(), "scheduled ad published");
+            }
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(job_id = id, error = %e, "publishing a scheduled ad failed; next sweep tries again");
+            }
+            Err(e) => {
+                let reason = why_not_published(&e);
+                tracing::warn!(job_id = id, %reason, "a scheduled ad could not be published");
+                if let Err(e) = app.store.schedule_failed(id, &reason, now).await {
+                    tracing::warn!(job_id = id, error = %e, "dropping a failed schedule failed");
+                }
+            }
+        }
+    }
+}
+
+/// Why a scheduled ad was not published, in Swedish, for its history.
+fn why_not_published(e: &platsen_jobs::Error) -> String {
+    use platsen_jobs::Error as E;
+    match e {
+        E::Invalid(fields) => fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join(" "),
+        E::Conflict { message, .. } | E::NoCredit(message) => message.clone(),
+        E::NotFound | E::Forbidden(_) => "Annonsen kunde inte publiceras för arbetsgivarens räkning.".to_owned(),
+        _ => "Ett tekniskt fel hindrade publiceringen.".to_owned(),
     }
 }
 

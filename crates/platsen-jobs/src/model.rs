@@ -108,6 +108,11 @@ pub enum Actor {
     Cli,
     /// Platsen itself (the expiry sweeper, demo seeding).
     System,
+    /// Platsen publishing an employer's scheduled draft, on the employer's
+    /// behalf: with the employer's rights (review, billing), no more.
+    Scheduled {
+        employer_id: i64,
+    },
 }
 
 impl Actor {
@@ -118,13 +123,16 @@ impl Actor {
             Actor::User { employer_id, user_id } => format!("employer:{employer_id}/user:{user_id}"),
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
+            Actor::Scheduled { employer_id } => format!("employer:{employer_id}/schedule"),
         }
     }
 
     /// The employer an employer's key or user acts for.
     pub fn employer_id(self) -> Option<i64> {
         match self {
-            Actor::Employer { employer_id, .. } | Actor::User { employer_id, .. } => Some(employer_id),
+            Actor::Employer { employer_id, .. }
+            | Actor::User { employer_id, .. }
+            | Actor::Scheduled { employer_id } => Some(employer_id),
             _ => None,
         }
     }
@@ -222,6 +230,8 @@ pub struct JobAd {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When a scheduled draft goes live by itself.
+    pub publish_at: Option<DateTime<Utc>>,
 }
 
 impl JobAd {

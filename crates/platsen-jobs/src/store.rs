@@ -254,7 +254,7 @@ macro_rules! job_select {
                 j.description, j.description_source, j.description_format, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
                 j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
                 j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.paid_until, j.closed_at,
-                j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at
+                j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at, j.publish_at
            from job_ads j
            join employers e on e.id = j.employer_id "
     };
@@ -391,6 +391,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (17, "drop search columns", include_str!("../../../migrations/postgres/0017_drop_search_columns.sql")),
             (18, "change log packed", include_str!("../../../migrations/postgres/0018_change_log_packed.sql")),
             (19, "duties", include_str!("../../../migrations/postgres/0019_duties.sql")),
+            (20, "scheduled publishing", include_str!("../../../migrations/postgres/0020_scheduled_publishing.sql")),
         ]
     } else {
         &[
@@ -413,6 +414,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (17, "drop search columns", include_str!("../../../migrations/sqlite/0017_drop_search_columns.sql")),
             (18, "change log packed", include_str!("../../../migrations/sqlite/0018_change_log_packed.sql")),
             (19, "duties", include_str!("../../../migrations/sqlite/0019_duties.sql")),
+            (20, "scheduled publishing", include_str!("../../../migrations/sqlite/0020_scheduled_publishing.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -1270,6 +1272,34 @@ impl Store {
         input: JobInput,
         now: DateTime<Utc>,
     ) -> Result<JobAd> {
+        self.insert_job(actor, employer_id, input, None, now).await
+    }
+
+    /// A new draft with everything an ad says (not its address, featuring,
+    /// schedule or history), for its employer to edit and publish again: a
+    /// closed or expired ad reposted, or a template for a similar one. A
+    /// last application day that has passed becomes 30 days from today.
+    pub async fn copy_job(&self, actor: Actor, id: i64, now: DateTime<Utc>) -> Result<JobAd> {
+        let ad = self.job_for(actor, id, now).await?;
+        let mut input = JobPatch::default().apply_to(&ad);
+        input.slug = None;
+        input.featured = None;
+        input.expires_at = None;
+        let today = today_in_sweden(now);
+        if ad.application_deadline < today {
+            input.application_deadline = Some(today + chrono::Duration::days(30));
+        }
+        self.insert_job(actor, ad.employer_id, input, Some(ad.id), now).await
+    }
+
+    async fn insert_job(
+        &self,
+        actor: Actor,
+        employer_id: i64,
+        input: JobInput,
+        copied_from: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<JobAd> {
         if let Some(own) = actor.employer_id()
             && own != employer_id
         {
@@ -1332,7 +1362,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?;
-            record!(&mut *tx, id, employer_id, actor, "created", json!({ "title": job.title }), now)?;
+            let detail = match copied_from {
+                Some(from) => json!({ "title": job.title, "copied_from": from }),
+                None => json!({ "title": job.title }),
+            };
+            record!(&mut *tx, id, employer_id, actor, "created", detail, now)?;
             id
         });
         tracing::info!(job_id = id, employer_id, actor = %actor.label(), "job ad created");
@@ -1533,6 +1567,7 @@ impl Store {
                 "update job_ads
                     set status = $3,
                         published_at = case when $3 = 'published' then $4 else published_at end,
+                        publish_at = case when $3 = 'draft' then publish_at end,
                         closed_at = case when $3 = 'closed' then $4 when $3 = 'published' then null else closed_at end,
                         rejection_reason = case when $3 in ('draft', 'closed') and $5 is not null then $5
                                                 when $3 in ('published', 'pending_review') then null
@@ -1563,6 +1598,101 @@ impl Store {
         });
         tracing::info!(job_id = id, action = step.action(), to = target.code(), actor = %actor.label(), "job ad lifecycle");
         self.job_for(actor, id, now).await
+    }
+
+    /// Schedules a draft to be published at `at` (`None`: not any more).
+    /// The time must be in the future, at most a year ahead, and on or
+    /// before the ad's last application day; the ad must be one that could
+    /// be published today. The expiry sweep publishes it (`publish_due`).
+    pub async fn schedule_job(
+        &self,
+        actor: Actor,
+        id: i64,
+        at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<JobAd> {
+        let now = ts(now);
+        let ad = self.job_for(actor, id, now).await?;
+        if ad.status != JobStatus::Draft {
+            return Err(Error::conflict(
+                "invalid_transition",
+                "Bara utkast kan schemaläggas; annonsen är redan skickad eller publicerad.",
+            ));
+        }
+        let at = at.map(ts);
+        if let Some(at) = at {
+            let invalid = |reason: &'static str, message: &str| Error::invalid("publish_at", reason, message);
+            if at <= now {
+                return Err(invalid("past", "Välj en tidpunkt som inte har passerat."));
+            }
+            if at > now + chrono::Duration::days(365) {
+                return Err(invalid("too_far", "Välj en tidpunkt inom ett år."));
+            }
+            if today_in_sweden(at) > ad.application_deadline {
+                return Err(invalid("after_deadline", "Tidpunkten är efter sista ansökningsdag."));
+            }
+            JobPatch::default().apply_to(&ad).validate(today_in_sweden(now), DeadlineCheck::MustNotBePast)?;
+        }
+        write_tx!(self, |tx| {
+            let done = sqlx::query(
+                "update job_ads set publish_at = $3, version = version + 1, updated_at = $4
+                  where id = $1 and version = $2 and status = 'draft'",
+            )
+            .bind(id)
+            .bind(ad.version)
+            .bind(at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::conflict(
+                    "version_mismatch",
+                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
+                ));
+            }
+            let detail = json!({ "publish_at": at.map(|t| t.to_rfc3339()) });
+            record!(&mut *tx, id, ad.employer_id, actor, "schedule", detail, now)?;
+        });
+        tracing::info!(job_id = id, publish_at = ?at, actor = %actor.label(), "job ad scheduled");
+        self.job_for(actor, id, now).await
+    }
+
+    /// Scheduled drafts whose time has come, oldest first: (id, employer).
+    pub async fn due_for_publication(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>> {
+        let rows = read!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "select id, employer_id from job_ads
+                  where status = 'draft' and publish_at is not null and publish_at <= $1
+                  order by publish_at, id limit 500",
+            )
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// A scheduled publication that could not be made (no credits left,
+    /// the deadline passed meanwhile): the schedule is dropped, and the
+    /// ad's history says why, so its employer sees it.
+    pub async fn schedule_failed(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let now = ts(now);
+        write_tx!(self, |tx| {
+            let employer_id: Option<i64> = sqlx::query_scalar(
+                "update job_ads set publish_at = null, version = version + 1, updated_at = $2
+                  where id = $1 and status = 'draft' and publish_at is not null
+                  returning employer_id",
+            )
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(employer_id) = employer_id {
+                let detail = json!({ "reason": reason });
+                record!(&mut *tx, id, employer_id, Actor::Scheduled { employer_id }, "schedule_failed", detail, now)?;
+            }
+        });
+        Ok(())
     }
 
     /// Deletes a draft. Published ads are closed or archived, never deleted,
@@ -1836,6 +1966,7 @@ where
         version: r.try_get("version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        publish_at: r.try_get("publish_at")?,
     })
 }
 

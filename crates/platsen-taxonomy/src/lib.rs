@@ -73,6 +73,26 @@ impl Role {
         }
     }
 
+    /// The role's occupation in SSYK 2012, Statistics Sweden's standard
+    /// classification of occupations, which Arbetsförmedlingen, Platsbanken
+    /// and Google read as `occupationalCategory`. `None` for "Annan roll",
+    /// which names no occupation. Heads of procurement and purchasing are
+    /// managers of other staff (level 2 of 132); contract controllers and
+    /// category managers do buyers' work (3323); procurement lawyers mostly
+    /// work in public administration (2615).
+    pub fn ssyk(self) -> Option<Ssyk> {
+        let (code, name) = match self {
+            Role::Upphandlare | Role::Inkopare | Role::Avtalscontroller | Role::Kategoriledare => {
+                ("3323", "Inköpare och upphandlare")
+            }
+            Role::Upphandlingschef | Role::Inkopschef => ("1322", "Inköps-, logistik- och transportchefer, nivå 2"),
+            Role::Upphandlingsjurist => ("2615", "Förvaltnings- och organisationsjurister"),
+            Role::Inkopsassistent => ("4115", "Inköps- och orderassistenter"),
+            Role::Annan => return None,
+        };
+        Some(Ssyk { code, name })
+    }
+
     /// Parses a code. `avtalsforvaltare` is accepted as an alias of
     /// `avtalscontroller`, since the two titles name the same work.
     pub fn from_code(code: &str) -> Option<Role> {
@@ -87,6 +107,13 @@ impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
+}
+
+/// An occupation unit group in SSYK 2012: its four-digit code and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ssyk {
+    pub code: &'static str,
+    pub name: &'static str,
 }
 
 /// A Swedish county (län) with its two-digit SCB code.
@@ -156,6 +183,36 @@ pub fn counties() -> &'static [County] {
     &GEOGRAPHY.counties
 }
 
+/// The counties that share a land border with `code` (Gotland: the two
+/// its ferries reach), for "nearby" in similar jobs. Empty for an unknown
+/// code.
+pub fn neighbouring_counties(code: &str) -> &'static [&'static str] {
+    match code {
+        "01" => &["03", "04", "09"],
+        "03" => &["01", "19", "20", "21"],
+        "04" => &["01", "05", "18", "19"],
+        "05" => &["04", "06", "08", "14", "18"],
+        "06" => &["05", "07", "08", "13", "14"],
+        "07" => &["06", "08", "10", "12", "13"],
+        "08" => &["05", "06", "07", "09", "10"],
+        "09" => &["01", "08"],
+        "10" => &["07", "08", "12"],
+        "12" => &["07", "10", "13"],
+        "13" => &["06", "07", "12", "14"],
+        "14" => &["05", "06", "13", "17", "18"],
+        "17" => &["14", "18", "20"],
+        "18" => &["04", "05", "14", "17", "19", "20"],
+        "19" => &["03", "04", "18", "20"],
+        "20" => &["03", "17", "18", "19", "21", "23"],
+        "21" => &["03", "20", "22", "23"],
+        "22" => &["21", "23", "24"],
+        "23" => &["20", "21", "22", "24"],
+        "24" => &["22", "23", "25"],
+        "25" => &["24"],
+        _ => &[],
+    }
+}
+
 /// A key that sorts names as Swedish does under any byte-wise ordering
 /// (SQLite's, PostgreSQL's `collate "C"`, Rust's): case folded, å, ä and ö
 /// after z in that order, é as e, ü as y, æ as ä and ø as ö.
@@ -184,6 +241,35 @@ pub fn swedish_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_county_has_neighbours_and_being_neighbours_goes_both_ways() {
+        for county in counties() {
+            let near = neighbouring_counties(county.code);
+            assert!(!near.is_empty(), "{}", county.name);
+            for other in near {
+                assert!(counties().iter().any(|c| c.code == *other), "{other} is a county");
+                assert!(neighbouring_counties(other).contains(&county.code), "{} and {other}", county.code);
+            }
+        }
+        assert!(neighbouring_counties("99").is_empty());
+    }
+
+    #[test]
+    fn every_named_role_has_a_four_digit_ssyk_2012_code() {
+        for role in Role::ALL {
+            match (role, role.ssyk()) {
+                (Role::Annan, got) => assert_eq!(got, None),
+                (_, Some(s)) => {
+                    assert!(s.code.len() == 4 && s.code.bytes().all(|b| b.is_ascii_digit()), "{role}: {s:?}");
+                    assert!(!s.name.is_empty());
+                }
+                (_, None) => panic!("{role} has no SSYK code"),
+            }
+        }
+        assert_eq!(Role::Upphandlare.ssyk().unwrap().code, "3323");
+        assert!(Role::Inkopschef.ssyk().unwrap().code.starts_with("132"));
+    }
 
     #[test]
     fn swedish_names_sort_with_a_ring_a_umlaut_and_o_umlaut_after_z() {

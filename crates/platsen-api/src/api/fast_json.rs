@@ -116,6 +116,7 @@ mod tests {
             version: 4,
             created_at: now - chrono::Duration::days(2),
             updated_at: now,
+            publish_at: None,
         };
         if full {
             ad.salary = Some(model::Salary { min: Some(42_000), max: None, period: model::SalaryPeriod::Month });

@@ -223,6 +223,36 @@ impl JobsApi {
         Ok(FastJson(view))
     }
 
+    /// Similar open job ads
+    ///
+    /// Up to `limit` (default 5) open ads like this one: the same role in
+    /// the same county, then in neighbouring counties, then anywhere, then
+    /// the same employer's. Also for an ad that is no longer open (closed or
+    /// expired), found by its slug, so that its readers have somewhere to go.
+    #[oai(path = "/jobs/:id/similar", method = "get", operation_id = "similarJobs")]
+    async fn similar(
+        &self,
+        /// The id, or the slug.
+        id: Path<IdOrSlugParam>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "20")))] limit: Query<Option<u32>>,
+    ) -> Result<FastJson<JobItems>, ApiError> {
+        let now = self.state.app.clock.now();
+        let key = key(&id.0);
+        let ad = match self.state.app.store.public_job(&key, now).await {
+            Ok(ad) => ad,
+            Err(platsen_jobs::Error::NotFound) => match &key {
+                IdOrSlug::Slug(slug) => {
+                    self.state.app.store.gone_job(slug, now).await?.ok_or(platsen_jobs::Error::NotFound)?
+                }
+                IdOrSlug::Id(_) => return Err(platsen_jobs::Error::NotFound.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        let n = limit.0.unwrap_or(5) as usize;
+        let items = self.state.app.similar_jobs(&ad, n, now).await?;
+        Ok(FastJson(JobItems { items: items.into_iter().map(JobView::public).collect() }))
+    }
+
     /// Create a job ad
     ///
     /// Created as a draft. An employer key posts for its own employer; the
@@ -309,6 +339,34 @@ impl JobsApi {
     #[oai(path = "/jobs/:id/publish", method = "post", operation_id = "publishJob")]
     async fn publish(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
         self.step(auth, id.0, Lifecycle::Publish).await
+    }
+
+    /// Schedule a draft
+    ///
+    /// The draft goes live by itself at `publish_at` (within a minute), as
+    /// if its employer published it then: to `pending_review` if the
+    /// employer's ads are reviewed, paid for as any publication. If it
+    /// cannot be published then (no credits left, say), the schedule is
+    /// dropped and the ad's events say why. It leaves by itself at expiry.
+    /// Null cancels the schedule; publishing by hand clears it.
+    #[oai(path = "/jobs/:id/schedule", method = "post", operation_id = "scheduleJob")]
+    async fn schedule(&self, auth: Auth, id: Path<i64>, body: JsonBody<ScheduleJob>) -> Result<Versioned, ApiError> {
+        let now = self.state.app.clock.now();
+        let ad = self.state.app.store.schedule_job(auth.0.actor(), id.0, body.0.publish_at, now).await?;
+        Ok(versioned(ad))
+    }
+
+    /// Copy an ad into a new draft
+    ///
+    /// Everything the ad says, in a new draft with an address of its own
+    /// (not featured, not scheduled): to post a closed or expired ad again,
+    /// or to start from a similar one. A last application day that has
+    /// passed becomes 30 days from today.
+    #[oai(path = "/jobs/:id/copy", method = "post", operation_id = "copyJob")]
+    async fn copy(&self, auth: Auth, id: Path<i64>) -> Result<Created<JobView>, ApiError> {
+        let ad = self.state.app.store.copy_job(auth.0.actor(), id.0, self.state.app.clock.now()).await?;
+        let location = format!("/api/v1/account/jobs/{}", ad.id);
+        Ok(Created::Created(Json(JobView::owner(ad)), location))
     }
 
     /// Close an ad (filled or withdrawn)

@@ -486,6 +486,18 @@ impl From<platsen_jobs::store::User> for UserView {
     }
 }
 
+/// When a draft goes live by itself.
+#[derive(Debug, Clone, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleJob {
+    /// An instant (RFC 3339, e.g. `2026-12-14T08:00:00+01:00`) within a
+    /// year, on or before the ad's last application day. Null (or absent)
+    /// cancels the schedule.
+    #[oai(nullable)]
+    pub publish_at: Option<DateTime<Utc>>,
+}
+
 /// Why an ad is rejected; shown to the employer.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(deny_unknown_fields)]
@@ -561,6 +573,10 @@ pub struct JobView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description_format: Option<DescriptionFormatCode>,
     pub role: Coded,
+    /// The role's occupation in SSYK 2012 (e.g. `3323` Inköpare och
+    /// upphandlare); null for the role `annan`.
+    #[oai(nullable)]
+    pub occupation: Option<Coded>,
     pub employer: EmployerRef,
     pub location: Location,
     pub remote: RemoteCode,
@@ -591,6 +607,10 @@ pub struct JobView {
     #[oai(nullable)]
     #[serde(serialize_with = "super::fast_json::rfc3339_opt")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// When a scheduled draft goes live by itself (absent when none is set).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "super::fast_json::rfc3339_opt")]
+    pub publish_at: Option<DateTime<Utc>>,
     /// Set when an administrator sent the ad back; shown to its employer only.
     #[oai(nullable)]
     pub rejection_reason: Option<String>,
@@ -623,6 +643,7 @@ impl JobView {
             description_source,
             description_format: Some(ad.description_format.into()),
             role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
+            occupation: ad.role.ssyk().map(|o| Coded { code: o.code.into(), name: o.name.into() }),
             employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
             location: Location {
                 municipality_code: Code::new(ad.municipality.code),
@@ -654,6 +675,7 @@ impl JobView {
             featured: ad.featured,
             published_at: ad.published_at,
             closed_at: ad.closed_at,
+            publish_at: ad.publish_at,
             rejection_reason: ad.rejection_reason,
             is_demo: ad.is_demo,
             version: ad.version,
@@ -680,6 +702,12 @@ pub struct JobList {
     pub page: u32,
     pub per_page: u32,
     pub total_pages: i64,
+}
+
+/// Job ads without paging.
+#[derive(Debug, Clone, Object, Serialize)]
+pub struct JobItems {
+    pub items: Vec<JobView>,
 }
 
 impl JobList {

@@ -637,6 +637,12 @@ struct AdPage {
     actions: Vec<StatusAction>,
     rejection: Option<String>,
     no_credit: bool,
+    /// A draft: when it goes live by itself ("14 december 2026 kl. 08:00").
+    scheduled: Option<String>,
+    /// A draft can be scheduled; the time in the box (Swedish local time).
+    schedulable: bool,
+    schedule_value: String,
+    schedule_error: Option<String>,
 }
 
 fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, name: fn(T) -> &'static str, current: &str) -> Vec<Choice> {
@@ -919,6 +925,8 @@ struct AdPageArgs<'a> {
     notice: Option<String>,
     /// Publishing was refused for want of a credit.
     no_credit: bool,
+    /// Why the time asked for to publish at was refused.
+    schedule_error: Option<String>,
 }
 
 fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
@@ -945,6 +953,17 @@ fn ad_page(status: StatusCode, a: AdPageArgs<'_>) -> Response {
         status: a.ad.map(|ad| status_label(ad).to_owned()).unwrap_or_default(),
         public_slug: a.ad.filter(|ad| ad.is_public()).map(|ad| ad.slug.clone()),
         actions: a.ad.map(status_actions).unwrap_or_default(),
+        scheduled: a.ad.and_then(|ad| ad.publish_at).map(|t| {
+            let local = t.with_timezone(&chrono_tz::Europe::Stockholm);
+            format!("{} kl. {}", super::swedish_date(local.date_naive()), local.format("%H:%M"))
+        }),
+        schedulable: a.ad.is_some_and(|ad| ad.status == JobStatus::Draft),
+        schedule_value: a
+            .ad
+            .and_then(|ad| ad.publish_at)
+            .map(|t| t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default(),
+        schedule_error: a.schedule_error,
         rejection: a.ad.and_then(|ad| {
             let who = if taken_down(ad) { "Platsen stängde annonsen" } else { "Granskningen" };
             ad.rejection_reason.as_ref().map(|r| format!("{who}: {r}"))
@@ -1004,7 +1023,15 @@ async fn new_ad_page(state: Data<&AppState>, req: &Request) -> Response {
     let form = AdForm { vacancies: Some("1".into()), extent_percent: Some("100".into()), ..Default::default() };
     ad_page(
         StatusCode::OK,
-        AdPageArgs { session: &s, ad: None, form: &form, errors: no_errors(), notice: None, no_credit: false },
+        AdPageArgs {
+            session: &s,
+            ad: None,
+            form: &form,
+            errors: no_errors(),
+            notice: None,
+            no_credit: false,
+            schedule_error: None,
+        },
     )
 }
 
@@ -1047,6 +1074,7 @@ async fn create_ad(state: Data<&AppState>, req: &Request, body: Body) -> Respons
                     errors: form_errors(&form, own, domain),
                     notice: None,
                     no_credit: false,
+                    schedule_error: None,
                 },
             ),
             Err(r) => r,
@@ -1071,13 +1099,24 @@ async fn edit_ad_page(state: Data<&AppState>, req: &Request, id: Path<String>, p
         (_, Some("publicera"), _) => Some("Annonsen är publicerad.".to_owned()),
         (_, Some("stang"), _) => Some("Annonsen är stängd.".to_owned()),
         (_, Some("oppna"), _) => Some("Annonsen är öppen igen.".to_owned()),
+        (_, Some("kopiera"), _) => Some("Det här är en kopia, sparad som utkast. Se över den och publicera när den är klar.".to_owned()),
+        (_, Some("schemalagg"), _) => Some("Annonsen publiceras automatiskt vid den valda tiden.".to_owned()),
+        (_, Some("avschemalagg"), _) => Some("Schemaläggningen är borttagen; annonsen är ett utkast.".to_owned()),
         (Some(_), _, _) => Some("Ändringarna är sparade.".to_owned()),
         _ => None,
     };
     let form = AdForm::of(&ad);
     ad_page(
         StatusCode::OK,
-        AdPageArgs { session: &s, ad: Some(&ad), form: &form, errors: no_errors(), notice, no_credit: false },
+        AdPageArgs {
+            session: &s,
+            ad: Some(&ad),
+            form: &form,
+            errors: no_errors(),
+            notice,
+            no_credit: false,
+            schedule_error: None,
+        },
     )
 }
 
@@ -1114,6 +1153,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
                     errors: form_errors(&form, own, domain),
                     notice: None,
                     no_credit: false,
+                    schedule_error: None,
                 },
             ),
             Err(r) => r,
@@ -1125,7 +1165,7 @@ async fn update_ad(state: Data<&AppState>, req: &Request, id: Path<String>, body
 async fn preview_ad(state: Data<&AppState>, base: Data<&PublicUrl>, req: &Request, id: Path<String>) -> Response {
     let (_, actor) = try_page!(employer_session(&state, req).await);
     match own_ad(&state, actor, &id.0).await {
-        Ok(ad) => private(super::render_job(&state, &base.0.0, &ad, true).await, None),
+        Ok(ad) => private(super::render_job(&state, &base.0.0, &ad, None).await, None),
         Err(r) => r,
     }
 }
@@ -1136,6 +1176,19 @@ struct StatusForm {
     action: Option<String>,
     /// Set by the confirmation page's button (closing asks first).
     bekraftad: Option<String>,
+    /// When to publish a draft (`schemalagg`): `datetime-local`, Swedish time.
+    publish_at: Option<String>,
+}
+
+/// A `datetime-local` value ("2026-12-14T08:00", seconds allowed) read as
+/// Swedish time; in the hour the clocks go back, the first of the two.
+fn swedish_local_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    let v = v.trim();
+    let naive = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    chrono_tz::Europe::Stockholm.from_local_datetime(&naive).earliest().map(|t| t.to_utc())
 }
 
 #[derive(Template)]
@@ -1165,10 +1218,74 @@ async fn close_page(state: Data<&AppState>, req: &Request, id: Path<String>) -> 
     )
 }
 
+/// The ad's page again after a status form was refused, with why: no
+/// credit to publish, or a time to publish at that cannot be.
+async fn ad_page_again(
+    state: &AppState,
+    req: &Request,
+    ad: &JobAd,
+    status: StatusCode,
+    no_credit: bool,
+    schedule_error: Option<String>,
+) -> Response {
+    let s = try_page!(employer_session(state, req).await).0;
+    let form = AdForm::of(ad);
+    let args = AdPageArgs {
+        session: &s,
+        ad: Some(ad),
+        form: &form,
+        errors: no_errors(),
+        notice: None,
+        no_credit,
+        schedule_error,
+    };
+    ad_page(status, args)
+}
+
 #[handler]
 async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, body: Body) -> Response {
     let form: StatusForm = try_page!(read_form(body).await);
     let (_, actor, ad) = try_page!(own_ad_for_post(&state, req, &id.0, form.csrf.as_deref()).await);
+    let now = state.app.clock.now();
+    match form.action.as_deref() {
+        Some("kopiera") => {
+            return match state.app.store.copy_job(actor, ad.id, now).await {
+                Ok(copy) => see_other(&format!("/konto/annonser/{}?klart=kopiera", copy.id)),
+                Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found_ad(),
+                Err(platsen_jobs::Error::Invalid(_) | platsen_jobs::Error::Conflict { .. }) => {
+                    see_other(&format!("/konto/annonser/{}?fel=status", ad.id))
+                }
+                Err(e) => unavailable(e),
+            };
+        }
+        Some(action @ ("schemalagg" | "avschemalagg")) => {
+            let at = match (action, form.publish_at.as_deref().map(str::trim)) {
+                ("avschemalagg", _) => None,
+                (_, None | Some("")) => Some(Err("Ange dag och klockslag.")),
+                (_, Some(v)) => Some(
+                    swedish_local_time(v).ok_or("Ange tiden som dag och klockslag, till exempel 2026-12-14 08:00."),
+                ),
+            };
+            let result = match at {
+                Some(Err(message)) => Err(platsen_jobs::Error::invalid("publish_at", "invalid", message)),
+                Some(Ok(t)) => state.app.store.schedule_job(actor, ad.id, Some(t), now).await,
+                None => state.app.store.schedule_job(actor, ad.id, None, now).await,
+            };
+            return match result {
+                Ok(_) => see_other(&format!("/konto/annonser/{}?klart={action}", ad.id)),
+                Err(platsen_jobs::Error::Invalid(errors)) => {
+                    let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+                    ad_page_again(&state, req, &ad, StatusCode::UNPROCESSABLE_ENTITY, false, Some(message)).await
+                }
+                Err(platsen_jobs::Error::Conflict { .. }) => {
+                    see_other(&format!("/konto/annonser/{}?fel=status", ad.id))
+                }
+                Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found_ad(),
+                Err(e) => unavailable(e),
+            };
+        }
+        _ => {}
+    }
     let (step, done) = match form.action.as_deref() {
         Some("publicera") => (Lifecycle::Publish, "publicera"),
         Some("stang") if form.bekraftad.as_deref() == Some("1") => (Lifecycle::Close, "stang"),
@@ -1177,12 +1294,16 @@ async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, 
         Some("oppna") => (Lifecycle::Reopen, "oppna"),
         _ => {
             return private(
-                message(StatusCode::BAD_REQUEST, "Okänt steg", "Fältet action: välj publicera, stang eller oppna."),
+                message(
+                    StatusCode::BAD_REQUEST,
+                    "Okänt steg",
+                    "Fältet action: välj publicera, stang, oppna, kopiera, schemalagg eller avschemalagg.",
+                ),
                 None,
             );
         }
     };
-    match state.app.store.transition(actor, ad.id, step.clone(), state.app.clock.now()).await {
+    match state.app.store.transition(actor, ad.id, step.clone(), now).await {
         Ok(after) => {
             state.app.after_step(&step, &after);
             see_other(&format!("/konto/annonser/{}?klart={done}", ad.id))
@@ -1193,19 +1314,7 @@ async fn change_status(state: Data<&AppState>, req: &Request, id: Path<String>, 
         // No credit: the ad's page again, with the message and the way to
         // order more next to the button.
         Err(platsen_jobs::Error::NoCredit(_)) => {
-            let s = try_page!(employer_session(&state, req).await).0;
-            let form = AdForm::of(&ad);
-            ad_page(
-                StatusCode::PAYMENT_REQUIRED,
-                AdPageArgs {
-                    session: &s,
-                    ad: Some(&ad),
-                    form: &form,
-                    errors: no_errors(),
-                    notice: None,
-                    no_credit: true,
-                },
-            )
+            ad_page_again(&state, req, &ad, StatusCode::PAYMENT_REQUIRED, true, None).await
         }
         Err(platsen_jobs::Error::NotFound | platsen_jobs::Error::Forbidden(_)) => not_found_ad(),
         Err(e) => unavailable(e),

@@ -27,6 +27,7 @@ mod embed;
 mod feeds;
 mod offer;
 mod salary;
+mod saved;
 
 use crate::http::page::PublicUrl;
 use crate::http::page::{Choice, Layout, found, html, message, unavailable};
@@ -40,6 +41,8 @@ pub fn mount(route: Route) -> Route {
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
         .at("/jobb/:slug/ansok", get(apply_redirect))
+        .at("/sparade", get(saved::saved_page))
+        .at("/sparade/skicka", post(saved::mail_list))
         .at("/arbetsgivare/:slug", get(employer_page))
         .at("/lonestatistik", get(salary::page).post(salary::compare))
         .at("/platsannonsera", get(offer::offer).post(offer::place_order))
@@ -71,6 +74,7 @@ pub(crate) fn status_label(ad: &JobAd) -> &'static str {
     use platsen_jobs::model::JobStatus;
     match ad.status {
         JobStatus::Draft if ad.rejection_reason.is_some() => "Avvisad",
+        JobStatus::Draft if ad.publish_at.is_some() => "Schemalagd",
         JobStatus::Closed if ad.rejection_reason.is_some() => "Stängd av Platsen",
         s => s.name_sv(),
     }
@@ -94,6 +98,7 @@ struct FilterView {
 
 struct HitItem {
     slug: String,
+    title: String,
     title_html: String,
     snippet_html: String,
     employer: String,
@@ -103,6 +108,23 @@ struct HitItem {
     deadline: String,
     closing_soon: bool,
     featured: bool,
+    published: Option<Published>,
+}
+
+/// When an ad was published: the date for `<time datetime>` and the words
+/// ("Publicerad 3 dagar sedan").
+pub(crate) struct Published {
+    iso: String,
+    text: String,
+}
+
+impl Published {
+    pub(crate) fn of(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> Option<Self> {
+        at.map(|t| Published {
+            iso: t.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d").to_string(),
+            text: platsen_app::format::published_ago(t, now),
+        })
+    }
 }
 
 /// An ad under "Utvalda jobb" on the start page.
@@ -230,9 +252,12 @@ fn filter_views(facets: &platsen_jobs::search::Facets, f: &JobFilter) -> Vec<Fil
 }
 
 /// The hits as the search page lists them.
-fn hit_items(hits: Vec<platsen_jobs::search::SearchHit>, today: chrono::NaiveDate) -> Vec<HitItem> {
+fn hit_items(hits: Vec<platsen_jobs::search::SearchHit>, now: chrono::DateTime<chrono::Utc>) -> Vec<HitItem> {
+    let today = platsen_jobs::validate::today_in_sweden(now);
     hits.into_iter()
         .map(|h| HitItem {
+            published: Published::of(h.published_at, now),
+            title: h.title,
             closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             slug: h.slug,
             title_html: h.title_highlighted,
@@ -293,14 +318,13 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
     if query.page > 1 && query.page > total_pages {
         return found(&search_path(&query, total_pages.max(1)));
     }
-    let today = platsen_jobs::validate::today_in_sweden(now);
     let f = &query.filter;
     let filters = filter_views(&results.facets, f);
     let sorts = SearchSort::ALL
         .iter()
         .map(|&sort| Choice { value: sort.code().into(), label: sort.name_sv().into(), selected: query.sort == sort })
         .collect();
-    let hits = hit_items(results.hits, today);
+    let hits = hit_items(results.hits, now);
     let pages = page_links(&query, total_pages);
     let summary = match results.total {
         0 => "Inga lediga jobb hittades.".to_owned(),
@@ -399,6 +423,35 @@ struct JobPage {
     description_html: String,
     market: Option<MarketItem>,
     contacts: Vec<ContactItem>,
+    published: Option<Published>,
+    share: Share,
+    similar: Vec<SimilarJob>,
+    similar_heading: &'static str,
+    /// Where to apply, written out for the printed page.
+    apply_print: Option<String>,
+    slug: String,
+    /// "Spara annonsen" without the script: the saved list with this ad.
+    save_href: Option<String>,
+}
+
+/// Ways to pass an ad on: its address to copy, an e-mail and a LinkedIn
+/// post, each with the address (and the title) already filled in.
+struct Share {
+    url: String,
+    mailto: String,
+    linkedin: String,
+}
+
+impl Share {
+    fn of(title: &str, url: &str) -> Share {
+        // mailto: wants %20 for spaces, not the form encoding's `+`.
+        let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>().replace('+', "%20");
+        Share {
+            url: url.to_owned(),
+            mailto: format!("mailto:?subject={}&body={}", enc(title), enc(&format!("{title}\n{url}"))),
+            linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={}", enc(url)),
+        }
+    }
 }
 
 /// A contact person on an ad, with links to write or call.
@@ -486,6 +539,16 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
         "totalJobOpenings": ad.vacancies,
         "url": format!("{base}/jobb/{}", ad.slug),
     });
+    // The occupation in SSYK 2012, as a code in a named code set
+    // (schema.org `CategoryCode`), so that readers of SSYK place the ad.
+    if let Some(ssyk) = ad.role.ssyk() {
+        posting["occupationalCategory"] = serde_json::json!({
+            "@type": "CategoryCode",
+            "codeValue": ssyk.code,
+            "name": ssyk.name,
+            "inCodeSet": { "@type": "CategoryCodeSet", "name": "SSYK 2012" },
+        });
+    }
     if ad.remote == RemoteMode::Remote {
         posting["jobLocationType"] = "TELECOMMUTE".into();
         posting["applicantLocationRequirements"] = serde_json::json!({ "@type": "Country", "name": "Sverige" });
@@ -511,8 +574,16 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
 }
 
 #[handler]
-async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>) -> Response {
+async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<String>, req: &poem::Request) -> Response {
     let now = state.app.clock.now();
+    // The saved list this page was reached from (`/sparade`, without the
+    // script), so that "Spara" adds to it; a list that does not read is
+    // ignored here (the saved page itself names what is wrong with it).
+    let saved = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "sparade")
+        .map(|(_, v)| v.into_owned())
+        .collect::<Vec<_>>();
+    let saved = platsen_app::saved::parse_list(saved.iter().map(String::as_str)).unwrap_or_default();
     let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
         return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
     };
@@ -528,7 +599,7 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
         Err(e) => return unavailable(e),
     };
     state.app.count_view(ad.id);
-    render_job(&state, &base.0.0, &ad, false).await
+    render_job(&state, &base.0.0, &ad, Some(saved)).await
 }
 
 struct SimilarJob {
@@ -537,6 +608,20 @@ struct SimilarJob {
     employer: String,
     place: String,
     deadline: String,
+    published: Option<Published>,
+}
+
+impl SimilarJob {
+    fn of(j: JobAd, now: chrono::DateTime<chrono::Utc>) -> SimilarJob {
+        SimilarJob {
+            place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
+            deadline: swedish_date(j.application_deadline),
+            published: Published::of(j.published_at, now),
+            employer: j.employer_name,
+            slug: j.slug,
+            title: j.title,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -551,44 +636,14 @@ struct GonePage {
     role_name: String,
     role_href: String,
     similar: Vec<SimilarJob>,
-}
-
-/// Open ads like `ad`: the same role in the same county first, then the
-/// same role anywhere, then the same employer; at most `n`, never `ad`.
-pub(crate) async fn similar_open_ads(
-    state: &AppState,
-    ad: &JobAd,
-    n: usize,
-) -> platsen_jobs::Result<Vec<platsen_jobs::model::JobAd>> {
-    let now = state.app.clock.now();
-    let filters = [
-        JobFilter {
-            role: Some(ad.role),
-            county_code: Some(ad.municipality.county.code.to_owned()),
-            ..Default::default()
-        },
-        JobFilter { role: Some(ad.role), ..Default::default() },
-        JobFilter { employer: Some(IdOrSlug::Id(ad.employer_id)), ..Default::default() },
-    ];
-    let mut out: Vec<platsen_jobs::model::JobAd> = Vec::new();
-    for filter in filters {
-        if out.len() >= n {
-            break;
-        }
-        let page = state.app.public_jobs(&filter, 1, (n + 1) as u32, now).await?;
-        for j in page.items {
-            if out.len() < n && j.id != ad.id && !out.iter().any(|o| o.id == j.id) {
-                out.push(j);
-            }
-        }
-    }
-    Ok(out)
+    similar_heading: &'static str,
 }
 
 /// The page of an ad that is no longer open (410): what it was, from whom,
 /// and where to go instead, so the link is not a dead end.
 async fn gone_page(state: &AppState, ad: &JobAd) -> Response {
-    let similar = match similar_open_ads(state, ad, 5).await {
+    let now = state.app.clock.now();
+    let similar = match state.app.similar_jobs(ad, 5, now).await {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
@@ -609,16 +664,8 @@ async fn gone_page(state: &AppState, ad: &JobAd) -> Response {
         why,
         role_name: ad.role.name_sv().to_lowercase(),
         role_href: format!("/jobb?role={}", ad.role.code()),
-        similar: similar
-            .into_iter()
-            .map(|j| SimilarJob {
-                place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
-                deadline: swedish_date(j.application_deadline),
-                employer: j.employer_name,
-                slug: j.slug,
-                title: j.title,
-            })
-            .collect(),
+        similar: similar.into_iter().map(|j| SimilarJob::of(j, now)).collect(),
+        similar_heading: "Lediga jobb som liknar den här",
     };
     html(StatusCode::GONE, &page)
 }
@@ -661,7 +708,16 @@ fn apply_target(ad: &JobAd) -> Option<String> {
 
 /// The page of one ad: public, or a preview for its employer (`noindex`, a
 /// banner, the apply link not counted).
-pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview: bool) -> Response {
+/// `saved` is the reader's saved list as far as the page knows it (`None`:
+/// the employer's preview, which is not for saving).
+pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, saved: Option<Vec<String>>) -> Response {
+    let preview = saved.is_none();
+    let save_href = saved.map(|mut list| {
+        if !list.contains(&ad.slug) && list.len() < platsen_app::saved::MAX_SAVED {
+            list.push(ad.slug.clone());
+        }
+        format!("/sparade?{}", platsen_app::saved::query_of(&list))
+    });
     let now = state.app.clock.now();
     let base = base.trim_end_matches('/');
     let offered = ad.salary.as_ref().filter(|s| s.period == SalaryPeriod::Month).map(|s| (s.min, s.max));
@@ -694,10 +750,21 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
             phone: c.phone.clone(),
         })
         .collect();
+    // Where to go next, also when this ad is not for the reader (none in
+    // an employer's preview, which is about the ad itself).
+    let similar = if preview {
+        Vec::new()
+    } else {
+        match state.app.similar_jobs(ad, 5, now).await {
+            Ok(s) => s.into_iter().map(|j| SimilarJob::of(j, now)).collect(),
+            Err(e) => return unavailable(e),
+        }
+    };
     let mut layout = Layout::new(format!("{} – {}", ad.title, ad.employer_name));
     layout.description = Some(excerpt.clone());
     layout.canonical = Some(url.clone());
     layout.noindex = preview;
+    let share = Share::of(&ad.title, &url);
     let page = JobPage {
         featured: ad.featured,
         layout,
@@ -721,6 +788,13 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, preview
         description_html: ad.description.clone(),
         market,
         contacts,
+        published: Published::of(ad.published_at, now),
+        share,
+        similar,
+        similar_heading: "Liknande lediga jobb",
+        apply_print: ad.apply_url.clone().or_else(|| ad.apply_email.clone()),
+        slug: ad.slug.clone(),
+        save_href,
     };
     html(StatusCode::OK, &page)
 }
@@ -732,6 +806,7 @@ struct EmployerJob {
     title: String,
     place: String,
     deadline: String,
+    published: Option<Published>,
 }
 
 #[derive(Template)]
@@ -780,6 +855,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
             .items
             .into_iter()
             .map(|j| EmployerJob {
+                published: Published::of(j.published_at, now),
                 place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
                 deadline: swedish_date(j.application_deadline),
                 slug: j.slug,

@@ -265,6 +265,7 @@ impl Snapshot {
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            publish_at: None,
         })
     }
 }
