@@ -2,9 +2,9 @@
 //! on both databases.
 
 use platsen_tests::{TestApp, eventually, with};
-use sqlx::Connection;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use sqlx::Connection;
 
 platsen_tests::contract_meili!(
     changes_reach_the_index_and_drafts_never_do,
