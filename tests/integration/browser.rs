@@ -240,6 +240,23 @@ async fn the_salary_page_shows_its_charts_and_the_calculator_answers() {
     assert!(error.starts_with("Ange lönen"), "{error}");
     assert_eq!(b.el("#lon").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
 
+    // The group that fits a procurement lawyer in Norrbotten, new to the
+    // work and over 60, is too small to publish: the answer says so and
+    // which larger group it compared with.
+    b.goto(&app.url("/lonestatistik?role=upphandlingsjurist&county=25")).await;
+    b.js("document.getElementById('erfarenhet').value = '0-1'; document.getElementById('alder').value = '60-'; return null")
+        .await;
+    b.el("#lon").await.send_keys("52 000").await.unwrap();
+    b.el("#jamfor button[type=submit]").await.click().await.unwrap();
+    let fallback = b.el("#jamfor p.fallback").await.text().await.unwrap();
+    assert!(
+        fallback.starts_with("Gruppen som passar dig bäst (Upphandlingsjurist · Norrbottens län · Under 1 år · 60 år eller äldre) har för få svar"),
+        "{fallback}"
+    );
+    assert!(b.el("#jamfor .answer").await.text().await.unwrap().contains("52 000 kr"));
+    assert_eq!(b.js("return document.getElementById('alder').value").await, "60-", "the choices are kept");
+    b.screenshots("lonestatistik-jamfor-storre-grupp").await;
+
     b.stop().await;
     app.stop().await;
 }

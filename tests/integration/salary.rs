@@ -4,7 +4,7 @@
 
 use platsen_tests::{ADMIN_TOKEN, HEADER, TestApp, survey};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 platsen_tests::contract!(
     a_survey_is_imported_whole_and_once_and_feeds_the_statistics,
@@ -12,7 +12,112 @@ platsen_tests::contract!(
     charts_and_the_salary_calculator,
     a_job_ad_shows_the_market_salary_for_its_role,
     a_filter_that_matches_one_respondent_answers_as_one_that_matches_none,
+    the_downloads_publish_what_the_api_publishes_with_source_licence_and_method,
 );
+
+/// The open data (`/lonestatistik/data.csv` and `.json`) are the statistics
+/// API's tables for the same query, so they hide what it hides (and its
+/// privacy tests hold for them); on top: no count under five is shown, and
+/// a table's shown counts never leave one hidden group of 1–4 to subtract.
+async fn the_downloads_publish_what_the_api_publishes_with_source_licence_and_method(app: &TestApp) {
+    let (csv, _) = survey();
+    assert_eq!(app.upload_survey(&csv, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    // A few small groups, so that figures are hidden.
+    let small = format!(
+        "{HEADER}\n2025,avtalscontroller,region,03,man,44,7,52000,100,,false\n\
+         2025,inkopare,kommun,03,kvinna,35,4,41000,100,,false\n2025,inkopare,kommun,03,man,36,5,42000,100,,false\n\
+         2025,inkopare,region,03,kvinna,37,6,43000,100,,false\n"
+    );
+    assert_eq!(app.upload_survey(&small, Some(ADMIN_TOKEN), "text/csv").await.status, StatusCode::CREATED);
+    let mut hidden_seen = 0;
+    for (filters, by) in [
+        ("", "role"),
+        ("", "sector"),
+        ("", "county"),
+        ("", "year"),
+        ("role=upphandlare", "experience"),
+        ("role=upphandlare", "age"),
+        ("role=upphandlare", "gender"),
+        ("sector=kommun", "county"),
+        ("county=03", "role"),
+        ("year=2025", "gender"),
+    ] {
+        let query = format!("{filters}&group_by={by}");
+        let api = app.get(&format!("/api/v1/salaries/stats?{query}")).await;
+        assert_eq!(api.status, StatusCode::OK, "{query}: {}", api.text);
+        let json = app.get(&format!("/lonestatistik/data.json?{query}")).await;
+        assert_eq!(json.status, StatusCode::OK, "{query}: {}", json.text);
+        assert_eq!(json.body["total"], api.body["total"], "{query}");
+        assert_eq!(json.body["rows"], api.body["rows"], "{query}");
+        assert!(json.body["licence"].as_str().unwrap().starts_with("CC BY 4.0"), "{}", json.text);
+        assert!(
+            json.body["about"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().starts_with("Skydd av enskilda"))
+        );
+
+        let r = app.client.get(app.url(&format!("/lonestatistik/data.csv?{query}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8; header=present");
+        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(
+            disposition.starts_with("attachment; filename=\"lonestatistik-")
+                && disposition.ends_with(&format!("per-{by}.csv\"")),
+            "{disposition}"
+        );
+        let text = r.text().await.unwrap();
+        let (about, data): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with("# "));
+        assert!(about[0].starts_with("# Platsen lönestatistik"), "{text}");
+        assert!(about.iter().any(|l| l.starts_with("# Källa: Platsen lönestatistik. Licens: CC BY 4.0")), "{text}");
+        assert!(about.iter().any(|l| l.starts_with("# Percentiler: linjärt")), "{text}");
+        assert!(
+            about.iter().any(|l| l.starts_with("# Skydd av enskilda: median och medelvärde visas från 5")),
+            "{text}"
+        );
+        assert_eq!(data[0], format!("grupp,{by},antal,medel,p10,p25,median,p75,p90,median_ki_lag,median_ki_hog"));
+        assert!(!text.contains('"'), "no quoting needed in these labels: {text}");
+        let api_rows: Vec<&Value> =
+            std::iter::once(&api.body["total"]).chain(api.body["rows"].as_array().unwrap().iter()).collect();
+        assert_eq!(data.len() - 1, api_rows.len(), "{query}: {text}");
+        for (line, api_row) in data[1..].iter().zip(&api_rows) {
+            let cells: Vec<&str> = line.split(',').collect();
+            for (i, key) in ["n", "mean", "p10", "p25", "median", "p75", "p90"].into_iter().enumerate() {
+                let expected = api_row[key].as_i64().map(|v| v.to_string()).unwrap_or_default();
+                assert_eq!(cells[2 + i], expected, "{query} {key}: {line}");
+                hidden_seen += usize::from(expected.is_empty());
+            }
+        }
+        // No count under five; no single hidden group left to subtract.
+        let counts: Vec<Option<i64>> = api_rows[1..].iter().map(|r| r["n"].as_i64()).collect();
+        for n in counts.iter().flatten() {
+            assert!(*n >= 5, "{query}: a count of {n}");
+        }
+        if let Some(total) = api_rows[0]["n"].as_i64()
+            && counts.iter().filter(|n| n.is_none()).count() == 1
+        {
+            let rest = total - counts.iter().flatten().sum::<i64>();
+            assert!(rest == 0 || rest >= 5, "{query}: the one hidden group has {rest}");
+        }
+    }
+    assert!(hidden_seen > 0, "some figures were hidden, so the comparison tested hiding");
+
+    // Garbage in the query, named.
+    for (query, field) in [
+        ("group_by=lon", "group_by"),
+        ("role=upphandlare&group_by=role", "group_by"),
+        ("role=%3Cscript%3E", "role"),
+        ("year=abc", "year"),
+        ("county=99", "county"),
+    ] {
+        for file in ["data.csv", "data.json"] {
+            let r = app.get(&format!("/lonestatistik/{file}?{query}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{file}?{query}");
+            assert!(r.text.contains(&format!("Fältet {field}")), "{file}?{query}: {}", r.text);
+            assert!(!r.text.contains("<script>"));
+        }
+    }
+    // The page links to both, with its filters.
+    let page = app.get("/lonestatistik?role=upphandlare&year=2025").await.text;
+    assert!(page.contains("/lonestatistik/data.csv?role=upphandlare&#38;year=2025&amp;group_by=sector"), "{page}");
+}
 
 /// Whether a filter matched anybody must not show: one avtalscontroller
 /// answers exactly as no inköpsassistent does, grouped or not, and every
@@ -228,6 +333,40 @@ async fn charts_and_the_salary_calculator(app: &TestApp) {
     assert!(low.body["text"].as_str().unwrap().contains("P10"));
     let few = app.get("/api/v1/salaries/compare?role=inkopsassistent&salary=40000").await;
     assert_eq!(few.body["position"], "unknown");
+
+    // POST: the salary in the body, the group that fits (experience and age
+    // too), widened step by step while it is too small, and said so.
+    let post = |body: Value| app.call(Method::POST, "/api/v1/salaries/compare", None, Some(body));
+    let fits = post(json!({ "salary": median, "role": "upphandlare", "age": "30-39" })).await;
+    assert_eq!(fits.status, StatusCode::OK, "{}", fits.text);
+    assert_eq!(fits.body["group"], json!({ "role": "upphandlare", "age": "30-39" }));
+    assert_eq!(fits.body["label"], "Upphandlare · 30–39 år");
+    assert!(fits.body.get("asked_group").is_none(), "{}", fits.text);
+    let wide = post(json!({ "salary": 45000, "role": "upphandlare", "experience": "10-15", "age": "60-" })).await;
+    assert_eq!(wide.status, StatusCode::OK, "{}", wide.text);
+    assert_eq!(wide.body["asked_group"], json!({ "role": "upphandlare", "experience": "10-15", "age": "60-" }));
+    assert_eq!(wide.body["asked_label"], "Upphandlare · 10–15 år · 60 år eller äldre");
+    assert_eq!(wide.body["group"], json!({ "role": "upphandlare", "experience": "10-15" }));
+    assert_ne!(wide.body["position"], "unknown", "{}", wide.text);
+    // Nobody at all fits a role without answers: everyone, then.
+    let all = post(json!({ "salary": 45000, "role": "inkopsassistent", "county": "25" })).await;
+    assert_eq!(all.body["group"], json!({}), "{}", all.text);
+    assert_eq!(all.body["label"], "Alla svarande");
+    // Garbage, each named.
+    for (body, status, field) in [
+        (json!({ "salary": 0 }), 422, "salary"),
+        (json!({ "salary": 1_000_001 }), 422, "salary"),
+        (json!({ "salary": "45000" }), 400, "salary"),
+        (json!({ "role": "upphandlare" }), 422, "salary"),
+        (json!({ "salary": 45000, "age": "100-" }), 422, "age"),
+        (json!({ "salary": 45000, "experience": "<script>" }), 422, "experience"),
+        (json!({ "salary": 45000, "county": "99" }), 422, "county"),
+        (json!({ "salary": 45000, "role": "chef" }), 400, "role"),
+        (json!({ "salary": 45000, "year": 1800 }), 422, "year"),
+        (json!({ "salary": 45000, "lon": 1 }), 400, "lon"),
+    ] {
+        post(body).await.assert_problem(status, field);
+    }
 }
 
 async fn a_job_ad_shows_the_market_salary_for_its_role(app: &TestApp) {

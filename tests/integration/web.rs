@@ -309,6 +309,39 @@ async fn the_salary_page_shows_figures_tables_charts_and_compares_a_salary(app: 
         html.contains("<form method=\"post\" action=\"/lonestatistik?role=upphandlare&#38;year=2025#jamfor\">"),
         "{html}"
     );
+    // The group that fits the reader: the page's role, and the experience
+    // and age the form adds.
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        app.client.post(app.url("/lonestatistik?role=upphandlare&year=2025")).form(&form).send()
+    };
+    let r = post(vec![("lon", "45000"), ("alder", "30-39")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("(Upphandlare · 30–39 år, 2025)"), "{html}");
+    assert!(!html.contains("class=\"fallback\""), "20 answered: no need to widen: {html}");
+    assert!(html.contains("<option value=\"30-39\" selected>"), "the choice is kept: {html}");
+    // Too few answered for the group that fits (no upphandlare of 60 or
+    // more with 10–15 years): the nearest larger group, named.
+    let r = post(vec![("lon", "45000"), ("erfarenhet", "10-15"), ("alder", "60-")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<p class=\"fallback\">Gruppen som passar dig bäst (Upphandlare · 10–15 år · 60 år eller äldre) har för få svar"), "{html}");
+    assert!(html.contains("den närmaste större gruppen: Upphandlare · 10–15 år."), "{html}");
+    assert!(html.contains("<meter id=\"gauge\""), "{html}");
+    // Garbage in a band: named next to its field, nothing compared.
+    for (field, value) in [("erfarenhet", "99"), ("alder", "<script>"), ("alder", "30-39\u{0}"), ("erfarenhet", "")] {
+        let r = post(vec![("lon", "45000"), (field, value)]).await.unwrap();
+        if value.is_empty() {
+            assert_eq!(r.status(), StatusCode::OK, "an empty band is no choice");
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}={value:?}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("<p class=\"error\" id=\"{field}-error\">")), "{field}: {html}");
+        assert!(html.contains(&format!("aria-describedby=\"{field}-error\"")), "{field}: {html}");
+        assert!(!html.contains("<script>") && !html.contains("kr är mer än"), "{field}: {html}");
+    }
+
     // A salary in the address is not read: it belongs in no URL.
     let (_, _, html) = page(app, "/lonestatistik?role=upphandlare&year=2025&lon=45000").await;
     assert!(!html.contains("45 000 kr är"), "{html}");

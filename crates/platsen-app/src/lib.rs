@@ -69,6 +69,8 @@ pub struct App {
     pub saved_limit: Arc<limits::PerClient>,
     /// The public base URL without a trailing slash, for links in mails.
     pub public_url: Arc<str>,
+    /// The licence line of the salary statistics' open data.
+    pub data_licence: Arc<str>,
     /// Where webhooks may go.
     pub outgoing: outgoing::Policy,
     /// The seller on invoices, and where they are sent.
@@ -76,6 +78,11 @@ pub struct App {
     /// What the operator's Prometheus scrapes (`GET /metrics`).
     pub metrics: Arc<metrics::Metrics>,
 }
+
+/// The salary statistics' licence unless the operator names another
+/// (`PLATSEN_DATA_LICENCE`).
+pub const DEFAULT_DATA_LICENCE: &str =
+    "CC BY 4.0, https://creativecommons.org/licenses/by/4.0/deed.sv (ange källan: Platsen lönestatistik)";
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,9 +113,15 @@ impl App {
             order_limit: Arc::new(orders::order_limit()),
             saved_limit: Arc::new(saved::mail_limit()),
             public_url: Arc::from(public_url.trim_end_matches('/')),
+            data_licence: Arc::from(DEFAULT_DATA_LICENCE),
             outgoing: outgoing::Policy::PublicOnly,
             invoicing: Default::default(),
         }
+    }
+
+    /// The licence line the salary downloads carry.
+    pub fn with_data_licence(self, licence: &str) -> App {
+        App { data_licence: Arc::from(licence.trim()), ..self }
     }
 
     pub fn with_invoicing(self, invoicing: invoicing::Invoicing) -> App {

@@ -204,6 +204,39 @@ pub fn compare(row: &Row, salary: f64, label: &str, year: i32) -> Comparison {
     Comparison { standing, text }
 }
 
+/// "Jämför din lön" against the group that fits the reader: the answer,
+/// the group it was made in, and the group asked for when that one was too
+/// small to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerComparison {
+    pub comparison: Comparison,
+    /// The group compared with.
+    pub used: Cell,
+    /// The group asked for, when it differs from `used`.
+    pub fell_back_from: Option<Cell>,
+}
+
+/// The groups to try for `asked`, nearest first: as asked, then without
+/// the age band, the experience band, the county, the sector and the role
+/// in turn (each step only when that part was given), ending with everyone.
+pub fn peer_groups(asked: Cell) -> Vec<Cell> {
+    let mut out = vec![asked];
+    let mut cell = asked;
+    let steps: [fn(&mut Cell) -> bool; 5] = [
+        |c| c.age.take().is_some(),
+        |c| c.experience.take().is_some(),
+        |c| c.county.take().is_some(),
+        |c| c.sector.take().is_some(),
+        |c| c.role.take().is_some(),
+    ];
+    for step in steps {
+        if step(&mut cell) {
+            out.push(cell);
+        }
+    }
+    out
+}
+
 /// The market salary of a role, shown with each job ad.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarketBand {
@@ -279,6 +312,28 @@ impl App {
             .await
             .map_err(|e| failed("salary statistics panicked", &e))??;
         Ok((data, table))
+    }
+
+    /// Where `salary` stands among the reader's peers (`asked`, in its
+    /// year): in the nearest group of [`peer_groups`] whose percentiles are
+    /// published, saying which. The salary is neither stored nor logged.
+    pub async fn compare_with_peers(&self, asked: Cell, salary: f64) -> Result<PeerComparison, SalaryError> {
+        let groups = peer_groups(asked);
+        let last = groups.len() - 1;
+        for (i, cell) in groups.iter().enumerate() {
+            let query = StatsQuery { year: Some(asked.year), group_by: vec![], filter: *cell };
+            let (_, table) = self.salary_table(query).await?;
+            // The group asked for, or the nearest with percentiles to place
+            // the salary among; everyone when none has (then too few answered).
+            if position(&table.total, salary).is_some() || i == last {
+                return Ok(PeerComparison {
+                    comparison: compare(&table.total, salary, &cell.selection_label(), asked.year),
+                    used: *cell,
+                    fell_back_from: (i > 0).then_some(asked),
+                });
+            }
+        }
+        unreachable!("the last group answers")
     }
 
     /// Parses, validates and stores a survey file, all or nothing, as
@@ -390,5 +445,35 @@ impl App {
             offered,
             source: format!("Källa: Platsen lönestatistik {}", table.year),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use platsen_salary::Cell;
+    use platsen_taxonomy::Role;
+    use platsen_taxonomy::survey::{AgeBand, ExperienceBand, Sector};
+
+    #[test]
+    fn peer_groups_widen_one_given_part_at_a_time() {
+        let asked = Cell {
+            year: 2025,
+            role: Some(Role::Upphandlare),
+            sector: Some(Sector::Kommun),
+            county: Some("01"),
+            experience: Some(ExperienceBand::From3),
+            age: Some(AgeBand::From30),
+            ..Default::default()
+        };
+        let groups = super::peer_groups(asked);
+        assert_eq!(groups.len(), 6);
+        assert_eq!(groups[0], asked);
+        assert_eq!(groups[1], Cell { age: None, ..asked });
+        assert_eq!(groups[2], Cell { age: None, experience: None, ..asked });
+        assert_eq!(groups[3], Cell { county: None, ..groups[2] });
+        assert_eq!(groups[5], Cell { year: 2025, ..Default::default() });
+        // Only the parts given are dropped.
+        let few = Cell { year: 2025, role: Some(Role::Inkopare), ..Default::default() };
+        assert_eq!(super::peer_groups(few), vec![few, Cell { year: 2025, ..Default::default() }]);
     }
 }

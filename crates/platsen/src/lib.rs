@@ -180,6 +180,10 @@ pub struct ServeArgs {
     /// The public base URL (for links in the spec).
     #[arg(long, env = "PLATSEN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The licence line of the salary statistics' open data (the CSV and
+    /// JSON downloads), as the operator publishes them.
+    #[arg(long, env = "PLATSEN_DATA_LICENCE", default_value = platsen_app::DEFAULT_DATA_LICENCE)]
+    pub data_licence: String,
     /// Meilisearch to keep in step and search with (e.g. http://127.0.0.1:7700).
     #[arg(long, env = "PLATSEN_MEILI_URL")]
     pub meili_url: Option<String>,
@@ -691,6 +695,8 @@ pub struct ServerConfig {
     pub invoice_due_days: i64,
     /// Where invoices are written for the Peppol access point.
     pub peppol_outbox: Option<std::path::PathBuf>,
+    /// The licence line of the salary statistics' downloads.
+    pub data_licence: String,
 }
 
 impl Default for ServerConfig {
@@ -712,6 +718,7 @@ impl Default for ServerConfig {
             seller: platsen_app::invoicing::demo_seller(),
             invoice_due_days: platsen_jobs::store::billing::DEFAULT_DUE_DAYS,
             peppol_outbox: None,
+            data_licence: platsen_app::DEFAULT_DATA_LICENCE.into(),
         }
     }
 }
@@ -736,6 +743,7 @@ impl From<ServeArgs> for ServerConfig {
             smtp_url: a.smtp_url,
             mail_from: a.mail_from,
             webhook_allow_private: a.webhook_allow_private,
+            data_licence: a.data_licence,
             seller: a.invoicing.seller(),
             invoice_due_days: a.invoicing.invoice_due_days,
             peppol_outbox: a.invoicing.peppol_outbox,
@@ -814,7 +822,8 @@ fn application(store: Store, config: &ServerConfig, clock: Clock, public_url: &s
         .with_mailer(mailer)
         .with_search_configured(config.meili.is_some())
         .with_outgoing(outgoing)
-        .with_invoicing(invoicing))
+        .with_invoicing(invoicing)
+        .with_data_licence(&config.data_licence))
 }
 
 /// Invoicing as configured: with a folder, invoices are written there for

@@ -23,6 +23,7 @@ use crate::api::Tag;
 use crate::api::codes::{self, Code, GroupBy};
 use crate::api::wire::RoleCode;
 use crate::http::auth::Auth;
+use crate::http::body::JsonBody;
 use crate::http::problem::{ApiError, FieldProblem, Problem};
 
 /// The largest survey file accepted.
@@ -258,7 +259,7 @@ fn suppression(r: platsen_salary::Suppressed) -> SuppressionView {
     SuppressionView { code: platsen_salary::Suppressed::CODE.to_owned(), reason: r.reason_sv().to_owned() }
 }
 
-fn stats_view(t: &Table) -> StatsView {
+pub(crate) fn stats_view(t: &Table) -> StatsView {
     StatsView {
         year: t.year,
         group_by: t.group_by.iter().map(|d| d.code().to_owned()).collect(),
@@ -288,6 +289,51 @@ pub struct CompareView {
     pub position: String,
     /// The answer in Swedish.
     pub text: String,
+    /// When the group that fits the request (`POST`) had too few answers to
+    /// publish: that group, and `group`/`label` are the nearest larger one.
+    #[oai(skip_serializing_if_is_none)]
+    pub asked_group: Option<BTreeMap<String, String>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub asked_label: Option<String>,
+}
+
+/// A salary to compare with its peers; everything but the salary optional.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSalary {
+    /// Full-time monthly salary in kronor.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    pub salary: i64,
+    pub role: Option<RoleCode>,
+    pub sector: Option<Code<codes::Sector>>,
+    pub county: Option<Code<codes::County>>,
+    /// Years of experience, banded (`3-6`).
+    pub experience: Option<Code<codes::Experience>>,
+    /// Age, banded (`30-39`).
+    pub age: Option<Code<codes::Age>>,
+    /// Survey year (the latest when absent).
+    #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))]
+    pub year: Option<i32>,
+}
+
+/// A code in a JSON body is one of its vocabulary's (JSON bodies take any
+/// string, so that the problem can name the field in Swedish).
+fn known<V: codes::Vocabulary>(field: &str, code: &Option<Code<V>>) -> Result<(), ApiError> {
+    match code {
+        Some(c) if !V::codes().contains(&c.as_str()) => Err(platsen_jobs::Error::invalid(
+            field,
+            "unknown_code",
+            format!("Okänd kod; se {} i API-specifikationen.", V::NAME),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// A group's filters as codes.
+fn group_codes(cell: &Cell) -> BTreeMap<String, String> {
+    Dimension::WITHIN_YEAR.iter().filter_map(|d| cell.value(*d).map(|v| (d.code().to_owned(), v))).collect()
 }
 
 /// A chart image.
@@ -507,12 +553,60 @@ impl SalaryApi {
         })
     }
 
-    /// Where a salary stands
+    /// Where a salary stands among its peers
+    ///
+    /// The percentile a full-time monthly salary corresponds to in the group
+    /// that fits it (role, sector, county, experience band, age band; each
+    /// optional), interpolated between the group's published percentiles.
+    /// When that group has too few answers to publish, the nearest larger
+    /// one is used (without the age band, then the experience band, the
+    /// county, the sector, the role), and `asked_group`/`asked_label` say
+    /// which was asked for. The salary is in the body, never in an address,
+    /// and is neither stored nor logged.
+    #[oai(path = "/salaries/compare", method = "post", operation_id = "compareSalaryWithPeers")]
+    async fn compare_with_peers(&self, body: JsonBody<CompareSalary>) -> Result<Json<CompareView>, ApiError> {
+        let b = body.0;
+        if !(1..=1_000_000).contains(&b.salary) {
+            let message = "Ange en månadslön mellan 1 och 1 000 000 kronor.";
+            return Err(platsen_jobs::Error::invalid("salary", "out_of_range", message).into());
+        }
+        if b.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+            return Err(platsen_jobs::Error::invalid("year", "out_of_range", "Ange ett årtal, t.ex. 2025.").into());
+        }
+        known("sector", &b.sector)?;
+        known("county", &b.county)?;
+        known("experience", &b.experience)?;
+        known("age", &b.age)?;
+        let filter = filter_cell(&b.role, &b.sector, &b.county, &None, &b.experience, &b.age);
+        // The year asked for, or the latest.
+        let (_, asked_table) = self.table(StatsQuery { year: b.year, group_by: Vec::new(), filter }).await?;
+        let asked = Cell { year: asked_table.year, ..filter };
+        let peers = self.state.app.compare_with_peers(asked, b.salary as f64).await.map_err(salary_error)?;
+        let (_, used) =
+            self.table(StatsQuery { year: Some(asked.year), group_by: Vec::new(), filter: peers.used }).await?;
+        let answer = peers.comparison;
+        Ok(Json(CompareView {
+            year: asked.year,
+            group: group_codes(&peers.used),
+            label: peers.used.selection_label(),
+            band: row_view(&used.total, &[]),
+            percentile: answer.standing.percentile(),
+            position: standing_code(answer.standing).into(),
+            text: answer.text,
+            asked_group: peers.fell_back_from.as_ref().map(group_codes),
+            asked_label: peers.fell_back_from.map(|c| c.selection_label()),
+        }))
+    }
+
+    /// Where a salary stands (salary in the address)
     ///
     /// The percentile a full-time monthly salary corresponds to in its group
     /// (role, sector, county), interpolated between the group's published
-    /// percentiles. The salary is neither stored nor logged.
-    #[oai(path = "/salaries/compare", method = "get", operation_id = "compareSalary")]
+    /// percentiles. Deprecated: the salary travels in the address, where
+    /// browsers, proxies and logs outside Platsen keep it; use `POST`, which
+    /// also compares within experience and age. Platsen itself neither
+    /// stores nor logs it.
+    #[oai(path = "/salaries/compare", method = "get", operation_id = "compareSalary", deprecated)]
     #[allow(clippy::too_many_arguments)]
     async fn compare(
         &self,
@@ -546,6 +640,8 @@ impl SalaryApi {
             percentile: answer.standing.percentile(),
             position: standing_code(answer.standing).into(),
             text: answer.text,
+            asked_group: None,
+            asked_label: None,
         }))
     }
 }

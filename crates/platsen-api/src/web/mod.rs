@@ -45,6 +45,8 @@ pub fn mount(route: Route) -> Route {
         .at("/sparade/skicka", post(saved::mail_list))
         .at("/arbetsgivare/:slug", get(employer_page))
         .at("/lonestatistik", get(salary::page).post(salary::compare))
+        .at("/lonestatistik/data.csv", get(salary::data_csv))
+        .at("/lonestatistik/data.json", get(salary::data_json))
         .at("/platsannonsera", get(offer::offer).post(offer::place_order))
         .at("/platsannonsera/tack", get(offer::thanks))
         .at("/robots.txt", get(robots))

@@ -19,7 +19,7 @@ use platsen_salary::privacy::{DECILE_MIN, MEDIAN_MIN, QUARTILE_MIN};
 use platsen_salary::stats::QUANTILE_METHOD;
 use platsen_salary::{Cell, Dimension, Figure, Gender, Row, StatsQuery, Table};
 use platsen_taxonomy::Role;
-use platsen_taxonomy::survey::Sector;
+use platsen_taxonomy::survey::{AgeBand, ExperienceBand, Sector};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Query};
 use poem::{Body, Response, handler};
@@ -39,10 +39,14 @@ pub(super) struct SalaryParams {
     year: Option<String>,
 }
 
-/// The comparison form's body: the reader's own full-time monthly salary.
+/// The comparison form's body: the reader's own full-time monthly salary,
+/// and (optional) experience and age bands; role, sector and county are
+/// the page's selection.
 #[derive(Debug, Default, Deserialize)]
 struct CompareForm {
     lon: Option<String>,
+    erfarenhet: Option<String>,
+    alder: Option<String>,
 }
 
 /// The widths charts are drawn for, and the widest screen each is for:
@@ -147,10 +151,20 @@ struct SelectView {
     options: Vec<Choice>,
 }
 
+/// A band to compare within, with what is wrong with the value sent.
+struct PeerSelect {
+    name: &'static str,
+    label: &'static str,
+    options: Vec<Choice>,
+    error: Option<String>,
+}
+
 struct CompareResult {
     text: String,
     /// 0–100, where the salary sits, for the bar; `None` outside the band.
     percentile: Option<u32>,
+    /// Which group was used when the one that fits was too small.
+    fallback: Option<String>,
 }
 
 #[derive(Template)]
@@ -169,6 +183,8 @@ struct SalaryPage {
     median_ci: Option<String>,
     breakdown_heading: String,
     breakdown_column: &'static str,
+    /// The breakdown's dimension, for its download.
+    by_code: &'static str,
     breakdown: Vec<TableRow>,
     trend: Vec<TableRow>,
     /// Women's and men's medians: the whole selection first, then each group.
@@ -176,6 +192,9 @@ struct SalaryPage {
     charts: Vec<ChartItem>,
     lon: String,
     lon_error: Option<String>,
+    /// The experience and age bands to compare with (chosen ones selected,
+    /// a value that does not read explained).
+    peer_selects: Vec<PeerSelect>,
     compared: Option<CompareResult>,
     median_min: usize,
     quartile_min: usize,
@@ -277,37 +296,114 @@ pub(super) async fn compare(state: Data<&AppState>, params: Query<SalaryParams>,
         Ok(f) => f,
         Err(r) => return r,
     };
-    let mut resp = render(&state, &params.0, Some(form.lon.unwrap_or_default())).await;
+    let mut resp = render(&state, &params.0, Some(form)).await;
     // The reader's salary: kept by no cache, shown to no search engine.
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut().insert("x-robots-tag", HeaderValue::from_static("noindex"));
     resp
 }
 
-/// The reader's salary compared with the selection: what was typed, an
-/// error in it, and the answer.
-fn compared(
-    row: &Row,
-    lon: Option<String>,
-    selection: &str,
-    year: i32,
-) -> (String, Option<String>, Option<CompareResult>) {
-    match lon.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
-        None => (String::new(), lon.map(|_| "Skriv din månadslön i kronor.".to_owned()), None),
-        Some(raw) => match parse_salary(raw) {
-            Ok(v) => {
-                let answer = platsen_app::salary::compare(row, v as f64, selection, year);
-                let percentile = match answer.standing {
-                    Standing::At(p) => Some(p),
-                    Standing::Below(_) => Some(0),
-                    Standing::Above(_) => Some(100),
-                    Standing::Unknown => None,
-                };
-                (platsen_salary::format::thousands(v), None, Some(CompareResult { text: answer.text, percentile }))
-            }
-            Err(e) => (raw.to_owned(), Some(e), None),
-        },
+/// The reader's band of `field` (`erfarenhet`, `alder`): none, a band, or
+/// why the value does not read.
+fn band<T: Copy>(
+    raw: Option<&str>,
+    field: &'static str,
+    from_code: fn(&str) -> Option<T>,
+) -> Result<Option<T>, (&'static str, String)> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => from_code(v).map(Some).ok_or((field, "Välj ett av alternativen i listan.".to_owned())),
     }
+}
+
+/// A band's choices, "Vill inte ange" first, `current` selected.
+fn band_options<T: Copy + PartialEq>(
+    all: &'static [T],
+    code: fn(T) -> &'static str,
+    name: fn(T) -> &'static str,
+    current: Option<T>,
+) -> Vec<Choice> {
+    std::iter::once(Choice { value: String::new(), label: "Vill inte ange".to_owned(), selected: current.is_none() })
+        .chain(all.iter().map(|&v| Choice {
+            value: code(v).to_owned(),
+            label: name(v).to_owned(),
+            selected: current == Some(v),
+        }))
+        .collect()
+}
+
+/// The comparison's part of the page: what was typed, an error in it, the
+/// band selects, and the answer (against the nearest published group).
+struct Compared {
+    lon: String,
+    lon_error: Option<String>,
+    peer_selects: Vec<PeerSelect>,
+    /// A band did not read.
+    peer_failed: bool,
+    result: Option<CompareResult>,
+}
+
+async fn compared(state: &AppState, filter: Cell, year: i32, form: Option<CompareForm>) -> Result<Compared, String> {
+    let form = form.unwrap_or_default();
+    let experience = band(form.erfarenhet.as_deref(), "erfarenhet", ExperienceBand::from_code);
+    let age = band(form.alder.as_deref(), "alder", AgeBand::from_code);
+    let peer_selects = vec![
+        PeerSelect {
+            name: "erfarenhet",
+            label: "Din erfarenhet av upphandling och inköp",
+            options: band_options(
+                ExperienceBand::ALL,
+                ExperienceBand::code,
+                ExperienceBand::name_sv,
+                experience.clone().ok().flatten(),
+            ),
+            error: experience.clone().err().map(|(_, m)| m),
+        },
+        PeerSelect {
+            name: "alder",
+            label: "Din ålder",
+            options: band_options(AgeBand::ALL, AgeBand::code, AgeBand::name_sv, age.clone().ok().flatten()),
+            error: age.clone().err().map(|(_, m)| m),
+        },
+    ];
+    let peer_failed = peer_selects.iter().any(|s| s.error.is_some());
+    let mut out = Compared { lon: String::new(), lon_error: None, peer_selects, peer_failed, result: None };
+    let Some(lon) = form.lon else { return Ok(out) };
+    let (Ok(experience), Ok(age)) = (experience, age) else {
+        out.lon = lon;
+        return Ok(out);
+    };
+    let raw = lon.trim();
+    if raw.is_empty() {
+        out.lon_error = Some("Skriv din månadslön i kronor.".to_owned());
+        return Ok(out);
+    }
+    let v = match parse_salary(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            out.lon = raw.to_owned();
+            out.lon_error = Some(e);
+            return Ok(out);
+        }
+    };
+    out.lon = platsen_salary::format::thousands(v);
+    let asked = Cell { year, experience, age, ..filter };
+    let peers = state.app.compare_with_peers(asked, v as f64).await.map_err(|e| format!("{e:?}"))?;
+    let percentile = match peers.comparison.standing {
+        Standing::At(p) => Some(p),
+        Standing::Below(_) => Some(0),
+        Standing::Above(_) => Some(100),
+        Standing::Unknown => None,
+    };
+    let fallback = peers.fell_back_from.map(|asked| {
+        format!(
+            "Gruppen som passar dig bäst ({}) har för få svar för att visas, så jämförelsen görs med den närmaste större gruppen: {}.",
+            asked.selection_label(),
+            peers.used.selection_label()
+        )
+    });
+    out.result = Some(CompareResult { text: peers.comparison.text, percentile, fallback });
+    Ok(out)
 }
 
 /// The page's charts, each at the widths of its `<picture>`, with its
@@ -401,7 +497,7 @@ fn selects(filter: &Cell, data: &platsen_salary::Dataset, year: i32) -> Vec<Sele
     selects
 }
 
-async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) -> Response {
+async fn render(state: &AppState, params: &SalaryParams, form: Option<CompareForm>) -> Response {
     let parsed = match parse(params) {
         Ok(p) => p,
         Err((field, reason)) => {
@@ -438,7 +534,12 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
     let selection = filter.selection_label();
     let row = &total.total;
 
-    let (lon, lon_error, compared) = compared(row, lon, &selection, year);
+    let compared = match compared(state, filter, year, form).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(e),
+    };
+    let lon_error = compared.lon_error.clone();
+    let failed = lon_error.is_some() || compared.peer_failed;
 
     let fq = filter_query(&filter, year);
     let charts = match charts(&data, filter, year, by, &fq).await {
@@ -452,7 +553,7 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
     layout.description = Some(format!(
         "Löner för upphandlare, inköpare och avtalscontroller {year}: median och percentiler per roll, sektor och län."
     ));
-    layout.noindex = lon_error.is_some() || compared.is_some();
+    layout.noindex = failed || compared.result.is_some() || !compared.lon.is_empty();
     let body = SalaryPage {
         layout,
         year,
@@ -476,18 +577,184 @@ async fn render(state: &AppState, params: &SalaryParams, lon: Option<String>) ->
         }),
         breakdown_heading: format!("Per {}", by.name_sv().to_lowercase()),
         breakdown_column: by.name_sv(),
+        by_code: by.code(),
         breakdown: grouped.rows.iter().map(|r| TableRow::of(r.cell.label(by), r)).collect(),
         trend: by_year.rows.iter().rev().map(|r| TableRow::of(r.cell.year.to_string(), r)).collect(),
         gender: gender_rows(row, &by_gender, &grouped, &split, by),
         charts,
-        lon,
-        compared,
-        lon_error: lon_error.clone(),
+        lon: compared.lon,
+        compared: compared.result,
+        lon_error,
+        peer_selects: compared.peer_selects,
         median_min: MEDIAN_MIN,
         quartile_min: QUARTILE_MIN,
         decile_min: DECILE_MIN,
         quantile_method: QUANTILE_METHOD,
     };
-    let status = if lon_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if failed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html(status, &body)
+}
+
+// ----- open data -------------------------------------------------------------
+
+/// The downloads' query: the page's filters and one dimension to group by
+/// (the page's breakdown when absent).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DataParams {
+    #[serde(flatten)]
+    filters: SalaryParams,
+    group_by: Option<String>,
+}
+
+/// A published table as open data: the same query as the statistics API
+/// answers, so the same figures are hidden.
+struct OpenTable {
+    view: crate::api::salary::StatsView,
+    by: Dimension,
+    title: String,
+    /// The header rows: what the file is, its source and licence, and how
+    /// it is computed and protected.
+    about: Vec<String>,
+    filename: String,
+}
+
+async fn open_table(state: &AppState, params: &DataParams) -> Result<OpenTable, Response> {
+    let parsed = parse(&params.filters).map_err(|(field, reason)| {
+        message(StatusCode::BAD_REQUEST, "Ogiltigt urval", format!("Fältet {field}: {reason}"))
+    })?;
+    let filter = parsed.filter;
+    let by = match params.group_by.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(code) => Dimension::from_code(code).filter(|d| filter.value(*d).is_none() || *d == Dimension::Year).ok_or_else(|| {
+            message(
+                StatusCode::BAD_REQUEST,
+                "Ogiltigt urval",
+                "Fältet group_by: en av role, sector, county, gender, experience, age och year, som inte redan är vald.",
+            )
+        })?,
+        None => [Dimension::Role, Dimension::Sector, Dimension::County, Dimension::Experience]
+            .into_iter()
+            .find(|d| filter.value(*d).is_none())
+            .unwrap_or(Dimension::Experience),
+    };
+    // Per year: every year; otherwise the year asked for, or the latest.
+    let year = if by == Dimension::Year { None } else { parsed.year };
+    let query = StatsQuery { year, group_by: vec![by], filter };
+    let table = match state.app.salary_table(query).await {
+        Ok((_, t)) => t,
+        Err(e @ (SalaryError::NoData | SalaryError::NoYear(_))) => {
+            return Err(message(StatusCode::NOT_FOUND, "Lönestatistik", e.public_text()));
+        }
+        Err(e) => return Err(unavailable(format!("{e:?}"))),
+    };
+    let selection = filter.selection_label();
+    let years = if by == Dimension::Year { "alla år".to_owned() } else { table.year.to_string() };
+    let title = format!("Platsen lönestatistik, {years}: {selection}, per {}", by.name_sv().to_lowercase());
+    let about = vec![
+        title.clone(),
+        format!("Källa: Platsen lönestatistik. Licens: {}", state.app.data_licence),
+        "Belopp: månadslön före skatt omräknad till heltid, kronor, avrundad till närmaste 100 kr.".to_owned(),
+        format!("Percentiler: {QUANTILE_METHOD}."),
+        format!(
+            "Skydd av enskilda: median och medelvärde visas från {MEDIAN_MIN} svarande, kvartiler från \
+             {QUARTILE_MIN}, P10 och P90 från {DECILE_MIN}; antal och medelvärde bara för grupper som inte \
+             kan kombineras med andra publicerade siffror till en grupp med färre än {MEDIAN_MIN}. Tomma \
+             celler är dolda av de skälen, som på sidan och i API:t."
+        ),
+    ];
+    let mut name = vec!["lonestatistik".to_owned(), years.replace(' ', "-").replace("alla-år", "alla-ar")];
+    for d in [Dimension::Role, Dimension::Sector, Dimension::County] {
+        if let Some(v) = filter.value(d) {
+            name.push(v);
+        }
+    }
+    name.push(format!("per-{}", by.code()));
+    let filename = name.join("-");
+    Ok(OpenTable { view: crate::api::salary::stats_view(&table), by, title, about, filename })
+}
+
+fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .content_type(content_type)
+        .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))
+        .header(header::CACHE_CONTROL, "public, max-age=300")
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .body(body)
+}
+
+/// `GET /lonestatistik/data.csv`: the table as CSV (comma-separated, UTF-8),
+/// after header rows starting with `#` that say what it is, its source,
+/// licence and method. A hidden figure is an empty cell.
+#[handler]
+pub(super) async fn data_csv(state: Data<&AppState>, params: Query<DataParams>) -> Response {
+    let t = match open_table(&state, &params.0).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut out: Vec<u8> = Vec::new();
+    for line in &t.about {
+        out.extend_from_slice(format!("# {line}\n").as_bytes());
+    }
+    let mut w = csv::Writer::from_writer(out);
+    let columns = [
+        "grupp",
+        t.by.code(),
+        "antal",
+        "medel",
+        "p10",
+        "p25",
+        "median",
+        "p75",
+        "p90",
+        "median_ki_lag",
+        "median_ki_hog",
+    ];
+    let cell = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut rows = vec![("Hela urvalet".to_owned(), String::new(), &t.view.total)];
+    rows.extend(
+        t.view.rows.iter().map(|r| (r.label.clone(), r.group.get(t.by.code()).cloned().unwrap_or_default(), r)),
+    );
+    let written: Result<(), csv::Error> = (|| {
+        w.write_record(columns)?;
+        for (label, code, r) in rows {
+            w.write_record([
+                label,
+                code,
+                cell(r.n),
+                cell(r.mean),
+                cell(r.p10),
+                cell(r.p25),
+                cell(r.median),
+                cell(r.p75),
+                cell(r.p90),
+                cell(r.median_ci.as_ref().map(|c| c.low)),
+                cell(r.median_ci.as_ref().map(|c| c.high)),
+            ])?;
+        }
+        Ok(())
+    })();
+    let bytes = match written.map_err(|e| e.to_string()).and_then(|()| w.into_inner().map_err(|e| e.to_string())) {
+        Ok(b) => b,
+        Err(e) => return unavailable(e),
+    };
+    download(bytes, "text/csv; charset=utf-8; header=present", &format!("{}.csv", t.filename))
+}
+
+/// `GET /lonestatistik/data.json`: the statistics API's answer for the
+/// same query, with what the file is, its source, licence and method.
+#[handler]
+pub(super) async fn data_json(state: Data<&AppState>, params: Query<DataParams>) -> Response {
+    use poem_openapi::types::ToJSON;
+    let t = match open_table(&state, &params.0).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut json = t.view.to_json().unwrap_or_default();
+    if let Some(o) = json.as_object_mut() {
+        o.insert("title".into(), t.title.into());
+        o.insert("licence".into(), state.app.data_licence.to_string().into());
+        o.insert("about".into(), t.about.into());
+    }
+    let bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
+    download(bytes, "application/json; charset=utf-8", &format!("{}.json", t.filename))
 }
