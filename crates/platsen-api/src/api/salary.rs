@@ -259,7 +259,7 @@ fn suppression(r: platsen_salary::Suppressed) -> SuppressionView {
     SuppressionView { code: platsen_salary::Suppressed::CODE.to_owned(), reason: r.reason_sv().to_owned() }
 }
 
-pub(crate) fn stats_view(t: &Table) -> StatsView {
+fn stats_view(t: &Table) -> StatsView {
     StatsView {
         year: t.year,
         group_by: t.group_by.iter().map(|d| d.code().to_owned()).collect(),
@@ -305,15 +305,20 @@ pub struct CompareSalary {
     /// Full-time monthly salary in kronor.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
     pub salary: i64,
+    #[oai(nullable)]
     pub role: Option<RoleCode>,
+    #[oai(nullable)]
     pub sector: Option<Code<codes::Sector>>,
+    #[oai(nullable)]
     pub county: Option<Code<codes::County>>,
     /// Years of experience, banded (`3-6`).
+    #[oai(nullable)]
     pub experience: Option<Code<codes::Experience>>,
     /// Age, banded (`30-39`).
+    #[oai(nullable)]
     pub age: Option<Code<codes::Age>>,
-    /// Survey year (the latest when absent).
-    #[oai(validator(minimum(value = "2000"), maximum(value = "2100")))]
+    /// Survey year (the latest when absent or null).
+    #[oai(nullable, validator(minimum(value = "2000"), maximum(value = "2100")))]
     pub year: Option<i32>,
 }
 

@@ -606,10 +606,59 @@ pub(super) struct DataParams {
     group_by: Option<String>,
 }
 
+/// One row of a download, with the statistics API's field names and
+/// values (a hidden figure is `None`, with the one reason the API gives).
+fn open_row(row: &Row, group_by: &[Dimension]) -> serde_json::Value {
+    use serde_json::json;
+    let mut suppressed = serde_json::Map::new();
+    let mut note = |name: &str, reason: Option<platsen_salary::Suppressed>| {
+        if let Some(r) = reason {
+            suppressed
+                .insert(name.to_owned(), json!({ "code": platsen_salary::Suppressed::CODE, "reason": r.reason_sv() }));
+        }
+    };
+    for (name, f) in [
+        ("n", row.n),
+        ("mean", row.mean),
+        ("p10", row.p10),
+        ("p25", row.p25),
+        ("median", row.median),
+        ("p75", row.p75),
+        ("p90", row.p90),
+    ] {
+        note(name, f.reason());
+    }
+    note("median_ci", row.median_ci.reason());
+    note("median_change_percent", row.median_change_percent.reason());
+    note("women_median_percent_of_men", row.women_median_percent_of_men.reason());
+    let group: serde_json::Map<String, serde_json::Value> =
+        group_by.iter().filter_map(|d| row.cell.value(*d).map(|v| (d.code().to_owned(), v.into()))).collect();
+    let label = if group_by.is_empty() {
+        "Alla".to_owned()
+    } else {
+        group_by.iter().map(|d| row.cell.label(*d)).collect::<Vec<_>>().join(" · ")
+    };
+    json!({
+        "group": group,
+        "label": label,
+        "n": row.n.shown(),
+        "mean": row.mean.shown(),
+        "p10": row.p10.shown(),
+        "p25": row.p25.shown(),
+        "median": row.median.shown(),
+        "p75": row.p75.shown(),
+        "p90": row.p90.shown(),
+        "median_ci": row.median_ci.shown().map(|(low, high)| json!({ "low": low, "high": high })),
+        "median_change_percent": row.median_change_percent.shown(),
+        "women_median_percent_of_men": row.women_median_percent_of_men.shown(),
+        "suppressed": suppressed,
+    })
+}
+
 /// A published table as open data: the same query as the statistics API
 /// answers, so the same figures are hidden.
 struct OpenTable {
-    view: crate::api::salary::StatsView,
+    table: std::sync::Arc<Table>,
     by: Dimension,
     title: String,
     /// The header rows: what the file is, its source and licence, and how
@@ -669,7 +718,7 @@ async fn open_table(state: &AppState, params: &DataParams) -> Result<OpenTable, 
     }
     name.push(format!("per-{}", by.code()));
     let filename = name.join("-");
-    Ok(OpenTable { view: crate::api::salary::stats_view(&table), by, title, about, filename })
+    Ok(OpenTable { table, by, title, about, filename })
 }
 
 fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
@@ -709,11 +758,9 @@ pub(super) async fn data_csv(state: Data<&AppState>, params: Query<DataParams>) 
         "median_ki_lag",
         "median_ki_hog",
     ];
-    let cell = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let mut rows = vec![("Hela urvalet".to_owned(), String::new(), &t.view.total)];
-    rows.extend(
-        t.view.rows.iter().map(|r| (r.label.clone(), r.group.get(t.by.code()).cloned().unwrap_or_default(), r)),
-    );
+    let cell = |v: Figure<i64>| v.shown().map(|v| v.to_string()).unwrap_or_default();
+    let mut rows = vec![("Hela urvalet".to_owned(), String::new(), &t.table.total)];
+    rows.extend(t.table.rows.iter().map(|r| (r.cell.label(t.by), r.cell.value(t.by).unwrap_or_default(), r)));
     let written: Result<(), csv::Error> = (|| {
         w.write_record(columns)?;
         for (label, code, r) in rows {
@@ -727,8 +774,8 @@ pub(super) async fn data_csv(state: Data<&AppState>, params: Query<DataParams>) 
                 cell(r.median),
                 cell(r.p75),
                 cell(r.p90),
-                cell(r.median_ci.as_ref().map(|c| c.low)),
-                cell(r.median_ci.as_ref().map(|c| c.high)),
+                r.median_ci.shown().map(|c| c.0.to_string()).unwrap_or_default(),
+                r.median_ci.shown().map(|c| c.1.to_string()).unwrap_or_default(),
             ])?;
         }
         Ok(())
@@ -744,17 +791,21 @@ pub(super) async fn data_csv(state: Data<&AppState>, params: Query<DataParams>) 
 /// same query, with what the file is, its source, licence and method.
 #[handler]
 pub(super) async fn data_json(state: Data<&AppState>, params: Query<DataParams>) -> Response {
-    use poem_openapi::types::ToJSON;
     let t = match open_table(&state, &params.0).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let mut json = t.view.to_json().unwrap_or_default();
-    if let Some(o) = json.as_object_mut() {
-        o.insert("title".into(), t.title.into());
-        o.insert("licence".into(), state.app.data_licence.to_string().into());
-        o.insert("about".into(), t.about.into());
-    }
+    let json = serde_json::json!({
+        "title": t.title,
+        "licence": state.app.data_licence.to_string(),
+        "about": t.about,
+        "year": t.table.year,
+        "group_by": t.table.group_by.iter().map(|d| d.code()).collect::<Vec<_>>(),
+        "quantile_method": QUANTILE_METHOD,
+        "basis": "Månadslön före skatt omräknad till heltid, kronor, avrundad till närmaste 100 kr.",
+        "total": open_row(&t.table.total, &[]),
+        "rows": t.table.rows.iter().map(|r| open_row(r, &t.table.group_by)).collect::<Vec<_>>(),
+    });
     let bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
     download(bytes, "application/json; charset=utf-8", &format!("{}.json", t.filename))
 }
