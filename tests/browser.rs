@@ -231,6 +231,16 @@ impl Browser {
         self.resize(width, 900).await;
     }
 
+    /// Signs in on the account page at `url` (`…/konto`) and waits for the
+    /// heading of the page it leads to.
+    pub async fn sign_in(&self, url: &str, email: &str, password: &str, heading: &str) {
+        self.goto(url).await;
+        self.el("#email").await.send_keys(email).await.unwrap();
+        self.el("#password").await.send_keys(password).await.unwrap();
+        self.el("form.account button[type=submit]").await.click().await.unwrap();
+        self.wait_text("h1", heading).await;
+    }
+
     /// Screenshots at the desktop and the phone width.
     pub async fn screenshots(&self, name: &str) {
         self.screenshot(name, 390).await;

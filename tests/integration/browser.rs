@@ -310,11 +310,7 @@ async fn an_employer_copies_a_closed_ad_and_schedules_the_copy() {
     let closed = app.publish_job(&key, app.job("Upphandlare till Vaxholm")).await;
     app.call(reqwest::Method::POST, &format!("/api/v1/jobs/{closed}/close"), Some(&key), None).await;
     let Some(b) = Browser::start(1280).await else { return };
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("karin@vaxholm.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", "Vaxholms stad").await;
+    b.sign_in(&app.url("/konto"), "karin@vaxholm.se", password, "Vaxholms stad").await;
 
     // Copy the closed ad: a new draft, opened for editing.
     b.goto(&app.url(&format!("/konto/annonser/{closed}"))).await;
@@ -477,11 +473,7 @@ async fn an_admin_rejects_and_approves_ads_in_the_review_queue() {
     }
     let Some(b) = Browser::start(1280).await else { return };
 
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", "Administration").await;
+    b.sign_in(&app.url("/konto"), "drift@platsen.se", password, "Administration").await;
     assert!(b.el("main").await.text().await.unwrap().contains("annonser väntar på granskning"));
     b.screenshots("admin").await;
 
@@ -850,11 +842,7 @@ async fn the_upload_page_wraps_long_error_messages_on_a_phone() {
     let password = "ett långt lösenord för drift";
     app.store.create_user(None, "drift@platsen.se", password, true, app.clock.now()).await.unwrap();
     let Some(b) = Browser::start(390).await else { return };
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", "Administration").await;
+    b.sign_in(&app.url("/konto"), "drift@platsen.se", password, "Administration").await;
     b.goto(&app.url("/konto/lonestatistik")).await;
     let dir = std::env::temp_dir().join(format!("platsen-upload-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -1002,11 +990,7 @@ async fn every_page_passes_an_accessibility_audit_at_both_widths() {
 
     // An employer's user.
     b.resize(1280, 900).await;
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("granskare@demo.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", &employer.name).await;
+    b.sign_in(&app.url("/konto"), "granskare@demo.se", password, &employer.name).await;
     for (name, path) in [
         ("the dashboard", "/konto".to_owned()),
         ("a new ad", "/konto/annonser/ny".to_owned()),
@@ -1109,11 +1093,7 @@ async fn a_new_employer_orders_is_approved_invited_and_publishes_until_the_credi
     assert!(number.starts_with("B-"), "{number}");
 
     // The operator approves it.
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("drift@platsen.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", "Administration").await;
+    b.sign_in(&app.url("/konto"), "drift@platsen.se", password, "Administration").await;
     b.el("nav.admin-nav a[href='/konto/ordrar']").await.click().await.unwrap();
     b.wait_text("h1", "Beställningar och fakturor").await;
     b.screenshots("admin-ordrar").await;
@@ -1142,11 +1122,7 @@ async fn a_new_employer_orders_is_approved_invited_and_publishes_until_the_credi
     b.el("form.account button[type=submit]").await.click().await.unwrap();
     // The password is set before anything else is opened.
     b.wait_text("h1", "Ditt konto är klart").await;
-    b.goto(&app.url("/konto")).await;
-    b.el("#email").await.send_keys("karin.holm@tyreso.se").await.unwrap();
-    b.el("#password").await.send_keys(password).await.unwrap();
-    b.el("form.account button[type=submit]").await.click().await.unwrap();
-    b.wait_text("h1", "Tyresö kommun").await;
+    b.sign_in(&app.url("/konto"), "karin.holm@tyreso.se", password, "Tyresö kommun").await;
     b.until(
         "the balance",
         "const e = document.querySelector('.credits-balance'); return !!e && e.textContent.includes('5 annonser kvar')",

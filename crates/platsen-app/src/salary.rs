@@ -210,8 +210,9 @@ pub fn compare(row: &Row, salary: f64, label: &str, year: i32) -> Comparison {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerComparison {
     pub comparison: Comparison,
-    /// The group compared with.
+    /// The group compared with, and its published figures.
     pub used: Cell,
+    pub row: Row,
     /// The group asked for, when it differs from `used`.
     pub fell_back_from: Option<Cell>,
 }
@@ -329,6 +330,7 @@ impl App {
                 return Ok(PeerComparison {
                     comparison: compare(&table.total, salary, &cell.selection_label(), asked.year),
                     used: *cell,
+                    row: table.total.clone(),
                     fell_back_from: (i > 0).then_some(asked),
                 });
             }

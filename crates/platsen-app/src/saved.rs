@@ -77,17 +77,19 @@ impl App {
     pub async fn saved_ads(&self, slugs: &[String], now: DateTime<Utc>) -> platsen_jobs::Result<Vec<SavedAd>> {
         let mut out = Vec::with_capacity(slugs.len());
         for slug in slugs {
-            match self.store.public_job(&IdOrSlug::Slug(slug.clone()), now).await {
-                Ok(ad) => out.push(SavedAd::Open(ad)),
-                Err(platsen_jobs::Error::NotFound) => {
-                    if let Some(ad) = self.store.gone_job(slug, now).await? {
-                        out.push(SavedAd::Gone(ad));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+            out.extend(self.open_or_gone(slug, now).await?);
         }
         Ok(out)
+    }
+
+    /// The ad with this slug if it is open, or was once (closed, expired,
+    /// archived); `None` for a draft or an address that was never an ad's.
+    pub async fn open_or_gone(&self, slug: &str, now: DateTime<Utc>) -> platsen_jobs::Result<Option<SavedAd>> {
+        match self.store.public_job(&IdOrSlug::Slug(slug.to_owned()), now).await {
+            Ok(ad) => Ok(Some(SavedAd::Open(ad))),
+            Err(platsen_jobs::Error::NotFound) => Ok(self.store.gone_job(slug, now).await?.map(SavedAd::Gone)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Mails the open ads of a saved list to `email`, with a link back to

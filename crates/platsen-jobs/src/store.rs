@@ -348,6 +348,11 @@ impl Lifecycle {
 }
 
 /// Every timestamp is stored with whole seconds.
+/// A write that found the ad's version moved on (optimistic locking).
+fn changed_meanwhile() -> Error {
+    Error::conflict("version_mismatch", "Annonsen ändrades samtidigt av någon annan; försök igen.")
+}
+
 fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(0)
 }
@@ -1483,10 +1488,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict(
-                    "version_mismatch",
-                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
-                ));
+                return Err(changed_meanwhile());
             }
             record!(&mut *tx, id, current.employer_id, actor, "updated", changes, now)?;
             log_changes!(self, tx, [id], now);
@@ -1583,10 +1585,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict(
-                    "version_mismatch",
-                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
-                ));
+                return Err(changed_meanwhile());
             }
             // Going live is paid for in the same transaction; waiting for
             // review only checks that it could be.
@@ -1600,10 +1599,19 @@ impl Store {
         self.job_for(actor, id, now).await
     }
 
+    /// The actor's ad if it is a draft; `refusal` (an invalid transition) if not.
+    async fn draft_for(&self, actor: Actor, id: i64, now: DateTime<Utc>, refusal: &'static str) -> Result<JobAd> {
+        let ad = self.job_for(actor, id, now).await?;
+        if ad.status != JobStatus::Draft {
+            return Err(Error::conflict("invalid_transition", refusal));
+        }
+        Ok(ad)
+    }
+
     /// Schedules a draft to be published at `at` (`None`: not any more).
     /// The time must be in the future, at most a year ahead, and on or
     /// before the ad's last application day; the ad must be one that could
-    /// be published today. The expiry sweep publishes it (`publish_due`).
+    /// be published today. The expiry sweep publishes it (`due_for_publication`).
     pub async fn schedule_job(
         &self,
         actor: Actor,
@@ -1612,13 +1620,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<JobAd> {
         let now = ts(now);
-        let ad = self.job_for(actor, id, now).await?;
-        if ad.status != JobStatus::Draft {
-            return Err(Error::conflict(
-                "invalid_transition",
-                "Bara utkast kan schemaläggas; annonsen är redan skickad eller publicerad.",
-            ));
-        }
+        let ad = self
+            .draft_for(actor, id, now, "Bara utkast kan schemaläggas; annonsen är redan skickad eller publicerad.")
+            .await?;
         let at = at.map(ts);
         if let Some(at) = at {
             let invalid = |reason: &'static str, message: &str| Error::invalid("publish_at", reason, message);
@@ -1645,10 +1649,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict(
-                    "version_mismatch",
-                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
-                ));
+                return Err(changed_meanwhile());
             }
             let detail = json!({ "publish_at": at.map(|t| t.to_rfc3339()) });
             record!(&mut *tx, id, ad.employer_id, actor, "schedule", detail, now)?;
@@ -1699,13 +1700,9 @@ impl Store {
     /// so that links and the audit trail stay meaningful.
     pub async fn delete_draft(&self, actor: Actor, id: i64, now: DateTime<Utc>) -> Result<()> {
         let now = ts(now);
-        let ad = self.job_for(actor, id, now).await?;
-        if ad.status != JobStatus::Draft {
-            return Err(Error::conflict(
-                "invalid_transition",
-                "Bara utkast kan raderas; stäng eller arkivera en annons som har publicerats.",
-            ));
-        }
+        let ad = self
+            .draft_for(actor, id, now, "Bara utkast kan raderas; stäng eller arkivera en annons som har publicerats.")
+            .await?;
         write_tx!(self, |tx| {
             let done = sqlx::query("delete from job_ads where id = $1 and version = $2 and status = 'draft'")
                 .bind(id)
@@ -1713,10 +1710,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
-                return Err(Error::conflict(
-                    "version_mismatch",
-                    "Annonsen ändrades samtidigt av någon annan; försök igen.",
-                ));
+                return Err(changed_meanwhile());
             }
             record!(&mut *tx, id, ad.employer_id, actor, "deleted", json!({ "title": ad.title }), now)?;
             log_changes!(self, tx, [id], now);

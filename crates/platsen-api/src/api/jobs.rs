@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::http::auth::{Auth, Created, NoContent, Principal};
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
+use platsen_app::saved::SavedAd;
 
 /// An ad with its version as ETag, for `If-Match`.
 #[derive(ApiResponse)]
@@ -238,15 +239,12 @@ impl JobsApi {
     ) -> Result<FastJson<JobItems>, ApiError> {
         let now = self.state.app.clock.now();
         let key = key(&id.0);
-        let ad = match self.state.app.store.public_job(&key, now).await {
-            Ok(ad) => ad,
-            Err(platsen_jobs::Error::NotFound) => match &key {
-                IdOrSlug::Slug(slug) => {
-                    self.state.app.store.gone_job(slug, now).await?.ok_or(platsen_jobs::Error::NotFound)?
-                }
-                IdOrSlug::Id(_) => return Err(platsen_jobs::Error::NotFound.into()),
+        let ad = match &key {
+            IdOrSlug::Id(_) => self.state.app.store.public_job(&key, now).await?,
+            IdOrSlug::Slug(slug) => match self.state.app.open_or_gone(slug, now).await? {
+                Some(SavedAd::Open(ad) | SavedAd::Gone(ad)) => ad,
+                None => return Err(platsen_jobs::Error::NotFound.into()),
             },
-            Err(e) => return Err(e.into()),
         };
         let n = limit.0.unwrap_or(5) as usize;
         let items = self.state.app.similar_jobs(&ad, n, now).await?;

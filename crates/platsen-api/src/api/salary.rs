@@ -587,14 +587,12 @@ impl SalaryApi {
         let (_, asked_table) = self.table(StatsQuery { year: b.year, group_by: Vec::new(), filter }).await?;
         let asked = Cell { year: asked_table.year, ..filter };
         let peers = self.state.app.compare_with_peers(asked, b.salary as f64).await.map_err(salary_error)?;
-        let (_, used) =
-            self.table(StatsQuery { year: Some(asked.year), group_by: Vec::new(), filter: peers.used }).await?;
         let answer = peers.comparison;
         Ok(Json(CompareView {
             year: asked.year,
             group: group_codes(&peers.used),
             label: peers.used.selection_label(),
-            band: row_view(&used.total, &[]),
+            band: row_view(&peers.row, &[]),
             percentile: answer.standing.percentile(),
             position: standing_code(answer.standing).into(),
             text: answer.text,

@@ -7,6 +7,7 @@
 //! values answer 400 with a Swedish page naming the field, never a 500.
 
 use askama::Template;
+use platsen_app::saved::SavedAd;
 use platsen_jobs::model::{EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
 use platsen_jobs::search::{FacetCount, SearchSort};
 use platsen_jobs::{IdOrSlug, JobFilter};
@@ -581,23 +582,15 @@ async fn job_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Path<Str
     // The saved list this page was reached from (`/sparade`, without the
     // script), so that "Spara" adds to it; a list that does not read is
     // ignored here (the saved page itself names what is wrong with it).
-    let saved = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k == "sparade")
-        .map(|(_, v)| v.into_owned())
-        .collect::<Vec<_>>();
+    let saved = saved::list_values(req.uri().query().unwrap_or(""), "sparade");
     let saved = platsen_app::saved::parse_list(saved.iter().map(String::as_str)).unwrap_or_default();
-    let Some(key) = IdOrSlug::parse(&slug.0).filter(|k| matches!(k, IdOrSlug::Slug(_))) else {
+    if !IdOrSlug::parse(&slug.0).is_some_and(|k| matches!(k, IdOrSlug::Slug(_))) {
         return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen.");
-    };
-    let ad = match state.app.store.public_job(&key, now).await {
-        Ok(ad) => ad,
-        Err(platsen_jobs::Error::NotFound) => {
-            return match state.app.store.gone_job(&slug.0, now).await {
-                Ok(Some(ad)) => gone_page(&state, &ad).await,
-                Ok(None) => message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
-                Err(e) => unavailable(e),
-            };
-        }
+    }
+    let ad = match state.app.open_or_gone(&slug.0, now).await {
+        Ok(Some(SavedAd::Open(ad))) => ad,
+        Ok(Some(SavedAd::Gone(ad))) => return gone_page(&state, &ad).await,
+        Ok(None) => return message(StatusCode::NOT_FOUND, "Annonsen finns inte", "Kontrollera adressen."),
         Err(e) => return unavailable(e),
     };
     state.app.count_view(ad.id);

@@ -44,9 +44,9 @@ struct SavedPage {
     mailed: Option<String>,
 }
 
-/// The `annons` values of a query string or form, in order.
-fn list_values(raw: &str) -> Vec<String> {
-    url::form_urlencoded::parse(raw.as_bytes()).filter(|(k, _)| k == PARAM).map(|(_, v)| v.into_owned()).collect()
+/// The values of `name` in a query string, in order.
+pub(super) fn list_values(raw: &str, name: &str) -> Vec<String> {
+    url::form_urlencoded::parse(raw.as_bytes()).filter(|(k, _)| k == name).map(|(_, v)| v.into_owned()).collect()
 }
 
 async fn render(
@@ -108,7 +108,7 @@ async fn render(
 /// `GET /sparade?annons=…`: the saved ads, open ones first in their order.
 #[handler]
 pub(super) async fn saved_page(state: Data<&AppState>, req: &Request) -> Response {
-    let values = list_values(req.uri().query().unwrap_or(""));
+    let values = list_values(req.uri().query().unwrap_or(""), PARAM);
     match parse_list(values.iter().map(String::as_str)) {
         Ok(slugs) => render(&state, &slugs, StatusCode::OK, None, None).await,
         Err(e) => private(
