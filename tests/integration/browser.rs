@@ -624,9 +624,12 @@ async fn an_employers_ads_render_on_its_career_page_on_another_origin() {
         .js("const r = document.querySelector('.platsen-jobs').shadowRoot; \
              const s = r.querySelector('section'); \
              return [r.getElementById(s.getAttribute('aria-labelledby')).textContent, \
-                     r.querySelectorAll('li a.title[href]').length, r.querySelector('li time').dateTime]")
+                     r.querySelectorAll('li a.title[href]').length, r.querySelector('li time').dateTime, \
+                     r.querySelector('li time.published').textContent, r.querySelector('li time.published').dateTime]")
         .await;
     assert_eq!(a11y[0], "Lediga jobb");
+    assert_eq!(a11y[3], "Publicerad i dag", "the publish date, in words: {a11y}");
+    assert!(a11y[4].as_str().unwrap().ends_with('Z'), "and machine-readable: {a11y}");
     assert_eq!(a11y[1].as_i64().unwrap(), shown);
     assert!(a11y[2].as_str().unwrap().len() == 10, "a machine-readable date: {a11y}");
 
@@ -1171,4 +1174,108 @@ async fn a_new_employer_orders_is_approved_invited_and_publishes_until_the_credi
 
     b.stop().await;
     app.stop().await;
+}
+
+/// An employer's user uploads a logo on the profile page through the file
+/// input; it shows there, on the ad list and on the ad. Garbage files — not
+/// an image, 50 MB, a 20 000 × 20 000 image, an SVG with a script — are each
+/// refused with the reason next to the field, and the logo stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employer_uploads_a_logo_and_garbage_files_are_refused() {
+    use crate::profiles::{SVG_WITH_SCRIPT, png, png_claiming};
+    let app = TestApp::sqlite().await;
+    let password = "ett långt lösenord för test";
+    let employer = app.create_employer("Vaxholms stad").await;
+    app.create_user(employer, "karin@vaxholm.se", password).await;
+    let key = app.create_key(employer).await;
+    let id = app.publish_job(&key, app.job("Upphandlare till Vaxholm")).await;
+    let dir = std::env::temp_dir().join(format!("platsen-logos-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let mut big = png(64, 64);
+    big.resize(50 * 1024 * 1024, 0);
+    let files = [
+        file("vaxholm.png", &png(900, 300)),
+        file("inte-en-bild.png", b"Det h\xc3\xa4r \xc3\xa4r text."),
+        file("bomb.png", &png_claiming(20_000)),
+        file("skript.svg", SVG_WITH_SCRIPT.as_bytes()),
+        file("stor.png", &big),
+    ];
+    let Some(b) = Browser::start(1280).await else { return };
+    b.sign_in(&app.url("/konto"), "karin@vaxholm.se", password, "Vaxholms stad").await;
+    b.el("a[href='/konto/profil']").await.click().await.unwrap();
+    b.wait_text("h1", "Profil: Vaxholms stad").await;
+    assert_eq!(b.js("return document.querySelector('p.employer-logo')").await, Value::Null);
+
+    let upload = |path: String| {
+        let b = &b;
+        async move {
+            b.el("#logo").await.send_keys(&path).await.unwrap();
+            b.el("form.logo-upload button[type=submit]").await.click().await.unwrap();
+        }
+    };
+    upload(files[0].clone()).await;
+    b.until("the saved logo", "return location.search.includes('klart=logotyp')").await;
+    b.until(
+        "the logo, loaded",
+        "const i = document.querySelector('p.employer-logo img'); return !!i && i.complete && i.naturalWidth === 400",
+    )
+    .await;
+    let src = b.js("return document.querySelector('p.employer-logo img').getAttribute('src')").await;
+    b.screenshots("konto-profil").await;
+
+    for (path, says) in [
+        (&files[1], "Filen är inte en PNG-, JPEG- eller WebP-bild."),
+        (&files[2], "Bilden får vara högst 6000 × 6000 bildpunkter; den här är 20000 × 20000."),
+        (&files[3], "SVG-bilder tas inte emot (de kan innehålla skript). Spara logotypen som PNG och ladda upp den."),
+    ] {
+        upload(path.clone()).await;
+        b.wait_text("#logo-error", says).await;
+        assert_eq!(b.el("#logo").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"), "{path}");
+        let kept = b.js("return document.querySelector('p.employer-logo img').getAttribute('src')").await;
+        assert_eq!(kept, src, "{path}: the logo stays");
+    }
+    // 50 MB: said as soon as it is chosen, and the form is not sent.
+    b.el("#logo").await.send_keys(&files[4]).await.unwrap();
+    b.wait_text("#logo-error", "Filen får vara högst 5 MB.").await;
+    b.el("form.logo-upload button[type=submit]").await.click().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(b.url().await.ends_with("/konto/profil/logotyp"), "still the page of the last refusal, not sent");
+    assert_eq!(b.js("return document.getElementById('logo').validity.valid").await, Value::Bool(false));
+
+    // On the list and on the ad.
+    b.goto(&app.url("/jobb")).await;
+    b.until(
+        "the list's logo",
+        "const i = document.querySelector('li.hit img.logo'); return !!i && i.complete && i.naturalWidth === 400",
+    )
+    .await;
+    let slug = app.get(&format!("/api/v1/jobs/{id}")).await.body["slug"].as_str().unwrap().to_owned();
+    b.goto(&app.url(&format!("/jobb/{slug}"))).await;
+    b.until(
+        "the ad's logo",
+        "const i = document.querySelector('.employer-logo img'); return !!i && i.complete && i.naturalWidth === 400",
+    )
+    .await;
+
+    // The ad's days: the view just made is in the chart, its sentence and the table.
+    b.goto(&app.url("/konto")).await;
+    b.el(&format!("a[href='/konto/annonser/{id}/statistik']")).await.click().await.unwrap();
+    b.wait_text("h1", "Statistik: Upphandlare till Vaxholm").await;
+    let chart = b
+        .js("const s = document.querySelector('.ad-chart svg'); const r = s.getBoundingClientRect(); \
+             return [r.width, document.querySelector('.ad-chart [role=img]').getAttribute('aria-label'), \
+                     [...s.querySelectorAll('text')].map(t => t.textContent.trim())]")
+        .await;
+    assert!(chart[0].as_f64().unwrap() >= 300.0, "{chart}");
+    assert!(chart[1].as_str().unwrap().contains(": 1 visning, 0 klick på Ansök och 1 gång i sökresultat."), "{chart}");
+    assert!(chart[2].as_array().unwrap().iter().any(|t| t == "Visningar: 1"), "{chart}");
+    b.screenshots("konto-statistik").await;
+    b.stop().await;
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -57,11 +57,16 @@ async fn the_embed_serves_an_employers_open_ads_to_any_origin(app: &TestApp) {
     // Newest first; the ad closing in two days says so.
     assert_eq!(jobs[0]["title"], "Inköpschef till Nacka");
     assert_eq!(jobs[0]["closing_soon"], true);
+    // When each was published, as a time and in words.
+    assert!(jobs.iter().all(|j| j["published_text"] == "Publicerad i dag"), "{body}");
+    let published = chrono::DateTime::parse_from_rfc3339(jobs[0]["published"].as_str().unwrap()).unwrap();
+    assert!((app.clock.now() - published.to_utc()).num_minutes().abs() < 10, "{body}");
 
     // Filters and JSON-LD.
     let r = app.get("/embed/v1/jobs.json?employer=nacka-kommun&role=inkopschef&jsonld=true&lang=en").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["jobs"][0]["published_text"], "Published today", "in the embed's language");
     let ld = &r.body["json_ld"][0];
     assert_eq!(ld["@type"], "JobPosting");
     assert_eq!(ld["title"], "Inköpschef till Nacka");

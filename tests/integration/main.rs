@@ -1,6 +1,7 @@
 //! One integration-test binary, a module per feature. Each contract test runs
 //! on SQLite and on PostgreSQL (see `platsen_tests::contract!`).
 
+mod ad_stats;
 mod admin;
 mod alerts;
 mod authz;
@@ -18,7 +19,9 @@ mod konto;
 mod lifecycle;
 mod orders;
 mod platsannonsera;
+
 mod products;
+mod profiles;
 mod public;
 mod relevance;
 mod salary;

@@ -72,6 +72,7 @@
     ".soon{color:var(--platsen-warn,#a4330d);font-weight:600}" +
     ".featured{display:inline-block;margin-left:.5em;padding:0 .5em;border:1px solid currentColor;border-radius:1em;font-size:.8em;font-weight:600}" +
     ".more{display:inline-block;margin-top:.75em}" +
+    ".logo{display:block;max-height:2.5em;max-width:10em;width:auto;margin:0 0 .5em}" +
     ".status{margin:0;color:var(--platsen-muted,#555)}";
 
   var host = document.createElement("div");
@@ -125,6 +126,12 @@
 
   function render(data) {
     status.textContent = "";
+    if (data.employer && data.employer.logo) {
+      var logo = el("img", "logo");
+      logo.src = data.employer.logo;
+      logo.alt = "";
+      section.insertBefore(logo, heading);
+    }
     var jobs = data.jobs || [];
     if (!jobs.length) {
       status.textContent = t.none;
@@ -149,6 +156,13 @@
           meta.appendChild(el("span", "salary", job.salary));
         }
         li.appendChild(meta);
+        if (job.published_text) {
+          var published = el("time", "published", job.published_text);
+          published.dateTime = job.published;
+          var p = el("p", "meta");
+          p.appendChild(published);
+          li.appendChild(p);
+        }
         ul.appendChild(li);
       });
       section.appendChild(ul);

@@ -197,3 +197,24 @@
     });
   });
 })();
+
+// A file too large for the form says so before it is sent (the server says
+// the same after, without the script).
+(function () {
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var error = document.getElementById(input.id + "-error");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var tooLarge = !!file && file.size > max;
+      var text = tooLarge ? "Filen får vara högst " + Math.floor(max / 1048576) + " MB." : "";
+      input.setCustomValidity(text);
+      if (tooLarge) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+      if (error) {
+        error.textContent = text;
+        error.hidden = !tooLarge;
+      }
+    });
+  });
+})();

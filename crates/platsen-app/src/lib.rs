@@ -11,6 +11,7 @@
 //! to its wire.
 
 pub mod accounts;
+pub mod ad_chart;
 pub mod alerts;
 pub mod builtin;
 mod clock;
@@ -18,6 +19,7 @@ pub mod counters;
 pub mod format;
 pub mod invoicing;
 pub mod limits;
+pub mod logos;
 pub mod mail;
 pub mod metrics;
 pub mod orders;
@@ -61,6 +63,8 @@ pub struct App {
     pub mailer: Arc<Mailer>,
     /// View and apply-click counts on their way to the database.
     pub counters: Arc<counters::Counters>,
+    /// Which employer has which logo, for the lists.
+    pub logo_map: Arc<logos::LogoMap>,
     /// Confirmation mails of job alerts asked for per client address.
     pub alert_limit: Arc<limits::PerClient>,
     /// Orders placed per client address.
@@ -108,6 +112,7 @@ impl App {
             salary: Default::default(),
             mailer: Default::default(),
             counters: Default::default(),
+            logo_map: Default::default(),
             metrics: Default::default(),
             alert_limit: Arc::new(alerts::subscribe_limit()),
             order_limit: Arc::new(orders::order_limit()),

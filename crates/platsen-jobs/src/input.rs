@@ -513,6 +513,8 @@ pub struct EmployerInput {
     pub website: Option<String>,
     pub logo_url: Option<String>,
     pub description: Option<String>,
+    /// How `description` is written (default: Markdown).
+    pub description_format: Option<DescriptionFormat>,
     /// A code of the salary survey's sector vocabulary.
     pub sector: Option<String>,
     pub slug: Option<String>,
@@ -529,6 +531,8 @@ pub struct EmployerPatch {
     pub website: Patch<String>,
     pub logo_url: Patch<String>,
     pub description: Patch<String>,
+    /// How a new `description` is written (Markdown unless said).
+    pub description_format: Option<DescriptionFormat>,
     pub sector: Patch<String>,
     pub requires_review: Patch<bool>,
     pub billing_mode: Patch<String>,
@@ -542,7 +546,12 @@ impl EmployerPatch {
             organization_number: Some(e.organization_number.clone()),
             website: e.website.clone(),
             logo_url: e.logo_url.clone(),
-            description: e.description.clone(),
+            description: e.description_source().map(str::to_owned),
+            description_format: Some(if e.description_text.is_some() {
+                e.description_format
+            } else {
+                DescriptionFormat::Html
+            }),
             sector: e.sector.map(|s| s.code().to_owned()),
             slug: None,
             requires_review: Some(e.requires_review),
@@ -551,6 +560,9 @@ impl EmployerPatch {
         self.name.apply(&mut input.name);
         self.website.apply(&mut input.website);
         self.logo_url.apply(&mut input.logo_url);
+        if self.description != Patch::Absent {
+            input.description_format = Some(self.description_format.unwrap_or_default());
+        }
         self.description.apply(&mut input.description);
         self.sector.apply(&mut input.sector);
         self.requires_review.apply(&mut input.requires_review);
@@ -566,7 +578,11 @@ pub struct ValidEmployer {
     pub organization_number: OrganisationNumber,
     pub website: Option<String>,
     pub logo_url: Option<String>,
+    /// Sanitized HTML, rendered from the source.
     pub description: Option<String>,
+    /// The description as written, and how.
+    pub description_source: Option<String>,
+    pub description_format: DescriptionFormat,
     pub sector: Option<Sector>,
     pub slug: Option<String>,
     pub requires_review: bool,
@@ -598,10 +614,13 @@ impl EmployerInput {
                 None
             }
         });
-        let description = self.description.as_deref().filter(|s| !s.trim().is_empty()).and_then(|d| {
-            let d = errs.take(validate::multiline("description", d, 1, 10_000))?;
-            Some(sanitize::description_html(&d, DescriptionFormat::Markdown))
-        });
+        let description_format = self.description_format.unwrap_or_default();
+        let description_source = self
+            .description
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|d| errs.take(validate::multiline("description", d, 1, 10_000)));
+        let description = description_source.as_deref().map(|d| sanitize::description_html(d, description_format));
         let sector = self.sector.as_deref().map(str::trim).filter(|s| !s.is_empty()).and_then(|code| {
             let found = Sector::from_code(&code.to_lowercase());
             if found.is_none() {
@@ -623,6 +642,8 @@ impl EmployerInput {
             website,
             logo_url,
             description,
+            description_source,
+            description_format,
             sector,
             slug,
             requires_review: self.requires_review.unwrap_or(false),

@@ -151,9 +151,16 @@ pub struct Employer {
     pub name: String,
     pub organization_number: String,
     pub website: Option<String>,
+    /// A remote address the operator once gave (kept, never fetched or
+    /// shown: pages show only an uploaded [`Employer::logo`]).
     pub logo_url: Option<String>,
     /// Sanitized HTML.
     pub description: Option<String>,
+    /// The description as written, and how (see [`Employer::description_source`]).
+    pub description_text: Option<String>,
+    pub description_format: crate::sanitize::DescriptionFormat,
+    /// The uploaded logo, if any.
+    pub logo: Option<Logo>,
     /// The sector, in the salary survey's vocabulary, if stated.
     pub sector: Option<Sector>,
     pub requires_review: bool,
@@ -164,6 +171,35 @@ pub struct Employer {
     pub embed_origins: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Employer {
+    /// The description as its users wrote it (employers stored before
+    /// sources were kept: the HTML).
+    pub fn description_source(&self) -> Option<&str> {
+        self.description_text.as_deref().or(self.description.as_deref())
+    }
+}
+
+/// An employer's uploaded logo: a PNG at most [`Logo::MAX_WIDTH`] ×
+/// [`Logo::MAX_HEIGHT`], served at [`Logo::path`] for ever (a new logo has a
+/// new digest, so a new address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Logo {
+    /// The first 16 hex digits of the PNG's SHA-256.
+    pub digest: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl Logo {
+    pub const MAX_WIDTH: u32 = 400;
+    pub const MAX_HEIGHT: u32 = 200;
+
+    /// Where the logo is served, relative to the site's root.
+    pub fn path(&self) -> String {
+        format!("/logotyp/{}.png", self.digest)
+    }
 }
 
 /// A contact person named in an ad.

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::input::{DeadlineCheck, EmployerInput, EmployerPatch, JobInput, JobPatch, Patch, ValidEmployer, ValidJob};
 use crate::keys;
 use crate::model::{
-    Actor, ApiKey, AuditEvent, BillingMode, Contact, Employer, EmploymentType, JobAd, JobStatus, NewApiKey, Page,
+    Actor, ApiKey, AuditEvent, BillingMode, Contact, Employer, EmploymentType, JobAd, JobStatus, Logo, NewApiKey, Page,
     RemoteMode, Salary, SalaryPeriod,
 };
 use crate::sanitize::{self, DescriptionFormat};
@@ -264,9 +264,12 @@ macro_rules! employer_select {
     () => {
         "select e.id, e.slug, e.name, e.organization_number, e.website, e.logo_url, e.description, e.sector,
                 e.requires_review, e.is_demo, e.created_at, e.updated_at, e.embed_origins, e.billing_mode,
+                e.description_source, e.description_format, l.digest as logo_digest, l.width as logo_width,
+                l.height as logo_height,
                 (select count(*) from job_ads j
                   where j.employer_id = e.id and j.status = 'published' and j.expires_at > $1) as open_jobs
-           from employers e "
+           from employers e
+           left join employer_logos l on l.employer_id = e.id "
     };
 }
 
@@ -397,6 +400,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (18, "change log packed", include_str!("../../../migrations/postgres/0018_change_log_packed.sql")),
             (19, "duties", include_str!("../../../migrations/postgres/0019_duties.sql")),
             (20, "scheduled publishing", include_str!("../../../migrations/postgres/0020_scheduled_publishing.sql")),
+            (21, "per-ad daily counts", include_str!("../../../migrations/postgres/0021_ad_daily.sql")),
+            (22, "employer profiles", include_str!("../../../migrations/postgres/0022_employer_profiles.sql")),
         ]
     } else {
         &[
@@ -420,6 +425,8 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (18, "change log packed", include_str!("../../../migrations/sqlite/0018_change_log_packed.sql")),
             (19, "duties", include_str!("../../../migrations/sqlite/0019_duties.sql")),
             (20, "scheduled publishing", include_str!("../../../migrations/sqlite/0020_scheduled_publishing.sql")),
+            (21, "per-ad daily counts", include_str!("../../../migrations/sqlite/0021_ad_daily.sql")),
+            (22, "employer profiles", include_str!("../../../migrations/sqlite/0022_employer_profiles.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -749,8 +756,8 @@ impl Store {
             sqlx::query_scalar(
                 "insert into employers (slug, name, organization_number, website, logo_url, description,
                                         requires_review, is_demo, created_at, updated_at, sector, name_sort,
-                                        billing_mode)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) returning id",
+                                        billing_mode, description_source, description_format)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14) returning id",
             )
             .bind(slug)
             .bind(e.name.as_str())
@@ -764,6 +771,8 @@ impl Store {
             .bind(e.sector.map(Sector::code))
             .bind(platsen_taxonomy::swedish_sort_key(&e.name))
             .bind(e.billing_mode.code())
+            .bind(e.description_source.as_deref())
+            .bind(e.description_format.code())
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?
@@ -781,7 +790,8 @@ impl Store {
         write_tx!(self, |tx| {
             sqlx::query(
                 "update employers set name = $2, website = $3, logo_url = $4, description = $5, requires_review = $6,
-                        updated_at = $7, sector = $8, name_sort = $9, billing_mode = $10
+                        updated_at = $7, sector = $8, name_sort = $9, billing_mode = $10,
+                        description_source = $11, description_format = $12
                   where id = $1",
             )
             .bind(id)
@@ -794,6 +804,8 @@ impl Store {
             .bind(next.sector.map(Sector::code))
             .bind(platsen_taxonomy::swedish_sort_key(&next.name))
             .bind(next.billing_mode.code())
+            .bind(next.description_source.as_deref())
+            .bind(next.description_format.code())
             .execute(&mut *tx)
             .await?;
             // A new name changes what the employer's visible ads show.
@@ -807,6 +819,32 @@ impl Store {
         });
         tracing::info!(employer_id = id, "employer updated");
         self.employer(&IdOrSlug::Id(id), now).await
+    }
+
+    /// Changes an employer's own profile as `actor`: its users and keys
+    /// change only their own employer's description, website and sector
+    /// (the operator's fields — name, review, billing — stay the operator's);
+    /// operators change anything [`Store::update_employer`] does.
+    pub async fn update_employer_as(
+        &self,
+        actor: Actor,
+        id: i64,
+        patch: EmployerPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Employer> {
+        if let Some(own) = actor.employer_id() {
+            if own != id {
+                return Err(Error::Forbidden("an employer changes only its own profile"));
+            }
+            if patch.name != Patch::Absent
+                || patch.requires_review != Patch::Absent
+                || patch.billing_mode != Patch::Absent
+                || patch.logo_url != Patch::Absent
+            {
+                return Err(Error::Forbidden("name, review and billing are the operator's to change"));
+            }
+        }
+        self.update_employer(id, patch, now).await
     }
 
     /// Sets the origins allowed to embed the employer's ads (empty: any).
@@ -1871,6 +1909,19 @@ where
         website: r.try_get("website")?,
         logo_url: r.try_get("logo_url")?,
         description: r.try_get("description")?,
+        description_text: r.try_get("description_source")?,
+        description_format: {
+            let code: String = r.try_get("description_format")?;
+            DescriptionFormat::from_code(&code).ok_or_else(|| corrupt("description format", &code))?
+        },
+        logo: match r.try_get::<Option<String>, _>("logo_digest")? {
+            Some(digest) => Some(Logo {
+                digest,
+                width: r.try_get::<Option<i64>, _>("logo_width")?.unwrap_or_default(),
+                height: r.try_get::<Option<i64>, _>("logo_height")?.unwrap_or_default(),
+            }),
+            None => None,
+        },
         sector: r.try_get::<Option<String>, _>("sector")?.as_deref().and_then(Sector::from_code),
         requires_review: r.try_get("requires_review")?,
         is_demo: r.try_get("is_demo")?,
@@ -1992,6 +2043,7 @@ pub mod billing;
 mod changes;
 mod duties;
 mod indexing;
+mod logos;
 pub mod orders;
 pub mod products;
 mod salary;
@@ -2002,7 +2054,11 @@ pub use alerts::{Alert, AlertFrequency, CONFIRM_DAYS, ClaimedAlert};
 pub use changes::{Change, ChangeKind, ChangePage, RemovalReason};
 pub use webhooks::{DueWebhook, Webhook, WebhookDelivery, WebhookOutcome};
 
-pub use accounts::{BoardFigures, INVITE_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session, User};
+pub use accounts::{
+    AdCounts, BoardFigures, DayCounts, INVITE_DAYS, MAX_STATS_DAYS, NewSession, RESET_MINUTES, SESSION_HOURS, Session,
+    User,
+};
 
 pub use indexing::{OutboxRow, OutboxStatus, SearchLease};
+pub use logos::NewLogo;
 pub use salary::SalaryImport;

@@ -126,7 +126,9 @@ pub enum ChartError {
     Draw(String),
 }
 
-fn fonts() {
+/// Registers the compiled-in fonts with plotters (once per process); every
+/// chart Platsen draws calls it before drawing text.
+pub fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The fonts are valid TrueType compiled in; a failure would be a build defect.

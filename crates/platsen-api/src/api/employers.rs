@@ -11,7 +11,7 @@ use super::jobs::page_args;
 use super::wire::*;
 use crate::AppState;
 use crate::http::auth::{Auth, Created, Principal};
-use crate::http::body::JsonBody;
+use crate::http::body::{ImageBody, JsonBody};
 use crate::http::problem::ApiError;
 
 pub struct EmployersApi {
@@ -144,10 +144,68 @@ impl EmployersApi {
     /// Your own employer (employer key)
     #[oai(path = "/account", method = "get", operation_id = "account")]
     async fn account(&self, auth: Auth) -> Result<Json<EmployerView>, ApiError> {
-        let Principal::Employer { employer_id, .. } = auth.0 else {
-            return Err(ApiError::forbidden("Kontot gäller arbetsgivarnycklar."));
-        };
+        let employer_id = own_employer(&auth)?;
         let e = self.state.app.store.employer(&IdOrSlug::Id(employer_id), self.state.app.clock.now()).await?;
         Ok(Json(e.into()))
+    }
+
+    /// Change your own profile (employer key)
+    ///
+    /// The description (Markdown, sanitized as an ad's is), the website and
+    /// the sector, as JSON Merge Patch: a field left out stays, `null`
+    /// clears it. The name, review and billing are the operator's.
+    #[oai(path = "/account", method = "patch", operation_id = "updateAccount")]
+    async fn update_account(&self, auth: Auth, body: JsonBody<PatchProfile>) -> Result<Json<EmployerView>, ApiError> {
+        let employer_id = own_employer(&auth)?;
+        let now = self.state.app.clock.now();
+        let e = self.state.app.store.update_employer_as(auth.0.actor(), employer_id, body.0.into(), now).await?;
+        Ok(Json(e.into()))
+    }
+
+    /// Upload your own logo (employer key)
+    ///
+    /// A PNG, JPEG or WebP file as the body, at most 5 MB and 6000 × 6000
+    /// pixels; SVG is refused. It is scaled to fit 400 × 200 and stored as
+    /// a new PNG, served at `logo.path` with a long cache lifetime; a new
+    /// logo gets a new address.
+    #[oai(path = "/account/logo", method = "put", operation_id = "putAccountLogo")]
+    async fn put_account_logo(&self, auth: Auth, body: ImageBody) -> Result<Json<EmployerView>, ApiError> {
+        let employer_id = own_employer(&auth)?;
+        let e = self.state.app.upload_logo(auth.0.actor(), employer_id, body.0).await?;
+        Ok(Json(e.into()))
+    }
+
+    /// Remove your own logo (employer key)
+    #[oai(path = "/account/logo", method = "delete", operation_id = "deleteAccountLogo")]
+    async fn delete_account_logo(&self, auth: Auth) -> Result<Json<EmployerView>, ApiError> {
+        let employer_id = own_employer(&auth)?;
+        let e = self.state.app.remove_logo(auth.0.actor(), employer_id).await?;
+        Ok(Json(e.into()))
+    }
+
+    /// Upload an employer's logo (admin)
+    ///
+    /// As `putAccountLogo`, for any employer.
+    #[oai(path = "/employers/:id/logo", method = "put", operation_id = "putEmployerLogo", tag = "Tag::Admin")]
+    async fn put_logo(&self, auth: Auth, id: Path<i64>, body: ImageBody) -> Result<Json<EmployerView>, ApiError> {
+        auth.0.require_admin()?;
+        let e = self.state.app.upload_logo(auth.0.actor(), id.0, body.0).await?;
+        Ok(Json(e.into()))
+    }
+
+    /// Remove an employer's logo (admin)
+    #[oai(path = "/employers/:id/logo", method = "delete", operation_id = "deleteEmployerLogo", tag = "Tag::Admin")]
+    async fn delete_logo(&self, auth: Auth, id: Path<i64>) -> Result<Json<EmployerView>, ApiError> {
+        auth.0.require_admin()?;
+        let e = self.state.app.remove_logo(auth.0.actor(), id.0).await?;
+        Ok(Json(e.into()))
+    }
+}
+
+/// The employer an employer key belongs to; others are refused.
+fn own_employer(auth: &Auth) -> Result<i64, ApiError> {
+    match auth.0 {
+        Principal::Employer { employer_id, .. } => Ok(employer_id),
+        _ => Err(ApiError::forbidden("Kontot gäller arbetsgivarnycklar.")),
     }
 }

@@ -165,8 +165,8 @@ impl JobsApi {
             per_page,
         };
         let now = self.state.app.clock.now();
-        self.state.app.count_search();
         let results = self.state.app.search(&query, now).await?;
+        self.state.app.count_search(results.hits.iter().map(|h| h.id));
         let today = platsen_jobs::validate::today_in_sweden(now);
         let per = i64::from(per_page);
         let engine = results.engine.to_owned();
@@ -452,6 +452,30 @@ impl JobsApi {
     async fn account_job(&self, auth: Auth, id: Path<i64>) -> Result<Versioned, ApiError> {
         let ad = self.state.app.store.job_for(auth.0.actor(), id.0, self.state.app.clock.now()).await?;
         Ok(versioned(ad))
+    }
+
+    /// An ad's statistics per day
+    ///
+    /// Views of the ad's page, clicks on its apply link and appearances in
+    /// search results (the search page and `searchJobs`), per day of the
+    /// Swedish calendar, every day of the range present. The 30 days up to
+    /// today unless `from` and `to` are given; at most 366 days. The
+    /// employer reads its own ads', the admin every ad's.
+    #[oai(path = "/account/jobs/:id/stats", method = "get", operation_id = "accountJobStats")]
+    async fn account_job_stats(
+        &self,
+        auth: Auth,
+        id: Path<i64>,
+        /// The first day (default: 29 days before `to`).
+        from: Query<Option<chrono::NaiveDate>>,
+        /// The last day (default: today in Sweden).
+        to: Query<Option<chrono::NaiveDate>>,
+    ) -> Result<Json<AdStatsView>, ApiError> {
+        let today = platsen_jobs::validate::today_in_sweden(self.state.app.clock.now());
+        let range = platsen_app::counters::stats_range(from.0, to.0, today)
+            .map_err(|e| ApiError::from(platsen_jobs::Error::Invalid(vec![e])))?;
+        let days = self.state.app.ad_daily_counts(auth.0.actor(), id.0, range).await?;
+        Ok(Json(AdStatsView::new(id.0, range, days)))
     }
 }
 

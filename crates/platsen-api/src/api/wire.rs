@@ -381,6 +381,7 @@ impl From<CreateEmployer> for EmployerInput {
             slug: b.slug,
             requires_review: b.requires_review,
             billing_mode: b.billing_mode.map(|c| c.0),
+            description_format: None,
         }
     }
 }
@@ -420,6 +421,7 @@ impl From<PatchEmployer> for platsen_jobs::input::EmployerPatch {
             sector: patch(b.sector.map_value(|c| c.0)),
             requires_review: patch(b.requires_review),
             billing_mode: patch(b.billing_mode.map_value(|c| c.0)),
+            description_format: None,
         }
     }
 }
@@ -732,11 +734,20 @@ pub struct EmployerView {
     pub organization_number: String,
     #[oai(nullable)]
     pub website: Option<String>,
-    #[oai(nullable)]
+    /// Deprecated: a remote address given once, never fetched or shown.
+    /// Upload the logo instead (`putAccountLogo`); see `logo`.
+    #[oai(nullable, deprecated)]
     pub logo_url: Option<String>,
+    /// The uploaded logo, as Platsen serves it.
+    #[oai(nullable)]
+    pub logo: Option<LogoView>,
     /// Sanitized HTML.
     #[oai(nullable)]
     pub description: Option<String>,
+    /// The description as written (Markdown, or for employers stored
+    /// before it was kept, the HTML).
+    #[oai(nullable)]
+    pub description_source: Option<String>,
     #[oai(nullable)]
     pub sector: Option<Code<codes::Sector>>,
     /// The sector in Swedish, e.g. "Kommun".
@@ -761,12 +772,15 @@ impl EmployerView {
 
 impl From<Employer> for EmployerView {
     fn from(e: Employer) -> Self {
+        let description_source = e.description_source().map(str::to_owned);
         EmployerView {
             id: e.id,
             slug: e.slug,
             name: e.name,
             organization_number: e.organization_number,
             website: e.website,
+            logo: e.logo.as_ref().map(LogoView::from),
+            description_source,
             logo_url: e.logo_url,
             description: e.description,
             sector: e.sector.map(|s| Code::new(s.code())),
@@ -777,6 +791,49 @@ impl From<Employer> for EmployerView {
             billing_mode: Some(Code::new(e.billing_mode.code())),
             created_at: e.created_at,
         }
+    }
+}
+
+/// An employer's own profile (JSON Merge Patch): what its users may change.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatchProfile {
+    /// Markdown, at most 10 000 characters; sanitized as an ad's is.
+    #[oai(nullable)]
+    pub description: MaybeUndefined<String>,
+    /// An http(s) address.
+    #[oai(nullable)]
+    pub website: MaybeUndefined<String>,
+    /// The sector, as in the salary survey; null clears it.
+    #[oai(nullable)]
+    pub sector: MaybeUndefined<Code<codes::Sector>>,
+}
+
+impl From<PatchProfile> for platsen_jobs::input::EmployerPatch {
+    fn from(b: PatchProfile) -> Self {
+        platsen_jobs::input::EmployerPatch {
+            description: patch(b.description),
+            website: patch(b.website),
+            sector: patch(b.sector.map_value(|c| c.0)),
+            ..Default::default()
+        }
+    }
+}
+
+/// An employer's logo: a PNG, served with a long cache lifetime at an
+/// address that changes with the logo.
+#[derive(Debug, Clone, Object)]
+pub struct LogoView {
+    /// The address, relative to the site's root (`/logotyp/….png`).
+    pub path: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl From<&platsen_jobs::model::Logo> for LogoView {
+    fn from(l: &platsen_jobs::model::Logo) -> Self {
+        LogoView { path: l.path(), width: l.width, height: l.height }
     }
 }
 
@@ -858,6 +915,50 @@ impl From<AuditEvent> for EventView {
             action: e.action,
             detail: e.detail,
             created_at: e.created_at,
+        }
+    }
+}
+
+/// An ad's counts on one day.
+#[derive(Debug, Clone, Object)]
+pub struct AdDayView {
+    pub day: NaiveDate,
+    /// Views of the ad's page.
+    pub views: i64,
+    /// Clicks on its apply link or address.
+    pub apply_clicks: i64,
+    /// Times it was on a page of search results.
+    pub appearances: i64,
+}
+
+/// An ad's statistics over a range of days.
+#[derive(Debug, Clone, Object)]
+pub struct AdStatsView {
+    pub job_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The sums over the range.
+    pub views: i64,
+    pub apply_clicks: i64,
+    pub appearances: i64,
+    /// Every day of the range, in order.
+    pub days: Vec<AdDayView>,
+}
+
+impl AdStatsView {
+    pub fn new(job_id: i64, (from, to): (NaiveDate, NaiveDate), days: Vec<platsen_jobs::store::DayCounts>) -> Self {
+        let days: Vec<AdDayView> = days
+            .into_iter()
+            .map(|d| AdDayView { day: d.day, views: d.views, apply_clicks: d.apply_clicks, appearances: d.appearances })
+            .collect();
+        AdStatsView {
+            job_id,
+            from,
+            to,
+            views: days.iter().map(|d| d.views).sum(),
+            apply_clicks: days.iter().map(|d| d.apply_clicks).sum(),
+            appearances: days.iter().map(|d| d.appearances).sum(),
+            days,
         }
     }
 }

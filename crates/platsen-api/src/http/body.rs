@@ -9,7 +9,7 @@
 use poem::http::StatusCode;
 use poem::{IntoResponse, Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde::de::DeserializeOwned;
 use tokio::io::AsyncReadExt;
@@ -76,6 +76,75 @@ impl<T: Type + DeserializeOwned> ParsePayload for JsonBody<T> {
 }
 
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: Type + DeserializeOwned);
+
+/// An image file as a request body, at most
+/// [`platsen_app::logos::MAX_UPLOAD_BYTES`]; larger is a 413 naming `logo`.
+/// The spec says `application/octet-stream` (what generated clients send
+/// bytes as); `image/…` is taken too. The bytes tell the format, not the
+/// declared type.
+#[derive(Debug)]
+pub struct ImageBody(pub Vec<u8>);
+
+impl Payload for ImageBody {
+    const CONTENT_TYPE: &'static str = "application/octet-stream";
+
+    fn check_content_type(content_type: &str) -> bool {
+        matches!(content_type.parse::<mime::Mime>(),
+            Ok(m) if m.type_() == "image" || (m.type_() == "application" && m.subtype() == "octet-stream"))
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema { format: Some("binary"), ..MetaSchema::new("string") }))
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl ParsePayload for ImageBody {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let max = platsen_app::logos::MAX_UPLOAD_BYTES;
+        match read_capped(body.take()?.into_async_read(), max).await {
+            Ok(Capped::Fits(bytes)) => Ok(ImageBody(bytes)),
+            Ok(Capped::TooLarge) => {
+                let detail = platsen_app::logos::too_large_message();
+                let p =
+                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "För stor fil", detail.clone())
+                        .with_field("logo", "too_large", detail);
+                Err(poem::Error::from_response(p.into_poem_response()))
+            }
+            Err(e) => Err(poem::Error::from_string(e.to_string(), StatusCode::BAD_REQUEST)),
+        }
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(ImageBody,);
+
+/// A body read up to a limit.
+pub enum Capped {
+    Fits(Vec<u8>),
+    /// Over the limit: the rest was read and dropped (up to
+    /// [`UPLOAD_DRAIN_LIMIT`]) so that the client reads the answer.
+    TooLarge,
+}
+
+/// How much of an oversized upload is read and dropped before answering:
+/// a browser that is cut off while still sending shows a reset connection
+/// instead of the page that says what was wrong.
+pub const UPLOAD_DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Reads at most `max` bytes of `reader`.
+pub async fn read_capped(reader: impl tokio::io::AsyncRead + Unpin, max: usize) -> std::io::Result<Capped> {
+    let mut reader = reader;
+    let mut bytes = Vec::new();
+    (&mut reader).take(max as u64 + 1).read_to_end(&mut bytes).await?;
+    if bytes.len() > max {
+        let _ = tokio::io::copy(&mut reader.take(UPLOAD_DRAIN_LIMIT), &mut tokio::io::sink()).await;
+        return Ok(Capped::TooLarge);
+    }
+    Ok(Capped::Fits(bytes))
+}
 
 /// The top-level field whose value was still being read when a body hit the
 /// limit (`{"title": "xxxx…` → `title`), so a 413 can name the culprit.

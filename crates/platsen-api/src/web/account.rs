@@ -51,6 +51,7 @@ pub fn mount(route: Route) -> Route {
         .at("/konto/annonser/:id/forhandsgranska", get(preview_ad))
         .at("/konto/annonser/:id/status", post(change_status))
         .at("/konto/annonser/:id/stang", get(close_page))
+        .at("/konto/annonser/:id/statistik", get(stats_page))
         .at("/konto/inbaddning", post(save_embed_origins))
 }
 
@@ -1216,6 +1217,94 @@ async fn close_page(state: Data<&AppState>, req: &Request, id: Path<String>) -> 
         ),
         None,
     )
+}
+
+#[derive(Template)]
+#[template(path = "account_ad_stats.html")]
+struct StatsPage {
+    layout: Layout,
+    id: i64,
+    title: String,
+    /// The range as typed (or the default), for the form.
+    from: String,
+    to: String,
+    /// Which field was refused, and why.
+    error: Option<(String, String)>,
+    /// The chart (SVG drawn here, no user text in it), its sentence and
+    /// the table of days; empty when the range was refused.
+    chart: String,
+    alt: String,
+    days: Vec<StatsDay>,
+}
+
+struct StatsDay {
+    day: String,
+    views: i64,
+    clicks: i64,
+    appearances: i64,
+}
+
+#[derive(Deserialize)]
+struct StatsParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// An ad's statistics per day: the chart, the sentence and the table.
+#[handler]
+async fn stats_page(state: Data<&AppState>, req: &Request, id: Path<String>, params: Query<StatsParams>) -> Response {
+    let (_, actor) = try_page!(employer_session(&state, req).await);
+    let ad = try_page!(own_ad(&state, actor, &id.0).await);
+    let today = platsen_jobs::validate::today_in_sweden(state.app.clock.now());
+    let typed =
+        |v: &Option<String>| -> String { v.as_deref().map(str::trim).unwrap_or_default().chars().take(40).collect() };
+    let mut page = StatsPage {
+        layout: layout(&format!("Statistik: {}", ad.title)),
+        id: ad.id,
+        title: ad.title.clone(),
+        from: typed(&params.from),
+        to: typed(&params.to),
+        error: None,
+        chart: String::new(),
+        alt: String::new(),
+        days: Vec::new(),
+    };
+    let parsed = platsen_app::counters::parse_day("from", params.from.as_deref()).and_then(|from| {
+        let to = platsen_app::counters::parse_day("to", params.to.as_deref())?;
+        platsen_app::counters::stats_range(from, to, today)
+    });
+    let range = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            page.error = Some((e.field, e.message));
+            return private(html(StatusCode::BAD_REQUEST, &page), None);
+        }
+    };
+    let days = match state.app.ad_daily_counts(actor, ad.id, range).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(e),
+    };
+    page.from = range.0.to_string();
+    page.to = range.1.to_string();
+    page.chart = match platsen_app::ad_chart::svg(&days) {
+        Ok(svg) => svg,
+        Err(e) => {
+            tracing::error!(error = %e, job_id = ad.id, "drawing an ad's chart failed");
+            String::new()
+        }
+    };
+    page.alt = platsen_app::ad_chart::describe(&days);
+    page.days = days
+        .iter()
+        .rev()
+        .map(|d| StatsDay {
+            day: super::swedish_date(d.day),
+            views: d.views,
+            clicks: d.apply_clicks,
+            appearances: d.appearances,
+        })
+        .collect();
+    private(html(StatusCode::OK, &page), None)
 }
 
 /// The ad's page again after a status form was refused, with why: no

@@ -112,7 +112,10 @@ fn by_field(errors: Vec<FieldError>) -> HashMap<String, String> {
 }
 
 /// A store error of a form as field messages (`Err` for a page to show instead).
-fn form_errors(e: platsen_jobs::Error, field_of_conflict: &str) -> Result<HashMap<String, String>, Response> {
+pub(super) fn form_errors(
+    e: platsen_jobs::Error,
+    field_of_conflict: &str,
+) -> Result<HashMap<String, String>, Response> {
     match e {
         platsen_jobs::Error::Invalid(errors) => Ok(by_field(errors)),
         platsen_jobs::Error::Conflict { field, message, .. } => {
@@ -426,7 +429,7 @@ fn billing_choices(current: &str) -> Vec<Choice> {
         .collect()
 }
 
-fn sector_choices(current: &str) -> Vec<Choice> {
+pub(super) fn sector_choices(current: &str) -> Vec<Choice> {
     let mut all = vec![Choice { value: String::new(), label: "Ingen angiven".into(), selected: current.is_empty() }];
     all.extend(Sector::ALL.iter().map(|s| Choice {
         value: s.code().into(),

@@ -135,6 +135,10 @@ struct EmbedJob {
     /// Featured (a Premiumannons): listed first, marked in words.
     featured: bool,
     salary: Option<String>,
+    /// When the ad was published (RFC 3339), and that in words, in the
+    /// embed's language ("Publicerad 3 dagar sedan").
+    published: Option<String>,
+    published_text: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -142,6 +146,8 @@ struct EmbedEmployer {
     name: String,
     slug: String,
     url: String,
+    /// The logo's address, if it has one.
+    logo: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -186,9 +192,10 @@ pub(super) async fn jobs(
     if e.jsonld {
         for hit in &results.hits {
             match state.app.store.public_job(&IdOrSlug::Id(hit.id), now).await {
-                Ok(ad) => {
-                    json_ld.push(serde_json::from_str(&super::job_posting_json_ld(&ad, base)).expect("JSON-LD is JSON"))
-                }
+                Ok(ad) => json_ld.push(
+                    serde_json::from_str(&super::job_posting_json_ld(&ad, base, e.employer.logo.as_ref()))
+                        .expect("JSON-LD is JSON"),
+                ),
                 // Closed between the search and now: leave it out.
                 Err(platsen_jobs::Error::NotFound) => {}
                 Err(err) => return fail(err.into()),
@@ -215,6 +222,14 @@ pub(super) async fn jobs(
             closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             featured: h.featured,
             salary: h.salary.as_ref().map(salary_text),
+            published: h.published_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            published_text: h.published_at.map(|t| {
+                if english {
+                    platsen_app::format::published_ago_en(t, now)
+                } else {
+                    platsen_app::format::published_ago(t, now)
+                }
+            }),
         })
         .collect();
     let data = EmbedData {
@@ -222,6 +237,7 @@ pub(super) async fn jobs(
             name: e.employer.name.clone(),
             slug: e.employer.slug.clone(),
             url: format!("{base}/arbetsgivare/{}", e.employer.slug),
+            logo: e.employer.logo.as_ref().map(|l| format!("{base}{}", l.path())),
         },
         jobs,
         total: results.total,

@@ -27,6 +27,7 @@ mod billing;
 mod embed;
 mod feeds;
 mod offer;
+mod profile;
 mod salary;
 mod saved;
 
@@ -37,7 +38,7 @@ use platsen_app::search::PER_PAGE;
 
 /// Adds the pages to the service's routes.
 pub fn mount(route: Route) -> Route {
-    billing::mount(admin::mount(account::mount(route)))
+    profile::mount(billing::mount(admin::mount(account::mount(route))))
         .at("/", get(search_page))
         .at("/jobb", get(search_page))
         .at("/jobb/:slug", get(job_page))
@@ -64,6 +65,7 @@ pub fn mount(route: Route) -> Route {
         .at("/feeds/jobs.json", get(feeds::json_feed))
         .at("/feeds/deadlines.ics", get(feeds::deadline_calendar))
         .at("/static/:file", get(crate::http::page::asset))
+        .at("/logotyp/:file", get(logo_file))
         .at("/favicon.ico", get(crate::http::page::favicon))
 }
 
@@ -112,6 +114,21 @@ struct HitItem {
     closing_soon: bool,
     featured: bool,
     published: Option<Published>,
+    logo: Option<LogoImg>,
+}
+
+/// An employer's logo as an `<img>`: its address and size (the page's CSS
+/// sets the size shown; the attributes keep the space while it loads).
+pub(crate) struct LogoImg {
+    pub(crate) src: String,
+    pub(crate) width: i64,
+    pub(crate) height: i64,
+}
+
+impl LogoImg {
+    pub(crate) fn of(logo: Option<&platsen_jobs::model::Logo>) -> Option<LogoImg> {
+        logo.map(|l| LogoImg { src: l.path(), width: l.width, height: l.height })
+    }
 }
 
 /// When an ad was published: the date for `<time datetime>` and the words
@@ -255,10 +272,15 @@ fn filter_views(facets: &platsen_jobs::search::Facets, f: &JobFilter) -> Vec<Fil
 }
 
 /// The hits as the search page lists them.
-fn hit_items(hits: Vec<platsen_jobs::search::SearchHit>, now: chrono::DateTime<chrono::Utc>) -> Vec<HitItem> {
+fn hit_items(
+    hits: Vec<platsen_jobs::search::SearchHit>,
+    logos: &std::collections::HashMap<i64, platsen_jobs::model::Logo>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<HitItem> {
     let today = platsen_jobs::validate::today_in_sweden(now);
     hits.into_iter()
         .map(|h| HitItem {
+            logo: LogoImg::of(logos.get(&h.employer_id)),
             published: Published::of(h.published_at, now),
             title: h.title,
             closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
@@ -310,11 +332,11 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
         return found(&canonical);
     }
     let now = state.app.clock.now();
-    state.app.count_search();
     let results = match state.app.search(&query, now).await {
         Ok(r) => r,
         Err(e) => return unavailable(format!("{e:?}")),
     };
+    state.app.count_search(results.hits.iter().map(|h| h.id));
     let total_pages = ((results.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
         .clamp(0, i64::from(platsen_app::search::MAX_PAGE)) as u32;
     // Past the last page (an old link, a typed number): the last page.
@@ -327,7 +349,7 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
         .iter()
         .map(|&sort| Choice { value: sort.code().into(), label: sort.name_sv().into(), selected: query.sort == sort })
         .collect();
-    let hits = hit_items(results.hits, now);
+    let hits = hit_items(results.hits, &*state.app.logos().await, now);
     let pages = page_links(&query, total_pages);
     let summary = match results.total {
         0 => "Inga lediga jobb hittades.".to_owned(),
@@ -435,6 +457,7 @@ struct JobPage {
     slug: String,
     /// "Spara annonsen" without the script: the saved list with this ad.
     save_href: Option<String>,
+    logo: Option<LogoImg>,
 }
 
 /// Ways to pass an ad on: its address to copy, an e-mail and a LinkedIn
@@ -505,7 +528,7 @@ fn salary_text(s: &Salary) -> String {
 /// schema.org `JobPosting` for Google for Jobs: the required properties
 /// (title, description, datePosted, hiringOrganization, jobLocation) and the
 /// recommended ones the ad has. Safe inside `<script>`: every `<` is escaped.
-pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
+pub fn job_posting_json_ld(ad: &JobAd, base: &str, logo: Option<&platsen_jobs::model::Logo>) -> String {
     let employment_type: Vec<&str> = {
         let time = if ad.extent_percent >= 100 { "FULL_TIME" } else { "PART_TIME" };
         match ad.employment_type {
@@ -542,6 +565,9 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str) -> String {
         "totalJobOpenings": ad.vacancies,
         "url": format!("{base}/jobb/{}", ad.slug),
     });
+    if let Some(logo) = logo {
+        posting["hiringOrganization"]["logo"] = format!("{base}{}", logo.path()).into();
+    }
     // The occupation in SSYK 2012, as a code in a named code set
     // (schema.org `CategoryCode`), so that readers of SSYK place the ad.
     if let Some(ssyk) = ad.role.ssyk() {
@@ -760,11 +786,14 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, saved: 
     layout.canonical = Some(url.clone());
     layout.noindex = preview;
     let share = Share::of(&ad.title, &url);
+    let logos = state.app.logos().await;
+    let logo = logos.get(&ad.employer_id);
     let page = JobPage {
+        logo: LogoImg::of(logo),
         featured: ad.featured,
         layout,
         preview,
-        json_ld: job_posting_json_ld(ad, base),
+        json_ld: job_posting_json_ld(ad, base, logo),
         title: ad.title.clone(),
         excerpt,
         url,
@@ -813,6 +842,7 @@ struct EmployerPage {
     name: String,
     description_html: Option<String>,
     website: Option<String>,
+    logo: Option<LogoImg>,
     total: i64,
     jobs: Vec<EmployerJob>,
 }
@@ -842,6 +872,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
     let page = EmployerPage {
         layout,
         feeds,
+        logo: LogoImg::of(employer.logo.as_ref()),
         name: employer.name,
         description_html: employer.description,
         website: employer.website,
@@ -862,6 +893,27 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
 }
 
 // ----- robots, sitemap, assets --------------------------------------------
+
+/// An employer's logo, by its digest: the same address always has the same
+/// bytes (a new logo has a new digest), so it is cached for a year.
+#[handler]
+async fn logo_file(state: Data<&AppState>, file: Path<String>) -> Response {
+    let not_found = || message(StatusCode::NOT_FOUND, "Bilden finns inte", "Kontrollera adressen.");
+    let Some(digest) =
+        file.0.strip_suffix(".png").filter(|d| d.len() == 16 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+    else {
+        return not_found();
+    };
+    match state.app.store.logo_png(&digest.to_ascii_lowercase()).await {
+        Ok(Some(png)) => Response::builder()
+            .content_type("image/png")
+            .header(poem::http::header::CACHE_CONTROL, "public, max-age=31536000, immutable")
+            .header(poem::http::header::ETAG, format!("\"{digest}\""))
+            .body(png),
+        Ok(None) => not_found(),
+        Err(e) => unavailable(e),
+    }
+}
 
 #[handler]
 fn robots(base: Data<&PublicUrl>) -> Response {

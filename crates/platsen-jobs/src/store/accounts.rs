@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::Row;
 
 use super::{Db, Store, ts};
@@ -69,6 +69,60 @@ macro_rules! user_from {
             last_sign_in_at: $r.try_get("last_sign_in_at")?,
         }
     };
+}
+
+/// The most days one read of an ad's daily counts covers.
+pub const MAX_STATS_DAYS: i64 = 366;
+/// Rows per statement when daily counts are written (four values each).
+const DAILY_ROWS_PER_STATEMENT: usize = 200;
+
+/// What happened to an ad, added up in memory until it is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdCounts {
+    pub views: i64,
+    pub apply_clicks: i64,
+    /// Times the ad was on a page of search results (the search page or the API).
+    pub appearances: i64,
+}
+
+impl std::ops::AddAssign for AdCounts {
+    fn add_assign(&mut self, o: AdCounts) {
+        self.views += o.views;
+        self.apply_clicks += o.apply_clicks;
+        self.appearances += o.appearances;
+    }
+}
+
+/// One ad's counts on one day (the Swedish calendar's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCounts {
+    pub day: NaiveDate,
+    pub views: i64,
+    pub apply_clicks: i64,
+    pub appearances: i64,
+}
+
+/// `insert … select` of `rows` daily rows: `$1` the day, then four values
+/// a row. The join drops ads that no longer exist; `where true` is
+/// SQLite's way to tell the join's `on` from the upsert's.
+fn daily_upsert(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let p = 2 + 4 * i;
+            format!("(${}, ${}, ${}, ${})", p, p + 1, p + 2, p + 3)
+        })
+        .collect();
+    format!(
+        "insert into job_ad_daily (job_id, day, views, apply_clicks, appearances)
+         select j.id, $1, v.column2, v.column3, v.column4
+           from (values {}) v join job_ads j on j.id = v.column1
+          where true
+         on conflict (job_id, day) do update
+            set views = job_ad_daily.views + excluded.views,
+                apply_clicks = job_ad_daily.apply_clicks + excluded.apply_clicks,
+                appearances = job_ad_daily.appearances + excluded.appearances",
+        values.join(", ")
+    )
 }
 
 /// The board's reach, as `/platsannonsera` shows it.
@@ -387,14 +441,25 @@ impl Store {
         users.into_iter().find(|u| u.id == user_id).ok_or(Error::NotFound)
     }
 
-    /// Adds views and apply clicks, `(job_id, views, clicks)`, in one
-    /// transaction. Counts for ads that no longer exist are dropped.
-    pub async fn add_job_counts(&self, counts: &[(i64, i64, i64)]) -> Result<()> {
+    /// Adds each ad's views, apply clicks and search appearances to its
+    /// totals and to its row for `day`, in one transaction. Counts for ads
+    /// that no longer exist are dropped.
+    pub async fn add_job_counts(&self, day: NaiveDate, counts: &[(i64, AdCounts)]) -> Result<()> {
         if counts.is_empty() {
             return Ok(());
         }
+        // Appearances touch many ads at once (every hit of every search), so
+        // the daily rows go in a few statements of many rows each.
         write_tx!(self, |tx| {
-            for &(job_id, views, clicks) in counts {
+            for chunk in counts.chunks(DAILY_ROWS_PER_STATEMENT) {
+                // Only placeholders are generated; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(daily_upsert(chunk.len()))).bind(day);
+                for (job_id, c) in chunk {
+                    q = q.bind(*job_id).bind(c.views).bind(c.apply_clicks).bind(c.appearances);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for (job_id, c) in counts.iter().filter(|(_, c)| c.views != 0 || c.apply_clicks != 0) {
                 sqlx::query(
                     "insert into job_ad_counters (job_id, views, apply_clicks)
                      select id, $2, $3 from job_ads where id = $1
@@ -402,14 +467,49 @@ impl Store {
                         set views = job_ad_counters.views + excluded.views,
                             apply_clicks = job_ad_counters.apply_clicks + excluded.apply_clicks",
                 )
-                .bind(job_id)
-                .bind(views)
-                .bind(clicks)
+                .bind(*job_id)
+                .bind(c.views)
+                .bind(c.apply_clicks)
                 .execute(&mut *tx)
                 .await?;
             }
         });
         Ok(())
+    }
+
+    /// One ad's counts per day from `from` to `to` (both included, at most
+    /// [`MAX_STATS_DAYS`]), every day present (zero where nothing
+    /// happened), for whoever may read the ad: its employer or an operator.
+    pub async fn job_daily_counts(
+        &self,
+        actor: crate::model::Actor,
+        id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DayCounts>> {
+        self.job_for(actor, id, now).await?;
+        let rows: Vec<(NaiveDate, i64, i64, i64)> = read!(self, |pool| {
+            sqlx::query_as(
+                "select day, views, apply_clicks, appearances from job_ad_daily
+                  where job_id = $1 and day >= $2 and day <= $3 order by day",
+            )
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        });
+        let found: HashMap<NaiveDate, (i64, i64, i64)> = rows.into_iter().map(|(d, v, c, a)| (d, (v, c, a))).collect();
+        Ok(from
+            .iter_days()
+            .take_while(|d| *d <= to)
+            .take(MAX_STATS_DAYS as usize)
+            .map(|day| {
+                let (views, apply_clicks, appearances) = found.get(&day).copied().unwrap_or_default();
+                DayCounts { day, views, apply_clicks, appearances }
+            })
+            .collect())
     }
 
     /// Adds to the board's counts of searches and ad views on `day`.
