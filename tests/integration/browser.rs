@@ -1268,7 +1268,7 @@ async fn an_employer_uploads_a_logo_and_garbage_files_are_refused() {
     b.wait_text("h1", "Statistik: Upphandlare till Vaxholm").await;
     let chart = b
         .js("const s = document.querySelector('.ad-chart svg'); const r = s.getBoundingClientRect(); \
-             return [r.width, document.querySelector('.ad-chart [role=img]').getAttribute('aria-label'), \
+             return [r.width, document.getElementById(document.querySelector('.ad-chart [role=img]').getAttribute('aria-labelledby')).textContent, \
                      [...s.querySelectorAll('text')].map(t => t.textContent.trim())]")
         .await;
     assert!(chart[0].as_f64().unwrap() >= 300.0, "{chart}");

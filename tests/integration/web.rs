@@ -527,10 +527,10 @@ async fn an_ad_page_says_when_it_was_published_offers_similar_ads_and_ways_to_sh
     // Three days later the lists and the page count the days.
     app.clock.advance(chrono::Duration::days(3));
     let (_, _, html) = page(app, &format!("/jobb/{slug}")).await;
-    assert!(html.contains(">Publicerad 3 dagar sedan</time>"), "{html}");
+    assert!(html.contains(">Publicerad för 3 dagar sedan</time>"), "{html}");
     let (_, _, list) = page(app, "/jobb?q=upphandlare").await;
     assert!(list.contains(r#"<time class="published" datetime=""#), "{list}");
-    assert!(list.contains(">Publicerad 3 dagar sedan</time> · Sista ansökningsdag"), "{list}");
+    assert!(list.contains(">Publicerad för 3 dagar sedan</time> · Sista ansökningsdag"), "{list}");
 
     // The API: the occupation in SSYK 2012, and the same similar ads.
     let one = app.get(&format!("/api/v1/jobs/{ad}")).await;

@@ -103,13 +103,12 @@ fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
-/// "8 nov." for the axis.
+/// "8 nov." for the axis (mars, maj, juni and juli are not shortened).
 fn short_date(d: chrono::NaiveDate) -> String {
-    let full = swedish_date(d);
-    let mut parts = full.split(' ');
-    let (day, month) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let month: String = month.chars().take(3).collect();
-    format!("{day} {month}.")
+    use chrono::Datelike;
+    const MONTHS: [&str; 12] =
+        ["jan.", "feb.", "mars", "apr.", "maj", "juni", "juli", "aug.", "sep.", "okt.", "nov.", "dec."];
+    format!("{} {}", d.day(), MONTHS[d.month0() as usize])
 }
 
 fn thousands(n: i64) -> String {
@@ -132,7 +131,7 @@ pub fn describe(days: &[DayCounts]) -> String {
         counted(sum(2), "gång", "gånger"),
     );
     if let Some(best) = days.iter().filter(|d| d.views > 0).max_by_key(|d| (d.views, std::cmp::Reverse(d.day))) {
-        text.push_str(&format!(" Flest visningar {} ({}).", swedish_date(best.day), thousands(best.views)));
+        text.push_str(&format!(" Flest visningar den {} ({}).", swedish_date(best.day), thousands(best.views)));
     }
     text
 }
@@ -174,6 +173,15 @@ mod tests {
     }
 
     #[test]
+    fn axis_dates_are_shortened_as_swedish_months_are() {
+        let d = |m| chrono::NaiveDate::from_ymd_opt(2026, m, 1).unwrap();
+        assert_eq!(
+            (short_date(d(3)), short_date(d(5)), short_date(d(7)), short_date(d(9))),
+            ("1 mars".into(), "1 maj".into(), "1 juli".into(), "1 sep.".into())
+        );
+    }
+
+    #[test]
     fn an_ad_nobody_has_seen_draws_empty_rows_and_says_so() {
         let d = days(&[(0, 0, 0); 30]);
         let svg = svg(&d).unwrap();
@@ -191,13 +199,13 @@ mod tests {
         assert_eq!(
             describe(&one),
             "Från 8 november 2026 till 8 november 2026: 1 visning, 1 klick på Ansök och 1 gång i sökresultat. \
-             Flest visningar 8 november 2026 (1)."
+             Flest visningar den 8 november 2026 (1)."
         );
         let d = days(&[(2, 0, 10), (9, 2, 30), (9, 1, 5)]);
         assert_eq!(
             describe(&d),
             "Från 8 november 2026 till 10 november 2026: 20 visningar, 3 klick på Ansök och 45 gånger i sökresultat. \
-             Flest visningar 9 november 2026 (9)."
+             Flest visningar den 9 november 2026 (9)."
         );
     }
 }

@@ -60,10 +60,13 @@ impl Counters {
 
     /// Writes what is pending; on failure it stays pending for next time.
     pub async fn write(&self, store: &platsen_jobs::Store, now: DateTime<Utc>) {
-        let batch: Vec<(i64, AdCounts)> = {
+        let mut batch: Vec<(i64, AdCounts)> = {
             let mut pending = self.pending.lock().expect("counters lock");
             pending.drain().collect()
         };
+        // Rows in one order on every instance: two flushes never wait on
+        // each other's rows in opposite orders (a deadlock on PostgreSQL).
+        batch.sort_unstable_by_key(|(id, _)| *id);
         let searches = self.searches.swap(0, Ordering::AcqRel);
         let views: i64 = batch.iter().map(|(_, c)| c.views).sum();
         let day = platsen_jobs::validate::today_in_sweden(now);
@@ -102,16 +105,21 @@ impl App {
     }
 
     /// One ad's counts per day from `from` to `to` (see [`stats_range`]),
-    /// for its employer or an operator. What is still pending in memory is
-    /// written first, so the figures are current.
+    /// for its employer or an operator. Once the reader may see the ad,
+    /// what is still pending in memory is written first (if anything is),
+    /// so the figures are current.
     pub async fn ad_daily_counts(
         &self,
         actor: Actor,
         job_id: i64,
         (from, to): (NaiveDate, NaiveDate),
     ) -> platsen_jobs::Result<Vec<DayCounts>> {
-        self.write_counts().await;
-        self.store.job_daily_counts(actor, job_id, from, to, self.clock.now()).await
+        let now = self.clock.now();
+        self.store.job_for(actor, job_id, now).await?;
+        if self.counters.is_pending() {
+            self.write_counts().await;
+        }
+        self.store.job_daily_counts(actor, job_id, from, to, now).await
     }
 
     /// Writes pending counts now (before a dashboard reads them).

@@ -23,14 +23,14 @@ pub fn swedish_date(d: NaiveDate) -> String {
 
 /// When an ad was published, as lists and ad pages say it, by the
 /// calendar in Sweden: "Publicerad i dag", "Publicerad i går",
-/// "Publicerad 3 dagar sedan", and from the 31st day on the date itself
+/// "Publicerad för 3 dagar sedan", and from the 31st day on the date itself
 /// ("Publicerad 28 oktober 2026"), which reads better than a large count.
 pub fn published_ago(published: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let (then, days) = days_since(published, now);
     match days {
         ..=0 => "Publicerad i dag".to_owned(),
         1 => "Publicerad i går".to_owned(),
-        n @ 2..=30 => format!("Publicerad {n} dagar sedan"),
+        n @ 2..=30 => format!("Publicerad för {n} dagar sedan"),
         _ => format!("Publicerad {}", swedish_date(then)),
     }
 }
@@ -72,8 +72,8 @@ mod tests {
         // 23:30 UTC on the 27th is already the 28th in Stockholm.
         assert_eq!(published_ago(t("2026-11-27T23:30:00Z"), now), "Publicerad i dag");
         assert_eq!(published_ago(t("2026-11-27T12:00:00Z"), now), "Publicerad i går");
-        assert_eq!(published_ago(t("2026-11-25T12:00:00Z"), now), "Publicerad 3 dagar sedan");
-        assert_eq!(published_ago(t("2026-10-29T12:00:00Z"), now), "Publicerad 30 dagar sedan");
+        assert_eq!(published_ago(t("2026-11-25T12:00:00Z"), now), "Publicerad för 3 dagar sedan");
+        assert_eq!(published_ago(t("2026-10-29T12:00:00Z"), now), "Publicerad för 30 dagar sedan");
         assert_eq!(published_ago(t("2026-10-28T12:00:00Z"), now), "Publicerad 28 oktober 2026");
         // A clock that runs behind never says "in the future".
         assert_eq!(published_ago(t("2026-11-29T12:00:00Z"), now), "Publicerad i dag");

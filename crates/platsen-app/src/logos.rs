@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -119,12 +120,26 @@ pub type Logos = Arc<HashMap<i64, Logo>>;
 #[derive(Default)]
 pub struct LogoMap {
     map: RwLock<Option<(DateTime<Utc>, Logos)>>,
+    /// Counts the changes made here: a read that began before a change
+    /// does not keep its (older) map.
+    changes: AtomicU64,
+}
+
+/// How many logos are decoded at once: a picture of 6000 × 6000 takes some
+/// hundred megabytes on its way to 400 × 200, so uploads queue for these.
+const DECODING_AT_ONCE: usize = 2;
+
+fn decoding() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(DECODING_AT_ONCE))
 }
 
 impl App {
     /// Checks and stores an uploaded logo for `employer_id`, as `actor`.
     pub async fn upload_logo(&self, actor: Actor, employer_id: i64, bytes: Vec<u8>) -> platsen_jobs::Result<Employer> {
         // A decoder that panics on a crafted file has found it unreadable.
+        // The semaphore is never closed, so a permit always comes.
+        let _permit = decoding().acquire().await.expect("the decoding semaphore is never closed");
         let logo = tokio::task::spawn_blocking(move || process(&bytes))
             .await
             .unwrap_or_else(|e| {
@@ -149,6 +164,7 @@ impl App {
     /// shows lists without logos rather than failing them.
     pub async fn logos(&self) -> Logos {
         let now = self.clock.now();
+        let changes = self.logo_map.changes.load(Ordering::Acquire);
         if let Some((at, map)) = self.logo_map.map.read().expect("logo map lock").as_ref()
             && (now - *at).num_seconds() < MAP_SECONDS
         {
@@ -157,7 +173,10 @@ impl App {
         match self.store.logos().await {
             Ok(map) => {
                 let map = Arc::new(map);
-                *self.logo_map.map.write().expect("logo map lock") = Some((now, map.clone()));
+                let mut kept = self.logo_map.map.write().expect("logo map lock");
+                if self.logo_map.changes.load(Ordering::Acquire) == changes {
+                    *kept = Some((now, map.clone()));
+                }
                 map
             }
             Err(e) => {
@@ -168,7 +187,9 @@ impl App {
     }
 
     fn forget_logos(&self) {
-        *self.logo_map.map.write().expect("logo map lock") = None;
+        let mut kept = self.logo_map.map.write().expect("logo map lock");
+        self.logo_map.changes.fetch_add(1, Ordering::AcqRel);
+        *kept = None;
     }
 }
 

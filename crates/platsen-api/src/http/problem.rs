@@ -307,7 +307,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> Response {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Fel innehållstyp",
-            format!("Skicka JSON med Content-Type: application/json ({e})."),
+            format!("Innehållstypen tas inte emot här; se API-dokumentationen för vilken adressen tar ({e})."),
         )
         .into_poem_response();
     }

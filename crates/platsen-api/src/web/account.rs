@@ -1269,15 +1269,19 @@ async fn stats_page(state: Data<&AppState>, req: &Request, id: Path<String>, par
         alt: String::new(),
         days: Vec::new(),
     };
-    let parsed = platsen_app::counters::parse_day("from", params.from.as_deref()).and_then(|from| {
-        let to = platsen_app::counters::parse_day("to", params.to.as_deref())?;
-        platsen_app::counters::stats_range(from, to, today)
-    });
+    // A date that does not read is a bad request; a range that breaks a
+    // rule is refused as the other forms refuse one (422).
+    let parsed = platsen_app::counters::parse_day("from", params.from.as_deref())
+        .and_then(|from| Ok((from, platsen_app::counters::parse_day("to", params.to.as_deref())?)))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e))
+        .and_then(|(from, to)| {
+            platsen_app::counters::stats_range(from, to, today).map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e))
+        });
     let range = match parsed {
         Ok(r) => r,
-        Err(e) => {
+        Err((status, e)) => {
             page.error = Some((e.field, e.message));
-            return private(html(StatusCode::BAD_REQUEST, &page), None);
+            return private(html(status, &page), None);
         }
     };
     let days = match state.app.ad_daily_counts(actor, ad.id, range).await {

@@ -136,7 +136,7 @@ struct EmbedJob {
     featured: bool,
     salary: Option<String>,
     /// When the ad was published (RFC 3339), and that in words, in the
-    /// embed's language ("Publicerad 3 dagar sedan").
+    /// embed's language ("Publicerad för 3 dagar sedan").
     published: Option<String>,
     published_text: Option<String>,
 }

@@ -132,7 +132,7 @@ impl LogoImg {
 }
 
 /// When an ad was published: the date for `<time datetime>` and the words
-/// ("Publicerad 3 dagar sedan").
+/// ("Publicerad för 3 dagar sedan").
 pub(crate) struct Published {
     iso: String,
     text: String,

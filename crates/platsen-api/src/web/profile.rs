@@ -201,8 +201,19 @@ async fn save(state: &AppState, req: &Request, id: Option<&str>, body: Body) -> 
     let t = try_page!(target_for_post(state, req, id, form.csrf.as_deref()).await);
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let set = |v: Option<String>| v.map_or(Patch::Null, Patch::Set);
+    // A description left as it was stays in its own format (an employer
+    // stored before sources were kept has HTML, not Markdown).
+    let now = state.app.clock.now();
+    let current = match state.app.store.employer(&platsen_jobs::IdOrSlug::Id(t.employer_id), now).await {
+        Ok(e) => e,
+        Err(platsen_jobs::Error::NotFound) => return not_found(),
+        Err(e) => return unavailable(e),
+    };
+    let description = text(&form.description);
+    let unchanged = description.as_deref().map(|d| d.replace("\r\n", "\n"))
+        == current.description_source().map(|d| d.trim().replace("\r\n", "\n"));
     let patch = EmployerPatch {
-        description: set(text(&form.description)),
+        description: if unchanged { Patch::Absent } else { set(description) },
         description_format: Some(DescriptionFormat::Markdown),
         website: set(text(&form.website)),
         sector: set(text(&form.sector)),
