@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::format::swedish_date;
 use platsen_jobs::store::DayCounts;
+use platsen_salary::format::thousands;
 
 /// The chart's width in pixels: it fits a phone without being scaled down.
 pub const WIDTH: u32 = 340;
@@ -109,10 +110,6 @@ fn short_date(d: chrono::NaiveDate) -> String {
     const MONTHS: [&str; 12] =
         ["jan.", "feb.", "mars", "apr.", "maj", "juni", "juli", "aug.", "sep.", "okt.", "nov.", "dec."];
     format!("{} {}", d.day(), MONTHS[d.month0() as usize])
-}
-
-fn thousands(n: i64) -> String {
-    platsen_salary::format::thousands(n)
 }
 
 /// The chart in one sentence, for its alternative text.

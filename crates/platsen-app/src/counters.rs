@@ -105,21 +105,19 @@ impl App {
     }
 
     /// One ad's counts per day from `from` to `to` (see [`stats_range`]),
-    /// for its employer or an operator. Once the reader may see the ad,
-    /// what is still pending in memory is written first (if anything is),
-    /// so the figures are current.
+    /// for its employer or an operator (the store checks). What is still
+    /// pending in memory is written first, if anything is, so the figures
+    /// are current; that write would come within five seconds anyway.
     pub async fn ad_daily_counts(
         &self,
         actor: Actor,
         job_id: i64,
         (from, to): (NaiveDate, NaiveDate),
     ) -> platsen_jobs::Result<Vec<DayCounts>> {
-        let now = self.clock.now();
-        self.store.job_for(actor, job_id, now).await?;
         if self.counters.is_pending() {
             self.write_counts().await;
         }
-        self.store.job_daily_counts(actor, job_id, from, to, now).await
+        self.store.job_daily_counts(actor, job_id, from, to, self.clock.now()).await
     }
 
     /// Writes pending counts now (before a dashboard reads them).
