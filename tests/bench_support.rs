@@ -103,6 +103,10 @@ pub fn ad_input(n: usize) -> JobInput {
         ),
         role: Some(Role::ALL[n % Role::ALL.len()]),
         municipality_code: Some(municipalities[n % municipalities.len()].code.into()),
+        // One ad in twenty is for three municipalities, as a regional
+        // employer's are (its places' extra bitmaps and counts are measured).
+        municipality_codes: (n % 20 == 7)
+            .then(|| (0..3).map(|k| municipalities[(n + k * 97) % municipalities.len()].code.to_owned()).collect()),
         employment_type: Some(EmploymentType::Tillsvidare),
         application_deadline: Some(platsen_jobs::validate::today_in_sweden(now) + chrono::Duration::days(30)),
         apply_url: Some("https://example.org/ansok".into()),

@@ -18,6 +18,7 @@ platsen_tests::contract!(
     a_featured_credit_features_the_ad_first_in_search,
     cancelling_an_invoice_makes_a_credit_note_and_takes_back_credits,
     billing_modes_free_prepaid_and_agreement,
+    an_ad_in_several_places_uses_one_credit,
     sixteen_publications_race_for_five_credits,
     fifty_approvals_at_once_number_invoices_without_gap,
     a_reviewed_ad_uses_its_credit_when_it_is_approved,
@@ -617,4 +618,19 @@ async fn postgres_employers_from_before_billing_publish_as_before() {
     };
     an_employer_from_before_billing_publishes_as_before(&app).await;
     app.stop().await;
+}
+
+/// An ad in several municipalities is one ad: one credit, whatever its places.
+async fn an_ad_in_several_places_uses_one_credit(app: &TestApp) {
+    let std_product = product(app, "Standardannons", 1, false).await;
+    let approval = bought(app, std_product, 1, &platsen_tests::org_number(), "k@example.org").await;
+    let key = app.create_key(approval["employer_id"].as_i64().unwrap()).await;
+    assert_eq!(balance(app, &key).await, 1);
+    let places = json!({ "municipality_codes": ["0182", "0120", "0138", "1480"] });
+    app.publish_job(&key, with(app.job("Upphandlare i fyra kommuner"), places)).await;
+    assert_eq!(balance(app, &key).await, 0);
+    let next = app.post_job(&key, app.job("Nästa annons")).await;
+    app.call(Method::POST, &format!("/api/v1/jobs/{next}/publish"), Some(&key), None)
+        .await
+        .assert_problem_kind(402, "no-credit");
 }

@@ -1279,3 +1279,56 @@ async fn an_employer_uploads_a_logo_and_garbage_files_are_refused() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employer_posts_an_ad_in_several_municipalities_and_seekers_find_it_in_each() {
+    let app = TestApp::sqlite().await;
+    let password = "ett långt lösenord för test";
+    let employer = app.create_employer("Västkustens upphandlingsbolag").await;
+    app.create_user(employer, "eva@vastkusten.se", password).await;
+    let key = app.create_key(employer).await;
+    let id = app.post_job(&key, app.job("Upphandlare till Västkusten")).await;
+    let Some(b) = Browser::start(1280).await else { return };
+    b.sign_in(&app.url("/konto"), "eva@vastkusten.se", password, "Västkustens upphandlingsbolag").await;
+
+    // The form has one field for a further place; the same place twice is
+    // refused next to the field.
+    let edit = app.url(&format!("/konto/annonser/{id}"));
+    b.goto(&edit).await;
+    assert_eq!(b.js("return document.querySelectorAll('select[name^=place_]').length").await, 1);
+    b.js("document.getElementById('municipality_code').value = '1480'; \
+          document.getElementById('place_2').value = '1480'; return null")
+        .await;
+    b.el("form.ad button[type=submit]").await.click().await.unwrap();
+    b.wait_text("#place_2-error", "Göteborg finns redan bland annonsens kommuner.").await;
+    assert_eq!(b.el("#place_2").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+
+    // Kungsbacka (Halland), saved; a field for a third place appears: Härryda.
+    b.js("document.getElementById('place_2').value = '1384'; return null").await;
+    b.el("form.ad button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".notice", "Ändringarna är sparade.").await;
+    assert_eq!(b.js("return document.getElementById('place_2').value").await, "1384");
+    b.js("document.getElementById('place_3').value = '1401'; return null").await;
+    b.el("form.ad button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".notice", "Ändringarna är sparade.").await;
+    b.el("form.inline button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".notice", "Annonsen är publicerad.").await;
+
+    // A job seeker filtering on Halland finds it, named with its places.
+    b.goto(&app.url("/jobb?county=13")).await;
+    let hit = b.el("li.hit").await.text().await.unwrap();
+    assert!(hit.contains("Upphandlare till Västkusten") && hit.contains("Göteborg, Kungsbacka och Härryda"), "{hit}");
+    b.el("li.hit h2 a").await.click().await.unwrap();
+    b.wait_text("h1", "Upphandlare till Västkusten").await;
+    let places = b
+        .js("return JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent)\
+             .jobLocation.map(p => p.address.addressLocality)")
+        .await;
+    assert_eq!(places, serde_json::json!(["Göteborg", "Kungsbacka", "Härryda"]));
+    // And on Härryda's filter, from the facet list of the search page.
+    b.goto(&app.url("/jobb?municipality=1401")).await;
+    assert!(b.el("li.hit").await.text().await.unwrap().contains("Upphandlare till Västkusten"));
+
+    b.stop().await;
+    app.stop().await;
+}

@@ -18,6 +18,7 @@ mod invoices;
 mod konto;
 mod lifecycle;
 mod orders;
+mod places;
 mod platsannonsera;
 
 mod products;

@@ -201,12 +201,32 @@ async fn facet_counts_equal_the_database(app: &mut TestApp) {
     app.publish_job(&nacka, app.job("Upphandlare A")).await;
     app.publish_job(&nacka, with(app.job("Inköpschef B"), json!({ "role": "inkopschef", "remote": "hybrid" }))).await;
     app.publish_job(&lulea, with(app.job("Upphandlare C"), json!({ "municipality_code": "2580" }))).await;
-    eventually(15, "three ads in meilisearch", || async {
+    // An ad in three places in two counties (Luleå, Piteå; Nacka).
+    let places = json!({ "municipality_code": null, "municipality_codes": ["2580", "2581", "0182"] });
+    let d = app.publish_job(&nacka, with(app.job("Upphandlare D"), places)).await;
+    eventually(15, "four ads in meilisearch", || async {
         let r = app.get("/api/v1/jobs/search").await;
-        r.header("x-search-engine") == Some("meilisearch") && r.body["total"] == 3
+        r.header("x-search-engine") == Some("meilisearch") && r.body["total"] == 4
     })
     .await;
     let r = app.get("/api/v1/jobs/search").await;
+    // Counted once per county and once per place.
+    let count = |dim: &str, value: &str| {
+        r.body["facets"][dim].as_array().unwrap().iter().find(|f| f["value"] == value).map(|f| f["count"].clone())
+    };
+    assert_eq!((count("county", "25"), count("county", "01")), (Some(json!(2)), Some(json!(3))), "{}", r.text);
+    assert_eq!(count("municipality", "2581"), Some(json!(1)));
+    let hit = r.body["hits"].as_array().unwrap().iter().find(|h| h["id"] == d).unwrap().clone();
+    let codes: Vec<&str> =
+        hit["locations"].as_array().unwrap().iter().map(|l| l["municipality_code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["2580", "2581", "0182"], "{hit}");
+    let r2 = app.get("/api/v1/jobs/search?municipality=2581").await;
+    assert_eq!(
+        (r2.header("x-search-engine"), r2.body["total"].clone()),
+        (Some("meilisearch"), json!(1)),
+        "{}",
+        r2.text
+    );
     for (dim, param) in [
         ("role", "role"),
         ("county", "county"),

@@ -249,12 +249,11 @@ impl App {
         ads.sort_by_key(|h| !h.featured);
         for h in ads {
             body.push_str(&format!(
-                "{}{}\n{} · {}, {} · Sista ansökningsdag {}\n{}\n\n",
+                "{}{}\n{} · {} · Sista ansökningsdag {}\n{}\n\n",
                 if h.featured { "Utvalt jobb: " } else { "" },
                 h.title,
                 h.employer_name,
-                h.municipality.name,
-                h.municipality.county.name,
+                h.place_text(),
                 crate::format::swedish_date(h.application_deadline),
                 self.link(&format!("/jobb/{}", h.slug)),
             ));

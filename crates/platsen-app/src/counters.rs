@@ -26,6 +26,10 @@ pub struct Counters {
     /// Milliseconds since the epoch of the last write, by the caller's clock.
     last_flush: AtomicI64,
     flushing: AtomicBool,
+    /// Held for the whole of a write, from taking the pending counts to
+    /// their commit: a reader that finds nothing pending waits on it, so
+    /// counts taken by a write in flight are never missing from its answer.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl Counters {
@@ -60,6 +64,7 @@ impl Counters {
 
     /// Writes what is pending; on failure it stays pending for next time.
     pub async fn write(&self, store: &platsen_jobs::Store, now: DateTime<Utc>) {
+        let _writing = self.writing.lock().await;
         let mut batch: Vec<(i64, AdCounts)> = {
             let mut pending = self.pending.lock().expect("counters lock");
             pending.drain().collect()
@@ -107,7 +112,8 @@ impl App {
     /// One ad's counts per day from `from` to `to` (see [`stats_range`]),
     /// for its employer or an operator (the store checks). What is still
     /// pending in memory is written first, if anything is, so the figures
-    /// are current; that write would come within five seconds anyway.
+    /// are current (or, with nothing pending, a write under way is waited
+    /// for); that write would come within five seconds anyway.
     pub async fn ad_daily_counts(
         &self,
         actor: Actor,
@@ -116,6 +122,9 @@ impl App {
     ) -> platsen_jobs::Result<Vec<DayCounts>> {
         if self.counters.is_pending() {
             self.write_counts().await;
+        } else {
+            // A write in flight may hold counts taken from `pending`: wait for its commit.
+            drop(self.counters.writing.lock().await);
         }
         self.store.job_daily_counts(actor, job_id, from, to, self.clock.now()).await
     }

@@ -129,7 +129,7 @@ impl App {
                 "{}\n{}, {}. Sista ansökningsdag {}.\n{}\n\n",
                 ad.title,
                 ad.employer_name,
-                ad.municipality.name,
+                ad.place_text(),
                 crate::format::swedish_date(ad.application_deadline),
                 self.link(&format!("/jobb/{}", ad.slug)),
             ));

@@ -290,7 +290,7 @@ impl App {
     }
 
     /// Open ads like `ad`, at most `n`, never `ad` itself: the same role
-    /// in the same county first, then in the neighbouring counties, then
+    /// in the same county (any of its places') first, then in the neighbouring counties, then
     /// the same role anywhere, then the same employer's other ads. Each
     /// step lists newest first (featured ads first, as the list does).
     pub async fn similar_jobs(
@@ -299,11 +299,19 @@ impl App {
         n: usize,
         now: DateTime<Utc>,
     ) -> platsen_jobs::Result<Vec<platsen_jobs::model::JobAd>> {
-        let county = ad.municipality.county.code;
+        // An ad in several places: each of its counties, then their neighbours.
+        let counties = platsen_jobs::model::counties_of(ad.places());
         let in_county =
             |code: &str| JobFilter { role: Some(ad.role), county_code: Some(code.to_owned()), ..Default::default() };
-        let mut filters = vec![in_county(county)];
-        filters.extend(platsen_taxonomy::neighbouring_counties(county).iter().map(|c| in_county(c)));
+        let mut filters: Vec<JobFilter> = counties.iter().map(|c| in_county(c.code)).collect();
+        for c in &counties {
+            filters.extend(
+                platsen_taxonomy::neighbouring_counties(c.code)
+                    .iter()
+                    .filter(|n| !counties.iter().any(|o| o.code == **n))
+                    .map(|n| in_county(n)),
+            );
+        }
         filters.push(JobFilter { role: Some(ad.role), ..Default::default() });
         filters.push(JobFilter { employer: Some(IdOrSlug::Id(ad.employer_id)), ..Default::default() });
         let mut out: Vec<platsen_jobs::model::JobAd> = Vec::new();

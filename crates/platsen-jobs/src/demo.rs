@@ -21,6 +21,8 @@ struct DemoEmployer {
     municipality: &'static str,
     about: &'static str,
     requires_review: bool,
+    /// Further places of its first ad (an ad in several municipalities).
+    branches: &'static [&'static str],
 }
 
 const EMPLOYERS: &[DemoEmployer] = &[
@@ -31,6 +33,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0182",
         about: "En växande kommun vid Saltsjön med 110 000 invånare.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Region Mälardalen (demo)",
@@ -39,6 +42,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0380",
         about: "Regionen ansvarar för hälso- och sjukvård och kollektivtrafik.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Norrfjärdens kommun (demo)",
@@ -47,6 +51,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "2581",
         about: "Kustkommun i Norrbotten med stora investeringar i infrastruktur.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Västkustens upphandlingsbolag (demo)",
@@ -55,6 +60,8 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "1480",
         about: "Samordnar upphandlingar för tolv kommuner i Västsverige.",
         requires_review: false,
+        // Göteborg, Kungsbacka (Halland) and Härryda.
+        branches: &["1384", "1401"],
     },
     DemoEmployer {
         name: "Statens inköpsmyndighet (demo)",
@@ -63,6 +70,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0180",
         about: "Myndigheten samordnar statliga ramavtal.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Skånegårdens bostäder AB (demo)",
@@ -71,6 +79,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "1280",
         about: "Kommunalt bostadsbolag med 24 000 lägenheter i Malmö.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Ekbackens kommun (demo)",
@@ -79,6 +88,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0580",
         about: "Universitetsstad i Östergötland.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Region Norrland Mitt (demo)",
@@ -87,6 +97,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "2281",
         about: "Region med ansvar för vård och regional utveckling.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Inköpskonsulterna i Sverige AB (demo)",
@@ -95,6 +106,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0180",
         about: "Konsultbolag specialiserat på offentlig upphandling.",
         requires_review: true,
+        branches: &[],
     },
     DemoEmployer {
         name: "Dalälvens energi AB (demo)",
@@ -103,6 +115,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "2080",
         about: "Kommunägt energibolag i Dalarna.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Gotlands hamnar (demo)",
@@ -111,6 +124,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0980",
         about: "Driver hamnarna på Gotland.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Uppsala vatten och miljö (demo)",
@@ -119,6 +133,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0380",
         about: "Ansvarar för vatten, avlopp och avfall.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Jönköpings skolförbund (demo)",
@@ -127,6 +142,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0680",
         about: "Kommunalförbund för gymnasieskolor i länet.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Kalmarsundets trafik AB (demo)",
@@ -135,6 +151,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "0880",
         about: "Regional kollektivtrafik i Kalmar län.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Värmlands fastighetsförvaltning (demo)",
@@ -143,6 +160,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "1780",
         about: "Förvaltar regionens sjukhus och skolor.",
         requires_review: false,
+        branches: &[],
     },
     DemoEmployer {
         name: "Örebro läns räddningstjänst (demo)",
@@ -151,6 +169,7 @@ const EMPLOYERS: &[DemoEmployer] = &[
         municipality: "1880",
         about: "Räddningstjänstförbund för sex kommuner.",
         requires_review: false,
+        branches: &[],
     },
 ];
 
@@ -252,6 +271,9 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<usize> {
                 description: Some(description(stem, e.name, e.about)),
                 role: Some(role),
                 municipality_code: Some(municipality.code.into()),
+                municipality_codes: (k == 0 && !e.branches.is_empty()).then(|| {
+                    std::iter::once(municipality.code).chain(e.branches.iter().copied()).map(Into::into).collect()
+                }),
                 remote: Some(remote),
                 employment_type: Some(employment_type),
                 extent_percent: Some(if n % 7 == 3 { 80 } else { 100 }),

@@ -59,6 +59,7 @@ struct Doc {
     employer_name: Box<str>,
     role: Role,
     municipality: &'static Municipality,
+    more_places: Box<[&'static Municipality]>,
     remote: RemoteMode,
     employment_type: EmploymentType,
     extent_percent: i64,
@@ -70,6 +71,17 @@ struct Doc {
     /// The ad's distinct terms, to take it out of their postings.
     terms: Box<[u32]>,
 }
+
+/// The facet value ids of an ad's further places.
+#[derive(Debug)]
+struct MoreCodes {
+    counties: Box<[u32]>,
+    municipalities: Box<[u32]>,
+}
+
+/// The dimensions of places in [`DIMS`].
+const COUNTY: usize = 1;
+const MUNICIPALITY: usize = 2;
 
 #[derive(Debug, Default)]
 struct Posting {
@@ -114,6 +126,10 @@ pub struct Index {
     docs: Vec<Option<Doc>>,
     /// Per slot, for walking many matches fast: facet value ids, the sort keys.
     codes: Vec<[u32; 6]>,
+    /// Per slot of an ad in several places: the facet value ids of its
+    /// further counties and municipalities (the first place's are in
+    /// `codes`; a county is named once however many of its places the ad has).
+    more_codes: HashMap<u32, MoreCodes>,
     newest_key: Vec<i64>,
     deadline_key: Vec<i32>,
     ids: Vec<i64>,
@@ -332,14 +348,11 @@ impl Index {
             return Terms(terms);
         }
         let description = html_to_text(&ad.description);
-        let fields: [(&str, bool); 6] = [
-            (&ad.title, true),
-            (ad.role.name_sv(), true),
-            (&ad.employer_name, false),
-            (ad.municipality.name, false),
-            (ad.municipality.county.name, false),
-            (&description, false),
-        ];
+        let places = ad.places().flat_map(|m| [m.name, m.county.name]);
+        let fields = [(ad.title.as_str(), true), (ad.role.name_sv(), true), (ad.employer_name.as_str(), false)]
+            .into_iter()
+            .chain(places.map(|name| (name, false)))
+            .chain([(description.as_str(), false)]);
         for (text, strong) in fields {
             for w in words_of(text) {
                 if STOPS.contains(&w) {
@@ -400,6 +413,24 @@ impl Index {
             self.facets[d].docs[id as usize].insert(slot);
             codes[d] = id;
         }
+        if !ad.more_places.is_empty() {
+            let mut counties = Vec::new();
+            for c in crate::model::counties_of(ad.places()).into_iter().skip(1) {
+                let id = self.facets[COUNTY].intern(c.code, c.name);
+                self.facets[COUNTY].docs[id as usize].insert(slot);
+                counties.push(id);
+            }
+            let mut municipalities = Vec::new();
+            for m in &ad.more_places {
+                let id = self.facets[MUNICIPALITY].intern(m.code, m.name);
+                self.facets[MUNICIPALITY].docs[id as usize].insert(slot);
+                municipalities.push(id);
+            }
+            self.more_codes.insert(
+                slot,
+                MoreCodes { counties: counties.into_boxed_slice(), municipalities: municipalities.into_boxed_slice() },
+            );
+        }
         self.employer_ids.insert(ad.employer_id, ad.employer_slug.as_str().into());
         let s = slot as usize;
         self.codes[s] = codes;
@@ -421,6 +452,7 @@ impl Index {
             employer_name: ad.employer_name.as_str().into(),
             role: ad.role,
             municipality: ad.municipality,
+            more_places: ad.more_places.clone().into_boxed_slice(),
             remote: ad.remote,
             employment_type: ad.employment_type,
             extent_percent: ad.extent_percent,
@@ -444,6 +476,14 @@ impl Index {
         }
         for (d, code) in self.codes[slot as usize].iter().enumerate() {
             self.facets[d].docs[*code as usize].remove(slot);
+        }
+        if let Some(more) = self.more_codes.remove(&slot) {
+            for id in more.counties.iter() {
+                self.facets[COUNTY].docs[*id as usize].remove(slot);
+            }
+            for id in more.municipalities.iter() {
+                self.facets[MUNICIPALITY].docs[*id as usize].remove(slot);
+            }
         }
         self.live.remove(slot);
         self.featured.remove(slot);
@@ -744,6 +784,18 @@ impl Index {
                 counts[d][*code as usize] += 1;
             }
         }
+        // Ads in several places count once for each further county and
+        // municipality (few ads: walked from the map, not per slot).
+        for (slot, more) in &self.more_codes {
+            if set.contains(*slot) {
+                for id in more.counties.iter() {
+                    counts[COUNTY][*id as usize] += 1;
+                }
+                for id in more.municipalities.iter() {
+                    counts[MUNICIPALITY][*id as usize] += 1;
+                }
+            }
+        }
         let mut facets = Facets::default();
         for (d, dim) in DIMS.iter().enumerate() {
             let list = counts[d]
@@ -773,6 +825,7 @@ impl Index {
             employer_name: d.employer_name.to_string(),
             role: d.role,
             municipality: d.municipality,
+            more_places: d.more_places.to_vec(),
             remote: d.remote,
             employment_type: d.employment_type,
             extent_percent: d.extent_percent,

@@ -7,7 +7,7 @@ use platsen_taxonomy::survey::Sector;
 use platsen_taxonomy::{Municipality, Role};
 
 use crate::error::{Error, Errors, FieldError, Result};
-use crate::model::{BillingMode, Contact, EmploymentType, JobAd, RemoteMode, Salary, SalaryPeriod};
+use crate::model::{BillingMode, Contact, EmploymentType, JobAd, MAX_PLACES, RemoteMode, Salary, SalaryPeriod};
 use crate::sanitize::{self, DescriptionFormat};
 use crate::validate::{self, OrganisationNumber, end_of_swedish_day};
 
@@ -47,7 +47,12 @@ pub struct JobInput {
     pub description: Option<String>,
     pub description_format: Option<DescriptionFormat>,
     pub role: Option<Role>,
+    /// The ad's one place; with several, the first of `municipality_codes`
+    /// (or left out).
     pub municipality_code: Option<String>,
+    /// Every place of the ad, the first first (at most
+    /// [`crate::model::MAX_PLACES`]).
+    pub municipality_codes: Option<Vec<String>>,
     pub remote: Option<RemoteMode>,
     pub employment_type: Option<EmploymentType>,
     pub extent_percent: Option<i64>,
@@ -86,7 +91,10 @@ pub struct JobPatch {
     pub description: Patch<String>,
     pub description_format: Patch<DescriptionFormat>,
     pub role: Patch<Role>,
+    /// Sets the ad's places to this one.
     pub municipality_code: Patch<String>,
+    /// Sets the ad's places to these.
+    pub municipality_codes: Patch<Vec<String>>,
     pub remote: Patch<RemoteMode>,
     pub employment_type: Patch<EmploymentType>,
     pub extent_percent: Patch<i64>,
@@ -110,6 +118,7 @@ impl JobPatch {
             && self.description_format == Patch::Absent
             && self.role == Patch::Absent
             && self.municipality_code == Patch::Absent
+            && self.municipality_codes == Patch::Absent
             && self.remote == Patch::Absent
             && self.employment_type == Patch::Absent
             && self.extent_percent == Patch::Absent
@@ -133,7 +142,8 @@ impl JobPatch {
             description: Some(ad.description_source().into_owned()),
             description_format: Some(ad.description_format),
             role: Some(ad.role),
-            municipality_code: Some(ad.municipality.code.to_owned()),
+            municipality_code: None,
+            municipality_codes: Some(ad.places().map(|m| m.code.to_owned()).collect()),
             remote: Some(ad.remote),
             employment_type: Some(ad.employment_type),
             extent_percent: Some(ad.extent_percent),
@@ -182,7 +192,12 @@ impl JobPatch {
         self.description.apply(&mut input.description);
         self.description_format.apply(&mut input.description_format);
         self.role.apply(&mut input.role);
+        // Either form of the places replaces all of them.
+        if self.municipality_code != Patch::Absent || self.municipality_codes != Patch::Absent {
+            input.municipality_codes = None;
+        }
         self.municipality_code.apply(&mut input.municipality_code);
+        self.municipality_codes.apply(&mut input.municipality_codes);
         self.remote.apply(&mut input.remote);
         self.employment_type.apply(&mut input.employment_type);
         self.extent_percent.apply(&mut input.extent_percent);
@@ -212,6 +227,8 @@ pub struct ValidJob {
     pub description_format: DescriptionFormat,
     pub role: Role,
     pub municipality: &'static Municipality,
+    /// The further places, distinct and not the first.
+    pub more_places: Vec<&'static Municipality>,
     pub remote: RemoteMode,
     pub employment_type: EmploymentType,
     pub extent_percent: i64,
@@ -296,17 +313,7 @@ impl JobInput {
 
         let role = self.role.or_else(|| missing(&mut errs, "role"));
 
-        let municipality = match self.municipality_code.as_deref().map(str::trim) {
-            None | Some("") => missing(&mut errs, "municipality_code"),
-            Some(code) => platsen_taxonomy::municipality(code).or_else(|| {
-                errs.push(
-                    "municipality_code",
-                    "unknown_municipality",
-                    "Okänd kommunkod; ange kommunens fyrsiffriga kod enligt SCB (t.ex. 0182 för Nacka).",
-                );
-                None
-            }),
-        };
+        let places = places(&mut errs, self.municipality_code.as_deref(), self.municipality_codes.as_deref());
 
         let employment_type = self.employment_type.or_else(|| missing(&mut errs, "employment_type"));
 
@@ -400,7 +407,8 @@ impl JobInput {
                 description_source: description.source,
                 description_format: description.format,
                 role: role.expect("checked"),
-                municipality: municipality.expect("checked"),
+                municipality: places.as_ref().expect("checked")[0],
+                more_places: places.expect("checked")[1..].to_vec(),
                 remote: self.remote.unwrap_or(RemoteMode::OnSite),
                 employment_type: employment_type.expect("checked"),
                 extent_percent,
@@ -417,6 +425,66 @@ impl JobInput {
             }
         })
     }
+}
+
+const UNKNOWN_MUNICIPALITY: &str = "Okänd kommunkod; ange kommunens fyrsiffriga kod enligt SCB (t.ex. 0182 för Nacka).";
+
+/// The ad's places: `municipality_code` alone, or `municipality_codes`
+/// (whose first may be repeated in `municipality_code`). Each is a known
+/// municipality, none twice, at most [`MAX_PLACES`].
+fn places(errs: &mut Errors, single: Option<&str>, list: Option<&[String]>) -> Option<Vec<&'static Municipality>> {
+    let single = single.map(str::trim).filter(|s| !s.is_empty());
+    let Some(list) = list else {
+        return match single {
+            None => missing(errs, "municipality_code"),
+            Some(code) => match platsen_taxonomy::municipality(code) {
+                Some(m) => Some(vec![m]),
+                None => {
+                    errs.push("municipality_code", "unknown_municipality", UNKNOWN_MUNICIPALITY);
+                    None
+                }
+            },
+        };
+    };
+    if list.is_empty() {
+        errs.push("municipality_codes", "required", "Ange minst en kommun.");
+        return None;
+    }
+    if list.len() > MAX_PLACES {
+        errs.push(
+            "municipality_codes",
+            "too_many",
+            format!("En annons kan gälla högst {MAX_PLACES} kommuner; lägg upp fler annonser för fler orter."),
+        );
+        return None;
+    }
+    let mut out: Vec<&'static Municipality> = Vec::with_capacity(list.len());
+    let mut ok = true;
+    for (i, raw) in list.iter().enumerate() {
+        let field = format!("municipality_codes[{i}]");
+        match platsen_taxonomy::municipality(raw.trim()) {
+            None => {
+                errs.push(field, "unknown_municipality", UNKNOWN_MUNICIPALITY);
+                ok = false;
+            }
+            Some(m) if out.iter().any(|o| o.code == m.code) => {
+                errs.push(field, "duplicate", format!("{} finns redan bland annonsens kommuner.", m.name));
+                ok = false;
+            }
+            Some(m) => out.push(m),
+        }
+    }
+    if let (Some(code), Some(first)) = (single, list.first())
+        && code != first.trim()
+    {
+        errs.push(
+            "municipality_code",
+            "conflicts_with_municipality_codes",
+            "municipality_code ska vara samma som den första kommunen i municipality_codes, eller utelämnas.",
+        );
+        ok = false;
+    }
+    ok.then_some(out)
 }
 
 fn missing<T>(errs: &mut Errors, field: &'static str) -> Option<T> {
@@ -995,6 +1063,48 @@ mod tests {
                 ("contacts[0].name".into(), "too_short"),
                 ("contacts[0].phone".into(), "invalid_phone"),
             ]
+        );
+    }
+
+    #[test]
+    fn several_places_in_order_each_once_at_most_ten() {
+        let list = |codes: &[&str]| Some(codes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>());
+        let mut j = good();
+        j.municipality_code = None;
+        j.municipality_codes = list(&["1480", " 1401 ", "1384"]);
+        let v = j.validate(today(), DeadlineCheck::MustNotBePast).unwrap();
+        assert_eq!(v.municipality.code, "1480");
+        assert_eq!(v.more_places.iter().map(|m| m.code).collect::<Vec<_>>(), ["1401", "1384"]);
+        // The single code may repeat the first.
+        let mut j = good();
+        j.municipality_code = Some("0182".into());
+        j.municipality_codes = list(&["0182", "0120"]);
+        assert!(j.validate(today(), DeadlineCheck::MustNotBePast).is_ok());
+
+        let refused = |single: Option<&str>, codes: &[&str]| {
+            let mut j = good();
+            j.municipality_code = single.map(Into::into);
+            j.municipality_codes = list(codes);
+            self::codes(j)
+        };
+        assert_eq!(refused(None, &["0182", "0182"]), vec![("municipality_codes[1]".into(), "duplicate")]);
+        assert_eq!(
+            refused(None, &["x", "0120", "9999"]),
+            vec![
+                ("municipality_codes[0]".into(), "unknown_municipality"),
+                ("municipality_codes[2]".into(), "unknown_municipality"),
+            ]
+        );
+        assert_eq!(refused(None, &[]), vec![("municipality_codes".into(), "required")]);
+        let eleven: Vec<&str> = platsen_taxonomy::municipalities().iter().take(11).map(|m| m.code).collect();
+        assert_eq!(refused(None, &eleven), vec![("municipality_codes".into(), "too_many")]);
+        let mut ten = good();
+        ten.municipality_codes = list(&eleven[1..]);
+        ten.municipality_code = None;
+        assert_eq!(ten.validate(today(), DeadlineCheck::MustNotBePast).unwrap().more_places.len(), 9);
+        assert_eq!(
+            refused(Some("0180"), &["0182"]),
+            vec![("municipality_code".into(), "conflicts_with_municipality_codes")]
         );
     }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use platsen_taxonomy::survey::Sector;
-use platsen_taxonomy::{Municipality, Role};
+use platsen_taxonomy::{County, Municipality, Role};
 use serde::{Deserialize, Serialize};
 
 macro_rules! code_enum {
@@ -242,7 +242,11 @@ pub struct JobAd {
     pub stored_source: Option<String>,
     pub description_format: crate::sanitize::DescriptionFormat,
     pub role: Role,
+    /// The ad's first place: where one place fits (the salary comparison,
+    /// similar jobs).
     pub municipality: &'static Municipality,
+    /// The ad's further places, in the employer's order (none for most ads).
+    pub more_places: Vec<&'static Municipality>,
     pub remote: RemoteMode,
     pub employment_type: EmploymentType,
     pub extent_percent: i64,
@@ -280,6 +284,61 @@ impl JobAd {
     pub fn is_public(&self) -> bool {
         self.status == JobStatus::Published
     }
+
+    /// Every place of the ad, the first first.
+    pub fn places(&self) -> impl Iterator<Item = &'static Municipality> + '_ {
+        std::iter::once(self.municipality).chain(self.more_places.iter().copied())
+    }
+
+    /// Where the job is, in Swedish (see [`place_text`]).
+    pub fn place_text(&self) -> String {
+        place_text(self.municipality, &self.more_places)
+    }
+}
+
+/// The most places one ad may name.
+pub const MAX_PLACES: usize = 10;
+
+/// Where a job is, in Swedish, for lists and headings: "Nacka, Stockholms
+/// län"; "Nacka, Värmdö och Tyresö, Stockholms län" when every place is in
+/// one county; "Nacka, Uppsala och Västerås" otherwise; and "Nacka, Värmdö
+/// och 4 orter till" beyond three places.
+pub fn place_text(first: &Municipality, more: &[&'static Municipality]) -> String {
+    place_words(first, more, "och", "orter till")
+}
+
+/// [`place_text`] in English, for the embed's `lang=en` ("Nacka, Värmdö and
+/// 4 more places").
+pub fn place_text_en(first: &Municipality, more: &[&'static Municipality]) -> String {
+    place_words(first, more, "and", "more places")
+}
+
+fn place_words(first: &Municipality, more: &[&'static Municipality], and: &str, more_places: &str) -> String {
+    if more.is_empty() {
+        return format!("{}, {}", first.name, first.county.name);
+    }
+    let names: Vec<&str> = std::iter::once(first.name).chain(more.iter().map(|m| m.name)).collect();
+    if names.len() > 3 {
+        return format!("{}, {} {and} {} {more_places}", names[0], names[1], names.len() - 2);
+    }
+    let (last, rest) = names.split_last().expect("two or three names");
+    let listed = format!("{} {and} {last}", rest.join(", "));
+    if more.iter().all(|m| m.county.code == first.county.code) {
+        format!("{listed}, {}", first.county.name)
+    } else {
+        listed
+    }
+}
+
+/// The distinct counties of a list of places, in order of first appearance.
+pub fn counties_of(places: impl IntoIterator<Item = &'static Municipality>) -> Vec<&'static County> {
+    let mut out: Vec<&'static County> = Vec::new();
+    for m in places {
+        if !out.iter().any(|c| c.code == m.county.code) {
+            out.push(&m.county);
+        }
+    }
+    out
 }
 
 /// One entry of an ad's audit trail.
@@ -321,4 +380,34 @@ pub struct Page<T> {
     pub total: i64,
     pub page: u32,
     pub per_page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(code: &str) -> &'static Municipality {
+        platsen_taxonomy::municipality(code).expect("known code")
+    }
+
+    #[test]
+    fn places_are_named_as_a_swedish_reader_expects() {
+        assert_eq!(place_text(m("0182"), &[]), "Nacka, Stockholms län");
+        assert_eq!(place_text(m("0182"), &[m("0120")]), "Nacka och Värmdö, Stockholms län");
+        assert_eq!(place_text(m("0182"), &[m("0120"), m("0138")]), "Nacka, Värmdö och Tyresö, Stockholms län");
+        // Places in more than one county: no county named.
+        assert_eq!(place_text(m("1480"), &[m("1384")]), "Göteborg och Kungsbacka");
+        assert_eq!(
+            place_text(m("0182"), &[m("0120"), m("0138"), m("0180"), m("1480")]),
+            "Nacka, Värmdö och 3 orter till"
+        );
+        assert_eq!(place_text_en(m("0182"), &[m("0120"), m("0138"), m("0180")]), "Nacka, Värmdö and 2 more places");
+    }
+
+    #[test]
+    fn counties_are_listed_once_in_order_of_first_place() {
+        let codes: Vec<&str> =
+            counties_of([m("1480"), m("1384"), m("1401"), m("1381")]).iter().map(|c| c.code).collect();
+        assert_eq!(codes, ["14", "13"]);
+    }
 }

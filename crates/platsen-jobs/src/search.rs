@@ -98,7 +98,10 @@ pub struct SearchHit {
     pub employer_slug: String,
     pub employer_name: String,
     pub role: Role,
+    /// The ad's first place.
     pub municipality: &'static Municipality,
+    /// The ad's further places.
+    pub more_places: Vec<&'static Municipality>,
     pub remote: RemoteMode,
     pub employment_type: EmploymentType,
     pub extent_percent: i64,
@@ -107,6 +110,18 @@ pub struct SearchHit {
     pub published_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
     pub featured: bool,
+}
+
+impl SearchHit {
+    /// Every place of the ad, the first first.
+    pub fn places(&self) -> impl Iterator<Item = &'static Municipality> + '_ {
+        std::iter::once(self.municipality).chain(self.more_places.iter().copied())
+    }
+
+    /// Where the job is, in Swedish (see [`crate::model::place_text`]).
+    pub fn place_text(&self) -> String {
+        crate::model::place_text(self.municipality, &self.more_places)
+    }
 }
 
 /// How many hits have one value of a dimension.

@@ -17,8 +17,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use platsen_taxonomy::Role;
 use platsen_taxonomy::survey::Sector;
+use platsen_taxonomy::{Municipality, Role};
 use serde_json::{Value, json};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -251,7 +251,7 @@ macro_rules! job_select {
         "select j.id, j.employer_id, e.slug as employer_slug, e.name as employer_name, e.sector as employer_sector,
                 e.requires_review as employer_requires_review,
                 j.slug, j.status, j.title,
-                j.description, j.description_source, j.description_format, j.role, j.municipality_code, j.remote, j.employment_type, j.extent_percent,
+                j.description, j.description_source, j.description_format, j.role, j.municipality_code, j.more_places, j.remote, j.employment_type, j.extent_percent,
                 j.salary_min, j.salary_max, j.salary_period, j.vacancies, j.application_deadline, j.start_text,
                 j.apply_url, j.apply_email, j.contacts, j.featured, j.published_at, j.expires_at, j.paid_until, j.closed_at,
                 j.rejection_reason, j.is_demo, j.version, j.created_at, j.updated_at, j.publish_at
@@ -402,6 +402,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (20, "scheduled publishing", include_str!("../../../migrations/postgres/0020_scheduled_publishing.sql")),
             (21, "per-ad daily counts", include_str!("../../../migrations/postgres/0021_ad_daily.sql")),
             (22, "employer profiles", include_str!("../../../migrations/postgres/0022_employer_profiles.sql")),
+            (23, "ad places", include_str!("../../../migrations/postgres/0023_ad_places.sql")),
         ]
     } else {
         &[
@@ -427,6 +428,7 @@ fn embedded_migrations(postgres: bool) -> Migrator {
             (20, "scheduled publishing", include_str!("../../../migrations/sqlite/0020_scheduled_publishing.sql")),
             (21, "per-ad daily counts", include_str!("../../../migrations/sqlite/0021_ad_daily.sql")),
             (22, "employer profiles", include_str!("../../../migrations/sqlite/0022_employer_profiles.sql")),
+            (23, "ad places", include_str!("../../../migrations/sqlite/0023_ad_places.sql")),
         ]
     };
     Migrator::with_migrations(
@@ -1372,9 +1374,10 @@ impl Store {
                 "insert into job_ads (employer_id, slug, status, title, description, role, municipality_code,
                      county_code, remote, employment_type, extent_percent, salary_min, salary_max, salary_period,
                      vacancies, application_deadline, start_text, apply_url, apply_email, contacts, featured,
-                     expires_at, is_demo, version, created_at, updated_at, description_source, description_format)
+                     expires_at, is_demo, version, created_at, updated_at, description_source, description_format,
+                     more_places)
                  values ($1, $2, 'draft', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                         $19, $20, $21, $22, 1, $23, $23, $24, $25)
+                         $19, $20, $21, $22, 1, $23, $23, $24, $25, $26)
                  returning id",
             )
             .bind(employer_id)
@@ -1402,6 +1405,7 @@ impl Store {
             .bind(now)
             .bind(sanitize::source_to_store(&job.description_source, job.description_format, &job.description))
             .bind(job.description_format.code())
+            .bind(places_column(&job.more_places))
             .fetch_one(&mut *tx)
             .await
             .map_err(unique_conflict("slug"))?;
@@ -1493,7 +1497,7 @@ impl Store {
                         remote = $8, employment_type = $9, extent_percent = $10, salary_min = $11, salary_max = $12,
                         salary_period = $13, vacancies = $14, application_deadline = $15, start_text = $16,
                         apply_url = $17, apply_email = $18, contacts = $19, featured = $20, expires_at = $21,
-                        description_source = $24, description_format = $25,
+                        description_source = $24, description_format = $25, more_places = $26,
                         status = case when $23 and status = 'published' then 'pending_review' else status end,
                         version = version + 1, updated_at = $22
                   where id = $1 and version = $2",
@@ -1523,6 +1527,7 @@ impl Store {
             .bind(back_to_review)
             .bind(sanitize::source_to_store(&next.description_source, next.description_format, &next.description))
             .bind(next.description_format.code())
+            .bind(places_column(&next.more_places))
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -1858,6 +1863,16 @@ fn authorize(actor: Actor, ad: &JobAd) -> Result<()> {
     }
 }
 
+/// An ad's further places as stored: their codes separated by spaces.
+fn places_column(places: &[&Municipality]) -> String {
+    places.iter().map(|m| m.code).collect::<Vec<_>>().join(" ")
+}
+
+/// The further places read back; `None` if a code is unknown.
+pub(crate) fn places_of_column(raw: &str) -> Option<Vec<&'static Municipality>> {
+    raw.split_ascii_whitespace().map(platsen_taxonomy::municipality).collect()
+}
+
 /// `base`, or `base-2`, `base-3`… whichever is free among `existing`.
 /// The fields that differ between an ad and its next version, old and new.
 fn diff(old: &JobAd, new: &ValidJob) -> Value {
@@ -1874,6 +1889,17 @@ fn diff(old: &JobAd, new: &ValidJob) -> Value {
     }
     cmp(&mut changes, "role", json!(old.role.code()), json!(new.role.code()));
     cmp(&mut changes, "municipality_code", json!(old.municipality.code), json!(new.municipality.code));
+    let codes = |first: &Municipality, more: &[&Municipality]| {
+        json!(std::iter::once(first).chain(more.iter().copied()).map(|m| m.code).collect::<Vec<_>>())
+    };
+    if !old.more_places.is_empty() || !new.more_places.is_empty() {
+        cmp(
+            &mut changes,
+            "municipality_codes",
+            codes(old.municipality, &old.more_places),
+            codes(new.municipality, &new.more_places),
+        );
+    }
     cmp(&mut changes, "remote", json!(old.remote.code()), json!(new.remote.code()));
     cmp(&mut changes, "employment_type", json!(old.employment_type.code()), json!(new.employment_type.code()));
     cmp(&mut changes, "extent_percent", json!(old.extent_percent), json!(new.extent_percent));
@@ -1954,6 +1980,7 @@ where
     }
     let role: String = r.try_get("role")?;
     let municipality: String = r.try_get("municipality_code")?;
+    let more_places: String = r.try_get("more_places")?;
     let remote: String = r.try_get("remote")?;
     let employment_type: String = r.try_get("employment_type")?;
     let salary_period: Option<String> = r.try_get("salary_period")?;
@@ -1990,6 +2017,7 @@ where
         role: Role::from_code(&role).ok_or_else(|| corrupt("role", &role))?,
         municipality: platsen_taxonomy::municipality(&municipality)
             .ok_or_else(|| corrupt("municipality", &municipality))?,
+        more_places: places_of_column(&more_places).ok_or_else(|| corrupt("more places", &more_places))?,
         remote: RemoteMode::from_code(&remote).ok_or_else(|| corrupt("remote", &remote))?,
         employment_type: EmploymentType::from_code(&employment_type)
             .ok_or_else(|| corrupt("employment type", &employment_type))?,

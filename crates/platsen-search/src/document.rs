@@ -20,10 +20,14 @@ pub struct JobDocument {
     pub employer_name: String,
     /// `slug|name`, the employer facet's value (slugs hold no `|`).
     pub employer_label: String,
-    pub municipality_code: String,
-    pub municipality: String,
-    pub county_code: String,
-    pub county: String,
+    /// Every place of the ad, the first first: a filter on any one finds it
+    /// (`municipality_code = "0182"` matches an array holding it), and the
+    /// facet counts it once per value.
+    pub municipality_code: Vec<String>,
+    pub municipality: Vec<String>,
+    /// The places' distinct counties.
+    pub county_code: Vec<String>,
+    pub county: Vec<String>,
     pub employment_type: String,
     pub remote: String,
     pub extent_percent: i64,
@@ -46,6 +50,7 @@ pub struct JobDocument {
 
 impl From<&JobAd> for JobDocument {
     fn from(ad: &JobAd) -> Self {
+        let counties = platsen_jobs::model::counties_of(ad.places());
         JobDocument {
             id: ad.id,
             version: ad.version,
@@ -57,10 +62,10 @@ impl From<&JobAd> for JobDocument {
             employer_slug: ad.employer_slug.clone(),
             employer_name: ad.employer_name.clone(),
             employer_label: format!("{}|{}", ad.employer_slug, ad.employer_name),
-            municipality_code: ad.municipality.code.into(),
-            municipality: ad.municipality.name.into(),
-            county_code: ad.municipality.county.code.into(),
-            county: ad.municipality.county.name.into(),
+            municipality_code: ad.places().map(|m| m.code.into()).collect(),
+            municipality: ad.places().map(|m| m.name.into()).collect(),
+            county_code: counties.iter().map(|c| c.code.into()).collect(),
+            county: counties.iter().map(|c| c.name.into()).collect(),
             employment_type: ad.employment_type.code().into(),
             remote: ad.remote.code().into(),
             extent_percent: ad.extent_percent,

@@ -382,7 +382,10 @@ struct HitFields {
     employer_slug: String,
     employer_name: String,
     role: String,
-    municipality_code: String,
+    /// An array; a single string in documents written before ads had
+    /// several places (until the index is rebuilt).
+    #[serde(deserialize_with = "one_or_many")]
+    municipality_code: Vec<String>,
     remote: String,
     employment_type: String,
     extent_percent: i64,
@@ -393,6 +396,19 @@ struct HitFields {
     published_at: i64,
     expires_at: i64,
     featured: bool,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match serde::Deserialize::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 const PRE: &str = "\u{E000}";
@@ -465,7 +481,11 @@ fn hit_from_document(d: HitFields, title_marked: &str, snippet_marked: &str) -> 
         title_highlighted: marked_html(title_marked),
         snippet: marked_html(snippet_marked),
         role: Role::from_code(&d.role)?,
-        municipality: platsen_taxonomy::municipality(&d.municipality_code)?,
+        municipality: platsen_taxonomy::municipality(d.municipality_code.first()?)?,
+        more_places: d.municipality_code[1..]
+            .iter()
+            .map(|c| platsen_taxonomy::municipality(c))
+            .collect::<Option<_>>()?,
         remote: RemoteMode::from_code(&d.remote)?,
         employment_type: EmploymentType::from_code(&d.employment_type)?,
         application_deadline: d.application_deadline.parse().ok()?,

@@ -96,6 +96,7 @@ mod tests {
             description_format: platsen_jobs::sanitize::DescriptionFormat::Markdown,
             role: platsen_taxonomy::Role::Upphandlare,
             municipality: platsen_taxonomy::municipality("0182").expect("Nacka"),
+            more_places: vec![],
             remote: model::RemoteMode::Hybrid,
             employment_type: model::EmploymentType::Tillsvidare,
             extent_percent: 100,
@@ -120,6 +121,7 @@ mod tests {
         };
         if full {
             ad.salary = Some(model::Salary { min: Some(42_000), max: None, period: model::SalaryPeriod::Month });
+            ad.more_places = vec![platsen_taxonomy::municipality("0120").expect("Värmdö")];
             ad.published_at = Some(now);
             ad.closed_at = Some(now + chrono::Duration::days(3));
             ad.rejection_reason = Some("Ange lön \"per månad\" <b>tack</b>".into());

@@ -31,8 +31,13 @@ pub struct TombstoneView {
     pub employer_id: i64,
     pub employer_slug: String,
     pub role: String,
+    /// The ad's first place.
     pub municipality_code: String,
     pub county_code: String,
+    /// Every place of the ad, the first first.
+    pub municipality_codes: Vec<String>,
+    /// The places' distinct counties.
+    pub county_codes: Vec<String>,
     /// The ad's version when it went away.
     pub version: i64,
 }
@@ -71,23 +76,30 @@ impl From<Change> for ChangeView {
                 reason: None,
                 removed: None,
             },
-            ChangeKind::Removed => ChangeView {
-                id: c.job_id,
-                change: ChangeCode::Removed,
-                cursor,
-                changed_at: c.at,
-                ad: None,
-                reason: c.reason.map(Into::into),
-                removed: Some(TombstoneView {
-                    slug: c.ad.slug,
-                    employer_id: c.ad.employer_id,
-                    employer_slug: c.ad.employer_slug,
-                    role: c.ad.role.code().into(),
-                    municipality_code: c.ad.municipality.code.into(),
-                    county_code: c.ad.municipality.county.code.into(),
-                    version: c.ad.version,
-                }),
-            },
+            ChangeKind::Removed => {
+                let municipality_codes = c.ad.places().map(|m| m.code.into()).collect();
+                let county_codes =
+                    platsen_jobs::model::counties_of(c.ad.places()).iter().map(|c| c.code.into()).collect();
+                ChangeView {
+                    id: c.job_id,
+                    change: ChangeCode::Removed,
+                    cursor,
+                    changed_at: c.at,
+                    ad: None,
+                    reason: c.reason.map(Into::into),
+                    removed: Some(TombstoneView {
+                        slug: c.ad.slug,
+                        employer_id: c.ad.employer_id,
+                        employer_slug: c.ad.employer_slug,
+                        role: c.ad.role.code().into(),
+                        municipality_code: c.ad.municipality.code.into(),
+                        county_code: c.ad.municipality.county.code.into(),
+                        municipality_codes,
+                        county_codes,
+                        version: c.ad.version,
+                    }),
+                }
+            }
         }
     }
 }

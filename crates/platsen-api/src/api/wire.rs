@@ -182,7 +182,14 @@ pub struct CreateJob {
     #[oai(nullable)]
     pub description_format: Option<DescriptionFormatCode>,
     pub role: RoleCode,
-    pub municipality_code: Code<codes::Municipality>,
+    /// Where the job is. An ad in several municipalities sends
+    /// `municipality_codes` instead (this one may then repeat its first).
+    #[oai(nullable)]
+    pub municipality_code: Option<Code<codes::Municipality>>,
+    /// Every municipality the ad is for, the main one first: up to 10,
+    /// distinct. The ad is found by a filter on any of them.
+    #[oai(nullable, validator(min_items = 1, max_items = 10))]
+    pub municipality_codes: Option<Vec<Code<codes::Municipality>>>,
     pub employment_type: EmploymentTypeCode,
     /// The last day to apply (a date in Swedish time).
     pub application_deadline: NaiveDate,
@@ -234,7 +241,8 @@ impl From<CreateJob> for JobInput {
             description: Some(b.description),
             description_format: b.description_format.map(Into::into),
             role: Some(b.role.into()),
-            municipality_code: Some(b.municipality_code.0),
+            municipality_code: b.municipality_code.map(|c| c.0),
+            municipality_codes: b.municipality_codes.map(|v| v.into_iter().map(|c| c.0).collect()),
             remote: b.remote.map(Into::into),
             employment_type: Some(b.employment_type.into()),
             extent_percent: b.extent_percent,
@@ -268,7 +276,11 @@ pub struct PatchJob {
     #[oai(nullable)]
     pub description_format: MaybeUndefined<DescriptionFormatCode>,
     pub role: MaybeUndefined<RoleCode>,
+    /// Sets the ad's one place (replacing all its places).
     pub municipality_code: MaybeUndefined<Code<codes::Municipality>>,
+    /// Sets the ad's places, the main one first (up to 10, distinct).
+    #[oai(validator(min_items = 1, max_items = 10))]
+    pub municipality_codes: MaybeUndefined<Vec<Code<codes::Municipality>>>,
     pub employment_type: MaybeUndefined<EmploymentTypeCode>,
     pub application_deadline: MaybeUndefined<NaiveDate>,
     #[oai(nullable)]
@@ -314,6 +326,9 @@ impl From<PatchJob> for JobPatch {
             description_format: patch(b.description_format),
             role: patch(b.role),
             municipality_code: patch(b.municipality_code.map_value(|c| c.0)),
+            municipality_codes: patch(
+                b.municipality_codes.map_value(|v| v.into_iter().map(|c| c.0).collect::<Vec<_>>()),
+            ),
             remote: patch(b.remote),
             employment_type: patch(b.employment_type),
             extent_percent: patch(b.extent_percent),
@@ -534,6 +549,17 @@ pub struct Location {
     pub county: String,
 }
 
+impl Location {
+    pub fn of(m: &platsen_taxonomy::Municipality) -> Self {
+        Location {
+            municipality_code: Code::new(m.code),
+            municipality: m.name.into(),
+            county_code: Code::new(m.county.code),
+            county: m.county.name.into(),
+        }
+    }
+}
+
 /// A salary range in SEK.
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct SalaryView {
@@ -580,7 +606,10 @@ pub struct JobView {
     #[oai(nullable)]
     pub occupation: Option<Coded>,
     pub employer: EmployerRef,
+    /// The ad's main place (the first of `locations`).
     pub location: Location,
+    /// Every place of the ad, the main one first.
+    pub locations: Vec<Location>,
     pub remote: RemoteCode,
     pub employment_type: EmploymentTypeCode,
     pub extent_percent: i64,
@@ -636,6 +665,7 @@ impl JobView {
     /// it may cost a pass over the HTML the public never needs).
     fn shown(ad: JobAd, with_source: bool) -> Self {
         let description_source = with_source.then(|| ad.description_source().into_owned());
+        let locations = ad.places().map(Location::of).collect();
         JobView {
             id: ad.id,
             slug: ad.slug,
@@ -647,12 +677,8 @@ impl JobView {
             role: Coded { code: ad.role.code().into(), name: ad.role.name_sv().into() },
             occupation: ad.role.ssyk().map(|o| Coded { code: o.code.into(), name: o.name.into() }),
             employer: EmployerRef { id: ad.employer_id, slug: ad.employer_slug, name: ad.employer_name },
-            location: Location {
-                municipality_code: Code::new(ad.municipality.code),
-                municipality: ad.municipality.name.into(),
-                county_code: Code::new(ad.municipality.county.code),
-                county: ad.municipality.county.name.into(),
-            },
+            location: Location::of(ad.municipality),
+            locations,
             remote: ad.remote.into(),
             employment_type: ad.employment_type.into(),
             extent_percent: ad.extent_percent,
@@ -998,7 +1024,10 @@ pub struct HitView {
     pub snippet: String,
     pub employer: EmployerRef,
     pub role: Coded,
+    /// The ad's main place (the first of `locations`).
     pub location: Location,
+    /// Every place of the ad, the main one first.
+    pub locations: Vec<Location>,
     pub remote: RemoteCode,
     pub employment_type: EmploymentTypeCode,
     pub extent_percent: i64,
@@ -1015,6 +1044,7 @@ pub struct HitView {
 
 impl HitView {
     pub fn from_hit(h: platsen_jobs::search::SearchHit, today: NaiveDate) -> Self {
+        let locations = h.places().map(Location::of).collect();
         HitView {
             closing_soon: platsen_app::search::closing_soon(h.application_deadline, today),
             id: h.id,
@@ -1024,12 +1054,8 @@ impl HitView {
             snippet: h.snippet,
             employer: EmployerRef { id: h.employer_id, slug: h.employer_slug, name: h.employer_name },
             role: Coded { code: h.role.code().into(), name: h.role.name_sv().into() },
-            location: Location {
-                municipality_code: Code::new(h.municipality.code),
-                municipality: h.municipality.name.into(),
-                county_code: Code::new(h.municipality.county.code),
-                county: h.municipality.county.name.into(),
-            },
+            location: Location::of(h.municipality),
+            locations,
             remote: h.remote.into(),
             employment_type: h.employment_type.into(),
             extent_percent: h.extent_percent,

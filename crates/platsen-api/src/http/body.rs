@@ -179,15 +179,25 @@ fn open_field(prefix: &[u8]) -> Option<String> {
     String::from_utf8(prefix[a..b].to_vec()).ok().filter(|k| k.len() <= 64)
 }
 
+/// Properties a body (named by its schema) needs one of, which the spec
+/// therefore cannot mark required: the first is reported missing when
+/// neither is given (a new ad's one place, or its several).
+const ONE_OF: &[(&str, &str, &str)] = &[("CreateJob", "municipality_code", "municipality_codes")];
+
 /// The required properties of `T`'s schema, read from what poem-openapi
-/// documents, so the spec and the check cannot disagree.
-fn required_fields<T: Type>() -> Vec<&'static str> {
+/// documents, so the spec and the check cannot disagree; and `T`'s pairs
+/// in [`ONE_OF`].
+fn required_fields<T: Type>() -> (Vec<&'static str>, Vec<(&'static str, &'static str)>) {
     let mut registry = Registry::new();
     T::register(&mut registry);
-    match T::schema_ref() {
-        MetaSchemaRef::Reference(name) => registry.schemas.get(&name).map(|s| s.required.clone()).unwrap_or_default(),
-        MetaSchemaRef::Inline(schema) => schema.required.clone(),
-    }
+    let schema = match T::schema_ref() {
+        MetaSchemaRef::Reference(name) => registry.schemas.get(&name).cloned(),
+        MetaSchemaRef::Inline(schema) => Some(*schema),
+    };
+    let Some(schema) = schema else { return (Vec::new(), Vec::new()) };
+    let name = T::name();
+    let pairs = ONE_OF.iter().filter(|(body, _, _)| *body == name).map(|(_, a, b)| (*a, *b)).collect();
+    (schema.required.clone(), pairs)
 }
 
 fn bad(field: &str, code: &str, message: String) -> ApiError {
@@ -206,8 +216,10 @@ pub fn parse<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let Some(object) = value.as_object() else {
         return Err(bad("body", "invalid_type", "Begäran ska vara ett JSON-objekt.".into()));
     };
-    let missing: Vec<&str> =
-        required_fields::<T>().into_iter().filter(|f| object.get(*f).is_none_or(serde_json::Value::is_null)).collect();
+    let absent = |f: &str| object.get(f).is_none_or(serde_json::Value::is_null);
+    let (required, one_of) = required_fields::<T>();
+    let mut missing: Vec<&str> = required.into_iter().filter(|f| absent(f)).collect();
+    missing.extend(one_of.into_iter().filter(|(a, b)| absent(a) && absent(b)).map(|(a, _)| a));
     if !missing.is_empty() {
         let mut p = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use askama::Template;
 use chrono::NaiveDate;
 use platsen_jobs::input::{ContactInput, JobInput, JobPatch, Patch};
-use platsen_jobs::model::{Actor, EmploymentType, JobAd, JobStatus, RemoteMode, SalaryPeriod};
+use platsen_jobs::model::{Actor, EmploymentType, JobAd, JobStatus, MAX_PLACES, RemoteMode, SalaryPeriod};
 use platsen_jobs::sanitize::DescriptionFormat;
 use platsen_jobs::store::Session;
 use platsen_jobs::{FieldError, Lifecycle};
@@ -392,10 +392,33 @@ struct AdForm {
     start_text: Option<String>,
     apply_url: Option<String>,
     apply_email: Option<String>,
-    /// The contact people's fields, `contact_name_1` … `contact_phone_5`
-    /// (see [`contact_key`]).
+    /// The numbered fields: the contact people's, `contact_name_1` …
+    /// `contact_phone_5` (see [`contact_key`]), and the further places,
+    /// `place_2` … `place_10` (see [`place_key`]).
     #[serde(flatten)]
     contacts: HashMap<String, String>,
+}
+
+/// The form field of the ad's `n`th place (2-based: the first is
+/// `municipality_code`).
+fn place_key(n: usize) -> String {
+    format!("place_{n}")
+}
+
+/// The label of the ad's `n`th place's field (2-based).
+fn place_label(n: usize) -> &'static str {
+    const LABELS: [&str; MAX_PLACES - 1] = [
+        "Kommun 2 (valfri)",
+        "Kommun 3 (valfri)",
+        "Kommun 4 (valfri)",
+        "Kommun 5 (valfri)",
+        "Kommun 6 (valfri)",
+        "Kommun 7 (valfri)",
+        "Kommun 8 (valfri)",
+        "Kommun 9 (valfri)",
+        "Kommun 10 (valfri)",
+    ];
+    LABELS[n - 2]
 }
 
 /// The parts of a contact person in the form, in order.
@@ -429,10 +452,11 @@ impl AdForm {
             apply_url: ad.apply_url.clone(),
             apply_email: ad.apply_email.clone(),
             contacts: ad
-                .contacts
+                .more_places
                 .iter()
                 .enumerate()
-                .flat_map(|(i, c)| {
+                .map(|(i, m)| (place_key(i + 2), m.code.to_owned()))
+                .chain(ad.contacts.iter().enumerate().flat_map(|(i, c)| {
                     [
                         ("name", Some(c.name.clone())),
                         ("title", c.title.clone()),
@@ -441,7 +465,7 @@ impl AdForm {
                     ]
                     .into_iter()
                     .filter_map(move |(part, v)| v.map(|v| (contact_key(part, i + 1), v)))
-                })
+                }))
                 .collect(),
         }
     }
@@ -456,6 +480,11 @@ impl AdForm {
                     .any(|p| self.contacts.get(&contact_key(p, *n)).is_some_and(|v| !v.trim().is_empty()))
             })
             .collect()
+    }
+
+    /// The further place fields (2-based) with a municipality chosen, in order.
+    fn place_blocks(&self) -> Vec<usize> {
+        (2..=MAX_PLACES).filter(|n| self.contacts.get(&place_key(*n)).is_some_and(|v| !v.trim().is_empty())).collect()
     }
 
     /// The form as domain input, with the problems of values that are not
@@ -513,12 +542,22 @@ impl AdForm {
             })
             .filter(|c| *c != ContactInput::default())
             .collect();
+        let municipality_code = text(&self.municipality_code);
+        // Further places go with the first; without a first, the first is
+        // what is missing.
+        let more: Vec<String> =
+            self.place_blocks().iter().filter_map(|n| text(&self.contacts.get(&place_key(*n)).cloned())).collect();
+        let municipality_codes = match &municipality_code {
+            Some(first) if !more.is_empty() => Some(std::iter::once(first.clone()).chain(more).collect()),
+            _ => None,
+        };
         let input = JobInput {
             title: text(&self.title),
             description: text(&self.description),
             description_format: Some(format),
             role,
-            municipality_code: text(&self.municipality_code),
+            municipality_code,
+            municipality_codes,
             remote: remote.or(Some(RemoteMode::OnSite)),
             employment_type,
             extent_percent,
@@ -556,6 +595,7 @@ fn patch_of(input: JobInput, ad: &JobAd) -> JobPatch {
         description_format: Patch::Set(format),
         role: input.role.map_or(Patch::Null, Patch::Set),
         municipality_code: p(input.municipality_code),
+        municipality_codes: input.municipality_codes.map_or(Patch::Absent, Patch::Set),
         remote: input.remote.map_or(Patch::Null, Patch::Set),
         employment_type: input.employment_type.map_or(Patch::Null, Patch::Set),
         extent_percent: input.extent_percent.map_or(Patch::Null, Patch::Set),
@@ -676,29 +716,45 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
     };
     let role = v(&form.role);
     let municipality = v(&form.municipality_code);
-    let mut municipalities: Vec<OptionGroup> = vec![OptionGroup {
-        label: String::new(),
-        options: vec![Choice { value: String::new(), label: "Välj kommun".into(), selected: municipality.is_empty() }],
-    }];
     // Counties and their municipalities by name, in Swedish order.
     let mut counties: Vec<&platsen_taxonomy::County> = platsen_taxonomy::counties().iter().collect();
     counties.sort_by(|a, b| platsen_taxonomy::swedish_cmp(a.name, b.name));
-    for county in counties {
-        let mut in_county: Vec<&platsen_taxonomy::Municipality> =
-            platsen_taxonomy::municipalities().iter().filter(|m| m.county.code == county.code).collect();
-        in_county.sort_by(|a, b| platsen_taxonomy::swedish_cmp(a.name, b.name));
-        municipalities.push(OptionGroup {
-            label: county.name.to_owned(),
-            options: in_county
-                .into_iter()
-                .map(|m| Choice {
-                    value: m.code.to_owned(),
-                    label: m.name.to_owned(),
-                    selected: m.code == municipality,
-                })
-                .collect(),
-        });
-    }
+    let municipality_groups = |selected: &str, none: &str| {
+        let mut groups: Vec<OptionGroup> = vec![OptionGroup {
+            label: String::new(),
+            options: vec![Choice { value: String::new(), label: none.into(), selected: selected.is_empty() }],
+        }];
+        for county in &counties {
+            let mut in_county: Vec<&platsen_taxonomy::Municipality> =
+                platsen_taxonomy::municipalities().iter().filter(|m| m.county.code == county.code).collect();
+            in_county.sort_by(|a, b| platsen_taxonomy::swedish_cmp(a.name, b.name));
+            groups.push(OptionGroup {
+                label: county.name.to_owned(),
+                options: in_county
+                    .into_iter()
+                    .map(|m| Choice {
+                        value: m.code.to_owned(),
+                        label: m.name.to_owned(),
+                        selected: m.code == selected,
+                    })
+                    .collect(),
+            });
+        }
+        groups
+    };
+    // The further places chosen, and one empty field for another (up to
+    // the most an ad may have).
+    let given = form.place_blocks().last().copied().unwrap_or(1);
+    let more_places: Vec<FieldView> = (2..=(given + 1).min(MAX_PLACES))
+        .map(|n| {
+            let key = place_key(n);
+            let value = form.contacts.get(&key).cloned().unwrap_or_default();
+            FieldView {
+                groups: municipality_groups(value.trim(), "Ingen"),
+                ..field(&key, place_label(n), "select", String::new())
+            }
+        })
+        .collect();
     let html_source = form.description_format.as_deref() == Some("html");
     let description_hint = if html_source {
         "Texten är skriven i HTML (till exempel från ert rekryteringssystem). Rubriker, stycken, listor och \
@@ -734,7 +790,11 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
                 },
                 FieldView {
                     required: true,
-                    groups: municipalities,
+                    groups: municipality_groups(&municipality, "Välj kommun"),
+                    hint: Some(
+                        "Gäller annonsen flera kommuner? Välj dem nedan, högst tio; fler rutor visas när du har \
+                         sparat. Annonsen hittas då på var och en.",
+                    ),
                     ..field("municipality_code", "Kommun", "select", String::new())
                 },
                 FieldView {
@@ -800,6 +860,8 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
             ],
         },
     ];
+    let after = sets[0].fields.iter().position(|f| f.name == "municipality_code").map_or(0, |i| i + 1);
+    sets[0].fields.splice(after..after, more_places);
     // The contact people given, and one empty block for another (up to five).
     let given = form.contact_blocks().last().copied().unwrap_or(0);
     let blocks = (given + 1).clamp(2, platsen_jobs::input::limits::CONTACTS_MAX);
@@ -827,7 +889,14 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
 
 /// The form's field for an error reported by the domain; `blocks` are the
 /// form's contact blocks that were filled in, in the order the domain got them.
-fn form_field(field: &str, blocks: &[usize]) -> String {
+fn form_field(field: &str, blocks: &[usize], places: &[usize]) -> String {
+    if let Some(rest) = field.strip_prefix("municipality_codes") {
+        let i = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|i| i.parse::<usize>().ok());
+        return match i {
+            Some(i) if i >= 1 => places.get(i - 1).map_or_else(|| "municipality_code".to_owned(), |n| place_key(*n)),
+            _ => "municipality_code".to_owned(),
+        };
+    }
     let Some(rest) = field.strip_prefix("contacts") else { return field.to_owned() };
     let parsed = rest
         .strip_prefix('[')
@@ -843,6 +912,8 @@ fn form_field(field: &str, blocks: &[usize]) -> String {
 fn form_fields() -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> =
         FORM_FIELDS.iter().map(|(f, label)| ((*f).to_owned(), (*label).to_owned())).collect();
+    let after = all.iter().position(|(f, _)| f == "municipality_code").map_or(0, |i| i + 1);
+    all.splice(after..after, (2..=MAX_PLACES).map(|n| (place_key(n), format!("Kommun {n}"))));
     for n in 1..=platsen_jobs::input::limits::CONTACTS_MAX {
         let who = if n == 1 { "Kontaktpersonens".to_owned() } else { format!("Kontaktperson {n}:s") };
         for (part, what) in CONTACT_PARTS.iter().zip(["namn", "titel", "e-post", "telefon"]) {
@@ -880,10 +951,11 @@ struct FormErrors {
 fn form_errors(form: &AdForm, own: Vec<FieldError>, domain: Vec<FieldError>) -> FormErrors {
     let fields = form_fields();
     let blocks = form.contact_blocks();
+    let places = form.place_blocks();
     let mut by_field: HashMap<String, String> = HashMap::new();
     let mut other = Vec::new();
     for e in own.into_iter().chain(domain) {
-        let f = form_field(&e.field, &blocks);
+        let f = form_field(&e.field, &blocks, &places);
         if fields.iter().any(|(name, _)| *name == f) {
             by_field.entry(f).or_insert(e.message);
         } else {

@@ -211,7 +211,11 @@ pub(super) async fn jobs(
             id: h.id,
             title: h.title.clone(),
             url: format!("{base}/jobb/{}", h.slug),
-            place: format!("{}, {}", h.municipality.name, h.municipality.county.name),
+            place: if english {
+                platsen_jobs::model::place_text_en(h.municipality, &h.more_places)
+            } else {
+                h.place_text()
+            },
             employment_type: h.employment_type.name_sv().to_owned(),
             deadline: h.application_deadline.to_string(),
             deadline_text: if english {

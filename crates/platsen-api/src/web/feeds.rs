@@ -55,7 +55,7 @@ impl Feed {
     fn summary(hit: &SearchHit) -> String {
         let mut parts = vec![
             hit.employer_name.clone(),
-            format!("{}, {}", hit.municipality.name, hit.municipality.county.name),
+            hit.place_text(),
             hit.employment_type.name_sv().to_owned(),
             format!("Sista ansökningsdag {}", swedish_date(hit.application_deadline)),
         ];
@@ -259,6 +259,7 @@ pub(super) async fn json_feed(state: Data<&AppState>, base: Data<&PublicUrl>, pa
                     "role": hit.role.code(),
                     "municipality_code": hit.municipality.code,
                     "county_code": hit.municipality.county.code,
+                    "municipality_codes": hit.places().map(|m| m.code).collect::<Vec<_>>(),
                     "application_deadline": hit.application_deadline.to_string(),
                 },
             })

@@ -280,6 +280,7 @@ fn hit_items(
     let today = platsen_jobs::validate::today_in_sweden(now);
     hits.into_iter()
         .map(|h| HitItem {
+            place: h.place_text(),
             logo: LogoImg::of(logos.get(&h.employer_id)),
             published: Published::of(h.published_at, now),
             title: h.title,
@@ -289,7 +290,6 @@ fn hit_items(
             snippet_html: h.snippet,
             employer: h.employer_name,
             employer_slug: h.employer_slug,
-            place: format!("{}, {}", h.municipality.name, h.municipality.county.name),
             employment: h.employment_type.name_sv().to_owned(),
             deadline: swedish_date(h.application_deadline),
             featured: h.featured,
@@ -386,7 +386,7 @@ async fn search_page(state: Data<&AppState>, req: &poem::Request, params: Query<
             Ok(ads) => ads
                 .into_iter()
                 .map(|ad| FeaturedItem {
-                    place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+                    place: ad.place_text(),
                     slug: ad.slug,
                     title: ad.title,
                     employer: ad.employer_name,
@@ -551,20 +551,28 @@ pub fn job_posting_json_ld(ad: &JobAd, base: &str, logo: Option<&platsen_jobs::m
             "name": ad.employer_name,
             "sameAs": format!("{base}/arbetsgivare/{}", ad.employer_slug),
         },
-        "jobLocation": {
-            "@type": "Place",
-            "address": {
-                "@type": "PostalAddress",
-                "addressLocality": ad.municipality.name,
-                "addressRegion": ad.municipality.county.name,
-                "addressCountry": "SE",
-            },
-        },
         // Applications are made on the employer's own site or by e-mail.
         "directApply": false,
         "totalJobOpenings": ad.vacancies,
         "url": format!("{base}/jobb/{}", ad.slug),
     });
+    // One Place per place of the ad (an array only when there are several,
+    // as Google's guidelines show it).
+    let mut places: Vec<serde_json::Value> = ad
+        .places()
+        .map(|m| {
+            serde_json::json!({
+                "@type": "Place",
+                "address": {
+                    "@type": "PostalAddress",
+                    "addressLocality": m.name,
+                    "addressRegion": m.county.name,
+                    "addressCountry": "SE",
+                },
+            })
+        })
+        .collect();
+    posting["jobLocation"] = if places.len() == 1 { places.remove(0) } else { places.into() };
     if let Some(logo) = logo {
         posting["hiringOrganization"]["logo"] = format!("{base}{}", logo.path()).into();
     }
@@ -635,7 +643,7 @@ struct SimilarJob {
 impl SimilarJob {
     fn of(j: JobAd, now: chrono::DateTime<chrono::Utc>) -> SimilarJob {
         SimilarJob {
-            place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
+            place: j.place_text(),
             deadline: swedish_date(j.application_deadline),
             published: Published::of(j.published_at, now),
             employer: j.employer_name,
@@ -681,7 +689,7 @@ async fn gone_page(state: &AppState, ad: &JobAd) -> Response {
         title: ad.title.clone(),
         employer: ad.employer_name.clone(),
         employer_slug: ad.employer_slug.clone(),
-        place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+        place: ad.place_text(),
         why,
         role_name: ad.role.name_sv().to_lowercase(),
         role_href: format!("/jobb?role={}", ad.role.code()),
@@ -799,7 +807,7 @@ pub(crate) async fn render_job(state: &AppState, base: &str, ad: &JobAd, saved: 
         url,
         employer: ad.employer_name.clone(),
         employer_slug: ad.employer_slug.clone(),
-        place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+        place: ad.place_text(),
         employment: ad.employment_type.name_sv().to_owned(),
         extent: format!("{} %", ad.extent_percent),
         remote: ad.remote.name_sv().to_owned(),
@@ -882,7 +890,7 @@ async fn employer_page(state: Data<&AppState>, base: Data<&PublicUrl>, slug: Pat
             .into_iter()
             .map(|j| EmployerJob {
                 published: Published::of(j.published_at, now),
-                place: format!("{}, {}", j.municipality.name, j.municipality.county.name),
+                place: j.place_text(),
                 deadline: swedish_date(j.application_deadline),
                 slug: j.slug,
                 title: j.title,

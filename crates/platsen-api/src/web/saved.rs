@@ -83,7 +83,7 @@ async fn render(
                     format!("/sparade?{}", query_of(&others))
                 },
                 href: format!("/jobb/{}?sparade={}", ad.slug, kept.join(",")),
-                place: format!("{}, {}", ad.municipality.name, ad.municipality.county.name),
+                place: ad.place_text(),
                 deadline: swedish_date(ad.application_deadline),
                 published: Published::of(ad.published_at, now),
                 employer: ad.employer_name,

@@ -154,6 +154,10 @@ struct Snapshot {
     description: String,
     role: String,
     municipality: String,
+    /// The further places' codes (left out when there are none, as in
+    /// rows written before ads had several places).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    more_places: Vec<String>,
     remote: String,
     employment_type: String,
     extent_percent: i64,
@@ -190,6 +194,7 @@ impl Snapshot {
             description: ad.description.clone(),
             role: ad.role.code().to_owned(),
             municipality: ad.municipality.code.to_owned(),
+            more_places: ad.more_places.iter().map(|m| m.code.to_owned()).collect(),
             remote: ad.remote.code().to_owned(),
             employment_type: ad.employment_type.code().to_owned(),
             extent_percent: ad.extent_percent,
@@ -241,6 +246,11 @@ impl Snapshot {
             description: self.description,
             role: code("role", &self.role, Role::from_code(&self.role))?,
             municipality: code("municipality", &self.municipality, platsen_taxonomy::municipality(&self.municipality))?,
+            more_places: self
+                .more_places
+                .iter()
+                .map(|m| code("municipality", m, platsen_taxonomy::municipality(m)))
+                .collect::<Result<_>>()?,
             remote: code("remote", &self.remote, RemoteMode::from_code(&self.remote))?,
             employment_type: code(
                 "employment type",
