@@ -109,10 +109,21 @@ async fn an_ad_in_several_municipalities_is_found_by_each(app: &TestApp) {
     // The list page, filtered on a further place, shows it.
     let list = app.get("/jobb?municipality=1384").await;
     assert!(list.text.contains("Upphandlare till Västkusten") && !list.text.contains("Upphandlare till Nacka"));
+    // With four places the list shortens, the ad's own page names them all.
+    let four = json!({ "municipality_codes": ["1480", "1401", "1384", "1481"] });
+    let r = app.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(&key), Some(four)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let page = app.get(&format!("/jobb/{slug}")).await;
+    assert!(page.text.contains("Göteborg, Härryda, Kungsbacka och Mölndal"), "{}", page.text);
+    let list = app.get("/jobb?municipality=1481").await;
+    assert!(list.text.contains("Göteborg, Härryda och 2 orter till"), "{}", list.text);
+    let three = json!({ "municipality_codes": ["1480", "1401", "1384"] });
+    assert_eq!(app.call(Method::PATCH, &format!("/api/v1/jobs/{id}"), Some(&key), Some(three)).await.status, 200);
     // The JSON feed carries every code.
     let feed = app.get("/feeds/jobs.json?county=13").await;
     assert_eq!(feed.status, StatusCode::OK, "{}", feed.text);
     assert_eq!(feed.body["items"][0]["_platsen"]["municipality_codes"], json!(["1480", "1401", "1384"]));
+    assert_eq!(feed.body["items"][0]["_platsen"]["county_codes"], json!(["14", "13"]));
 
     // A patch replaces the places; the old ones no longer find it.
     let path = format!("/api/v1/jobs/{id}");
@@ -132,6 +143,15 @@ async fn an_ad_in_several_municipalities_is_found_by_each(app: &TestApp) {
     let both = json!({ "municipality_code": "1480", "municipality_codes": ["1480", "1401"] });
     let r = app.call(Method::PATCH, &path, Some(&key), Some(both)).await;
     assert_eq!(codes(&r.body), ["1480", "1401"], "{}", r.text);
+    // A client that knows only the single code and sends back what it read
+    // keeps the further places; a list of one makes it an ad in one place.
+    let old_client = json!({ "title": "Upphandlare till Västkusten", "municipality_code": "1480" });
+    let r = app.call(Method::PATCH, &path, Some(&key), Some(old_client)).await;
+    assert_eq!(codes(&r.body), ["1480", "1401"], "{}", r.text);
+    let r = app.call(Method::PATCH, &path, Some(&key), Some(json!({ "municipality_codes": ["1480"] }))).await;
+    assert_eq!(codes(&r.body), ["1480"], "{}", r.text);
+    let both = json!({ "municipality_codes": ["1480", "1401"] });
+    assert_eq!(app.call(Method::PATCH, &path, Some(&key), Some(both)).await.status, StatusCode::OK);
     // The change stream carries the places.
     let stream = app.get("/api/v1/stream?limit=1000").await;
     assert_eq!(stream.status, StatusCode::OK, "{}", stream.text);

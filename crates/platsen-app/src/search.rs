@@ -303,15 +303,15 @@ impl App {
         let counties = platsen_jobs::model::counties_of(ad.places());
         let in_county =
             |code: &str| JobFilter { role: Some(ad.role), county_code: Some(code.to_owned()), ..Default::default() };
-        let mut filters: Vec<JobFilter> = counties.iter().map(|c| in_county(c.code)).collect();
+        let mut codes: Vec<&str> = counties.iter().map(|c| c.code).collect();
         for c in &counties {
-            filters.extend(
-                platsen_taxonomy::neighbouring_counties(c.code)
-                    .iter()
-                    .filter(|n| !counties.iter().any(|o| o.code == **n))
-                    .map(|n| in_county(n)),
-            );
+            for n in platsen_taxonomy::neighbouring_counties(c.code) {
+                if !codes.contains(n) {
+                    codes.push(n);
+                }
+            }
         }
+        let mut filters: Vec<JobFilter> = codes.into_iter().map(in_county).collect();
         filters.push(JobFilter { role: Some(ad.role), ..Default::default() });
         filters.push(JobFilter { employer: Some(IdOrSlug::Id(ad.employer_id)), ..Default::default() });
         let mut out: Vec<platsen_jobs::model::JobAd> = Vec::new();

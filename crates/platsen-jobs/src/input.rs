@@ -91,7 +91,8 @@ pub struct JobPatch {
     pub description: Patch<String>,
     pub description_format: Patch<DescriptionFormat>,
     pub role: Patch<Role>,
-    /// Sets the ad's places to this one.
+    /// Sets the ad's places to this one (the ad's first place alone changes
+    /// nothing, see [`JobPatch::apply_to`]).
     pub municipality_code: Patch<String>,
     /// Sets the ad's places to these.
     pub municipality_codes: Patch<Vec<String>>,
@@ -192,12 +193,17 @@ impl JobPatch {
         self.description.apply(&mut input.description);
         self.description_format.apply(&mut input.description_format);
         self.role.apply(&mut input.role);
-        // Either form of the places replaces all of them.
-        if self.municipality_code != Patch::Absent || self.municipality_codes != Patch::Absent {
+        // Either form of the places replaces all of them, except that a lone
+        // `municipality_code` naming the ad's first place changes nothing: a
+        // client that sends back the whole ad it read, not knowing of
+        // `municipality_codes`, keeps the further places.
+        let first_again = self.municipality_codes == Patch::Absent
+            && matches!(&self.municipality_code, Patch::Set(c) if c.trim() == ad.municipality.code);
+        if !first_again && (self.municipality_code != Patch::Absent || self.municipality_codes != Patch::Absent) {
             input.municipality_codes = None;
+            self.municipality_code.apply(&mut input.municipality_code);
+            self.municipality_codes.apply(&mut input.municipality_codes);
         }
-        self.municipality_code.apply(&mut input.municipality_code);
-        self.municipality_codes.apply(&mut input.municipality_codes);
         self.remote.apply(&mut input.remote);
         self.employment_type.apply(&mut input.employment_type);
         self.extent_percent.apply(&mut input.extent_percent);

@@ -290,9 +290,14 @@ impl JobAd {
         std::iter::once(self.municipality).chain(self.more_places.iter().copied())
     }
 
-    /// Where the job is, in Swedish (see [`place_text`]).
+    /// Where the job is, in Swedish, short enough for a list (see [`place_text`]).
     pub fn place_text(&self) -> String {
         place_text(self.municipality, &self.more_places)
+    }
+
+    /// Every place of the ad by name (see [`place_text_full`]).
+    pub fn place_text_full(&self) -> String {
+        place_text_full(self.municipality, &self.more_places)
     }
 }
 
@@ -304,24 +309,34 @@ pub const MAX_PLACES: usize = 10;
 /// one county; "Nacka, Uppsala och Västerås" otherwise; and "Nacka, Värmdö
 /// och 4 orter till" beyond three places.
 pub fn place_text(first: &Municipality, more: &[&'static Municipality]) -> String {
-    place_words(first, more, "och", "orter till")
+    place_words(first, more, "och", Some("orter till"))
+}
+
+/// Every place by name, for the ad's own page and its review: "Göteborg,
+/// Härryda, Kungsbacka och Mölndal" (with the county when they share one).
+pub fn place_text_full(first: &Municipality, more: &[&'static Municipality]) -> String {
+    place_words(first, more, "och", None)
 }
 
 /// [`place_text`] in English, for the embed's `lang=en` ("Nacka, Värmdö and
 /// 4 more places").
 pub fn place_text_en(first: &Municipality, more: &[&'static Municipality]) -> String {
-    place_words(first, more, "and", "more places")
+    place_words(first, more, "and", Some("more places"))
 }
 
-fn place_words(first: &Municipality, more: &[&'static Municipality], and: &str, more_places: &str) -> String {
+/// The places' names; beyond three, the first two and how many more when
+/// `more_places` says how to put it.
+fn place_words(first: &Municipality, more: &[&'static Municipality], and: &str, more_places: Option<&str>) -> String {
     if more.is_empty() {
         return format!("{}, {}", first.name, first.county.name);
     }
     let names: Vec<&str> = std::iter::once(first.name).chain(more.iter().map(|m| m.name)).collect();
-    if names.len() > 3 {
+    if let Some(more_places) = more_places
+        && names.len() > 3
+    {
         return format!("{}, {} {and} {} {more_places}", names[0], names[1], names.len() - 2);
     }
-    let (last, rest) = names.split_last().expect("two or three names");
+    let (last, rest) = names.split_last().expect("at least two names");
     let listed = format!("{} {and} {last}", rest.join(", "));
     if more.iter().all(|m| m.county.code == first.county.code) {
         format!("{listed}, {}", first.county.name)
@@ -402,6 +417,12 @@ mod tests {
             "Nacka, Värmdö och 3 orter till"
         );
         assert_eq!(place_text_en(m("0182"), &[m("0120"), m("0138"), m("0180")]), "Nacka, Värmdö and 2 more places");
+        // In full, on the ad's own page.
+        assert_eq!(
+            place_text_full(m("0182"), &[m("0120"), m("0138"), m("0180")]),
+            "Nacka, Värmdö, Tyresö och Stockholm, Stockholms län"
+        );
+        assert_eq!(place_text_full(m("0182"), &[m("0120")]), place_text(m("0182"), &[m("0120")]));
     }
 
     #[test]

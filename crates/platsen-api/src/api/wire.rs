@@ -276,7 +276,9 @@ pub struct PatchJob {
     #[oai(nullable)]
     pub description_format: MaybeUndefined<DescriptionFormatCode>,
     pub role: MaybeUndefined<RoleCode>,
-    /// Sets the ad's one place (replacing all its places).
+    /// Sets the ad's one place, replacing all its places; the ad's current
+    /// first place alone changes nothing (so a client that sends back the
+    /// ad it read keeps its further places).
     pub municipality_code: MaybeUndefined<Code<codes::Municipality>>,
     /// Sets the ad's places, the main one first (up to 10, distinct).
     #[oai(validator(min_items = 1, max_items = 10))]

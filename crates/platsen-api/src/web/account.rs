@@ -594,8 +594,13 @@ fn patch_of(input: JobInput, ad: &JobAd) -> JobPatch {
         description,
         description_format: Patch::Set(format),
         role: input.role.map_or(Patch::Null, Patch::Set),
+        // The form always names every place, so clearing the further ones
+        // leaves one place.
+        municipality_codes: input
+            .municipality_codes
+            .or_else(|| input.municipality_code.clone().map(|c| vec![c]))
+            .map_or(Patch::Absent, Patch::Set),
         municipality_code: p(input.municipality_code),
-        municipality_codes: input.municipality_codes.map_or(Patch::Absent, Patch::Set),
         remote: input.remote.map_or(Patch::Null, Patch::Set),
         employment_type: input.employment_type.map_or(Patch::Null, Patch::Set),
         extent_percent: input.extent_percent.map_or(Patch::Null, Patch::Set),
@@ -792,8 +797,8 @@ fn fieldsets(form: &AdForm, errors: &HashMap<String, String>) -> Vec<Fieldset> {
                     required: true,
                     groups: municipality_groups(&municipality, "Välj kommun"),
                     hint: Some(
-                        "Gäller annonsen flera kommuner? Välj dem nedan, högst tio; fler rutor visas när du har \
-                         sparat. Annonsen hittas då på var och en.",
+                        "Gäller annonsen flera kommuner? Välj dem nedan, högst tio kommuner sammanlagt; fler rutor \
+                         visas när du har sparat. Annonsen hittas då vid sökning på var och en av dem.",
                     ),
                     ..field("municipality_code", "Kommun", "select", String::new())
                 },

@@ -252,7 +252,7 @@ fn queue_item(ad: &JobAd) -> QueueItem {
         title: ad.title.clone(),
         employer: ad.employer_name.clone(),
         employer_id: ad.employer_id,
-        place: ad.place_text(),
+        place: ad.place_text_full(),
         deadline: super::swedish_date(ad.application_deadline),
         waiting_since: when(ad.updated_at),
         reason: String::new(),

@@ -260,6 +260,7 @@ pub(super) async fn json_feed(state: Data<&AppState>, base: Data<&PublicUrl>, pa
                     "municipality_code": hit.municipality.code,
                     "county_code": hit.municipality.county.code,
                     "municipality_codes": hit.places().map(|m| m.code).collect::<Vec<_>>(),
+                    "county_codes": platsen_jobs::model::counties_of(hit.places()).iter().map(|c| c.code).collect::<Vec<_>>(),
                     "application_deadline": hit.application_deadline.to_string(),
                 },
             })
