@@ -10,18 +10,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::konto::{PASSWORD, Visitor, ad_form};
+use crate::web::json_ld;
 
 platsen_tests::contract!(
     an_ad_in_several_municipalities_is_found_by_each,
     garbage_places_are_refused_naming_the_field,
     the_dashboard_form_takes_several_places,
 );
-
-fn json_ld(html: &str) -> Value {
-    let start = html.find(r#"<script type="application/ld+json">"#).expect("a JSON-LD block") + 35;
-    let end = start + html[start..].find("</script>").expect("the block ends");
-    serde_json::from_str(&html[start..end]).unwrap_or_else(|e| panic!("JSON-LD does not parse: {e}"))
-}
 
 fn codes(v: &Value) -> Vec<String> {
     v["locations"].as_array().unwrap().iter().map(|l| l["municipality_code"].as_str().unwrap().to_owned()).collect()

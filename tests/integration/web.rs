@@ -32,7 +32,7 @@ async fn page(app: &TestApp, path: &str) -> (StatusCode, String, String) {
 }
 
 /// The JSON-LD block of a page, parsed.
-fn json_ld(html: &str) -> Value {
+pub(crate) fn json_ld(html: &str) -> Value {
     let start = html.find(r#"<script type="application/ld+json">"#).expect("a JSON-LD block") + 35;
     let end = start + html[start..].find("</script>").expect("the block ends");
     serde_json::from_str(&html[start..end]).unwrap_or_else(|e| panic!("JSON-LD does not parse: {e}"))
